@@ -1,0 +1,227 @@
+"""Graphs for Theorem 2 (connectivity): directed or undirected, with file importers."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from logdepth.errors import SpecError
+
+
+def _bad(message: str) -> SpecError:
+    return SpecError(message, file="<dict>")
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A graph over `nodes`. For an undirected graph each edge is stored once, as (u, v) with u
+    not after v in node order; `adjacency()` is symmetric."""
+
+    name: str
+    nodes: tuple[str, ...]
+    directed: bool
+    edges: frozenset[tuple[str, str]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+        if len(set(self.nodes)) != len(self.nodes):
+            raise _bad(f"graph {self.name!r} has duplicate nodes")
+        pos = {v: i for i, v in enumerate(self.nodes)}
+        edges = set()
+        for u, v in self.edges:
+            if u not in pos or v not in pos:
+                raise _bad(f"edge ({u}, {v}) of graph {self.name!r} names an undefined node")
+            if not self.directed and pos[u] > pos[v]:
+                u, v = v, u
+            edges.add((u, v))
+        object.__setattr__(self, "edges", frozenset(edges))
+
+    def index(self, node: str) -> int:
+        try:
+            return self.nodes.index(node)
+        except ValueError:
+            raise KeyError(f"{node!r} is not a node of graph {self.name!r}") from None
+
+    def adjacency(self) -> np.ndarray:
+        """Boolean adjacency matrix [n, n] in node order; symmetric when undirected."""
+        n = len(self.nodes)
+        pos = {v: i for i, v in enumerate(self.nodes)}
+        adj = np.zeros((n, n), dtype=bool)
+        for u, v in self.edges:
+            adj[pos[u], pos[v]] = True
+            if not self.directed:
+                adj[pos[v], pos[u]] = True
+        return adj
+
+    def successors(self) -> dict[str, list[str]]:
+        succ: dict[str, list[str]] = {v: [] for v in self.nodes}
+        for u, v in sorted(self.edges):
+            succ[u].append(v)
+            if not self.directed:
+                succ[v].append(u)
+        return succ
+
+    def reachable(self, s: str, t: str) -> bool:
+        """Is there a path from s to t (BFS)? A node reaches itself."""
+        self.index(s)
+        self.index(t)
+        succ = self.successors()
+        seen = {s}
+        queue = deque([s])
+        while queue:
+            u = queue.popleft()
+            if u == t:
+                return True
+            for v in succ[u]:
+                if v not in seen:
+                    seen.add(v)
+                    queue.append(v)
+        return False
+
+    def sorted_edges(self) -> list[tuple[str, str]]:
+        pos = {v: i for i, v in enumerate(self.nodes)}
+        return sorted(self.edges, key=lambda e: (pos[e[0]], pos[e[1]]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "graph",
+            "name": self.name,
+            "nodes": list(self.nodes),
+            "directed": self.directed,
+            "edges": [list(e) for e in self.sorted_edges()],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Graph:
+        if not isinstance(d, Mapping):
+            raise _bad("a graph must be a JSON object")
+        if d.get("type", "graph") != "graph":
+            raise _bad(f"expected type 'graph', got {d.get('type')!r}")
+        name, nodes, directed, edges = (
+            d.get("name"),
+            d.get("nodes"),
+            d.get("directed"),
+            d.get("edges"),
+        )
+        if not isinstance(name, str):
+            raise _bad("field 'name' must be a string")
+        if not isinstance(nodes, list) or not all(isinstance(v, str) for v in nodes):
+            raise _bad("field 'nodes' must be a list of strings")
+        if not isinstance(directed, bool):
+            raise _bad("field 'directed' must be true or false")
+        if not isinstance(edges, list) or not all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e)
+            for e in edges
+        ):
+            raise _bad("field 'edges' must be a list of [u, v] string pairs")
+        return cls(name, tuple(nodes), directed, frozenset((u, v) for u, v in edges))
+
+    @classmethod
+    def from_file(
+        cls, path: str | Path, name: str | None = None, directed: bool | None = None
+    ) -> Graph:
+        """Read an edge list or a DIMACS file, recognised by content.
+
+        Edge list: ``u v`` per line, ``#`` comments, an optional first line ``n N`` declaring
+        nodes 1..N (so isolated nodes exist); directed unless `directed` says otherwise.
+        DIMACS: ``c`` comments, ``p edge N M``, then ``e u v`` lines (1-based); undirected unless
+        `directed` says otherwise. Errors are `SpecError` with the file and line.
+        """
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise SpecError(
+                f"cannot read graph file: {exc.strerror or exc}", file=str(path)
+            ) from None
+        return parse_graph_text(text, name or path.stem, file=str(path), directed=directed)
+
+
+def _is_dimacs(lines: list[str]) -> bool:
+    for raw in lines:
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        if s.split()[0] in ("p", "c"):
+            return True
+        if s.split()[0] == "e":
+            return True
+        return False
+    return False
+
+
+def parse_graph_text(
+    text: str, name: str, *, file: str = "<string>", directed: bool | None = None
+) -> Graph:
+    """Parse edge-list or DIMACS text (see `Graph.from_file`)."""
+    lines = text.splitlines()
+
+    def err(msg: str, lineno: int, col: int = 1) -> SpecError:
+        return SpecError(msg, file=file, line=lineno, column=col, source_line=lines[lineno - 1])
+
+    if _is_dimacs(lines):
+        n = None
+        edges: list[tuple[str, str]] = []
+        for lineno, raw in enumerate(lines, 1):
+            parts = raw.split()
+            if not parts or parts[0] == "c":
+                continue
+            if parts[0] == "p":
+                if n is not None:
+                    raise err("second 'p' line", lineno)
+                if len(parts) != 4 or parts[1] != "edge" or not all(p.isdigit() for p in parts[2:]):
+                    raise err("expected 'p edge N M'", lineno)
+                n = int(parts[2])
+            elif parts[0] == "e":
+                if n is None:
+                    raise err("'e' line before the 'p edge N M' line", lineno)
+                if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+                    raise err("expected 'e u v' with two node numbers", lineno)
+                for p in parts[1:]:
+                    if not 1 <= int(p) <= n:
+                        raise err(f"node {p} is outside 1..{n}", lineno, raw.index(p, 1) + 1)
+                edges.append((str(int(parts[1])), str(int(parts[2]))))
+            else:
+                raise err(
+                    f"unexpected {parts[0]!r} in a DIMACS file (expected 'c', 'p' or 'e')", lineno
+                )
+        if n is None:
+            raise SpecError("DIMACS file has no 'p edge N M' line", file=file)
+        nodes = tuple(str(i) for i in range(1, n + 1))
+        return Graph(name, nodes, bool(directed), frozenset(edges))
+
+    declared: int | None = None
+    order: dict[str, None] = {}
+    edges = []
+    first = True
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0]
+        parts = line.split()
+        if not parts:
+            continue
+        if first and parts[0] == "n":
+            first = False
+            if len(parts) != 2 or not parts[1].isdigit():
+                raise err("expected 'n N' declaring nodes 1..N", lineno)
+            declared = int(parts[1])
+            for i in range(1, declared + 1):
+                order[str(i)] = None
+            continue
+        first = False
+        if len(parts) != 2:
+            raise err(f"expected an edge 'u v', got {len(parts)} fields", lineno)
+        for p in parts:
+            if declared is not None and p not in order:
+                raise err(
+                    f"node {p!r} is outside the declared nodes 1..{declared}",
+                    lineno,
+                    raw.index(p) + 1,
+                )
+            order.setdefault(p, None)
+        edges.append((parts[0], parts[1]))
+    return Graph(name, tuple(order), True if directed is None else directed, frozenset(edges))
