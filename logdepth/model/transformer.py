@@ -1,0 +1,198 @@
+"""The (s, r, t)-universal transformer the compiled weights run on (paper Section 2).
+
+One readable file, nanoGPT style. Semantics (DESIGN.md, "The model the weights run on"):
+
+- h0_i = E[w_i]; no positional encoding; position 0 holds BoS.
+- Each layer: an attention sublayer, then a feed-forward sublayer. Each reads its own masked
+  pre-norm z_i = norm(m * h_i), norm(x) = x / ||x||_2 with norm(0) = 0, and adds its output to
+  the residual stream (Definitions 2 and 3). No biases anywhere.
+- Heads are causal (keys j <= i, i included) or unmasked. Averaging-hard attention spreads the
+  weight evenly over the keys whose score is within `tie_tolerance` of the maximum; a softmax
+  mode with inverse temperature beta exists for experiments.
+- s initial layers, r repeated layers unrolled d times, t final layers; logits U h at the last
+  position of each sequence.
+
+Attention scores are computed in chunks of queries so that memory stays bounded
+(O(chunk * n) per head rather than O(n^2)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from logdepth.model.config import LayerShape, ModelConfig
+
+# Score-chunk budget: elements of one [batch, heads, chunk, n] score block. 2^25 float64 values is
+# 256 MiB; the boolean masks and weights built from it roughly triple that at the peak.
+SCORE_BLOCK_ELEMENTS = 1 << 25
+
+PARTS = ("initial", "repeated", "final")
+
+
+def layer_tensor_shapes(shape: LayerShape, d_model: int) -> dict[str, tuple[int, ...]]:
+    """The tensors of one layer and their shapes (the weight file's per-layer schema)."""
+    h, dk, dv, w = shape.n_heads, shape.d_head, shape.d_value, shape.d_ff
+    return {
+        "attn.mask": (d_model,),
+        "attn.W_Q": (h, dk, d_model),
+        "attn.W_K": (h, dk, d_model),
+        "attn.W_V": (h, dv, d_model),
+        "attn.W_O": (d_model, h * dv),
+        "mlp.mask": (d_model,),
+        "mlp.W_in": (w, d_model),
+        "mlp.W_out": (d_model, w),
+    }
+
+
+def tensor_schema(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor name of a model with its shape."""
+    schema: dict[str, tuple[int, ...]] = {
+        "embed": (len(config.vocab), config.d_model),
+        "unembed": (len(config.outputs), config.d_model),
+    }
+    for part in PARTS:
+        for k, shape in enumerate(getattr(config, part)):
+            for name, dims in layer_tensor_shapes(shape, config.d_model).items():
+                schema[f"{part}.{k}.{name}"] = dims
+    return schema
+
+
+def masked_prenorm(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """z = norm(m * h) with norm(x) = x / ||x||_2 and norm(0) = 0 (no epsilon: digest 8.5)."""
+    x = h * mask
+    n = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+    return torch.where(n > 0, x / torch.where(n > 0, n, torch.ones_like(n)), torch.zeros_like(x))
+
+
+@dataclass
+class Trace:
+    """What `UniversalTransformer.forward(trace=True)` records for one batch.
+
+    residuals[k] is the stream after sublayer k (k = 0 is the embedding); `sublayers[k]` names it
+    ("initial.0.attn", ...). attention[(name)] is [batch, heads, n, n] of the attention weights.
+    """
+
+    residuals: list[torch.Tensor] = field(default_factory=list)
+    sublayers: list[str] = field(default_factory=list)
+    attention: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class UniversalTransformer(torch.nn.Module):
+    """An (s, r, t)-universal transformer with hand-set weights (paper Definition 1)."""
+
+    def __init__(self, config: ModelConfig, tensors: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.config = config
+        self.tensors = tensors
+        self.attention_mode = "hard"
+        self.beta = 1.0
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.tensors["embed"].dtype
+
+    def to_dtype(self, dtype: torch.dtype) -> UniversalTransformer:
+        model = UniversalTransformer(self.config, {k: v.to(dtype) for k, v in self.tensors.items()})
+        model.attention_mode, model.beta = self.attention_mode, self.beta
+        return model
+
+    def schedule(self, depth: int) -> list[str]:
+        """Layer prefixes in execution order: s initial, r*depth repeated, t final."""
+        s, r, t = self.config.s_r_t
+        names = [f"initial.{k}" for k in range(s)]
+        names += [f"repeated.{k}" for _ in range(depth) for k in range(r)]
+        names += [f"final.{k}" for k in range(t)]
+        return names
+
+    def _shape(self, prefix: str) -> LayerShape:
+        part, k = prefix.split(".")
+        return getattr(self.config, part)[int(k)]
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        depth: int,
+        trace: Trace | None = None,
+    ) -> torch.Tensor:
+        """Run the unrolled network; return logits [batch, outputs] read at each last position.
+
+        tokens: [batch, n] token ids, position 0 = BoS, padded arbitrarily past `lengths`.
+        """
+        batch, n = tokens.shape
+        h = self.tensors["embed"][tokens]
+        positions = torch.arange(n, device=tokens.device)
+        valid_keys = positions[None, :] < lengths[:, None]  # [batch, n]
+        if trace is not None:
+            trace.residuals.append(h.clone())
+            trace.sublayers.append("embed")
+        for prefix in self.schedule(depth):
+            shape = self._shape(prefix)
+            if shape.n_heads:
+                h = h + self._attention(h, prefix, shape, valid_keys, trace)
+                if trace is not None:
+                    trace.residuals.append(h.clone())
+                    trace.sublayers.append(prefix + ".attn")
+            if shape.d_ff:
+                h = h + self._feed_forward(h, prefix)
+                if trace is not None:
+                    trace.residuals.append(h.clone())
+                    trace.sublayers.append(prefix + ".mlp")
+        last = h[torch.arange(batch, device=tokens.device), lengths - 1]
+        return last @ self.tensors["unembed"].T
+
+    def _feed_forward(self, h: torch.Tensor, prefix: str) -> torch.Tensor:
+        """Definition 3: delta = U relu(W z), z the masked pre-norm."""
+        t = self.tensors
+        z = masked_prenorm(h, t[prefix + ".mlp.mask"])
+        return torch.relu(z @ t[prefix + ".mlp.W_in"].T) @ t[prefix + ".mlp.W_out"].T
+
+    def _attention(
+        self,
+        h: torch.Tensor,
+        prefix: str,
+        shape: LayerShape,
+        valid_keys: torch.Tensor,
+        trace: Trace | None,
+    ) -> torch.Tensor:
+        """Definition 2 with averaging-hard attention, computed in chunks of queries."""
+        t = self.tensors
+        z = masked_prenorm(h, t[prefix + ".attn.mask"])
+        q = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_Q"])
+        k = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_K"])
+        v = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_V"])
+        batch, heads, n, _ = q.shape
+        causal = torch.tensor(shape.causal, device=h.device)[None, :, None, None]
+        out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
+        weights_all = (
+            torch.zeros(batch, heads, n, n, dtype=h.dtype) if trace is not None else None
+        )
+        chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
+        key_pos = torch.arange(n, device=h.device)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            scores = q[:, :, start:stop] @ k.transpose(-1, -2)  # [b, h, c, n]
+            query_pos = key_pos[start:stop]
+            sees = key_pos[None, :] <= query_pos[:, None]  # [c, n]
+            allowed = valid_keys[:, None, None, :] & (sees[None, None] | ~causal)
+            weights = self._weights(scores, allowed)
+            out[:, :, start:stop] = weights @ v
+            if weights_all is not None:
+                weights_all[:, :, start:stop] = weights
+        if trace is not None and weights_all is not None:
+            trace.attention[prefix + ".attn"] = weights_all
+        heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
+        return heads_out @ t[prefix + ".attn.W_O"].T
+
+    def _weights(self, scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        neg_inf = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
+        scores = torch.where(allowed, scores, neg_inf)
+        if self.attention_mode == "softmax":
+            w = torch.softmax(self.beta * scores, dim=-1)
+            return torch.nan_to_num(w, nan=0.0)
+        best = scores.amax(dim=-1, keepdim=True)
+        chosen = allowed & (scores >= best - self.config.tie_tolerance)
+        w = chosen.to(scores.dtype)
+        return w / w.sum(dim=-1, keepdim=True).clamp_min(1)
