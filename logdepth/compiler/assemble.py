@@ -151,7 +151,9 @@ def assemble(program: Program) -> UniversalTransformer:
     for token, writes in program.embedding.items():
         if token not in program.vocab:
             raise CompileError(f"the embedding names token {token!r}, not in the vocabulary")
-        embed[program.vocab.index(token)] = _place_rows(layout, writes, 1, f"embedding {token!r}")[0]
+        embed[program.vocab.index(token)] = _place_rows(layout, writes, 1, f"embedding {token!r}")[
+            0
+        ]
     tensors["embed"] = embed
     unembed = np.zeros((len(program.outputs), layout.d_model))
     for k, name in enumerate(program.outputs):

@@ -79,13 +79,15 @@ class Layout:
     # Typed allocators: the label conventions `inspect` shows.
     def phi(self, name: str, persistent: bool = False) -> Cell:
         """A layer-norm hash phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2): unit norm, zero mean."""
-        return self.add(name, "phi", [f"{name}:z", f"{name}:1", f"{name}:-z", f"{name}:-1"],
-                        persistent)
+        return self.add(
+            name, "phi", [f"{name}:z", f"{name}:1", f"{name}:-z", f"{name}:-1"], persistent
+        )
 
     def psi(self, name: str, persistent: bool = False) -> Cell:
         """An unnormalized psi(a, b) = <a, b, -a, -b>, read (alone) as phi(a/b)."""
-        return self.add(name, "psi", [f"{name}:a", f"{name}:b", f"{name}:-a", f"{name}:-b"],
-                        persistent)
+        return self.add(
+            name, "psi", [f"{name}:a", f"{name}:b", f"{name}:-a", f"{name}:-b"], persistent
+        )
 
     def bool(self, name: str, persistent: bool = False) -> Cell:
         """A boolean b stored as the unit one-hot pair <b, 1 - b>, so its read norm is fixed."""

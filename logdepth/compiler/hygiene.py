@@ -50,7 +50,7 @@ def _step(layer: Layer, where: str, live: set[Cell]) -> set[Cell]:
 def check_hygiene(program: Program) -> dict[str, list[str]]:
     """Raise CompileError on a leaky program; return the live cells at each part boundary."""
     live: set[Cell] = {program.layout.one}
-    for token, writes in program.embedding.items():
+    for writes in program.embedding.values():
         live |= set(writes)
     for k, layer in enumerate(program.initial):
         live = _step(layer, f"initial layer {k}", live)

@@ -52,7 +52,9 @@ class FeedForward:
 
     @property
     def units(self) -> int:
-        return next(iter(self.w_in.values())).shape[0] if self.w_in else 0
+        return (
+            np.atleast_2d(np.asarray(next(iter(self.w_in.values())))).shape[0] if self.w_in else 0
+        )
 
     def reads(self) -> list[Cell]:
         return _cells_of(self.w_in)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from logdepth.errors import InputError
 from logdepth.model.config import BOS
 
-END = "<$>"
+END = "<$>"  # the paper's `$`, spelt so that no alphabet symbol can collide with it
 PAD = "<pad>"
 SOURCE, TARGET = "a", "b"
-GRAPH_VOCAB = (BOS, "0", "1", PAD, SOURCE, TARGET)  # the paper's `$`, spelt so that no alphabet symbol can collide with it
+GRAPH_VOCAB = (BOS, "0", "1", PAD, SOURCE, TARGET)
 SPECIAL_TOKENS = (BOS, END)
 
 

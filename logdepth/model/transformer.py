@@ -166,9 +166,7 @@ class UniversalTransformer(torch.nn.Module):
         batch, heads, n, _ = q.shape
         causal = torch.tensor(shape.causal, device=h.device)[None, :, None, None]
         out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
-        weights_all = (
-            torch.zeros(batch, heads, n, n, dtype=h.dtype) if trace is not None else None
-        )
+        weights_all = torch.zeros(batch, heads, n, n, dtype=h.dtype) if trace is not None else None
         chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
         key_pos = torch.arange(n, device=h.device)
         for start in range(0, n, chunk):

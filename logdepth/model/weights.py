@@ -33,7 +33,9 @@ DTYPES = {torch.float64: "float64", torch.float32: "float32"}
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 
 
-def _digest(config_json: dict[str, Any], extra: dict[str, Any], tensors: dict[str, torch.Tensor]) -> str:
+def _digest(
+    config_json: dict[str, Any], extra: dict[str, Any], tensors: dict[str, torch.Tensor]
+) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"config": config_json, "extra": extra}, sort_keys=True).encode())
     for name in sorted(tensors):
@@ -85,7 +87,9 @@ def _header(data: bytes, where: str) -> dict[str, Any]:
     try:
         header = json.loads(data[8 : 8 + size])
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WeightFileError(f"{where}: the safetensors header is not valid JSON ({err})") from None
+        raise WeightFileError(
+            f"{where}: the safetensors header is not valid JSON ({err})"
+        ) from None
     if not isinstance(header, dict):
         raise WeightFileError(f"{where}: the safetensors header is not a JSON object")
     return header
@@ -131,7 +135,9 @@ def from_bytes(data: bytes, where: str = "<bytes>") -> tuple[UniversalTransforme
         raise WeightFileError(f"{where}: unexpected tensor(s) {', '.join(unexpected[:5])}")
     dtypes = {t.dtype for t in tensors.values()}
     if len(dtypes) != 1 or next(iter(dtypes)) not in DTYPES:
-        raise WeightFileError(f"{where}: tensors must all be float64 or all float32, found {dtypes}")
+        raise WeightFileError(
+            f"{where}: tensors must all be float64 or all float32, found {dtypes}"
+        )
     for name, shape in schema.items():
         if tuple(tensors[name].shape) != shape:
             raise WeightFileError(

@@ -1,0 +1,216 @@
+"""The forward pass against the semantics of DESIGN.md (paper Definitions 1-3).
+
+Weights here are written by hand as raw tensors so the model is tested on its own, without the
+compiler: each test states what the paper's model must do and checks the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from logdepth.model.config import BOS, DepthRule, LayerShape, ModelConfig
+from logdepth.model.transformer import (
+    Trace,
+    UniversalTransformer,
+    masked_prenorm,
+    tensor_schema,
+)
+
+VOCAB = (BOS, "x", "y")
+
+
+def make_model(initial=(), repeated=(), final=(), d_model=4, tol=1e-9, fill=None):
+    config = ModelConfig(
+        d_model=d_model,
+        vocab=VOCAB,
+        outputs=("no", "yes"),
+        initial=tuple(initial),
+        repeated=tuple(repeated),
+        final=tuple(final),
+        depth_rule=DepthRule(count_tokens=("x", "y")),
+        tie_tolerance=tol,
+    )
+    tensors = {
+        k: torch.zeros(shape, dtype=torch.float64) for k, shape in tensor_schema(config).items()
+    }
+    if fill:
+        fill(tensors)
+    return UniversalTransformer(config, tensors)
+
+
+def attn_layer(causal=(True,), d_head=1, d_value=1, d_ff=0):
+    return LayerShape(len(causal), d_head, d_value, d_ff, tuple(causal))
+
+
+def test_norm_of_a_lone_scalar_is_its_sign():
+    h = torch.tensor([[3.5, 0.0], [-0.001, 0.0], [0.0, 0.0]], dtype=torch.float64)
+    mask = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    z = masked_prenorm(h, mask)
+    assert z[:, 0].tolist() == [1.0, -1.0, 0.0]
+
+
+def test_psi_reads_back_as_phi():
+    for a, b in [(3.0, 1.0), (0.25, 1 / 7), (-5.0, 2.0)]:
+        psi = torch.tensor([a, b, -a, -b], dtype=torch.float64)
+        z = masked_prenorm(psi[None], torch.ones(4, dtype=torch.float64))[0]
+        r = a / b
+        phi = torch.tensor([r, 1, -r, -1], dtype=torch.float64) / math.sqrt(2 * r * r + 2)
+        assert torch.allclose(z, phi, atol=1e-15, rtol=0)
+
+
+def test_zero_stays_zero():
+    z = masked_prenorm(torch.zeros(3, 5, dtype=torch.float64), torch.ones(5, dtype=torch.float64))
+    assert torch.equal(z, torch.zeros(3, 5, dtype=torch.float64))
+
+
+def test_mask_hides_dimensions():
+    h = torch.tensor([[3.0, 4.0, 100.0]], dtype=torch.float64)
+    z = masked_prenorm(h, torch.tensor([1.0, 1.0, 0.0], dtype=torch.float64))
+    assert torch.allclose(z, torch.tensor([[0.6, 0.8, 0.0]], dtype=torch.float64))
+
+
+def _value_head(causal: bool):
+    """One head, constant scores (all ties), value = dim 1, output added to dim 2."""
+
+    def fill(t):
+        t["initial.0.attn.mask"][:] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+        t["initial.0.attn.W_V"][0, 0, 1] = math.sqrt(2)  # undo the norm of (1, v) for v in {0,1}?
+        t["initial.0.attn.W_O"][2, 0] = 1.0
+        t["embed"][0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+        t["embed"][1] = torch.tensor([1.0, 1.0, 0.0, 0.0])  # x
+        t["embed"][2] = torch.tensor([1.0, -1.0, 0.0, 0.0])  # y
+
+    return make_model(initial=[attn_layer((causal,))], fill=fill)
+
+
+def _run(model, tokens, depth=0):
+    ids = torch.tensor([[VOCAB.index(t) for t in tokens]])
+    trace = Trace()
+    model(ids, torch.tensor([len(tokens)]), depth, trace=trace)
+    return trace
+
+
+def test_ties_average_exactly_and_causal_heads_include_self():
+    model = _value_head(causal=True)
+    trace = _run(model, [BOS, "x", "y", "x"])
+    # values read through the norm: BoS (1,0) -> 0; x (1,1)/sqrt2 -> 1 after the sqrt2 factor.
+    values = [0.0, 1.0, -1.0, 1.0]
+    out = trace.residuals[-1][0, :, 2].tolist()
+    expected = [sum(values[: i + 1]) / (i + 1) for i in range(4)]
+    assert out == pytest.approx(expected, abs=1e-15)
+    weights = trace.attention["initial.0.attn"][0, 0]
+    assert weights[1].tolist() == [0.5, 0.5, 0.0, 0.0]  # self included, future excluded
+
+
+def test_unmasked_heads_see_later_tokens():
+    model = _value_head(causal=False)
+    trace = _run(model, [BOS, "x", "y", "x"])
+    out = trace.residuals[-1][0, :, 2]
+    assert torch.allclose(out, torch.full((4,), 0.25, dtype=torch.float64))
+
+
+def test_hard_attention_picks_the_maximum_within_tolerance():
+    """Query 1, key = dim 1: scores are the keys' values; only the maximum is attended."""
+
+    def fill(t):
+        t["initial.0.attn.mask"][:] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+        t["initial.0.attn.W_Q"][0, 0, 0] = 1.0
+        t["initial.0.attn.W_K"][0, 0, 1] = 1.0
+        t["initial.0.attn.W_V"][0, 0, 3] = 0.0
+        t["initial.0.attn.W_V"][0, 0, 1] = 1.0
+        t["initial.0.attn.W_O"][2, 0] = 1.0
+        t["embed"][0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+        t["embed"][1] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+        t["embed"][2] = torch.tensor([1.0, 0.5, 0.0, 0.0])
+
+    model = make_model(initial=[attn_layer((False,))], fill=fill)
+    trace = _run(model, [BOS, "y", "x", "y", "x"])
+    weights = trace.attention["initial.0.attn"][0, 0]
+    for row in weights:
+        assert row.tolist() == [0.0, 0.0, 0.5, 0.0, 0.5]
+
+
+def test_softmax_mode_approaches_hard_attention():
+    def fill(t):
+        t["initial.0.attn.mask"][:] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+        t["initial.0.attn.W_Q"][0, 0, 0] = 1.0
+        t["initial.0.attn.W_K"][0, 0, 1] = 1.0
+        t["embed"][0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+        t["embed"][1] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+
+    model = make_model(initial=[attn_layer((False,))], fill=fill)
+    model.attention_mode, model.beta = "softmax", 200.0
+    weights = _run(model, [BOS, "x", "x"]).attention["initial.0.attn"][0, 0, 0]
+    assert weights[0] < 1e-30 and abs(weights[1] - 0.5) < 1e-12
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 5])
+def test_layer_count_is_s_plus_r_d_plus_t(depth):
+    ff = LayerShape(0, 0, 0, 1, ())
+    model = make_model(initial=[ff, ff], repeated=[ff, ff, ff], final=[ff])
+    trace = _run(model, [BOS, "x"], depth=depth)
+    layers = {name.rsplit(".", 1)[0] for name in trace.sublayers[1:]}
+    assert len(trace.sublayers) - 1 == 2 + 3 * depth + 1
+    assert model.config.num_layers(depth) == 2 + 3 * depth + 1
+    assert layers <= {"initial.0", "initial.1", "repeated.0", "repeated.1", "repeated.2", "final.0"}
+
+
+def test_repeated_layers_see_their_own_output():
+    """A repeated FF that adds 1 to a counter cell runs exactly d times."""
+
+    def fill(t):
+        t["repeated.0.mlp.mask"][0] = 1.0
+        t["repeated.0.mlp.W_in"][0, 0] = 1.0
+        t["repeated.0.mlp.W_out"][1, 0] = 1.0
+        t["embed"][:, 0] = 1.0
+
+    ff = LayerShape(0, 0, 0, 1, ())
+    model = make_model(repeated=[ff], fill=fill)
+    for depth in range(4):
+        assert _run(model, [BOS, "x"], depth=depth).residuals[-1][0, -1, 1] == depth
+
+
+def test_batches_of_different_lengths_match_single_runs():
+    model = _value_head(causal=True)
+
+    def fill_unembed(t):
+        t["unembed"][1, 2] = 1.0
+
+    fill_unembed(model.tensors)
+    seqs = [[BOS, "x"], [BOS, "y", "y", "x", "x", "x"], [BOS, "x", "y", "y"]]
+    singles = [
+        model(torch.tensor([[VOCAB.index(t) for t in s]]), torch.tensor([len(s)]), 0)[0]
+        for s in seqs
+    ]
+    width = max(map(len, seqs))
+    ids = torch.zeros(len(seqs), width, dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)] = torch.tensor([VOCAB.index(t) for t in s])
+        ids[r, len(s) :] = 1  # padding must not leak into unmasked or causal heads
+    batched = model(ids, torch.tensor([len(s) for s in seqs]), 0)
+    for r in range(len(seqs)):
+        assert torch.equal(batched[r], singles[r])
+
+
+def test_unmasked_heads_ignore_padding_in_a_batch():
+    model = _value_head(causal=False)
+    ids = torch.tensor([[0, 1, 1, 1], [0, 1, 2, 2]])
+    trace = Trace()
+    model(ids, torch.tensor([2, 4]), 0, trace=trace)
+    out = trace.residuals[-1][:, :, 2]
+    assert torch.allclose(out[0, :2], torch.full((2,), 0.5, dtype=torch.float64))
+
+
+def test_chunked_attention_equals_unchunked(monkeypatch):
+    import logdepth.model.transformer as tr
+
+    model = _value_head(causal=True)
+    seq = [BOS] + ["x", "y", "y", "x"] * 10
+    full = _run(model, seq).residuals[-1]
+    monkeypatch.setattr(tr, "SCORE_BLOCK_ELEMENTS", 3)
+    chunked = _run(model, seq).residuals[-1]
+    # Same sums, different BLAS blocking: equal up to rounding of the value average.
+    assert torch.allclose(full, chunked, atol=1e-15, rtol=0)
