@@ -1,0 +1,48 @@
+"""The public Python API (DESIGN.md, "Public surface"), importable as `logdepth.*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from logdepth.errors import CompileError
+from logdepth.model.compiled import CompiledModel
+from logdepth.model.compiled import load as _load
+
+
+def compile(
+    automaton: Any,
+    construction: str = "uniform",
+    max_length: int | None = None,
+    source: str | None = None,
+) -> CompiledModel:
+    """Compile a DFA or NFA (e.g. ``spec["parity"]``) to Theorem 1's (0, 8, 9)-universal
+    transformer, or with ``construction="nonuniform", max_length=N`` to Corollary 1.1's plain
+    4*ceil(log2 N) + 5 layer transformer."""
+    from logdepth.automata.dfa import DFA
+    from logdepth.automata.nfa import NFA
+    from logdepth.constructions.regular import compile_regular
+
+    if construction not in ("uniform", "nonuniform"):
+        raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
+    if construction == "nonuniform" and max_length is None:
+        raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    if not isinstance(automaton, DFA | NFA):
+        kind = type(automaton).__name__
+        hint = " (graphs compile with compile_connectivity())" if kind == "Graph" else ""
+        raise CompileError(f"cannot compile a {kind} as a regular language{hint}")
+    return compile_regular(
+        automaton, construction=construction, max_length=max_length, source=source
+    )
+
+
+def compile_connectivity() -> CompiledModel:
+    """Theorem 2's (17, 2, 1)-universal transformer: one set of weights for every graph size."""
+    from logdepth.constructions.connectivity import compile_connectivity as build
+
+    return build()
+
+
+def load(path: str | Path) -> CompiledModel:
+    """Load and validate a weight file; `WeightFileError` says what is wrong with a bad one."""
+    return _load(path)

@@ -1,0 +1,298 @@
+"""The `logdepth` command line (DESIGN.md, "Public surface"): argparse subcommands.
+
+Every user mistake (bad spec, unknown symbol, bad weight file, input past the frontier) is a
+`LogdepthError`: printed as one clear message on stderr, exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from logdepth.errors import InputError, LogdepthError, SpecError
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _pick(spec: Any, name: str | None, path: str, want: str) -> tuple[str, Any]:
+    """The object named `name` in `spec`, or its only object of the wanted kind."""
+    from logdepth.graphs import Graph
+
+    def is_wanted(obj: Any) -> bool:
+        return isinstance(obj, Graph) == (want == "graph")
+
+    if name is not None:
+        if name not in spec:
+            raise SpecError(
+                f"no spec named {name!r}; the file defines {', '.join(spec.names) or 'nothing'}",
+                file=path,
+            )
+        return name, spec[name]
+    candidates = [n for n in spec.names if is_wanted(spec[n])]
+    if len(candidates) != 1:
+        kind = "graph" if want == "graph" else "automaton"
+        raise SpecError(
+            f"the file defines {len(candidates)} {kind}s ({', '.join(candidates) or 'none'}); "
+            "choose one with --name",
+            file=path,
+        )
+    return candidates[0], spec[candidates[0]]
+
+
+def _progress(enabled: bool):
+    """A progress bar on stderr for long verification runs (only on a terminal)."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+
+    def draw(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return draw
+
+
+def _graph_argument(text: str):
+    """`SPEC:NAME` (a graph block of a spec file) or a path to an edge-list / DIMACS file."""
+    from logdepth.dsl import parse_file
+    from logdepth.graphs import Graph
+
+    path, _, name = text.rpartition(":")
+    if path and name and Path(path).is_file() and not Path(text).is_file():
+        spec = parse_file(path)
+        return _pick(spec, name, path, "graph")[1]
+    if not Path(text).is_file():
+        raise InputError(f"{text}: no such graph file (use SPEC:NAME or an edge-list file)")
+    return Graph.from_file(text)
+
+
+# ---- subcommands ------------------------------------------------------------------------------
+def cmd_compile(args: argparse.Namespace) -> int:
+    import logdepth
+
+    out = Path(args.output)
+    if args.connectivity:
+        if args.spec is not None:
+            raise InputError("--connectivity takes no spec: one set of weights serves every graph")
+        model = logdepth.compile_connectivity()
+    else:
+        if args.spec is None:
+            raise InputError("compile needs a SPEC file (or --connectivity)")
+        spec = logdepth.parse_file(args.spec)
+        name, automaton = _pick(spec, args.name, args.spec, "automaton")
+        if args.construction == "nonuniform" and args.max_length is None:
+            raise InputError("--construction nonuniform needs --max-length N")
+        model = logdepth.compile(
+            automaton,
+            construction=args.construction,
+            max_length=args.max_length,
+            source=spec.source,
+        )
+    model.save(out)
+    report = model.extra.get("report", {})
+    s, r, t = model.config.s_r_t
+    print(f"wrote {out}: ({s}, {r}, {t})-universal transformer, width {model.config.d_model}")
+    for key, value in report.items() if isinstance(report, dict) else []:
+        if isinstance(value, str | int | float | bool):
+            print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logdepth
+
+    model = logdepth.load(args.model)
+    if model.config.input_format == "graph":
+        if args.graph is None or args.source is None or args.target is None:
+            raise InputError("this model decides connectivity: give --graph, --source, --target")
+        if args.words:
+            raise InputError("this model takes a graph, not words")
+        graph = _graph_argument(args.graph)
+        print("connected" if model.connected(graph, args.source, args.target) else "disconnected")
+        return 0
+    if args.graph is not None:
+        raise InputError("this model recognizes words; --graph needs a connectivity model")
+    if not args.words:
+        raise InputError("give at least one word (use '' for the empty word)")
+    for answer in model.accepts_batch(args.words):
+        print("accept" if answer else "reject")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import logdepth
+    from logdepth.model.compiled import CompiledModel
+
+    model = logdepth.load(args.model)
+    progress = _progress(not args.json)
+    if model.config.input_format == "graph":
+        from logdepth.verify.connectivity import verify_connectivity
+
+        report = verify_connectivity(
+            model,
+            max_vertices=args.max_length,
+            samples=args.samples,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            progress=progress,
+        )
+    else:
+        from logdepth.verify.regular import verify_regular
+
+        if args.spec is not None:
+            path, _, name = args.spec.rpartition(":")
+            if not path:
+                path, name = args.spec, None
+            spec = logdepth.parse_file(path)
+            _, automaton = _pick(spec, name or None, path, "automaton")
+            kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
+            extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
+            model = CompiledModel(model.network, extra)
+        report = verify_regular(
+            model,
+            max_length=args.max_length,
+            samples=args.samples,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            progress=progress,
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, sort_keys=True))
+    else:
+        for line in report.lines:
+            print(line)
+        print(f"{'OK' if report.ok else 'FAILED'}: {report.checks} checks")
+        if report.counterexample is not None:
+            print(f"shortest counterexample: {report.counterexample}")
+    return 0 if report.ok else 1
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    import logdepth
+    from logdepth.verify.inspect import describe
+
+    model = logdepth.load(args.model)
+    info = describe(model)
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    cfg = info["config"]
+    print(f"{args.model}: {info['construction'] or 'program'}")
+    print(
+        f"  ({cfg['s']}, {cfg['r']}, {cfg['t']})-universal, d_model {cfg['d_model']}, "
+        f"{info['parameters']['total']:,} parameters ({info['parameters']['nonzero']:,} nonzero)"
+    )
+    print(
+        f"  depth rule: {cfg['depth_rule']}; tie tolerance {cfg['tie_tolerance']:.3g}; "
+        f"frontier {cfg['frontier'] or 'none'}"
+    )
+    print(f"  vocabulary: {' '.join(cfg['vocab'])}; outputs: {' '.join(cfg['outputs'])}")
+    for key, value in info["report"].items():
+        print(f"  {key}: {value}")
+    print("cells:")
+    for cell in info["cells"]:
+        labels = " ".join(cell["labels"][:8]) + (" ..." if len(cell["labels"]) > 8 else "")
+        print(
+            f"  [{cell['offset']:>5}:{cell['offset'] + len(cell['labels']):<5}] "
+            f"{cell['name']} ({cell['kind']}): {labels}"
+        )
+    print("layers:")
+    for layer in info["layers"]:
+        print(f"  {layer['name']:<14} heads {layer['heads']} ff {layer['d_ff']:<6} {layer['text']}")
+    return 0
+
+
+# ---- entry point -----------------------------------------------------------------------------
+def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """`logdepth check` decides every check by running compiled weights, not the oracles."""
+    import logdepth
+    from logdepth.graphs import Graph
+
+    cache: dict[str, Any] = {}
+
+    def model_for(name: str):
+        if name not in cache:
+            cache[name] = logdepth.compile(spec[name], source=spec.source)
+        return cache[name]
+
+    connectivity: list[Any] = []
+
+    def accepts(name: str, word: Sequence[str]) -> bool:
+        return model_for(name).accepts(list(word))
+
+    def connected(name: str, source: str, target: str) -> bool:
+        if not connectivity:
+            connectivity.append(logdepth.compile_connectivity())
+        graph = spec[name]
+        assert isinstance(graph, Graph)
+        return connectivity[0].connected(graph, source, target)
+
+    return {"accepts": accepts, "connected": connected}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from logdepth.dsl import commands as dsl_commands
+
+    parser = argparse.ArgumentParser(
+        prog="logdepth",
+        description="Compile automata and graphs into log-depth transformer weights "
+        "(Merrill & Sabharwal 2025), run them, and verify them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a spec (Theorem 1) or connectivity (Theorem 2)")
+    p.add_argument("spec", nargs="?", help="spec file")
+    p.add_argument("--name", help="which automaton of the spec file")
+    p.add_argument("--construction", choices=["uniform", "nonuniform"], default="uniform")
+    p.add_argument("--max-length", type=int, help="longest word (nonuniform, Corollary 1.1)")
+    p.add_argument("--connectivity", action="store_true", help="Theorem 2's graph model")
+    p.add_argument("-o", "--output", required=True, help="weight file to write (.safetensors)")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("run", help="run a weight file on words or a graph query")
+    p.add_argument("model", help="weight file")
+    p.add_argument("words", nargs="*", help="words ('' is the empty word)")
+    p.add_argument("--graph", help="SPEC:NAME, or an edge-list or DIMACS file")
+    p.add_argument("--source", help="source vertex")
+    p.add_argument("--target", help="target vertex")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("verify", help="check a weight file against ground truth")
+    p.add_argument("model", help="weight file")
+    p.add_argument("--spec", help="SPEC[:NAME] to verify against instead of the stored spec")
+    p.add_argument("--max-length", type=int, help="longest word (or most vertices) to sample")
+    p.add_argument("--samples", type=int, default=200, help="random inputs to check")
+    p.add_argument("--exhaustive", type=int, help="check every input up to this size")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("inspect", help="show a weight file's config, cells and layers")
+    p.add_argument("model", help="weight file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    dsl_commands.register(sub, check_hook=_check_hook)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LogdepthError as err:
+        text = str(err)
+        print(text if ": error: " in text else f"logdepth: error: {text}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"logdepth: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
