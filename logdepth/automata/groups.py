@@ -9,11 +9,13 @@ element, starts and accepts at the identity, and reading x moves from g to "g th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from math import factorial
 
 from logdepth.automata.dfa import DFA
 from logdepth.errors import SpecError
 
 MAX_DEGREE = 9  # one digit per point in one-line notation
+MAX_TRANSITIONS = 2_000_000  # |G| x |alphabet| of a Cayley automaton we are willing to build
 KINDS = ("alternating", "symmetric", "cyclic", "dihedral")
 
 Perm = tuple[int, ...]  # 0-based images: p[i] is the image of point i
@@ -133,6 +135,18 @@ def group_dfa(
         check_degree(kind, degree)
         gens = named_generators(kind, degree)
         n = degree
+        order = {
+            "symmetric": factorial(n),
+            "alternating": max(factorial(n) // 2, 1),
+            "cyclic": n,
+            "dihedral": 2 * n,
+        }[kind]
+        if alphabet != "generators" and order * order > MAX_TRANSITIONS:
+            raise SpecError(
+                f"the Cayley automaton of {kind} {n} would have {order} states x {order} letters "
+                f"= {order * order:,} transitions, over the limit of {MAX_TRANSITIONS:,}; "
+                "use 'alphabet: generators'"
+            )
         elements = closure(gens, n)
         if kind == "symmetric" or kind == "alternating":
             elements = [g for g in elements if kind == "symmetric" or parity(g) == 0]
@@ -141,6 +155,14 @@ def group_dfa(
         gens = list(generators)
         n = degree
         elements = closure(gens, n)
+    size = len(elements)
+    n_letters = len(set(gens)) if alphabet == "generators" else size
+    if size * n_letters > MAX_TRANSITIONS:
+        hint = "; use 'alphabet: generators'" if alphabet != "generators" else ""
+        raise SpecError(
+            f"the Cayley automaton of this group would have {size} states x {n_letters} letters "
+            f"= {size * n_letters:,} transitions, over the limit of {MAX_TRANSITIONS:,}{hint}"
+        )
     if alphabet == "generators":
         letters: list[Perm] = []
         for g in gens:

@@ -14,6 +14,7 @@ from logdepth.automata.dfa import DFA
 from logdepth.errors import SpecError
 
 MAX_REPEAT = 1000  # bound on {m,n} counts: the Thompson NFA grows linearly in them
+MAX_DFA_STATES = 20_000  # bound on the subset construction (it can be exponential)
 MAX_NFA_STATES = 200_000  # bound on the Thompson NFA (nested counts multiply)
 
 
@@ -288,6 +289,10 @@ def compile_regex(pattern: str, alphabet: Sequence[str], name: str = "regex") ->
             nxt = {r for q in cur for (s, r) in b.moves[q] if s == a}
             key = _closure(b, nxt)
             if key not in index:
+                if len(order) >= MAX_DFA_STATES:
+                    raise SpecError(
+                        f"invalid regex: its DFA has over {MAX_DFA_STATES} states", column=1
+                    )
                 index[key] = len(order)
                 order.append(key)
             trans[(index[cur], a)] = index[key]

@@ -34,6 +34,10 @@ def _or_list(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
+def _names(ids) -> str:
+    return ", ".join(i.text for i in ids)
+
+
 def _hint(word: str, choices) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -212,6 +216,11 @@ class _Lowerer:
             raise self.error(start_ids[1], "a dfa has one start state; use an nfa for several")
         accept_ids = self.idents(fields["accept"], "states") if "accept" in fields else []
         for arrow in arrows:
+            if block.kind == "dfa" and len(arrow.targets) > 1:
+                raise self.error(
+                    arrow.targets[1],
+                    f"nondeterministic dfa {name!r}: '{arrow.source.text} {_names(arrow.symbols)}' has several targets ({_names(arrow.targets)}); use an nfa",
+                )
             if not arrow.symbols:
                 raise self.error(
                     arrow.targets[0] if not arrow.symbols else arrow,
@@ -353,7 +362,10 @@ class _Lowerer:
                 check_degree(kind.text, n)
             except SpecError as exc:
                 raise self.error(w.words[1], exc.message) from None
-            return group_dfa(name, kind=kind.text, degree=n, alphabet=mode)
+            try:
+                return group_dfa(name, kind=kind.text, degree=n, alphabet=mode)
+            except SpecError as exc:
+                raise self.error(w, exc.message) from None
         if "generators" not in fields:
             raise self.error(
                 block.name,
@@ -417,7 +429,10 @@ class _Lowerer:
                         v, f"{v.text!r} is not a permutation of 1..{n} in one-line notation"
                     )
                 gens.append(tuple(int(c) - 1 for c in v.text))
-        return group_dfa(name, generators=gens, degree=n, alphabet=mode)
+        try:
+            return group_dfa(name, generators=gens, degree=n, alphabet=mode)
+        except SpecError as exc:
+            raise self.error(gf, exc.message) from None
 
     # -- graphs ----------------------------------------------------------------------------
     def graph(self, block: Block) -> Graph:

@@ -84,8 +84,8 @@ class _ToAST(Transformer):
         return Cycles(tuple(cyc for cyc, _ in c), c[0][1])
 
     def cycle(self, c):
-        # The span of a cycle is its first point, or unknown for an empty cycle "()".
-        return tuple(_ident(t) for t in c), (_span(c[0]) if c else Span(0, 0))
+        # c[0] is the "(" token: the cycle's span.
+        return tuple(_ident(t) for t in c[1:]), _span(c[0])
 
     def arrow(self, c):
         symbols = c[1] if c[1] is not None else ()
