@@ -185,3 +185,85 @@ def test_round_trip_and_idempotent(text):
     assert format(again) == canon
     for name in spec.names:
         assert again[name] == spec[name]  # the lowered objects agree too
+
+
+# -- structured fuzz: well-formed statements with wrong meanings reach the lowering -------------
+
+_word = st.sampled_from(
+    [
+        "a",
+        "b",
+        "0",
+        "1",
+        "12",
+        "123",
+        "21",
+        "10",
+        "x",
+        "alphabet",
+        "start",
+        "accept",
+        "states",
+        "pattern",
+        "generators",
+        "degree",
+        "nodes",
+        "directed",
+        "undirected",
+        "alternating",
+        "symmetric",
+        "cyclic",
+        "dihedral",
+        "elements",
+        "5",
+        "9",
+    ]
+)
+_value = st.one_of(
+    _word,
+    st.sampled_from(
+        [
+            '"ab"',
+            '""',
+            '"(a"',
+            '"a*"',
+            '"[a-"',
+            '"\\\\"',
+            '"<ab>"',
+            "(1 2)",
+            "(1 2 3)(4 5)",
+            "()",
+            "(0)",
+            "(1 1)",
+            "(a)",
+        ]
+    ),
+)
+_stmt = st.one_of(
+    st.builds(lambda k, vs: f"{k}: " + ", ".join(vs), _word, st.lists(_value, max_size=3)),
+    st.builds(
+        lambda s, syms, ts: f"{s} {', '.join(syms)} -> {', '.join(ts)}",
+        _word,
+        st.lists(_word, max_size=2),
+        st.lists(_word, min_size=1, max_size=2),
+    ),
+    st.builds(" ".join, st.lists(_word, min_size=1, max_size=2)),
+)
+_block = st.builds(
+    lambda k, n, body: f"{k} {n} {{\n" + "\n".join(body) + "\n}\n",
+    st.sampled_from(["dfa", "nfa", "regex", "group", "graph"]),
+    st.sampled_from(["g", "h"]),
+    st.lists(_stmt, max_size=7),
+)
+_check = st.builds(
+    lambda n, v, args: f"check {n} {v} {args}",
+    st.sampled_from(["g", "h"]),
+    st.sampled_from(["accepts", "rejects", "connected", "disconnected"]),
+    st.sampled_from(['""', '"ab"', '"12 21"', "a -> b", "1 -> 0, a -> a", '"0"']),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_block, _check), max_size=4))
+def test_wellformed_nonsense_raises_located_spec_errors(items):
+    assert_parses_or_located("\n".join(items))
