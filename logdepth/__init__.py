@@ -5,9 +5,13 @@ transformers, run those weights, and verify them against ground truth.
     spec = logdepth.parse_file("examples/basics.ld")
     m = logdepth.compile(spec["parity"])
     m.accepts("0110")
+
+The torch-backed names (compile, compile_connectivity, load, CompiledModel) are imported on first
+use, so the DSL (`parse`, `logdepth fmt`) starts without loading torch.
 """
 
-from logdepth.api import compile, compile_connectivity, load
+from typing import Any
+
 from logdepth.dsl import format, parse, parse_file
 from logdepth.errors import (
     CompileError,
@@ -17,9 +21,24 @@ from logdepth.errors import (
     SpecError,
     WeightFileError,
 )
-from logdepth.model.compiled import CompiledModel
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "compile": "logdepth.api",
+    "compile_connectivity": "logdepth.api",
+    "load": "logdepth.api",
+    "CompiledModel": "logdepth.model.compiled",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'logdepth' has no attribute {name!r}")
+
 
 __all__ = [
     "CompileError",

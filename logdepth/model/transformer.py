@@ -157,40 +157,58 @@ class UniversalTransformer(torch.nn.Module):
         valid_keys: torch.Tensor,
         trace: Trace | None,
     ) -> torch.Tensor:
-        """Definition 2 with averaging-hard attention, computed in chunks of queries."""
+        """Definition 2 with averaging-hard attention, computed in chunks of queries.
+
+        Work is saved without changing the result: when every head is causal, a chunk of queries
+        [start, stop) only scores keys < stop; the causal mask only touches the diagonal block
+        of keys [start, stop) (earlier keys are visible to the whole chunk); the padding mask is
+        applied only when some sequence of the batch is shorter than the keys scored.
+        """
         t = self.tensors
         z = masked_prenorm(h, t[prefix + ".attn.mask"])
         q = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_Q"])
         k = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_K"])
         v = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_V"])
         batch, heads, n, _ = q.shape
-        causal = torch.tensor(shape.causal, device=h.device)[None, :, None, None]
+        causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
+        all_causal = len(causal_heads) == heads
+        shortest = int(valid_keys.sum(dim=1).min())
         out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
         weights_all = torch.zeros(batch, heads, n, n, dtype=h.dtype) if trace is not None else None
         chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
-        key_pos = torch.arange(n, device=h.device)
+        positions = torch.arange(n, device=h.device)
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            scores = q[:, :, start:stop] @ k.transpose(-1, -2)  # [b, h, c, n]
-            query_pos = key_pos[start:stop]
-            sees = key_pos[None, :] <= query_pos[:, None]  # [c, n]
-            allowed = valid_keys[:, None, None, :] & (sees[None, None] | ~causal)
-            weights = self._weights(scores, allowed)
-            out[:, :, start:stop] = weights @ v
+            keys = stop if all_causal else n
+            scores = q[:, :, start:stop] @ k[:, :, :keys].transpose(-1, -2)  # [b, h, c, keys]
+            future = positions[None, start:keys] > positions[start:stop, None]  # [c, keys-start]
+            if all_causal:
+                scores[..., start:keys].masked_fill_(future, float("-inf"))
+            else:
+                for head in causal_heads:
+                    scores[:, head, :, start:keys].masked_fill_(future, float("-inf"))
+            if shortest < keys:
+                scores.masked_fill_(~valid_keys[:, None, None, :keys], float("-inf"))
+            weights, totals = self._weights(scores)
+            # Normalize after the value product: c*dv divisions instead of c*n.
+            out[:, :, start:stop] = (weights @ v[:, :, :keys]) / totals
             if weights_all is not None:
-                weights_all[:, :, start:stop] = weights
+                weights_all[:, :, start:stop, :keys] = weights / totals
         if trace is not None and weights_all is not None:
             trace.attention[prefix + ".attn"] = weights_all
         heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
         return heads_out @ t[prefix + ".attn.W_O"].T
 
-    def _weights(self, scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        neg_inf = torch.tensor(float("-inf"), dtype=scores.dtype, device=scores.device)
-        scores = torch.where(allowed, scores, neg_inf)
+    def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unnormalized attention weights and their row sums, from scores masked with -inf.
+
+        Hard mode: 1 on the keys within `tie_tolerance` of the row maximum, so the average is
+        the paper's averaging-hard attention; every row sees at least one key (itself, or BoS).
+        """
         if self.attention_mode == "softmax":
-            w = torch.softmax(self.beta * scores, dim=-1)
-            return torch.nan_to_num(w, nan=0.0)
-        best = scores.amax(dim=-1, keepdim=True)
-        chosen = allowed & (scores >= best - self.config.tie_tolerance)
-        w = chosen.to(scores.dtype)
-        return w / w.sum(dim=-1, keepdim=True).clamp_min(1)
+            best = scores.amax(dim=-1, keepdim=True)
+            weights = torch.exp(self.beta * (scores - best))
+        else:
+            best = scores.amax(dim=-1, keepdim=True)
+            weights = (scores >= best - self.config.tie_tolerance).to(scores.dtype)
+        return weights, weights.sum(dim=-1, keepdim=True)
