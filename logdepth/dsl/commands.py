@@ -7,8 +7,11 @@ raised as `LogdepthError` subclasses, which the main CLI prints and turns into e
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from logdepth.dsl import format as format_spec
@@ -25,8 +28,16 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     spec = parse_file(args.file)
     text = format_spec(spec)
     if getattr(args, "write", False):
-        with open(args.file, "w") as fh:
-            fh.write(text)
+        # Write beside the file, then rename: a failed write never truncates the user's spec.
+        target = Path(args.file)
+        fd, tmp = tempfile.mkstemp(prefix=".logdepth-fmt-", dir=target.parent or Path("."))
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     else:
         sys.stdout.write(text)
     return 0
