@@ -1,0 +1,147 @@
+"""Small builders for hand-written heads and feed-forwards over named cells (Theorem 2).
+
+A head is written as lists of *rows*: each row is a linear form over cells ({cell: vector}).
+The query and key lists pair up row by row, so the score is the sum over rows of
+<query row, z_i> * <key row, z_j>. Value rows are linear forms too, and `writes` says which
+value row goes, with which coefficient, into which component of which cell. Feed-forwards are
+lists of units: one input row and the components each unit's ReLU is added to.
+
+The helpers at the bottom are the recurring pieces of the graph construction: the full vector
+of a phi cell (so that a row-paired dot product of two phi cells is their cosine, the equality
+primitive of digest 1.3), the first component of a cell, a token-type indicator, a constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from logdepth.compiler.cells import Cell, Layout
+from logdepth.compiler.program import CellMap, FeedForward, Head
+
+Row = dict[Cell, np.ndarray]
+# (cell, component, value row, coefficient): add coefficient * value[row] to cell[component].
+Write = tuple[Cell, int, int, float]
+
+
+def row(*parts: tuple[Cell, Sequence[float] | np.ndarray]) -> Row:
+    """A linear form: the sum of <vector, cell> over the parts (parts on one cell add up)."""
+    out: Row = {}
+    for cell, vec in parts:
+        v = np.asarray(vec, dtype=float)
+        if v.shape != (cell.size,):
+            raise ValueError(f"row part for {cell.name!r} has shape {v.shape}")
+        out[cell] = out.get(cell, np.zeros(cell.size)) + v
+    return out
+
+
+def add_rows(*rows: Row) -> Row:
+    """The sum of linear forms."""
+    return row(*[(c, v) for r in rows for c, v in r.items()])
+
+
+def scaled(r: Row, c: float) -> Row:
+    return {cell: c * v for cell, v in r.items()}
+
+
+def component(cell: Cell, k: int, c: float = 1.0) -> Row:
+    """c times component k of a cell (e.g. the b of a bool <b, 1-b>, or z of phi(z))."""
+    v = np.zeros(cell.size)
+    v[k] = c
+    return {cell: v}
+
+
+def constant(layout: Layout, c: float = 1.0) -> Row:
+    """The constant c, read from the constant-one cell (there are no biases: digest 1.2)."""
+    return {layout.one: np.array([c])}
+
+
+def vector_rows(cell: Cell) -> list[Row]:
+    """One row per component: paired with the same rows on another phi cell, the score term is
+    phi(q) . phi(k) = cos(atan q - atan k), which is 1 iff q = k (digest 1.3)."""
+    return [component(cell, k) for k in range(cell.size)]
+
+
+def _stack(rows: list[Row]) -> CellMap:
+    cells: list[Cell] = []
+    for r in rows:
+        for c in r:
+            if not any(c is d for d in cells):
+                cells.append(c)
+    out: CellMap = {}
+    for c in cells:
+        out[c] = np.stack([r.get(c, np.zeros(c.size)) for r in rows])
+    return out
+
+
+def head(
+    query: list[Row],
+    key: list[Row],
+    value: list[Row],
+    writes: Iterable[Write],
+    *,
+    causal: bool,
+    note: str,
+) -> Head:
+    """Assemble a Head from paired query/key rows, value rows and the writes of value rows."""
+    if len(query) != len(key):
+        raise ValueError(f"{note}: {len(query)} query rows but {len(key)} key rows")
+    out: CellMap = {}
+    for cell, comp, vrow, coef in writes:
+        block = out.setdefault(cell, np.zeros((cell.size, len(value))))
+        block[comp, vrow] += coef
+    return Head(
+        query=_stack(query), key=_stack(key), value=_stack(value), out=out, causal=causal,
+        note=note,
+    )
+
+
+def negated(h: Head, note: str) -> Head:
+    """The same head writing minus its output: recompute-and-reset (Lemma 6)."""
+    return Head(
+        query=h.query, key=h.key, value=h.value, out={c: -m for c, m in h.out.items()},
+        causal=h.causal, note=note,
+    )
+
+
+Unit = tuple[Row, list[tuple[Cell, int, float]]]
+
+
+def feed_forward(units: list[Unit], note: str) -> FeedForward:
+    """delta = U relu(W z) from units (input row; [(cell, component, coefficient)] outputs)."""
+    w_in = _stack([u[0] for u in units])
+    w_out: CellMap = {}
+    for k, (_, outs) in enumerate(units):
+        for cell, comp, coef in outs:
+            block = w_out.setdefault(cell, np.zeros((cell.size, len(units))))
+            block[comp, k] += coef
+    return FeedForward(w_in=w_in, w_out=w_out, note=note)
+
+
+def copy_signed(src: Row, dst: list[tuple[Cell, int, float]]) -> list[Unit]:
+    """Two units that add the (signed) value of `src` to `dst`: relu(x) - relu(-x) = x."""
+    return [(src, dst), (scaled(src, -1.0), [(c, k, -a) for c, k, a in dst])]
+
+
+def phi_passthrough(src_components: Sequence[Row], dst: Cell, sign: float = 1.0) -> list[Unit]:
+    """Write sign * <x, y, -x, -y> into the phi cell `dst`, with x, y the first two components
+    read (a psi or phi cell read alone reads back as phi, Lemma 2; Lemma 4's second layer)."""
+    x, y = src_components[0], src_components[1]
+    return copy_signed(x, [(dst, 0, sign), (dst, 2, -sign)]) + copy_signed(
+        y, [(dst, 1, sign), (dst, 3, -sign)]
+    )
+
+
+def clear_vector(cell: Cell) -> list[Unit]:
+    """Lemma 5: read a stored unit vector (a phi, or BoS's orthogonal vector) and write its
+    negative, component by component."""
+    units: list[Unit] = []
+    for k in range(cell.size):
+        units += copy_signed(component(cell, k), [(cell, k, -1.0)])
+    return units
+
+
+def clear_bool(cell: Cell) -> list[Unit]:
+    """Lemma 5 for a boolean <b, 1-b> (both components are >= 0)."""
+    return [(component(cell, 0), [(cell, 0, -1.0)]), (component(cell, 1), [(cell, 1, -1.0)])]
