@@ -197,8 +197,14 @@ class DivisionBuilder:
         if not self.constant:
             self.B = L.phi(f"{n}.Bm")
             self.ffs[0].append(
-                gate_ff({bos: [1.0, 0.0]}, self.modulus, self.B, ORTHOGONAL, one=one,
-                        note=f"{n}: B = [j = 0] phi(mu m)")
+                gate_ff(
+                    {bos: [1.0, 0.0]},
+                    self.modulus,
+                    self.B,
+                    ORTHOGONAL,
+                    one=one,
+                    note=f"{n}: B = [j = 0] phi(mu m)",
+                )
             )
             self.texts[0].append(f"{n}: B = phi(mu m) at BoS")
 
@@ -208,8 +214,9 @@ class DivisionBuilder:
         if not self.same_fg:
             self.uniform[1].write(g_term, *needs)
         self.ffs[1].append(psi_to_phi_ff(self.P, self.Pphi))
-        self.texts[1].append(f"{n}: F = psi(lambda (j - (m-1)/2)/m), G = psi(lambda (j - 1/2)/m);"
-                             " P -> phi")
+        self.texts[1].append(
+            f"{n}: F = psi(lambda (j - (m-1)/2)/m), G = psi(lambda (j - 1/2)/m); P -> phi"
+        )
 
         # Layer 3: convert F (attention, self-match) and G (feed-forward).
         self.heads[2].append(psi_to_phi_head(self.F, self.Fphi))
@@ -219,8 +226,12 @@ class DivisionBuilder:
 
         # Layer 4: floor retrieval (Lemmas 9-10); clear the psi cells (Lemma 4's second half).
         self.heads[3].append(
-            lookup_head(self.Fphi, self.Pphi, {self.Pphi: self.T1},
-                        note=f"{n}: floor(j/m) by the centred query (Lemmas 9-10)")
+            lookup_head(
+                self.Fphi,
+                self.Pphi,
+                {self.Pphi: self.T1},
+                note=f"{n}: floor(j/m) by the centred query (Lemmas 9-10)",
+            )
         )
         self.uniform[3].write(p_term.negated(), a_notbos, a_bos)
         self.uniform[3].write(f_term.negated(), *needs)
@@ -230,26 +241,44 @@ class DivisionBuilder:
             clears.append(self.G)
         self.clears[3].extend(clears)
         self.ffs[3].append(
-            stack_ff([
-                linear_ff([({self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
-                            {self.S: np.array([[1.0]])})]),
-                FeedForward(
-                    w_in={one: np.array([[1.0]])}, w_out={self.e: np.array([[0.5], [0.5]])}
-                ),
-            ], note=f"{n}: S = [G]_0 - [T1]_0; e = (1/2, 1/2)")
+            stack_ff(
+                [
+                    linear_ff(
+                        [
+                            (
+                                {self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
+                                {self.S: np.array([[1.0]])},
+                            )
+                        ]
+                    ),
+                    FeedForward(
+                        w_in={one: np.array([[1.0]])}, w_out={self.e: np.array([[0.5], [0.5]])}
+                    ),
+                ],
+                note=f"{n}: S = [G]_0 - [T1]_0; e = (1/2, 1/2)",
+            )
         )
         self.texts[3].append(f"{n}: T1 = phi(lambda floor(j/m)); S = [G]_0 - [T1]_0")
 
         # Layer 5: e = [S < 0] = [m | j] (sign read, Appendix A.1).
-        self.heads[4].append(sign_read_head(self.S, self.e, np.array([[-0.5], [0.5]]),
-                                            note=f"{n}: e = [m | j] = [S < 0]"))
+        self.heads[4].append(
+            sign_read_head(
+                self.S, self.e, np.array([[-0.5], [0.5]]), note=f"{n}: e = [m | j] = [S < 0]"
+            )
+        )
         self.updates[4].append(self.e)
         self.texts[4].append(f"{n}: e = [m | j] (sign of S)")
         if not self.constant:
             self.E = L.phi(f"{n}.Em")
             self.ffs[4].append(
-                gate_ff({self.e: [1.0, 0.0], bos: [-1.0, 0.0]}, self.modulus, self.E, ORTHOGONAL,
-                        one=one, note=f"{n}: E = [m | j, j > 0] phi(mu m)")
+                gate_ff(
+                    {self.e: [1.0, 0.0], bos: [-1.0, 0.0]},
+                    self.modulus,
+                    self.E,
+                    ORTHOGONAL,
+                    one=one,
+                    note=f"{n}: E = [m | j, j > 0] phi(mu m)",
+                )
             )
 
         # Layer 6: the remainder by counting multiples (Lemma 11).
@@ -267,8 +296,12 @@ class DivisionBuilder:
                 values[self.T2phi] = self.remainder
             if values:
                 self.heads[6].append(
-                    lookup_head(self.dividend, self.Pphi, values,
-                                note=f"{n}: look up row a_i (Lemma 1, layer 6)")
+                    lookup_head(
+                        self.dividend,
+                        self.Pphi,
+                        values,
+                        note=f"{n}: look up row a_i (Lemma 1, layer 6)",
+                    )
                 )
         self.uniform[6].write(r_term.negated(), *r_needs)
         self.clears[6].append(self.T2)
@@ -286,8 +319,16 @@ class DivisionBuilder:
                 gone.append(extra)
         parts = [clear_ff(gone, note=f"{n}: clear temporaries (Lemma 5)")]
         # S is a scalar (read alone only): remove it by recomputing it from G and T1 (Lemma 6).
-        parts.append(linear_ff([({self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
-                                 {self.S: np.array([[-1.0]])})]))
+        parts.append(
+            linear_ff(
+                [
+                    (
+                        {self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
+                        {self.S: np.array([[-1.0]])},
+                    )
+                ]
+            )
+        )
         self.ffs[6].append(stack_ff(parts, note=f"{n}: clear temporaries (Lemmas 5-6)"))
         self.clears[6].extend(gone + [self.S])
         self.texts[6].append(f"{n}: look up row a_i; clear temporaries")
@@ -299,8 +340,9 @@ class DivisionBuilder:
         lam = self.scale
         if self.constant:
             m = float(self.modulus)  # type: ignore[arg-type]
-            f = PsiTerm(self.F, a={"notbos": lam / m, "bos": -lam * (m - 1) / (2 * m)},
-                        b={"bos": 1.0})
+            f = PsiTerm(
+                self.F, a={"notbos": lam / m, "bos": -lam * (m - 1) / (2 * m)}, b={"bos": 1.0}
+            )
             g = PsiTerm(self.G, a={"notbos": lam / m, "bos": -lam / (2 * m)}, b={"bos": 1.0})
             return f, g, [a_notbos, a_bos]
         # Modulus in a cell: phi(mu m) = (mu m c, c, ...)/.., c = 1/sqrt(2 mu^2 m^2 + 2).
@@ -311,8 +353,9 @@ class DivisionBuilder:
         a_b1 = average_of("B.b", self.B, PICK_B)
         a_c1 = average_of("mod.b", self.modulus, PICK_B)  # type: ignore[arg-type]
         # F: a = lam (Z - Y/2 + X/2), b = Y;  G: a = lam (Z - X/2), b = Y.
-        f = PsiTerm(self.F, a={"mod.b": lam, "B.b": -lam / 2, "B.a": -lam / (2 * mu)},
-                    b={"B.a": 1.0 / mu})
+        f = PsiTerm(
+            self.F, a={"mod.b": lam, "B.b": -lam / 2, "B.a": -lam / (2 * mu)}, b={"B.a": 1.0 / mu}
+        )
         g = PsiTerm(self.G, a={"mod.b": lam, "B.b": -1.5 * lam}, b={"B.a": 1.0 / mu})
         return f, g, [a_b0, a_b1, a_c1]
 
@@ -323,8 +366,9 @@ class DivisionBuilder:
         if self.constant:
             m = float(self.modulus)  # type: ignore[arg-type]
             # (j - m q)/(j+1) = notbos - m (avg e - avg bos): e_0 = 1 counts BoS as a multiple.
-            term = PsiTerm(self.T2, a={"notbos": lam, a_mult.name: -lam * m, "bos": lam * m},
-                           b={"bos": 1.0})
+            term = PsiTerm(
+                self.T2, a={"notbos": lam, a_mult.name: -lam * m, "bos": lam * m}, b={"bos": 1.0}
+            )
             return term, [a_notbos, a_bos, a_mult]
         assert self.B is not None and self.E is not None
         mu = self.mu
@@ -332,8 +376,7 @@ class DivisionBuilder:
         a_c1 = average_of("mod.b", self.modulus, PICK_B)  # type: ignore[arg-type]  # c
         a_e0 = average_of("E.a", self.E, PICK_A)  # mu m c q/(j+1)
         # a = lam (Z - m c q/(j+1)) = lam (c - X - avg[E]_a / mu), b = X.
-        term = PsiTerm(self.T2, a={"mod.b": lam, "B.b": -lam, "E.a": -lam / mu},
-                       b={"B.b": 1.0})
+        term = PsiTerm(self.T2, a={"mod.b": lam, "B.b": -lam, "E.a": -lam / mu}, b={"B.b": 1.0})
         return term, [a_b1, a_c1, a_e0]
 
     # -- host access -------------------------------------------------------------------------
@@ -357,16 +400,34 @@ class DivisionBuilder:
             ff = stack_ff(ffs) if ffs else None
             text = f"Lemma 1 ({self.name}) layer {k + 1}: " + "; ".join(self.texts[k])
             out.append(
-                Layer(text, heads=heads, ff=ff, clears=tuple(self.clears[k]),
-                      updates=tuple(self.updates[k]))
+                Layer(
+                    text,
+                    heads=heads,
+                    ff=ff,
+                    clears=tuple(self.clears[k]),
+                    updates=tuple(self.updates[k]),
+                )
             )
         return out
 
     def block(self) -> DivisionBlock:
-        temporaries = [c for c in (self.P, self.F, self.G, self.Fphi, self.Gphi, self.S,
-                                   self.e, self.T2, self.B, self.E) if c is not None]
-        return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi,
-                             temporaries)
+        temporaries = [
+            c
+            for c in (
+                self.P,
+                self.F,
+                self.G,
+                self.Fphi,
+                self.Gphi,
+                self.S,
+                self.e,
+                self.T2,
+                self.B,
+                self.E,
+            )
+            if c is not None
+        ]
+        return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi, temporaries)
 
 
 def division_block(
@@ -394,6 +455,14 @@ def division_block(
     keep_position: leave phi(lambda j) (the table key, `block.position`) in the stream.
     """
     return DivisionBuilder(
-        layout, one=one, bos=bos, modulus=modulus, modulus_scale=modulus_scale,
-        dividend=dividend, outputs=outputs, name=name, scale=scale, keep_position=keep_position,
+        layout,
+        one=one,
+        bos=bos,
+        modulus=modulus,
+        modulus_scale=modulus_scale,
+        dividend=dividend,
+        outputs=outputs,
+        name=name,
+        scale=scale,
+        keep_position=keep_position,
     ).block()
