@@ -1,0 +1,246 @@
+"""Verification of Theorem 2's transformer: answers against BFS, B_l against powers of I + A.
+
+Every answer comes from the forward pass of the weights (`run_tokens`, batched by size); the
+level invariants are decoded from `trace_tokens`, i.e. from the residual stream itself:
+
+    B_l(i, j) = [j is reachable from i in at most 2^l steps]   (digest 4, "Predicates")
+
+read at matrix entry (i, j) after the l-th unrolled iteration (l = 0: after the initial block).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+
+import numpy as np
+
+from logdepth.model import inputs
+from logdepth.model.compiled import CompiledModel, TraceResult
+from logdepth.model.config import BOS, DepthRule
+from logdepth.verify.report import Progress, VerifyReport
+
+# Tracing records every attention matrix ([heads, N, N] per layer), so invariants are checked on
+# graphs up to this many vertices (N = 1 + n^2 + n^3 + s + t is 587 tokens at most for n = 8).
+TRACE_MAX_VERTICES = 8
+DEFAULT_MAX_VERTICES = 8
+
+
+def expected_layers(n: int) -> int:
+    """Theorem 2: 17 initial + 2 ceil(log2 n) repeated + 1 final layers."""
+    return 2 * DepthRule.ceil_log2(n) + 18
+
+
+def reachability(adjacency: np.ndarray) -> np.ndarray:
+    """BFS from every vertex (a vertex reaches itself)."""
+    adj = np.asarray(adjacency, dtype=bool)
+    n = len(adj)
+    out = np.zeros((n, n), dtype=bool)
+    for s in range(n):
+        seen = {s}
+        frontier = [s]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in np.flatnonzero(adj[u]):
+                    if int(v) not in seen:
+                        seen.add(int(v))
+                        nxt.append(int(v))
+            frontier = nxt
+        out[s, sorted(seen)] = True
+    return out
+
+
+def bounded_reachability(adjacency: np.ndarray, level: int) -> np.ndarray:
+    """[j reachable from i in at most 2^level steps] = (I + A)^(2^level) > 0, by squaring."""
+    adj = np.asarray(adjacency, dtype=bool)
+    m = (np.eye(len(adj), dtype=np.int64) + adj.astype(np.int64)) > 0
+    for _ in range(level):
+        m = (m.astype(np.int64) @ m.astype(np.int64)) > 0
+    return m
+
+
+def decode_graph_tokens(tokens: Sequence[str]) -> tuple[np.ndarray, int, int]:
+    """Invert `encode_graph`: (adjacency, source index, target index), 0-based."""
+    toks = list(tokens)
+    if not toks or toks[0] != BOS:
+        raise ValueError("a graph input starts with BoS")
+    cells = [t for t in toks if t in ("0", "1")]
+    n = int(round(len(cells) ** 0.5))
+    if n * n != len(cells) or toks[1 : 1 + n * n] != cells:
+        raise ValueError("the adjacency tokens must be n^2 consecutive tokens after BoS")
+    pads = toks[1 + n * n : 1 + n * n + n**3]
+    if pads != [inputs.PAD] * n**3:
+        raise ValueError("expected n^3 padding tokens after the matrix")
+    rest = toks[1 + n * n + n**3 :]
+    s = rest.count(inputs.SOURCE)
+    t = rest.count(inputs.TARGET)
+    if rest != [inputs.SOURCE] * s + [inputs.TARGET] * t or not (1 <= s <= n and 1 <= t <= n):
+        raise ValueError("expected a^s b^t with 1 <= s, t <= n")
+    adj = np.array([c == "1" for c in cells], dtype=bool).reshape(n, n)
+    return adj, s - 1, t - 1
+
+
+def matrix_position(n: int, i: int, j: int) -> int:
+    """Array index of adjacency token (i, j): BoS is index 0, rows are 0-indexed."""
+    return 1 + i * n + j
+
+
+def pad_position(n: int, i: int, k: int, j: int) -> int:
+    """Array index of pad (i, k, j) (paper: p = n^2 + i n^2 + k n + j, plus BoS)."""
+    return 1 + n * n + i * n * n + k * n + j
+
+
+def decode_levels(trace: TraceResult, n: int) -> list[np.ndarray]:
+    """B_0, ..., B_d as n x n boolean matrices, read from the cell "B" at the matrix entries:
+    B_0 after the initial block, B_l after the l-th unrolled repeated block."""
+    s, r, _ = trace.config.s_r_t
+    ends = trace.layer_ends()
+    at = [ends[s - 1]] + [ends[s - 1 + r * level] for level in range(1, trace.depth + 1)]
+    idx = np.array([matrix_position(n, i, j) for i in range(n) for j in range(n)])
+    levels = []
+    for step in at:
+        b = trace.decode("B", step)[idx]
+        levels.append(b.reshape(n, n) > 0.5)
+    return levels
+
+
+def decode_coordinates(
+    trace: TraceResult, n: int, step: int | None = None
+) -> dict[str, np.ndarray]:
+    """The 0-indexed coordinates the initial block wrote: "x%n", "r%n", "r2%n" hold
+    phi(c + 1), decoded to c at every position (matrix (i, j): r%n = i, x%n = j; pad (i, k, j):
+    r2%n = i, r%n = k, x%n = j)."""
+    s = trace.config.s_r_t[0]
+    at = trace.layer_ends()[s - 1] if step is None else step
+    return {name: trace.decode(name, at) - 1.0 for name in ("x%n", "r%n", "r2%n")}
+
+
+def render_counterexample(adjacency: np.ndarray, s: int, t: int) -> str:
+    """A readable edge list with the query, vertices numbered 1..n as in the input format."""
+    adj = np.asarray(adjacency, dtype=bool)
+    n = len(adj)
+    edges = [f"{i + 1}->{j + 1}" for i in range(n) for j in range(n) if adj[i, j]]
+    return f"n={n} edges=[{', '.join(edges)}] s={s + 1} t={t + 1}"
+
+
+def _all_graphs(n: int) -> list[np.ndarray]:
+    out = []
+    for bits in range(2 ** (n * n)):
+        out.append(np.array([(bits >> k) & 1 for k in range(n * n)], dtype=bool).reshape(n, n))
+    return out
+
+
+def _random_graph(rng: random.Random, n: int) -> np.ndarray:
+    p = rng.choice([0.0, 0.5 / n, 1.0 / n, 2.0 / n, 0.5])
+    adj = np.array([[rng.random() < p for _ in range(n)] for _ in range(n)], dtype=bool)
+    if rng.random() < 0.5:
+        adj = adj | adj.T  # undirected
+    return adj
+
+
+def check_answers(
+    model: CompiledModel, graphs: Sequence[np.ndarray], report: VerifyReport, label: str
+) -> None:
+    """Every (s, t) pair of every graph through the transformer, against BFS."""
+    seqs, cases = [], []
+    for adj in graphs:
+        reach = reachability(adj)
+        n = len(adj)
+        for s, t in itertools.product(range(n), repeat=2):
+            seqs.append(inputs.encode_graph(adj, s, t))
+            cases.append((adj, s, t, bool(reach[s, t])))
+    answers = model.run_tokens(seqs)
+    wrong = 0
+    for (adj, s, t, want), got in zip(cases, answers, strict=True):
+        report.checks += 1
+        if (got == "connected") != want:
+            wrong += 1
+            report.fail(
+                f"{label}: got {got!r}, BFS says {'connected' if want else 'disconnected'}",
+                render_counterexample(adj, s, t),
+            )
+    if not wrong:
+        report.lines.append(f"{label}: {len(cases)} (graph, s, t) answers agree with BFS")
+
+
+def check_invariants(model: CompiledModel, adj: np.ndarray, report: VerifyReport) -> None:
+    """Trace one input; B_l against (I + A)^(2^l) at every level, and the layer count."""
+    n = len(adj)
+    trace = model.trace_tokens(inputs.encode_graph(adj, 0, n - 1))
+    layers = len(trace.layer_ends())
+    report.checks += 1
+    if layers != expected_layers(n) or model.num_layers(n) != expected_layers(n):
+        report.fail(
+            f"n={n}: {layers} layers run ({model.num_layers(n)} declared), expected "
+            f"2 ceil(log2 n) + 18 = {expected_layers(n)}"
+        )
+    for level, got in enumerate(decode_levels(trace, n)):
+        report.checks += 1
+        want = bounded_reachability(adj, level)
+        if not np.array_equal(got, want):
+            i, j = np.argwhere(got != want)[0]
+            report.fail(
+                f"B_{level}({i + 1}, {j + 1}) = {int(got[i, j])}, but reachability in "
+                f"<= 2^{level} steps is {int(want[i, j])}",
+                render_counterexample(adj, int(i), int(j)),
+            )
+
+
+def verify_connectivity(
+    model: CompiledModel,
+    *,
+    max_vertices: int | None = None,
+    samples: int = 100,
+    exhaustive: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Random graphs (directed and undirected, n <= max_vertices, every (s, t) pair) and every
+    directed graph with n <= `exhaustive` vertices against BFS; B_l level invariants on the
+    random graphs small enough to trace; layer counts against 2 ceil(log2 n) + 18."""
+    report = VerifyReport()
+    if model.config.input_format != "graph":
+        report.fail("not a graph-connectivity model (input format "
+                    f"{model.config.input_format!r})")
+        return report
+    limit = model.frontier or 0
+    top = min(DEFAULT_MAX_VERTICES if max_vertices is None else max_vertices, limit)
+    if top < 1:
+        report.fail(f"no vertex count is within the frontier ({limit}) in {model.dtype_name}")
+        return report
+    rng = random.Random(seed)
+    total = samples + (exhaustive or 0)
+    done = 0
+    for n in range(1, min(exhaustive or 0, limit) + 1):
+        check_answers(model, _all_graphs(n), report, f"all directed graphs on {n} vertices")
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    by_size: dict[int, list[np.ndarray]] = {}
+    for _ in range(samples):
+        n = rng.randint(1, top)
+        by_size.setdefault(n, []).append(_random_graph(rng, n))
+    for n in sorted(by_size):
+        check_answers(model, by_size[n], report, f"{len(by_size[n])} random graphs, n={n}")
+        for adj in (by_size[n][:2] if n <= TRACE_MAX_VERTICES else []):
+            check_invariants(model, adj, report)
+        done += len(by_size[n])
+        if progress is not None:
+            progress(done, total)
+    for n in sorted(set(by_size) | {1, 2, 3, 4, 5, 8, 16, 32}):
+        report.checks += 1
+        if model.num_layers(n) != expected_layers(n):
+            report.fail(f"n={n}: {model.num_layers(n)} layers, expected {expected_layers(n)}")
+    report.details = {
+        "max_vertices": top,
+        "exhaustive": exhaustive,
+        "samples": samples,
+        "frontier": dict(model.config.frontier),
+    }
+    if report.ok:
+        report.lines.append(
+            "level invariants B_l = [(I + A)^(2^l) > 0] and layer counts 2 ceil(log2 n) + 18 hold"
+        )
+    return report
