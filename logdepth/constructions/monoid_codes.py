@@ -1,0 +1,259 @@
+"""Monoid elements in the residual stream and the feed-forward tables that multiply them
+(Theorem 1, Appendix C: "a single feedforward layer that uses a table lookup").
+
+Two encodings, both unit vectors (so a code cell reads together with other unit cells):
+
+- "onehot": element a of the transition monoid M is the basis vector e_a (|M| dimensions). The
+  product table is one hidden unit per pair (a, b) with a b != b: |M|^2 units at most.
+- "maps" (DFAs only): an element is a map f: Q -> Q, stored as |Q| one-hot rows e_{f(q)}, scaled
+  by 1/sqrt(|Q|) (|Q|^2 dimensions). Composition is one unit per (q, r, s) ("f(q) = r and
+  g(r) = s") plus |Q|^2 units that remove the old value: |Q|^3 + |Q|^2 units. The monoid never
+  needs to be enumerated, which matters when it is huge (a random 10-state DFA).
+
+An NFA element is a boolean relation; composing relations needs an OR of ANDs, which one ReLU
+layer cannot do exactly, so NFAs always use "onehot" over their (relation) monoid.
+
+Every table unit fires only on an exact match, with pre-activation [x = a] + [y = b] + f - 2,
+where f in {0, 1} is the gate: margin 1 against every other input, so no amplification of
+rounding noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.monoid import TransitionMonoid
+from logdepth.automata.nfa import NFA
+from logdepth.compiler.cells import Cell, Layout
+from logdepth.compiler.program import FeedForward
+from logdepth.errors import CompileError
+
+Element = int | tuple[int, ...]  # an index into the monoid (onehot) or a map as a tuple (maps)
+
+
+@dataclass
+class Encoding:
+    """How monoid elements are written as code vectors, and the tables over them."""
+
+    kind: str  # "onehot" or "maps"
+    monoid: TransitionMonoid | None
+    states: int  # |Q| (maps); 0 for onehot
+    letters: dict[str, Element]
+    identity: Element
+    accepting: Any  # onehot: bool array over M; maps: (start state index, accepting bool array)
+
+    # -- sizes ---------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return self.monoid.size if self.kind == "onehot" else self.states * self.states
+
+    @property
+    def table_units(self) -> int:
+        if self.kind == "onehot":
+            return int(np.count_nonzero(self._changes()))
+        q = self.states
+        return q**3 + q * q
+
+    def labels(self, name: str) -> list[str]:
+        if self.kind == "onehot":
+            return [f"{name}[{a}]" for a in range(self.dim)]
+        q = self.states
+        return [f"{name}[{s}->{t}]" for s in range(q) for t in range(q)]
+
+    # -- values ----------------------------------------------------------------------------------
+    def code(self, element: Element) -> np.ndarray:
+        v = np.zeros(self.dim)
+        if self.kind == "onehot":
+            v[int(element)] = 1.0  # type: ignore[arg-type]
+            return v
+        q = self.states
+        for s, t in enumerate(element):  # type: ignore[arg-type]
+            v[s * q + t] = 1.0 / math.sqrt(q)
+        return v
+
+    def decode(self, block: np.ndarray) -> list[Element]:
+        """Element of each row of a [positions, dim] block (argmax; rows of maps)."""
+        if self.kind == "onehot":
+            return [int(k) for k in np.argmax(block, axis=1)]
+        q = self.states
+        rows = block.reshape(len(block), q, q)
+        return [tuple(int(t) for t in r) for r in np.argmax(rows, axis=2)]
+
+    def multiply(self, a: Element, b: Element) -> Element:
+        """a then b."""
+        if self.kind == "onehot":
+            return int(self.monoid.table[int(a), int(b)])  # type: ignore[union-attr]
+        return tuple(b[s] for s in a)  # type: ignore[index]
+
+    def product(self, word: Sequence[str]) -> Element:
+        e = self.identity
+        for sym in word:
+            e = self.multiply(e, self.letters[sym])
+        return e
+
+    def accepts(self, element: Element) -> bool:
+        if self.kind == "onehot":
+            return bool(self.accepting[int(element)])  # type: ignore[arg-type]
+        start, acc = self.accepting
+        return bool(acc[element[start]])  # type: ignore[index]
+
+    def _changes(self) -> np.ndarray:
+        """onehot: mask of pairs (a, b) whose product differs from b (other units do nothing)."""
+        t = self.monoid.table  # type: ignore[union-attr]
+        return t != np.arange(t.shape[0])[None, :]
+
+    # -- the feed-forward tables -------------------------------------------------------------
+    def table_ff(
+        self,
+        left: Cell,
+        acc: Cell,
+        gate: Mapping[Cell, np.ndarray],
+        *,
+        one: Cell,
+        note: str = "",
+    ) -> FeedForward:
+        """acc += code(left * acc) - code(acc) where the gate f = 1 (f: a 0/1 linear form over
+        bool cells, `gate`: cell -> row); nothing where f = 0. `left` is the earlier segment."""
+        if self.kind == "onehot":
+            return self._onehot_table(left, acc, gate, one, note)
+        return self._maps_table(left, acc, gate, one, note)
+
+    def _gate_columns(
+        self, w_in: dict[Cell, np.ndarray], gate: Mapping[Cell, np.ndarray], units: int
+    ) -> None:
+        for cell, row in gate.items():
+            block = w_in.setdefault(cell, np.zeros((units, cell.size)))
+            block += np.asarray(row, dtype=float).reshape(1, cell.size)
+
+    def _onehot_table(self, left, acc, gate, one, note) -> FeedForward:
+        t = self.monoid.table  # type: ignore[union-attr]
+        a_idx, b_idx = np.nonzero(self._changes())
+        units = len(a_idx)
+        if units == 0:  # a trivial monoid: nothing ever changes
+            a_idx, b_idx, units = np.array([0]), np.array([0]), 1
+        m = t.shape[0]
+        w_in: dict[Cell, np.ndarray] = {
+            left: np.zeros((units, m)),
+            acc: np.zeros((units, m)),
+            one: np.full((units, 1), -2.0),
+        }
+        w_in[left][np.arange(units), a_idx] = 1.0
+        w_in[acc][np.arange(units), b_idx] = 1.0
+        self._gate_columns(w_in, gate, units)
+        w_out = np.zeros((m, units))
+        w_out[t[a_idx, b_idx], np.arange(units)] += 1.0
+        w_out[b_idx, np.arange(units)] -= 1.0
+        return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (one-hot)")
+
+    def _maps_table(self, left, acc, gate, one, note) -> FeedForward:
+        q = self.states
+        root = math.sqrt(q)
+        compose = q**3
+        units = compose + q * q
+        w_in: dict[Cell, np.ndarray] = {
+            left: np.zeros((units, q * q)),
+            acc: np.zeros((units, q * q)),
+            one: np.zeros((units, 1)),
+        }
+        w_out = np.zeros((q * q, units))
+        s, r, t = np.meshgrid(np.arange(q), np.arange(q), np.arange(q), indexing="ij")
+        s, r, t = s.ravel(), r.ravel(), t.ravel()
+        u = np.arange(compose)
+        # unit (s, r, t): left(s) = r and acc(r) = t  =>  new(s) = t.
+        w_in[left][u, s * q + r] = root
+        w_in[acc][u, r * q + t] = root
+        w_in[one][u, 0] = -2.0
+        w_out[s * q + t, u] += 1.0 / root
+        # unit (s, t'): acc(s) = t'  =>  remove the old row entry.
+        s2, t2 = np.meshgrid(np.arange(q), np.arange(q), indexing="ij")
+        s2, t2 = s2.ravel(), t2.ravel()
+        u2 = compose + np.arange(q * q)
+        w_in[acc][u2, s2 * q + t2] = root
+        w_in[one][u2, 0] = -1.0
+        w_out[s2 * q + t2, u2] -= 1.0 / root
+        self._gate_columns(w_in, gate, units)
+        return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (maps)")
+
+    def answer_ff(self, code: Cell, answer: Cell, note: str = "") -> FeedForward:
+        """answer := <[element accepts], 1 - [element accepts]> (the final lookup layer)."""
+        if self.kind == "onehot":
+            m = self.dim
+            w_in = {code: np.eye(m)}
+            acc = np.asarray(self.accepting, dtype=float)
+            w_out = np.vstack([acc, 1.0 - acc])
+        else:
+            q = self.states
+            start, accepting = self.accepting
+            w_in = {code: np.zeros((q, q * q))}
+            w_in[code][np.arange(q), start * q + np.arange(q)] = math.sqrt(q)
+            acc = np.asarray(accepting, dtype=float)
+            w_out = np.vstack([acc, 1.0 - acc])
+        return FeedForward(w_in=w_in, w_out={answer: w_out}, note=note or "accept lookup")
+
+    def cell(self, layout: Layout, name: str, persistent: bool = False) -> Cell:
+        return layout.code(name, self.labels(name), persistent)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "encoding": self.kind,
+            "code_dim": self.dim,
+            "table_units": self.table_units,
+        }
+        if self.kind == "maps":
+            out["states"] = self.states
+        return out
+
+
+def onehot_encoding(monoid: TransitionMonoid) -> Encoding:
+    return Encoding(
+        kind="onehot",
+        monoid=monoid,
+        states=0,
+        letters={a: int(k) for a, k in monoid.letter.items()},
+        identity=monoid.identity,
+        accepting=np.asarray(monoid.accepting, dtype=bool),
+    )
+
+
+def maps_encoding(dfa: DFA) -> Encoding:
+    index = {q: k for k, q in enumerate(dfa.states)}
+    letters = {a: tuple(index[dfa.delta[(q, a)]] for q in dfa.states) for a in dfa.alphabet}
+    accepting = np.array([q in dfa.accept for q in dfa.states], dtype=bool)
+    return Encoding(
+        kind="maps",
+        monoid=None,
+        states=len(dfa.states),
+        letters=letters,
+        identity=tuple(range(len(dfa.states))),
+        accepting=(index[dfa.start], accepting),
+    )
+
+
+def choose_encoding(automaton: DFA | NFA, prefer: str | None = None) -> Encoding:
+    """The cheaper encoding by feed-forward table units (|M|^2 vs |Q|^3 + |Q|^2); the monoid is
+    enumerated only while it stays below TransitionMonoid's cap. NFAs use onehot."""
+    monoid: TransitionMonoid | None
+    try:
+        monoid = TransitionMonoid.of(automaton)
+    except CompileError:
+        monoid = None
+    if isinstance(automaton, NFA):
+        if monoid is None:
+            raise CompileError(
+                f"the relation monoid of NFA {automaton.name!r} is too large to tabulate; "
+                "determinize it first"
+            )
+        return onehot_encoding(monoid)
+    maps = maps_encoding(automaton)
+    if prefer == "maps" or monoid is None:
+        return maps
+    onehot = onehot_encoding(monoid)
+    if prefer == "onehot":
+        return onehot
+    return onehot if onehot.table_units <= maps.table_units else maps

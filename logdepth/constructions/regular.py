@@ -1,0 +1,671 @@
+"""Theorem 1 (regular languages) as a (0, 8, 9)-universal transformer, and Corollary 1.1 (the
+non-uniform 4 ceil(log2 N) + 5 layer transformer). Digest section 3, Appendix C.
+
+Input BoS w $ (token i = 1..n holds w_i, $ is at n + 1); the answer is read at $.
+
+Invariant (digest section 3, "clean invariant"): at level l the active tokens are t = 1..n with
+t = 0 mod 2^l; active t stores P_l(t) = w_{t-2^l+1} ... w_t (a monoid element) in the cell
+`delta`. Level l -> l + 1, in one 8-layer iteration of the repeated block:
+
+- the division block (Lemma 1, m = 2) computes c_t mod 2, where c_t is the number of active
+  tokens in 1..t (a uniform head gives c_t / (t + 1));
+- merge: every token copies delta and alpha of its predecessor (equality retrieval with the
+  query phi(lambda (t - 1)), Lemma 7); then the nearest j <= t whose predecessor is active
+  (key alpha_{j-1}: the paper prints alpha_i, docs/errata.md) carries delta of the previous
+  active token. An active t with c_t even takes delta := P_l(t - 2^l) P_l(t); it stays active.
+- the accumulator: the same retrieval at $ returns P_l(j*) of the last active token j*; if c_$
+  (the number of active tokens) is odd, j* retires at this level and $ takes Acc := P_l(j*) Acc.
+  Blocks are absorbed right to left, following the binary expansion of n.
+- alpha_t := alpha_t and c_t even.
+
+Because the accumulator reads c_$ mod 2 in the same iteration (no lag), levels 0..d are all
+handled by the d = ceil(log2 n) loop iterations plus the final block's first 8 layers (the same
+weights once more); the 9th final layer looks up [Acc accepts]. n = 0 and n = 1 run only the
+final block. Layer count 8 ceil(log2 n) + 9.
+
+The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, then the table):
+  1 attn  positions, count c_t, phi(lambda (t - 1))          (uniform averages)
+    ff    count -> phi
+  2-3     Lemma 1 (F, G queries; conversions)
+  4 attn  Lemma 1 floor retrieval; clear the count's psi
+    ff    Lemma 1 sign input
+  5 attn  Lemma 1 sign read
+    ff    phi(lambda (t - 1)) psi -> phi
+  6 attn  Lemma 1 remainder table; copy delta, alpha of t - 1
+  7 attn  Lemma 1 lookup at c_t (gives c_t mod 2); nearest j with alpha_{j-1} -> x
+    ff    gate g = (alpha and c even) or ($ and c odd); alpha := alpha and c even; clear
+  8 ff    delta := x delta where g (the |M|^2 monoid table); clear
+
+Corollary 1.1 (non-uniform). With the level hard-coded the activeness needs no division:
+alpha^{l+1}_t = [t even] and alpha^l_{floor(t/2)} (a floor retrieval at t/2). Level 0 computes
+the positions and [t even] (kept for all levels); every level is 4 layers, then the answer
+layer: 4 (ceil(log2 N) + 1) + 1 = 4 ceil(log2 N) + 5.
+
+Frontier (`frontier`). The weights are exact for input size n while every score gap the
+construction relies on at positions <= n + 1 exceeds twice the dtype's score noise: see
+`score_gaps` and `SCORE_NOISE_ULPS` below. The tie tolerance is that noise in float64: every
+head whose average spans several keys (uniform heads, sign reads) has bitwise-equal scores, and
+every other head has a unique maximiser, so the tolerance only has to be below the smallest gap.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.nfa import NFA
+from logdepth.compiler.assemble import assemble
+from logdepth.compiler.cells import PICK_A, PICK_TRUE, Cell, Layout, boolean
+from logdepth.compiler.program import FeedForward, Layer, Program
+from logdepth.constructions.division import DivisionBuilder
+from logdepth.constructions.gadgets import (
+    avg_bos,
+    avg_flag,
+    count_term,
+    lookup_head,
+    nearest_previous_head,
+    offset_term,
+    sign_read_head,
+)
+from logdepth.constructions.hashing import (
+    POSITION_SCALE,
+    PsiTerm,
+    UniformHead,
+    average_of,
+    clear_ff,
+    floor_margin,
+    hashed,
+    linear_ff,
+    neighbour_gap,
+    phi_first,
+    psi_to_phi_ff,
+    psi_to_phi_head,
+    stack_ff,
+)
+from logdepth.constructions.monoid_codes import Encoding, choose_encoding
+from logdepth.errors import CompileError
+from logdepth.model.compiled import CompiledModel
+from logdepth.model.config import BOS, DepthRule
+from logdepth.model.inputs import END
+
+OUTPUTS = ["reject", "accept"]
+
+# ---------------------------------------------------------------------------------------------
+# Frontier: score gaps versus rounding
+# ---------------------------------------------------------------------------------------------
+
+# Score noise, in units of the dtype's epsilon. A score is q . k with |q|, |k| <= ~1.5 (unit
+# cells, folded pre-norm scale); each coordinate of q and k carries the relative error of the
+# masked pre-norm (a sum of <= 64 squares, a square root, a division and the folded scale:
+# ~8 eps) and of the value that produced it (a hash is one division a/b of two averages, each
+# exact to ~2 eps); the dot product of <= 8 terms adds ~8 eps. Sum: <= 32 eps.
+SCORE_NOISE_ULPS = 32
+EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
+# A flagged key beats an unflagged one by 1 - max [phi]_0 = 1 - 1/sqrt(2) (nearest-previous).
+FLAG_MARGIN = 1.0 - 1.0 / math.sqrt(2.0)
+
+
+def score_noise(dtype: str) -> float:
+    return SCORE_NOISE_ULPS * EPS[dtype]
+
+
+def score_gaps(n: int, scale: float = POSITION_SCALE) -> dict[str, float]:
+    """The smallest legitimate gaps of the construction for inputs of size <= n (positions
+    0..n + 1), each a difference of two attention scores, or of the two sides of a sign read.
+
+    equality: hashes of neighbouring integers <= n + 1 (prev-copy, count lookup, the P and
+        P1 self-matches, the halving retrieval's keys);
+    half: the floor query's self-match, whose values are (t - 1/2)/2, spacing 1/2;
+    floor: the floor retrieval's best key versus the runner-up (m = 2);
+    tiebreak: neighbouring [phi(lambda j)]_0 in the nearest-previous retrieval;
+    sign: |S| = |[phi(lambda (t - 1/2)/2)]_0 - [phi(lambda floor(t/2))]_0| in Lemma 9's sign read.
+    """
+    top = n + 1
+    j = np.arange(0, top + 1, dtype=float)
+    sign = np.abs(phi_first((j - 0.5) / 2, scale) - phi_first(np.floor(j / 2), scale))
+    return {
+        "equality": float(neighbour_gap(max(top - 1, 0), 1.0, scale)),
+        "half": float(neighbour_gap(max((top - 0.5) / 2 - 0.5, 0.0), 0.5, scale)),
+        "floor": float(floor_margin(j, 2.0, scale).min()),
+        "tiebreak": float(phi_first(top, scale) - phi_first(top - 1, scale)) if top else 1.0,
+        "sign": float(sign.min()),
+        "flag": FLAG_MARGIN,
+    }
+
+
+def smallest_gap(n: int, scale: float = POSITION_SCALE) -> float:
+    return min(score_gaps(n, scale).values())
+
+
+@functools.lru_cache(maxsize=16)
+def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
+    """Largest n <= limit whose smallest gap exceeds twice the score noise of `dtype` (the
+    gaps shrink as n grows: binary search)."""
+    need = 2.0 * score_noise(dtype)
+    if smallest_gap(0, scale) <= need:
+        return -1
+    lo, hi = 0, limit
+    if smallest_gap(hi, scale) > need:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if smallest_gap(mid, scale) > need:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def tie_tolerance() -> float:
+    """The float64 score noise: legitimate ties are bitwise (zero-score uniform heads, sign
+    reads), so this only has to stay below the smallest gap at the float64 frontier, which the
+    frontier guarantees (gap > 2 noise)."""
+    return score_noise("float64")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Base:
+    """The cells written by the embedding (persistent across the loop)."""
+
+    layout: Layout
+    one: Cell
+    bos: Cell
+    end: Cell
+    alpha: Cell
+    delta: Cell
+
+
+def _base(enc: Encoding) -> Base:
+    layout = Layout()
+    bos = layout.bool("bos", persistent=True)
+    end = layout.bool("end", persistent=True)
+    alpha = layout.bool("active", persistent=True)
+    delta = enc.cell(layout, "delta", persistent=True)
+    return Base(layout, layout.one, bos, end, alpha, delta)
+
+
+def _embedding(base: Base, enc: Encoding, alphabet: Sequence[str]) -> dict[str, dict]:
+    one = np.ones(1)
+    emb = {
+        BOS: {
+            base.one: one,
+            base.bos: boolean(1),
+            base.end: boolean(0),
+            base.alpha: boolean(0),
+            base.delta: enc.code(enc.identity),
+        },
+        END: {
+            base.one: one,
+            base.bos: boolean(0),
+            base.end: boolean(1),
+            base.alpha: boolean(0),
+            base.delta: enc.code(enc.identity),
+        },
+    }
+    for a in alphabet:
+        emb[a] = {
+            base.one: one,
+            base.bos: boolean(0),
+            base.end: boolean(0),
+            base.alpha: boolean(1),
+            base.delta: enc.code(enc.letters[a]),
+        }
+    return emb
+
+
+def _answer_layer(base: Base, enc: Encoding) -> tuple[Layer, Cell]:
+    answer = base.layout.bool("answer")
+    layer = Layer(
+        "Theorem 1, final layer: answer = [Acc maps the start state into F] (lookup table)",
+        ff=enc.answer_ff(base.delta, answer),
+    )
+    return layer, answer
+
+
+# ---------------------------------------------------------------------------------------------
+# Theorem 1: the uniform (0, 8, 9) construction
+# ---------------------------------------------------------------------------------------------
+
+
+def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
+    """Theorem 1's program: 0 initial layers, the 8-layer block, and the block + answer layer."""
+    base = _base(enc)
+    L, one, bos, alpha, delta = base.layout, base.one, base.bos, base.alpha, base.delta
+    count = L.phi("count")
+    div = DivisionBuilder(
+        L, one=one, bos=bos, modulus=2, dividend=count, outputs=("remainder",), name="act"
+    )
+    parity = div.remainder
+    assert parity is not None
+    count_psi = L.psi("count.psi")
+    prev_psi = L.psi("prev.psi")
+    prev = L.phi("prev.pos")
+    delta_prev = enc.cell(L, "delta.prev")
+    alpha_prev = L.bool("active.prev")
+    x = enc.cell(L, "left")
+    gate = L.bool("merge")
+
+    a_alpha = avg_flag(alpha, "active")
+    c_term, c_needs = count_term(count_psi, a_alpha, bos=bos)
+    p1_term, p1_needs = offset_term(prev_psi, 1, one=one, bos=bos)
+
+    # Layer 1: the count c_t (Theorem 1's activeness step 1) and phi(lambda (t - 1)) (Lemma 7).
+    div.uniform[0].write(c_term, *c_needs)
+    div.uniform[0].write(p1_term, *p1_needs)
+    div.add_ff(0, psi_to_phi_ff(count_psi, count))
+    div.add_text(0, "count c_t of active tokens <= t; phi(lambda (t-1)); count -> phi")
+    # Layer 4: the count's psi is no longer needed (Lemma 4: recompute and subtract).
+    div.uniform[3].write(c_term.negated(), *c_needs)
+    div.clears[3].append(count_psi)
+    # Layer 5: phi(lambda (t - 1)).
+    div.add_ff(4, psi_to_phi_ff(prev_psi, prev))
+    div.add_text(4, "prev position -> phi")
+    # Layer 6: copy delta and alpha of t - 1 (merge step 2); clear the prev psi.
+    div.uniform[5].write(p1_term.negated(), *p1_needs)
+    div.clears[5].append(prev_psi)
+    div.add_head(
+        5,
+        lookup_head(
+            prev,
+            div.Pphi,
+            {delta: delta_prev, alpha: alpha_prev},
+            note="copy delta, alpha of t - 1 (merge step 2)",
+        ),
+    )
+    div.add_text(5, "copy delta, alpha of t - 1")
+    # Layer 7: the previous active block (merge step 3 / the accumulator's retrieval).
+    div.add_head(
+        6,
+        nearest_previous_head(
+            alpha_prev,
+            div.Pphi,
+            one,
+            {delta_prev: x},
+            note="x = delta of the previous active token",
+        ),
+    )
+    v1 = float(PICK_A @ hashed(1))  # [phi(lambda 1)]_a; u = [R]_a / v1 = c_t mod 2 in {0, 1}
+    u_row = {parity: PICK_A[None, :] / v1}
+    gate_ff = _gate_and_update(base, gate, u_row, parity)
+    div.add_ff(6, gate_ff)
+    div.add_ff(
+        6, clear_ff([count, prev, delta_prev, alpha_prev, parity], note="clear merge temporaries")
+    )
+    div.clears[6].extend([count, prev, delta_prev, alpha_prev, parity])
+    div.updates[6].append(alpha)
+    div.add_text(6, "x = previous active block; g = merge/absorb gate; alpha := alpha and c even")
+    layers = div.layers()
+    table = stack_ff(
+        [
+            enc.table_ff(
+                x,
+                delta,
+                {gate: PICK_TRUE[None, :]},
+                one=one,
+                note="delta := x delta where g (monoid table)",
+            ),
+            clear_ff([x, gate]),
+        ]
+    )
+    layers.append(
+        Layer(
+            "Theorem 1 layer 8: delta := x . delta where g (merge at active tokens, absorb at $)",
+            ff=table,
+            updates=(delta,),
+            clears=(x, gate),
+        )
+    )
+    answer_layer, answer = _answer_layer(base, enc)
+    vocab = [BOS, *alphabet, END]
+    return Program(
+        layout=L,
+        vocab=vocab,
+        embedding=_embedding(base, enc, alphabet),
+        initial=[],
+        repeated=layers,
+        final=[*layers, answer_layer],
+        outputs=list(OUTPUTS),
+        readout={
+            "accept": {answer: PICK_TRUE[None, :]},
+            "reject": {answer: np.array([[0.0, 1.0]])},
+        },
+        depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
+        tie_tolerance=tie_tolerance(),
+        input_format="word",
+        construction="theorem1-uniform",
+        frontier={"float64": frontier("float64"), "float32": frontier("float32")},
+    )
+
+
+def _gate_and_update(base: Base, gate: Cell, u_row: dict, parity: Cell) -> FeedForward:
+    """g = (alpha and not u) or (end and u); alpha := alpha and not u, with u = c_t mod 2.
+
+    Inputs are 0/1 values (up to rounding), so each conjunction is one ReLU with margin 1.
+    """
+    one, alpha, end = base.one, base.alpha, base.end
+    units = 4
+    w_in = {
+        alpha: np.zeros((units, 2)),
+        end: np.zeros((units, 2)),
+        parity: np.zeros((units, 4)),
+        one: np.zeros((units, 1)),
+    }
+    u = next(iter(u_row.values()))[0]
+    # unit 0: alpha and not u  -> g;      unit 1: end and u -> g
+    w_in[alpha][0] = PICK_TRUE
+    w_in[parity][0] = -u
+    w_in[end][1] = PICK_TRUE
+    w_in[parity][1] = u
+    w_in[one][1] = -1.0
+    # unit 2: the constant 1 (for 1 - g);  unit 3: alpha and u -> alpha loses its activeness
+    w_in[one][2] = 1.0
+    w_in[alpha][3] = PICK_TRUE
+    w_in[parity][3] = u
+    w_in[one][3] = -1.0
+    w_out = {
+        gate: np.array([[1.0, 1.0, 0.0, 0.0], [-1.0, -1.0, 1.0, 0.0]]),
+        alpha: np.array([[0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 1.0]]),
+    }
+    return FeedForward(w_in=w_in, w_out=w_out, note="merge gate and activeness update")
+
+
+# ---------------------------------------------------------------------------------------------
+# Corollary 1.1: the non-uniform construction
+# ---------------------------------------------------------------------------------------------
+
+
+def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) -> Program:
+    """Corollary 1.1: levels 0..ceil(log2 N), 4 layers each, then the answer layer."""
+    if max_length < 0:
+        raise CompileError("max_length must be at least 0")
+    base = _base(enc)
+    L, one, bos, end, alpha, delta = (
+        base.layout,
+        base.one,
+        base.bos,
+        base.end,
+        base.alpha,
+        base.delta,
+    )
+    levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
+    pos_psi, half_psi, prev_psi = L.psi("pos.psi"), L.psi("half.psi"), L.psi("prev.psi")
+    pos, half, prev = L.phi("pos"), L.phi("half"), L.phi("prev.pos")
+    floor_t = L.phi("floor")
+    s = L.scalar("S")
+    even = L.bool("even")
+    delta_prev = enc.cell(L, "delta.prev")
+    alpha_prev = L.bool("active.prev")
+    mid = L.bool("mid")  # alpha^l_{floor(t/2)}
+    alpha_next = L.bool("active.next")
+    next_prev = L.bool("active.next.prev")
+    x = enc.cell(L, "left")
+    found = L.bool("left.found")
+    found_next = L.bool("left.next")
+    gate = L.bool("merge")
+    a_notbos = average_of("notbos", bos, [0.0, 1.0])
+    a_bos = avg_bos(bos)
+    lam = POSITION_SCALE
+    p_term = PsiTerm(pos_psi, a={"notbos": lam}, b={"bos": 1.0})
+    h_term = PsiTerm(half_psi, a={"notbos": lam / 2, "bos": -lam / 4}, b={"bos": 1.0})
+    p1_term, p1_needs = offset_term(prev_psi, 1, one=one, bos=bos)
+    uni = UniformHead(note="positions (Lemma 7)")
+    uni.write(p_term, a_notbos, a_bos)
+    uni.write(h_term, a_notbos, a_bos)
+    uni.write(p1_term, *p1_needs)
+    clear_uni = UniformHead(note="clear the position psi cells (Lemma 4)")
+    for term in (p_term, h_term, p1_term):
+        clear_uni.write(term.negated(), a_notbos, a_bos, *p1_needs)
+    layers: list[Layer] = [
+        Layer(
+            "Cor 1.1 level 0.1: psi of t, (t - 1/2)/2, t - 1 (Lemma 7); t -> phi",
+            heads=[uni.head()],
+            ff=psi_to_phi_ff(pos_psi, pos),
+        ),
+        Layer(
+            "Cor 1.1 level 0.2: (t - 1/2)/2 -> phi (self-match); t - 1 -> phi",
+            heads=[psi_to_phi_head(half_psi, half)],
+            ff=psi_to_phi_ff(prev_psi, prev),
+        ),
+        Layer(
+            "Cor 1.1 level 0.3: floor(t/2) (floor retrieval); copy delta of t - 1; "
+            "S = [half]_0 - [floor]_0",
+            heads=[
+                clear_uni.head(),
+                lookup_head(half, pos, {pos: floor_t}, note="floor(t/2)"),
+                lookup_head(prev, pos, {delta: delta_prev}, note="delta of t - 1"),
+            ],
+            ff=stack_ff(
+                [
+                    linear_ff(
+                        [
+                            (
+                                {half: PICK_A[None, :], floor_t: -PICK_A[None, :]},
+                                {s: np.array([[1.0]])},
+                            )
+                        ]
+                    ),
+                    FeedForward(
+                        w_in={one: np.array([[1.0]])}, w_out={even: np.array([[0.5], [0.5]])}
+                    ),
+                ]
+            ),
+            clears=(pos_psi, half_psi, prev_psi),
+        ),
+    ]
+    # Level 0.4: even = [S < 0]; merge pairs (t even) and absorb w_n at $ if n is odd
+    # (<=> n + 1 even); alpha^1 = even and alpha^0.
+    level0_table = stack_ff(
+        [
+            enc.table_ff(
+                delta_prev,
+                delta,
+                {even: PICK_TRUE[None, :], bos: -PICK_TRUE[None, :]},
+                one=one,
+                note="delta := delta(t-1) delta where t even (level 0)",
+            ),
+            FeedForward(
+                w_in={alpha: np.array([[1.0, 0.0]]), even: np.array([[-1.0, 0.0]])},
+                w_out={alpha: np.array([[-1.0], [1.0]])},
+                note="alpha := alpha and even",
+            ),
+            linear_ff(
+                [({half: PICK_A[None, :], floor_t: -PICK_A[None, :]}, {s: np.array([[-1.0]])})]
+            ),
+            clear_ff([floor_t, delta_prev]),
+        ]
+    )
+    layers.append(
+        Layer(
+            "Cor 1.1 level 0.4: even = [S < 0]; merge pairs; absorb w_n at $ if n odd",
+            heads=[sign_read_head(s, even, np.array([[-0.5], [0.5]]), note="even = [S < 0]")],
+            ff=level0_table,
+            updates=(even, delta, alpha),
+            clears=(s, floor_t, delta_prev),
+        )
+    )
+    merge_gate = {gate: PICK_TRUE[None, :]}
+    level = [
+        Layer(
+            "Cor 1.1 level l.1: alpha^l at floor(t/2) (halving); copy delta, alpha of t - 1",
+            heads=[
+                lookup_head(half, pos, {alpha: mid}, note="alpha at floor(t/2)"),
+                lookup_head(
+                    prev, pos, {delta: delta_prev, alpha: alpha_prev}, note="delta, alpha of t - 1"
+                ),
+            ],
+            ff=stack_ff(
+                [
+                    FeedForward(
+                        w_in={
+                            even: np.array([[1.0, 0.0], [0.0, 0.0]]),
+                            mid: np.array([[1.0, 0.0], [0.0, 0.0]]),
+                            end: np.array([[-1.0, 0.0], [0.0, 0.0]]),
+                            one: np.array([[-1.0], [1.0]]),
+                        },
+                        w_out={alpha_next: np.array([[1.0, 0.0], [-1.0, 1.0]])},
+                        note="alpha^{l+1} = even and alpha^l(floor(t/2)) and not $",
+                    ),
+                    clear_ff([mid]),
+                ]
+            ),
+            clears=(mid,),
+        ),
+        Layer(
+            "Cor 1.1 level l.2: copy alpha^{l+1} of t - 1",
+            heads=[lookup_head(prev, pos, {alpha_next: next_prev}, note="alpha^{l+1}(t - 1)")],
+        ),
+        Layer(
+            "Cor 1.1 level l.3: previous active block; gate = alpha^{l+1} or ($ and it retires)",
+            heads=[
+                nearest_previous_head(
+                    alpha_prev,
+                    pos,
+                    one,
+                    {delta_prev: x, alpha_prev: found, next_prev: found_next},
+                    note="x = delta of the previous active token",
+                )
+            ],
+            ff=FeedForward(
+                w_in={
+                    alpha_next: np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]),
+                    end: np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]),
+                    found: np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]),
+                    found_next: np.array([[0.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),
+                    one: np.array([[0.0], [-1.0], [1.0]]),
+                },
+                w_out={gate: np.array([[1.0, 1.0, 0.0], [-1.0, -1.0, 1.0]])},
+                note="g = alpha^{l+1} or ($ and found and not found.next)",
+            ),
+        ),
+        Layer(
+            "Cor 1.1 level l.4: delta := x delta where g; alpha := alpha^{l+1}",
+            ff=stack_ff(
+                [
+                    enc.table_ff(x, delta, merge_gate, one=one, note="monoid table"),
+                    linear_ff([({alpha_next: np.eye(2), alpha: -np.eye(2)}, {alpha: np.eye(2)})]),
+                    clear_ff(
+                        [x, gate, alpha_next, next_prev, delta_prev, alpha_prev, found, found_next]
+                    ),
+                ]
+            ),
+            updates=(delta, alpha),
+            clears=(x, gate, alpha_next, next_prev, delta_prev, alpha_prev, found, found_next),
+        ),
+    ]
+    for _ in range(1, levels):
+        layers.extend(level)
+    answer_layer, answer = _answer_layer(base, enc)
+    layers.append(answer_layer)
+    limit = max(max_length, 0)
+    return Program(
+        layout=L,
+        vocab=[BOS, *alphabet, END],
+        embedding=_embedding(base, enc, alphabet),
+        initial=layers,
+        repeated=[],
+        final=[],
+        outputs=list(OUTPUTS),
+        readout={
+            "accept": {answer: PICK_TRUE[None, :]},
+            "reject": {answer: np.array([[0.0, 1.0]])},
+        },
+        depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0),
+        tie_tolerance=tie_tolerance(),
+        input_format="word",
+        construction="corollary1.1-nonuniform",
+        frontier={
+            "float64": min(limit, frontier("float64")),
+            "float32": min(limit, frontier("float32")),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def compile_regular(
+    automaton: DFA | NFA,
+    *,
+    construction: str = "uniform",
+    max_length: int | None = None,
+    source: str | None = None,
+    encoding: str | None = None,
+) -> CompiledModel:
+    """Compile a DFA or NFA to Theorem 1's (0, 8, 9)-universal transformer (uniform) or to
+    Corollary 1.1's plain 4 ceil(log2 N) + 5 layer transformer (nonuniform, max_length = N).
+
+    DFAs are minimized first. `encoding` forces "onehot" or "maps" (default: the cheaper).
+    model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
+    (monoid size and kind, the encoding chosen, layer counts, the frontier).
+    """
+    start = time.perf_counter()
+    if not isinstance(automaton, DFA | NFA):
+        raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
+    if construction not in ("uniform", "nonuniform"):
+        raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
+    if construction == "nonuniform" and max_length is None:
+        raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    target = automaton.minimize() if isinstance(automaton, DFA) else automaton
+    enc = choose_encoding(target, encoding)
+    alphabet = list(target.alphabet)
+    if construction == "uniform":
+        program = uniform_program(enc, alphabet)
+    else:
+        program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
+    network = assemble(program)
+    report = _report(automaton, target, enc, program, construction, max_length)
+    report["compile_seconds"] = time.perf_counter() - start
+    extra = {
+        "spec": automaton.to_dict(),
+        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
+        "source": source,
+        "report": report,
+    }
+    return CompiledModel(network, extra)
+
+
+def _report(
+    automaton, target, enc: Encoding, program: Program, construction: str, max_length: int | None
+) -> dict:
+    report: dict = {
+        "theorem": "Theorem 1 (0, 8, 9)" if construction == "uniform" else "Corollary 1.1",
+        "construction": construction,
+        "states": len(automaton.states),
+        "states_minimized": len(target.states),
+        "alphabet": len(target.alphabet),
+        **enc.describe(),
+        "d_model": program.layout.d_model,
+        "frontier": dict(program.frontier),
+        "tie_tolerance": program.tie_tolerance,
+        "position_scale": POSITION_SCALE,
+    }
+    if enc.monoid is not None:
+        m = enc.monoid
+        report["monoid"] = {
+            "size": m.size,
+            "group": bool(m.is_group),
+            "aperiodic": bool(m.is_aperiodic),
+            "solvable": m.is_solvable if m.is_group else None,
+            "kind": m.kind,
+        }
+    else:
+        report["monoid"] = None
+    if construction == "uniform":
+        report["layers"] = "8 ceil(log2 n) + 9"
+    else:
+        report["layers"] = len(program.initial)
+        report["max_length"] = max_length
+    return report
