@@ -1,0 +1,330 @@
+"""Verification of Theorem 1 / Corollary 1.1 transformers against the automaton they came from.
+
+Everything is checked through the weights: answers come from `model.accepts_batch` (the forward
+pass), the level invariants are decoded from the residual stream of `model.trace`. The automaton
+is rebuilt from `model.extra["spec"]`, so a weight file is all that is needed.
+
+Level invariant (digest section 3), read after the l-th level's layers (l = 0, 1, ...):
+
+    active tokens     = {t in 1..n : 2^(l+1) divides t}           (cell "active")
+    delta at active t = w_{t - 2^(l+1) + 1} ... w_t                  (cell "delta")
+    delta at $        = the last (n mod 2^(l+1)) symbols' product     (the accumulator)
+
+and after the last level delta at $ is the whole word's element. The layer count must be
+8 ceil(log2 n) + 9 (uniform) or 4 ceil(log2 N) + 5 (non-uniform) for every n checked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.nfa import NFA
+from logdepth.automata.words import format_word
+from logdepth.constructions.monoid_codes import Element, Encoding, choose_encoding
+from logdepth.model.compiled import CompiledModel, TraceResult
+from logdepth.model.config import DepthRule
+from logdepth.verify.report import Progress, VerifyReport
+
+DEFAULT_MAX_LENGTH = 64
+# Exhaustive words: every word up to the largest length whose count stays under this.
+EXHAUSTIVE_BUDGET = 2048
+# Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
+# at most this many words, of length at most INVARIANT_MAX_LENGTH.
+INVARIANT_WORDS = 24
+INVARIANT_MAX_LENGTH = 128
+BATCH = 64
+
+
+def expected_layers(model: CompiledModel, n: int) -> int:
+    """The layer count the theorem promises for input size n."""
+    if model.config.construction.startswith("corollary"):
+        return len(model.config.initial) + len(model.config.final)
+    return 8 * DepthRule.ceil_log2(n) + 9
+
+
+def nonuniform_layers(max_length: int) -> int:
+    """Corollary 1.1: 4 ceil(log2 N) + 5."""
+    return 4 * DepthRule.ceil_log2(max(max_length, 1)) + 5
+
+
+def automaton_of(model: CompiledModel) -> DFA | NFA:
+    spec = model.extra.get("spec")
+    if spec is None:
+        raise ValueError("the model carries no spec (model.extra['spec'])")
+    if model.extra.get("spec_type") == "nfa":
+        return NFA.from_dict(spec)
+    return DFA.from_dict(spec)
+
+
+def encoding_of(model: CompiledModel, automaton: DFA | NFA | None = None) -> Encoding:
+    """The element encoding the weights use, rebuilt from the spec (deterministic)."""
+    automaton = automaton or automaton_of(model)
+    target = automaton.minimize() if isinstance(automaton, DFA) else automaton
+    kind = (model.extra.get("report") or {}).get("encoding")
+    return choose_encoding(target, kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# Level invariants
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LevelState:
+    """What the residual stream holds after one level (decoded)."""
+
+    level: int  # after this level, blocks have length 2^(level + 1)
+    active: list[int]  # token indices t (1..n) flagged active
+    blocks: dict[int, Element]  # active t -> decoded delta
+    accumulator: Element  # delta at $
+
+
+@dataclass
+class LevelCheck:
+    states: list[LevelState] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    layers: int = 0
+
+
+def _level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
+    """Residual indices right after each level."""
+    ends = trace.layer_ends()
+    if model.config.construction.startswith("corollary"):
+        per = 4
+        levels = (len(ends) - 1) // per
+        return [ends[per * k + per - 1] for k in range(levels)]
+    per = len(model.config.repeated)
+    return [ends[per * k + per - 1] for k in range(trace.depth + 1)]
+
+
+def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) -> list[LevelState]:
+    """P_l(t) at each active token and the accumulator at $, after every level."""
+    states = []
+    n = len(trace.tokens) - 2
+    for level, step in enumerate(_level_steps(model, trace)):
+        active = trace.decode("active", step)
+        codes = encoding.decode(trace.cell("delta", step))
+        flagged = [t for t in range(1, n + 1) if active[t] > 0.5]
+        states.append(LevelState(level, flagged, {t: codes[t] for t in flagged}, codes[n + 1]))
+    return states
+
+
+def check_levels(
+    model: CompiledModel, word: Sequence[str], encoding: Encoding | None = None
+) -> LevelCheck:
+    """Trace `word` and compare every level's state with products computed from the word."""
+    encoding = encoding or encoding_of(model)
+    trace = model.trace(list(word))
+    result = LevelCheck(layers=len(trace.layer_ends()))
+    result.states = decode_levels(model, trace, encoding)
+    n = len(word)
+    shown = " ".join(word) if word else "(empty)"
+    for state in result.states:
+        size = 2 ** (state.level + 1)
+        want_active = [t for t in range(1, n + 1) if t % size == 0]
+        if state.active != want_active:
+            result.errors.append(
+                f"{shown}: after level {state.level} the active tokens are {state.active}, "
+                f"expected {want_active}"
+            )
+        for t in want_active:
+            want = encoding.product(word[t - size : t])
+            if state.blocks.get(t) != want:
+                result.errors.append(
+                    f"{shown}: after level {state.level} token {t} holds "
+                    f"{state.blocks.get(t)}, expected P = {want}"
+                )
+        suffix = n % size
+        want_acc = encoding.product(word[n - suffix :])
+        if state.accumulator != want_acc:
+            result.errors.append(
+                f"{shown}: after level {state.level} the accumulator is {state.accumulator}, "
+                f"expected {want_acc} (the last {suffix} symbols)"
+            )
+    if result.states:
+        final = result.states[-1].accumulator
+        if final != encoding.product(word):
+            result.errors.append(f"{shown}: the final accumulator is not the word's element")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The verifier
+# ---------------------------------------------------------------------------------------------
+
+
+def _exhaustive_length(alphabet: Sequence[str], cap: int) -> int:
+    k, total = 0, 1
+    while k < cap:
+        nxt = total + len(alphabet) ** (k + 1)
+        if nxt > EXHAUSTIVE_BUDGET:
+            break
+        total, k = nxt, k + 1
+    return k
+
+
+def _special_lengths(limit: int) -> list[int]:
+    """0, 1, 2 and 2^k - 1, 2^k, 2^k + 1 up to limit (the off-by-one cases of digest 3)."""
+    out = {0, 1, 2}
+    k = 1
+    while 2**k - 1 <= limit:
+        out.update(x for x in (2**k - 1, 2**k, 2**k + 1) if x <= limit)
+        k += 1
+    return sorted(x for x in out if x <= limit)
+
+
+def verify_regular(
+    model: CompiledModel,
+    *,
+    max_length: int | None = None,
+    samples: int = 200,
+    exhaustive: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Check the transformer against its automaton: exhaustive and random words (through the
+    forward pass), the level invariants (decoded from traces) and the layer counts."""
+    report = VerifyReport()
+    automaton = automaton_of(model)
+    alphabet = list(automaton.alphabet)
+    frontier = model.frontier if model.frontier is not None else -1
+    limit = DEFAULT_MAX_LENGTH if max_length is None else max_length
+    if limit > frontier:
+        report.lines.append(
+            f"max length {limit} is beyond the frontier {frontier} ({model.dtype_name}); "
+            f"checking up to {frontier}"
+        )
+        limit = frontier
+    if limit < 0:
+        report.fail(f"the weights carry no usable frontier for {model.dtype_name}")
+        return report
+    rng = random.Random(seed)
+    ex_len = _exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
+    words: list[tuple[str, ...]] = []
+    for k in range(ex_len + 1):
+        words.extend(itertools.product(alphabet, repeat=k))
+    n_exhaustive = len(words)
+    for length in _special_lengths(limit):
+        words.append(tuple(rng.choice(alphabet) for _ in range(length)))
+    for _ in range(samples):
+        length = rng.randint(0, limit)
+        words.append(tuple(rng.choice(alphabet) for _ in range(length)))
+
+    total = len(words)
+    mismatches: list[tuple[tuple[str, ...], bool, bool]] = []
+    done = 0
+    order = sorted(range(total), key=lambda k: len(words[k]))
+    for start in range(0, total, BATCH):
+        chunk = [words[k] for k in order[start : start + BATCH]]
+        answers = model.accepts_batch([list(w) for w in chunk])
+        for w, got in zip(chunk, answers, strict=True):
+            want = automaton.accepts(list(w))
+            report.checks += 1
+            if got != want:
+                mismatches.append((w, got, want))
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    report.lines.append(
+        f"{total} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random or "
+        f"of lengths 2^k - 1, 2^k, 2^k + 1 up to {limit}) against the automaton"
+    )
+    if mismatches:
+        mismatches.sort(key=lambda m: (len(m[0]), m[0]))
+        w, got, want = mismatches[0]
+        text = format_word(w, alphabet)
+        report.fail(
+            f"{len(mismatches)} words answered wrongly; shortest {text!r}: transformer "
+            f"{'accepts' if got else 'rejects'}, automaton {'accepts' if want else 'rejects'}",
+            counterexample=text,
+        )
+
+    # Layer counts for every length checked.
+    lengths = sorted({len(w) for w in words})
+    bad_counts = []
+    for n in lengths:
+        report.checks += 1
+        want = expected_layers(model, n)
+        got = model.num_layers(n)
+        if model.config.construction.startswith("corollary"):
+            maximum = (model.extra.get("report") or {}).get("max_length")
+            if isinstance(maximum, int) and got != nonuniform_layers(maximum):
+                bad_counts.append((n, got, nonuniform_layers(maximum)))
+        elif got != want:
+            bad_counts.append((n, got, want))
+    if bad_counts:
+        n, got, want = bad_counts[0]
+        report.fail(f"layer count {got} for n = {n}, expected {want}")
+    else:
+        report.lines.append(f"layer counts match the theorem for {len(lengths)} lengths")
+
+    # Level invariants on a few traced words.
+    invariant_errors = _check_invariants(model, automaton, words, limit, rng, report)
+    report.details = {
+        "words": total,
+        "exhaustive_length": ex_len,
+        "max_length": limit,
+        "mismatches": len(mismatches),
+        "invariant_errors": invariant_errors,
+        "dtype": model.dtype_name,
+        "frontier": frontier,
+    }
+    return report
+
+
+def _check_invariants(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    words: list[tuple[str, ...]],
+    limit: int,
+    rng: random.Random,
+    report: VerifyReport,
+) -> int:
+    try:
+        encoding = encoding_of(model, automaton)
+    except Exception as err:  # a foreign spec (--spec) the weights were not compiled from
+        report.lines.append(f"level invariants skipped: {err}")
+        return 0
+    if model.config.cell("delta").size != encoding.dim:
+        report.lines.append(
+            "level invariants skipped: the spec's encoding does not fit the weights"
+        )
+        return 0
+    cap = min(limit, INVARIANT_MAX_LENGTH)
+    alphabet = list(automaton.alphabet)
+    picked = [w for w in words if len(w) <= cap]
+    chosen: list[tuple[str, ...]] = []
+    for length in _special_lengths(cap):
+        chosen.append(tuple(rng.choice(alphabet) for _ in range(length)))
+    rng.shuffle(picked)
+    chosen.extend(picked[: max(0, INVARIANT_WORDS - len(chosen))])
+    errors = 0
+    first: tuple[tuple[str, ...], str] | None = None
+    for w in chosen:
+        result = check_levels(model, w, encoding)
+        report.checks += len(result.states) + 1
+        want = expected_layers(model, len(w))
+        if result.layers != want:
+            result.errors.append(f"the trace ran {result.layers} layers, expected {want}")
+        if result.errors:
+            errors += len(result.errors)
+            if first is None or len(w) < len(first[0]):
+                first = (w, result.errors[0])
+    if first is not None:
+        text = format_word(first[0], alphabet)
+        report.fail(f"level invariant: {first[1]}", counterexample=text)
+    else:
+        report.lines.append(
+            f"level invariants (active tokens, P_l(t), accumulator at $) hold on "
+            f"{len(chosen)} traced words up to length {cap}"
+        )
+    return errors
+
+
+def summary(report: VerifyReport) -> dict[str, Any]:
+    return {"ok": report.ok, "checks": report.checks, **report.details}
