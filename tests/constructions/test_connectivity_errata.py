@@ -1,0 +1,182 @@
+"""The paper's problems with Theorem 2's construction (digest 4 and 8.8), each shown by a test
+(docs/errata.md, "Theorem 2", names these tests), and the precision frontier confirmed by runs."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+import pytest
+
+from logdepth.compiler.assemble import assemble
+from logdepth.compiler.hygiene import check_hygiene
+from logdepth.compiler.program import Program
+from logdepth.constructions import graph_precision
+from logdepth.constructions.connectivity import build_program, compile_connectivity
+from logdepth.constructions.graph_layers import add_rows, component, constant, feed_forward
+from logdepth.model import inputs
+from logdepth.model.compiled import CompiledModel
+from logdepth.verify.connectivity import (
+    bounded_reachability,
+    decode_levels,
+    matrix_position,
+    reachability,
+)
+
+
+@functools.cache
+def model() -> CompiledModel:
+    return compile_connectivity()
+
+
+def cell(program: Program, name: str):
+    return next(c for c in program.layout.cells if c.name == name)
+
+
+def wrong_answers(m: CompiledModel, n: int, graphs: int | None = None) -> int:
+    """Wrong answers over all (s, t) of the first `graphs` directed graphs on n vertices."""
+    seqs, want = [], []
+    for bits in range(2 ** (n * n) if graphs is None else graphs):
+        adj = np.array([(bits >> k) & 1 for k in range(n * n)], dtype=bool).reshape(n, n)
+        reach = reachability(adj)
+        for s, t in itertools.product(range(n), repeat=2):
+            seqs.append(inputs.encode_graph(adj, s, t))
+            want.append(bool(reach[s, t]))
+    got = [a == "connected" for a in m.run_tokens(seqs, check=False)]
+    return sum(g != w for g, w in zip(got, want, strict=True))
+
+
+def layer_named(program: Program, start: str) -> int:
+    return next(k for k, layer in enumerate(program.initial) if start in layer.text)
+
+
+# ---- B_0 is OR, not AND (paper layer 17) ---------------------------------------------------------
+def test_b0_is_or_not_and():
+    adj = np.array([[0, 1, 0], [0, 0, 0], [1, 0, 0]], dtype=bool)
+    trace = model().trace_tokens(inputs.encode_graph(adj, 0, 1))
+    b0 = decode_levels(trace, 3)[0]
+    np.testing.assert_array_equal(b0, np.eye(3, dtype=bool) | adj)
+    # The printed AND: B_0 = A and [i = j] is empty here, so nothing reaches even itself.
+    program = build_program()
+    k = layer_named(program, "B_0(i, j) = A_ij OR")
+    tok, diag, b = cell(program, "tok"), cell(program, "i=j"), cell(program, "B")
+    adj_row = {tok: np.array([0, 0, 1.0, 0, 0, 0])}
+    units = [
+        (add_rows(adj_row, component(diag, 0), constant(program.layout, -1.0)), [(b, 0, 1.0)]),
+        (add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 2.0)),
+         [(b, 1, 1.0)]),
+        (add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 1.0)),
+         [(b, 1, -1.0)]),
+    ]
+    # keep the other units of that layer (the reset of [i = j], C_0 := 0)
+    program.initial[k].ff = _merge(units, program.initial[k].ff, skip=b)
+    paper = CompiledModel(assemble(program))
+    assert paper.run_tokens([inputs.encode_graph(np.zeros((2, 2), bool), 0, 0)]) == [
+        "disconnected"
+    ]
+    assert wrong_answers(paper, 2) > 0
+    assert wrong_answers(model(), 2) == 0
+
+
+def _merge(units, old, skip):
+    """`units` plus the units of the feed-forward `old` that do not write the cell `skip`."""
+    kept = []
+    for u in range(old.units):
+        outs = [(c, k, float(m[k, u])) for c, m in old.w_out.items() for k in range(c.size)
+                if m[k, u] != 0]
+        if any(c is skip for c, _, _ in outs):
+            continue
+        kept.append(({c: m[u] for c, m in old.w_in.items()}, outs))
+    return feed_forward(units + kept, "B := A and [i=j] (the paper's text)")
+
+
+# ---- keys must not match the wrong token type -------------------------------------------------
+def test_lookup_keys_need_the_token_type():
+    """Pads carry coordinates (r%n, x%n) = (k, j) just like matrix entries carry (i, j): without
+    the type term the C-layer's lookups also hit pads."""
+    trace = model().trace_tokens(inputs.encode_graph(np.zeros((3, 3), bool), 0, 2))
+    end = trace.layer_ends()[16]
+    pairs = lambda idx: {  # noqa: E731
+        (round(trace.decode("r%n", end)[p]), round(trace.decode("x%n", end)[p])) for p in idx
+    }
+    matrix = [matrix_position(3, i, j) for i in range(3) for j in range(3)]
+    pads = range(1 + 9, 1 + 9 + 27)
+    assert pairs(matrix) == pairs(pads)
+    program = build_program()
+    one = program.layout.one
+    for h in program.repeated[0].heads[:2]:  # the two lookups of B into the matrix entries
+        h.query[one] = np.zeros_like(h.query[one])  # drop the term [matrix entry] of the key
+    untyped = CompiledModel(assemble(program))
+    assert wrong_answers(untyped, 3, graphs=32) > 0
+    assert wrong_answers(model(), 3, graphs=32) == 0
+
+
+# ---- the 1/(2n) threshold, and B = relu(sgn h) exactly -------------------------------------------
+@pytest.mark.parametrize("n", [3, 5])
+def test_one_over_2n_threshold_and_exact_booleans(n):
+    rng = np.random.default_rng(n)
+    adj = rng.random((n, n)) < 0.35
+    trace = model().trace_tokens(inputs.encode_graph(adj, 0, n - 1))
+    matrix = [matrix_position(n, i, j) for i in range(n) for j in range(n)]
+    steps = [k for k, name in enumerate(trace.sublayers) if name == "repeated.1.attn"]
+    assert len(steps) == (n - 1).bit_length()
+    for level, step in enumerate(steps, start=1):
+        prev = bounded_reachability(adj, level - 1).astype(int)
+        witnesses = (prev[:, :, None] & prev[None, :, :]).sum(axis=1)  # #k with C(i,k,j)
+        h = trace.decode("h", step)[matrix].reshape(n, n)
+        # h = (#k with C)/n - 1/(2n): never 0, and >= 1/(2n) exactly when some C is 1
+        np.testing.assert_allclose(2 * n * h, 2 * witnesses - 1, atol=1e-9)
+    for step in trace.layer_ends()[16:]:
+        b = trace.cell("B", step)
+        assert np.allclose(np.sort(b, axis=1), [[0.0, 1.0]] * len(b), atol=1e-12), (
+            "B is an exact boolean everywhere (the printed (1 + relu(s))/2 would give 1/2)"
+        )
+
+
+# ---- positions counted from BoS, Lemma 10's sign -----------------------------------------------
+def test_positions_count_bos_and_quotients_round_down():
+    n = 3
+    trace = model().trace_tokens(inputs.encode_graph(np.ones((n, n), bool), 1, 2))
+    index = np.arange(len(trace.tokens))
+    x = index + 1 - 2 - n * n  # pos = index + 1 (BoS is position 1 of the count)
+    at = trace.layer_ends()
+    np.testing.assert_allclose(trace.decode("x/n^3", at[4])[1:] * n**3, x[1:], atol=1e-9)
+    np.testing.assert_allclose(trace.decode("r/n^2", at[6])[1:] * n**2, np.floor(x[1:] / n),
+                               atol=1e-9)
+    assert np.array_equal(trace.cell("n|x", at[5])[1:, 0] > 0.5, (x[1:] % n) == 0)
+
+
+# ---- no alternation flag is needed ----------------------------------------------------------
+def test_loop_needs_no_alternation_flag():
+    program = build_program()
+    assert len(program.repeated) == 2
+    live = check_hygiene(program)
+    assert "h" in live["loop"] and not any("alt" in name for name in live["loop"])
+
+
+# ---- precision: tolerance, gaps, frontier ------------------------------------------------------
+def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
+    program = build_program()
+    assert program.layout.d_model <= graph_precision.D_MODEL_MAX
+    for part in (program.initial, program.repeated, program.final):
+        for layer in part:
+            for h in layer.heads:
+                assert next(iter(h.query.values())).shape[0] <= graph_precision.D_HEAD
+    tau = graph_precision.TAU
+    err = graph_precision.rounding_bound("float64")
+    assert 2 * err < tau
+    n64 = graph_precision.frontier()["float64"]
+    assert graph_precision.score_gap(n64) > tau + 2 * err >= graph_precision.score_gap(n64 + 1)
+    gaps = [graph_precision.score_gap(n) for n in range(2, 40)]
+    assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
+    # the documented orders: about 1/(10 n^6) for multiples, 1/(2 n^4) for coordinates
+    fam = graph_precision.gap_families(32)
+    assert 0.5 < fam["multiple"] * 10 * 32**6 < 2
+    assert 0.5 < fam["coordinate"] * 2 * 32**4 < 2
+
+
+def test_float32_has_no_frontier_because_ties_break():
+    assert graph_precision.rounding_bound("float32") > graph_precision.TAU
+    assert graph_precision.frontier()["float32"] == 0
+    assert wrong_answers(model().to("float32"), 2) > 0  # run past the refusal: it does fail
