@@ -244,15 +244,23 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     L, one, bos, alpha, delta = base.layout, base.one, base.bos, base.alpha, base.delta
     count = L.phi("count")
     div = DivisionBuilder(
-        L, one=one, bos=bos, modulus=2, dividend=count, outputs=("remainder",), name="act"
+        L,
+        one=one,
+        bos=bos,
+        modulus=2,
+        dividend=count,
+        outputs=("remainder",),
+        name="act",
+        keep_position=True,
     )
     parity = div.remainder
+    pos = div.Pphi
     assert parity is not None
     count_psi = L.psi("count.psi")
     prev_psi = L.psi("prev.psi")
     prev = L.phi("prev.pos")
-    delta_prev = enc.cell(L, "delta.prev")
     alpha_prev = L.bool("active.prev")
+    left_pos = L.phi("left.pos")
     x = enc.cell(L, "left")
     gate = L.bool("merge")
 
@@ -271,59 +279,46 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     # Layer 5: phi(lambda (t - 1)).
     div.add_ff(4, psi_to_phi_ff(prev_psi, prev))
     div.add_text(4, "prev position -> phi")
-    # Layer 6: copy delta and alpha of t - 1 (merge step 2); clear the prev psi.
+    # Layer 6: copy alpha of t - 1 (merge step 2); clear the prev psi.
     div.uniform[5].write(p1_term.negated(), *p1_needs)
     div.clears[5].append(prev_psi)
     div.add_head(
-        5,
-        lookup_head(
-            prev,
-            div.Pphi,
-            {delta: delta_prev, alpha: alpha_prev},
-            note="copy delta, alpha of t - 1 (merge step 2)",
-        ),
+        5, lookup_head(prev, pos, {alpha: alpha_prev}, note="copy alpha of t - 1 (merge step 2)")
     )
-    div.add_text(5, "copy delta, alpha of t - 1")
-    # Layer 7: the previous active block (merge step 3 / the accumulator's retrieval).
+    div.add_text(5, "copy alpha of t - 1")
+    # Layer 7: the nearest j <= t whose predecessor is active (merge step 3; at $ the last
+    # active token): fetch phi(lambda (j - 1)), the position of that previous active token.
     div.add_head(
         6,
         nearest_previous_head(
-            alpha_prev,
-            div.Pphi,
-            one,
-            {delta_prev: x},
-            note="x = delta of the previous active token",
+            alpha_prev, pos, one, {prev: left_pos}, note="position of the previous active token"
         ),
     )
     v1 = float(PICK_A @ hashed(1))  # [phi(lambda 1)]_a; u = [R]_a / v1 = c_t mod 2 in {0, 1}
     u_row = {parity: PICK_A[None, :] / v1}
-    gate_ff = _gate_and_update(base, gate, u_row, parity)
-    div.add_ff(6, gate_ff)
-    div.add_ff(
-        6, clear_ff([count, prev, delta_prev, alpha_prev, parity], note="clear merge temporaries")
-    )
-    div.clears[6].extend([count, prev, delta_prev, alpha_prev, parity])
+    div.add_ff(6, _gate_and_update(base, gate, u_row, parity))
+    div.add_ff(6, clear_ff([count, prev, alpha_prev, parity], note="clear merge temporaries"))
+    div.clears[6].extend([count, prev, alpha_prev, parity])
     div.updates[6].append(alpha)
-    div.add_text(6, "x = previous active block; g = merge/absorb gate; alpha := alpha and c even")
+    div.add_text(6, "previous active token; g = merge/absorb gate; alpha := alpha and c even")
     layers = div.layers()
+    # Layer 8: fetch its block x, then delta := x delta where g (the monoid table).
     table = stack_ff(
         [
             enc.table_ff(
-                x,
-                delta,
-                {gate: PICK_TRUE[None, :]},
-                one=one,
-                note="delta := x delta where g (monoid table)",
+                x, delta, {gate: PICK_TRUE[None, :]}, one=one, note="delta := x delta where g"
             ),
-            clear_ff([x, gate]),
+            clear_ff([x, gate, left_pos, pos]),
         ]
     )
     layers.append(
         Layer(
-            "Theorem 1 layer 8: delta := x . delta where g (merge at active tokens, absorb at $)",
+            "Theorem 1 layer 8: x = delta of the previous active token; delta := x . delta "
+            "where g (merge at active tokens, absorb at $)",
+            heads=[lookup_head(left_pos, pos, {delta: x}, note="x = its block P_l")],
             ff=table,
             updates=(delta,),
-            clears=(x, gate),
+            clears=(x, gate, left_pos, pos),
         )
     )
     answer_layer, answer = _answer_layer(base, enc)
@@ -404,8 +399,8 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
     floor_t = L.phi("floor")
     s = L.scalar("S")
     even = L.bool("even")
-    delta_prev = enc.cell(L, "delta.prev")
     alpha_prev = L.bool("active.prev")
+    left_pos = L.phi("left.pos")
     mid = L.bool("mid")  # alpha^l_{floor(t/2)}
     alpha_next = L.bool("active.next")
     next_prev = L.bool("active.next.prev")
@@ -443,7 +438,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
             heads=[
                 clear_uni.head(),
                 lookup_head(half, pos, {pos: floor_t}, note="floor(t/2)"),
-                lookup_head(prev, pos, {delta: delta_prev}, note="delta of t - 1"),
+                lookup_head(prev, pos, {delta: x}, note="x = delta of t - 1"),
             ],
             ff=stack_ff(
                 [
@@ -468,7 +463,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
     level0_table = stack_ff(
         [
             enc.table_ff(
-                delta_prev,
+                x,
                 delta,
                 {even: PICK_TRUE[None, :], bos: -PICK_TRUE[None, :]},
                 one=one,
@@ -482,7 +477,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
             linear_ff(
                 [({half: PICK_A[None, :], floor_t: -PICK_A[None, :]}, {s: np.array([[-1.0]])})]
             ),
-            clear_ff([floor_t, delta_prev]),
+            clear_ff([floor_t, x]),
         ]
     )
     layers.append(
@@ -491,18 +486,16 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
             heads=[sign_read_head(s, even, np.array([[-0.5], [0.5]]), note="even = [S < 0]")],
             ff=level0_table,
             updates=(even, delta, alpha),
-            clears=(s, floor_t, delta_prev),
+            clears=(s, floor_t, x),
         )
     )
     merge_gate = {gate: PICK_TRUE[None, :]}
     level = [
         Layer(
-            "Cor 1.1 level l.1: alpha^l at floor(t/2) (halving); copy delta, alpha of t - 1",
+            "Cor 1.1 level l.1: alpha^l at floor(t/2) (halving); copy alpha of t - 1",
             heads=[
                 lookup_head(half, pos, {alpha: mid}, note="alpha at floor(t/2)"),
-                lookup_head(
-                    prev, pos, {delta: delta_prev, alpha: alpha_prev}, note="delta, alpha of t - 1"
-                ),
+                lookup_head(prev, pos, {alpha: alpha_prev}, note="alpha of t - 1"),
             ],
             ff=stack_ff(
                 [
@@ -532,8 +525,8 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
                     alpha_prev,
                     pos,
                     one,
-                    {delta_prev: x, alpha_prev: found, next_prev: found_next},
-                    note="x = delta of the previous active token",
+                    {prev: left_pos, alpha_prev: found, next_prev: found_next},
+                    note="position of the previous active token",
                 )
             ],
             ff=FeedForward(
@@ -549,18 +542,19 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
             ),
         ),
         Layer(
-            "Cor 1.1 level l.4: delta := x delta where g; alpha := alpha^{l+1}",
+            "Cor 1.1 level l.4: x = its block; delta := x delta where g; alpha := alpha^{l+1}",
+            heads=[lookup_head(left_pos, pos, {delta: x}, note="x = P_l of the previous active")],
             ff=stack_ff(
                 [
                     enc.table_ff(x, delta, merge_gate, one=one, note="monoid table"),
                     linear_ff([({alpha_next: np.eye(2), alpha: -np.eye(2)}, {alpha: np.eye(2)})]),
                     clear_ff(
-                        [x, gate, alpha_next, next_prev, delta_prev, alpha_prev, found, found_next]
+                        [x, gate, alpha_next, next_prev, left_pos, alpha_prev, found, found_next]
                     ),
                 ]
             ),
             updates=(delta, alpha),
-            clears=(x, gate, alpha_next, next_prev, delta_prev, alpha_prev, found, found_next),
+            clears=(x, gate, alpha_next, next_prev, left_pos, alpha_prev, found, found_next),
         ),
     ]
     for _ in range(1, levels):
