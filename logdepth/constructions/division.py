@@ -30,23 +30,24 @@ How each step is made robust in floating point (docs/errata.md has the paper's v
 Layer by layer (the 8-layer Theorem 1 block adds its own heads to the free slots):
 
   1 attn  P := psi(lambda j)                                   (uniform head)
+          [int m] F := psi(lambda (j - (m-1)/2)/m), G := psi(lambda (j - 1/2)/m)
     ff    [modulus cell] B := (j = 0 ? phi(mu m) : w)          (gate; w is orthogonal to reads)
-  2 attn  F := psi(lambda (j - (m-1)/2)/m), G := psi(lambda (j - 1/2)/m)      (uniform)
+  2 attn  [modulus cell] F, G as above, through B              (uniform)
     ff    P -> phi                                             (reads P alone)
   3 attn  F -> phi                                             (reads F alone, self-match)
     ff    G -> phi                                             (reads G alone; skipped if m = 2)
-  4 attn  T1 := phi(lambda floor(j/m)) by the floor retrieval; clear P, F, G (Lemma 4/6)
+  4 attn  T1 := phi(lambda floor(j/m)) by the floor retrieval
     ff    S := [G]_0 - [T1]_0; e := (1/2, 1/2)
   5 attn  e += (-sgn S / 2, sgn S / 2)  => e = [m | j]          (reads S alone)
     ff    [modulus cell] E := (e and not BoS ? phi(mu m) : w)  (gate)
-  6 attn  T2 := psi(lambda (j - m floor(j/m)))                 (uniform)
+  6 attn  T2 := psi(lambda (j - m floor(j/m))); clear P, F, G (Lemma 4: recompute, subtract)
     ff    T2 -> phi                                            (reads T2 alone)
   7 attn  lookup row a_i: copy T1, T2 of the key with hash a_i; clear T2 psi
     ff    clear every temporary (Lemma 5)
 
 Free for a host construction: layer 1 ff and layer 5 ff when m is an int (they may read a psi
 alone), and extra heads/units in every sublayer that reads only unit cells (attn 1, 2, 4, 6, 7;
-ff 4, 7, and ff 1, 5 for a modulus cell).
+ff 4, 7, and ff 1, 5 for a modulus cell). With an int modulus, attention 2 is empty.
 """
 
 from __future__ import annotations
@@ -209,10 +210,13 @@ class DivisionBuilder:
             self.texts[0].append(f"{n}: B = phi(mu m) at BoS")
 
         # Layer 2: the floor query F and the multiple test's reference G.
+        # With an int modulus they need no gated cell, so layer 1's head writes them (one head
+        # less per block); with a modulus cell they wait for B.
         f_term, g_term, needs = self._query_terms(a_bos, a_notbos)
-        self.uniform[1].write(f_term, *needs)
+        at = 0 if self.constant else 1
+        self.uniform[at].write(f_term, *needs)
         if not self.same_fg:
-            self.uniform[1].write(g_term, *needs)
+            self.uniform[at].write(g_term, *needs)
         self.ffs[1].append(psi_to_phi_ff(self.P, self.Pphi))
         self.texts[1].append(
             f"{n}: F = psi(lambda (j - (m-1)/2)/m), G = psi(lambda (j - 1/2)/m); P -> phi"
@@ -224,7 +228,8 @@ class DivisionBuilder:
             self.ffs[2].append(psi_to_phi_ff(self.G, self.Gphi))
         self.texts[2].append(f"{n}: F, G -> phi")
 
-        # Layer 4: floor retrieval (Lemmas 9-10); clear the psi cells (Lemma 4's second half).
+        # Layer 4: floor retrieval (Lemmas 9-10). The psi cells P, F, G are removed later, by
+        # layer 6's uniform head (Lemma 4's second half), so that no extra head is needed here.
         self.heads[3].append(
             lookup_head(
                 self.Fphi,
@@ -233,13 +238,13 @@ class DivisionBuilder:
                 note=f"{n}: floor(j/m) by the centred query (Lemmas 9-10)",
             )
         )
-        self.uniform[3].write(p_term.negated(), a_notbos, a_bos)
-        self.uniform[3].write(f_term.negated(), *needs)
+        self.uniform[5].write(p_term.negated(), a_notbos, a_bos)
+        self.uniform[5].write(f_term.negated(), *needs)
         clears = [self.P, self.F]
         if not self.same_fg:
-            self.uniform[3].write(g_term.negated(), *needs)
+            self.uniform[5].write(g_term.negated(), *needs)
             clears.append(self.G)
-        self.clears[3].extend(clears)
+        self.clears[5].extend(clears)
         self.ffs[3].append(
             stack_ff(
                 [

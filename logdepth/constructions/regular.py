@@ -9,10 +9,11 @@ t = 0 mod 2^l; active t stores P_l(t) = w_{t-2^l+1} ... w_t (a monoid element) i
 
 - the division block (Lemma 1, m = 2) computes c_t mod 2, where c_t is the number of active
   tokens in 1..t (a uniform head gives c_t / (t + 1));
-- merge: every token copies delta and alpha of its predecessor (equality retrieval with the
-  query phi(lambda (t - 1)), Lemma 7); then the nearest j <= t whose predecessor is active
-  (key alpha_{j-1}: the paper prints alpha_i, docs/errata.md) carries delta of the previous
-  active token. An active t with c_t even takes delta := P_l(t - 2^l) P_l(t); it stays active.
+- merge: every token copies alpha of its predecessor (equality retrieval with the query
+  phi(lambda (t - 1)), Lemma 7); the nearest j <= t whose predecessor is active (key
+  alpha_{j-1}: the paper prints alpha_i, docs/errata.md) hands over phi(lambda (j - 1)), the
+  position of the previous active token, whose delta is then fetched by equality. An active t
+  with c_t even takes delta := P_l(t - 2^l) P_l(t); it stays active.
 - the accumulator: the same retrieval at $ returns P_l(j*) of the last active token j*; if c_$
   (the number of active tokens) is odd, j* retires at this level and $ takes Acc := P_l(j*) Acc.
   Blocks are absorbed right to left, following the binary expansion of n.
@@ -26,15 +27,16 @@ final block. Layer count 8 ceil(log2 n) + 9.
 The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, then the table):
   1 attn  positions, count c_t, phi(lambda (t - 1))          (uniform averages)
     ff    count -> phi
-  2-3     Lemma 1 (F, G queries; conversions)
-  4 attn  Lemma 1 floor retrieval; clear the count's psi
-    ff    Lemma 1 sign input
+  2-3     Lemma 1 (conversions of the division's psi cells)
+  4       Lemma 1 floor retrieval; sign input
   5 attn  Lemma 1 sign read
     ff    phi(lambda (t - 1)) psi -> phi
-  6 attn  Lemma 1 remainder table; copy delta, alpha of t - 1
-  7 attn  Lemma 1 lookup at c_t (gives c_t mod 2); nearest j with alpha_{j-1} -> x
+  6 attn  Lemma 1 remainder table; clear every psi; copy alpha of t - 1
+  7 attn  Lemma 1 lookup at c_t (gives c_t mod 2); nearest j with alpha_{j-1}: its
+          phi(lambda (j - 1)), the position of the previous active token
     ff    gate g = (alpha and c even) or ($ and c odd); alpha := alpha and c even; clear
-  8 ff    delta := x delta where g (the |M|^2 monoid table); clear
+  8 attn  x = delta at that position
+    ff    delta := x delta where g (the |M|^2 monoid table); clear
 
 Corollary 1.1 (non-uniform). With the level hard-coded the activeness needs no division:
 alpha^{l+1}_t = [t even] and alpha^l_{floor(t/2)} (a floor retrieval at t/2). Level 0 computes
@@ -273,9 +275,10 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     div.uniform[0].write(p1_term, *p1_needs)
     div.add_ff(0, psi_to_phi_ff(count_psi, count))
     div.add_text(0, "count c_t of active tokens <= t; phi(lambda (t-1)); count -> phi")
-    # Layer 4: the count's psi is no longer needed (Lemma 4: recompute and subtract).
-    div.uniform[3].write(c_term.negated(), *c_needs)
-    div.clears[3].append(count_psi)
+    # Layer 6: the count's psi is no longer needed (Lemma 4: recompute and subtract; alpha is
+    # unchanged until layer 7).
+    div.uniform[5].write(c_term.negated(), *c_needs)
+    div.clears[5].append(count_psi)
     # Layer 5: phi(lambda (t - 1)).
     div.add_ff(4, psi_to_phi_ff(prev_psi, prev))
     div.add_text(4, "prev position -> phi")
