@@ -11,7 +11,8 @@ Two encodings, both unit vectors (so a code cell reads together with other unit 
   needs to be enumerated, which matters when it is huge (a random 10-state DFA).
 
 An NFA element is a boolean relation; composing relations needs an OR of ANDs, which one ReLU
-layer cannot do exactly, so NFAs always use "onehot" over their (relation) monoid.
+layer cannot do exactly, so an NFA uses "onehot" over its relation monoid, or, when that is
+cheaper, an encoding of its determinized minimal DFA (same language; `choose_encoding`).
 
 Every table unit fires only on an exact match, with pre-activation [x = a] + [y = b] + f - 2,
 where f in {0, 1} is the gate: margin 1 against every other input, so no amplification of
@@ -42,6 +43,7 @@ class Encoding:
     """How monoid elements are written as code vectors, and the tables over them."""
 
     kind: str  # "onehot" or "maps"
+    via: str  # "dfa" (minimized), "nfa" (relations) or "determinized" (an NFA's minimal DFA)
     monoid: TransitionMonoid | None
     states: int  # |Q| (maps); 0 for onehot
     letters: dict[str, Element]
@@ -202,6 +204,7 @@ class Encoding:
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "encoding": self.kind,
+            "via": self.via,
             "code_dim": self.dim,
             "table_units": self.table_units,
         }
@@ -210,9 +213,10 @@ class Encoding:
         return out
 
 
-def onehot_encoding(monoid: TransitionMonoid) -> Encoding:
+def onehot_encoding(monoid: TransitionMonoid, via: str = "dfa") -> Encoding:
     return Encoding(
         kind="onehot",
+        via=via,
         monoid=monoid,
         states=0,
         letters={a: int(k) for a, k in monoid.letter.items()},
@@ -221,12 +225,13 @@ def onehot_encoding(monoid: TransitionMonoid) -> Encoding:
     )
 
 
-def maps_encoding(dfa: DFA) -> Encoding:
+def maps_encoding(dfa: DFA, via: str = "dfa") -> Encoding:
     index = {q: k for k, q in enumerate(dfa.states)}
     letters = {a: tuple(index[dfa.delta[(q, a)]] for q in dfa.states) for a in dfa.alphabet}
     accepting = np.array([q in dfa.accept for q in dfa.states], dtype=bool)
     return Encoding(
         kind="maps",
+        via=via,
         monoid=None,
         states=len(dfa.states),
         letters=letters,
@@ -235,25 +240,50 @@ def maps_encoding(dfa: DFA) -> Encoding:
     )
 
 
-def choose_encoding(automaton: DFA | NFA, prefer: str | None = None) -> Encoding:
-    """The cheaper encoding by feed-forward table units (|M|^2 vs |Q|^3 + |Q|^2); the monoid is
-    enumerated only while it stays below TransitionMonoid's cap. NFAs use onehot."""
-    monoid: TransitionMonoid | None
-    try:
-        monoid = TransitionMonoid.of(automaton)
-    except CompileError:
-        monoid = None
+# Beyond this many table units one feed-forward layer would hold gigabytes of weights.
+MAX_TABLE_UNITS = 2_000_000
+
+
+def candidates(automaton: DFA | NFA) -> list[Encoding]:
+    """Every encoding that can represent the automaton's monoid, in order of preference for
+    equal cost: a DFA's one-hot monoid, its maps; an NFA's one-hot relation monoid, then the
+    one-hot monoid and the maps of its determinized minimal DFA (recorded as via="determinized";
+    the same language, so the same answers)."""
+    out: list[Encoding] = []
+    dfa = automaton.minimize() if isinstance(automaton, DFA) else None
     if isinstance(automaton, NFA):
-        if monoid is None:
-            raise CompileError(
-                f"the relation monoid of NFA {automaton.name!r} is too large to tabulate; "
-                "determinize it first"
-            )
-        return onehot_encoding(monoid)
-    maps = maps_encoding(automaton)
-    if prefer == "maps" or monoid is None:
-        return maps
-    onehot = onehot_encoding(monoid)
-    if prefer == "onehot":
-        return onehot
-    return onehot if onehot.table_units <= maps.table_units else maps
+        try:
+            out.append(onehot_encoding(TransitionMonoid.of(automaton), via="nfa"))
+        except CompileError:
+            pass
+        dfa = automaton.determinize().minimize()
+        via = "determinized"
+    else:
+        via = "dfa"
+    assert dfa is not None
+    try:
+        out.append(onehot_encoding(TransitionMonoid.of(dfa), via=via))
+    except CompileError:
+        pass
+    out.append(maps_encoding(dfa, via=via))
+    return out
+
+
+def choose_encoding(
+    automaton: DFA | NFA, prefer: str | None = None, via: str | None = None
+) -> Encoding:
+    """The encoding with the fewest table units (|M|^2 one-hot vs |Q|^3 + |Q|^2 maps), or the
+    one named by `prefer` (and `via`), as stored in a model's report."""
+    options = candidates(automaton)
+    if prefer is not None:
+        named = [e for e in options if e.kind == prefer and (via is None or e.via == via)]
+        if not named:
+            raise CompileError(f"no {prefer!r} encoding (via {via!r}) for {automaton.name!r}")
+        return named[0]
+    best = min(options, key=lambda e: e.table_units)  # stable: earlier options win ties
+    if best.table_units > MAX_TABLE_UNITS:
+        raise CompileError(
+            f"{automaton.name!r}: the cheapest monoid table needs {best.table_units} feed-forward "
+            f"units (more than {MAX_TABLE_UNITS})"
+        )
+    return best

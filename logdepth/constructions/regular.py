@@ -61,6 +61,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from logdepth.automata.dfa import DFA
+from logdepth.automata.monoid import TransitionMonoid
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_TRUE, Cell, Layout, boolean
@@ -615,9 +616,9 @@ def compile_regular(
         raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
     if construction == "nonuniform" and max_length is None:
         raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
-    enc = choose_encoding(target, encoding)
-    alphabet = list(target.alphabet)
+    alphabet = list(automaton.alphabet)
     if construction == "uniform":
         program = uniform_program(enc, alphabet)
     else:
@@ -649,8 +650,13 @@ def _report(
         "tie_tolerance": program.tie_tolerance,
         "position_scale": POSITION_SCALE,
     }
-    if enc.monoid is not None:
-        m = enc.monoid
+    m = enc.monoid
+    if m is None:
+        try:
+            m = TransitionMonoid.of(target)
+        except CompileError:
+            m = None
+    if m is not None:
         report["monoid"] = {
             "size": m.size,
             "group": bool(m.is_group),

@@ -64,9 +64,8 @@ def automaton_of(model: CompiledModel) -> DFA | NFA:
 def encoding_of(model: CompiledModel, automaton: DFA | NFA | None = None) -> Encoding:
     """The element encoding the weights use, rebuilt from the spec (deterministic)."""
     automaton = automaton or automaton_of(model)
-    target = automaton.minimize() if isinstance(automaton, DFA) else automaton
-    kind = (model.extra.get("report") or {}).get("encoding")
-    return choose_encoding(target, kind)
+    report = model.extra.get("report") or {}
+    return choose_encoding(automaton, report.get("encoding"), report.get("via"))
 
 
 # ---------------------------------------------------------------------------------------------
