@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -609,7 +608,6 @@ def compile_regular(
     model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
     (monoid size and kind, the encoding chosen, layer counts, the frontier).
     """
-    start = time.perf_counter()
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
     if construction not in ("uniform", "nonuniform"):
@@ -625,7 +623,6 @@ def compile_regular(
         program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
     network = assemble(program)
     report = _report(automaton, target, enc, program, construction, max_length)
-    report["compile_seconds"] = time.perf_counter() - start
     extra = {
         "spec": automaton.to_dict(),
         "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
