@@ -61,12 +61,17 @@ def main(argv: list[str] | None = None) -> int:
         repeats = args.repeats if n < 32 else 1
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--repeats", str(repeats)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         ok = "agrees with BFS" if r["bfs_agrees"] else "DISAGREES with BFS"
-        print(f"{r['n']:>4} {r['tokens']:>7} {r['layers']:>6} {r['median_s']:>9.2f} "
-              f"{r['peak_mib']:>9.0f}  {r['answer']} ({ok})", flush=True)
+        print(
+            f"{r['n']:>4} {r['tokens']:>7} {r['layers']:>6} {r['median_s']:>9.2f} "
+            f"{r['peak_mib']:>9.0f}  {r['answer']} ({ok})",
+            flush=True,
+        )
     return 0
 
 

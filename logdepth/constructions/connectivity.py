@@ -86,7 +86,8 @@ class _Cells:
         self.tok = L.add("tok", "onehot", [f"tok={t}" for t in GRAPH_VOCAB], persistent=True)
         # Layer 1 (paper): <1, n^2, n^3>/N, doubled with signs; read alone it is a unit vector.
         self.stats = L.add(
-            "stats", "psi",
+            "stats",
+            "psi",
             ["1/N", "n^2/N", "n^3/N", "-1/N", "-n^2/N", "-n^3/N"],
         )
         self.scale = L.add("scale", "code", ["scale:1", "scale:n^2", "scale:n^3"])
@@ -141,19 +142,39 @@ def _stats_head(c: _Cells) -> Head:
     """Unmasked uniform head over all N tokens with value the token one-hot: counts / N."""
     L = c.layout
     idx = {t: k for k, t in enumerate(GRAPH_VOCAB)}
-    v_bos, v0, v1, v_pad, v_a, v_b = (idx[BOS], idx["0"], idx["1"], idx[PAD], idx[SOURCE],
-                                      idx[TARGET])
+    v_bos, v0, v1, v_pad, v_a, v_b = (
+        idx[BOS],
+        idx["0"],
+        idx["1"],
+        idx[PAD],
+        idx[SOURCE],
+        idx[TARGET],
+    )
     writes = [
-        (c.stats, 0, v_bos, 1.0), (c.stats, 3, v_bos, -1.0),
-        (c.stats, 1, v0, 1.0), (c.stats, 1, v1, 1.0),
-        (c.stats, 4, v0, -1.0), (c.stats, 4, v1, -1.0),
-        (c.stats, 2, v_pad, 1.0), (c.stats, 5, v_pad, -1.0),
+        (c.stats, 0, v_bos, 1.0),
+        (c.stats, 3, v_bos, -1.0),
+        (c.stats, 1, v0, 1.0),
+        (c.stats, 1, v1, 1.0),
+        (c.stats, 4, v0, -1.0),
+        (c.stats, 4, v1, -1.0),
+        (c.stats, 2, v_pad, 1.0),
+        (c.stats, 5, v_pad, -1.0),
     ]
     for cell, v in ((c.psi_s, v_a), (c.psi_t, v_b)):
-        writes += [(cell, 0, v, 1.0), (cell, 1, v_bos, 1.0), (cell, 2, v, -1.0),
-                   (cell, 3, v_bos, -1.0)]
-    return head([constant(L, 0.0)], [constant(L, 0.0)], vector_rows(c.tok), writes,
-                causal=False, note="uniform over all tokens: 1/N, n^2/N, n^3/N, s/N, t/N")
+        writes += [
+            (cell, 0, v, 1.0),
+            (cell, 1, v_bos, 1.0),
+            (cell, 2, v, -1.0),
+            (cell, 3, v_bos, -1.0),
+        ]
+    return head(
+        [constant(L, 0.0)],
+        [constant(L, 0.0)],
+        vector_rows(c.tok),
+        writes,
+        causal=False,
+        note="uniform over all tokens: 1/N, n^2/N, n^3/N, s/N, t/N",
+    )
 
 
 def _layer_stats(c: _Cells) -> Layer:
@@ -190,13 +211,29 @@ def _bos_heads(c: _Cells, key_sign: float, query_sign: float) -> list[Head]:
             continue
         uniform_writes += [(cell, 0, 0, sign), (cell, 2, 0, -sign)]
         bos_writes += [
-            (cell, 0, 0, -2.0 * sign), (cell, 0, 1, -sign), (cell, 2, 0, 2.0 * sign),
-            (cell, 2, 1, sign), (cell, 1, b_index, sign), (cell, 3, b_index, -sign),
+            (cell, 0, 0, -2.0 * sign),
+            (cell, 0, 1, -sign),
+            (cell, 2, 0, 2.0 * sign),
+            (cell, 2, 1, sign),
+            (cell, 1, b_index, sign),
+            (cell, 3, b_index, -sign),
         ]
-    uniform = head([constant(L, 0.0)], [constant(L, 0.0)], vector_rows(c.scale), uniform_writes,
-                   causal=True, note="uniform causal: g (constant across positions)")
-    bos = head([constant(L, 0.0)], [constant(L, 0.0)], vector_rows(c.bos_scale)[:3], bos_writes,
-               causal=True, note="uniform causal over g [BoS]: g / pos")
+    uniform = head(
+        [constant(L, 0.0)],
+        [constant(L, 0.0)],
+        vector_rows(c.scale),
+        uniform_writes,
+        causal=True,
+        note="uniform causal: g (constant across positions)",
+    )
+    bos = head(
+        [constant(L, 0.0)],
+        [constant(L, 0.0)],
+        vector_rows(c.bos_scale)[:3],
+        bos_writes,
+        causal=True,
+        note="uniform causal over g [BoS]: g / pos",
+    )
     return [uniform, bos]
 
 
@@ -216,8 +253,10 @@ def _bos_fix(c: _Cells, cells: list[Cell]) -> list[Unit]:
 
 def _layers_hashes(c: _Cells) -> list[Layer]:
     gate = [
-        (add_rows(component(c.scale, k), c.is_(BOS), constant(c.layout, -1.0)),
-         [(c.bos_scale, k, 1.0)])
+        (
+            add_rows(component(c.scale, k), c.is_(BOS), constant(c.layout, -1.0)),
+            [(c.bos_scale, k, 1.0)],
+        )
         for k in range(3)
     ] + [(c.is_not(BOS), [(c.bos_scale, 3, 1.0)])]
     reset_scales = [(component(c.scale, k), [(c.scale, k, -1.0)]) for k in range(3)] + [
@@ -232,8 +271,10 @@ def _layers_hashes(c: _Cells) -> list[Layer]:
             "Lemma 1 (division by n), hashes: psi(x/n^2) from two uniform causal heads "
             "(digest 8.3); the feed-forward stores phi(x/n^2) (Lemma 4)",
             heads=_bos_heads(c, 1.0, 0.0),
-            ff=feed_forward(phi_passthrough([component(c.psi_key, 0), component(c.psi_key, 1)],
-                                            c.key), "x/n^2 := phi(psi_key)"),
+            ff=feed_forward(
+                phi_passthrough([component(c.psi_key, 0), component(c.psi_key, 1)], c.key),
+                "x/n^2 := phi(psi_key)",
+            ),
         ),
         Layer(
             "hashes: psi(x/n^3), psi_key reset by recomputation (Lemma 6); the feed-forward "
@@ -250,8 +291,10 @@ def _layers_hashes(c: _Cells) -> list[Layer]:
             "can be the exact competitor of the equality tests; the scale vectors removed "
             "(Lemma 5)",
             heads=_bos_heads(c, 0.0, -1.0),
-            ff=feed_forward(_bos_fix(c, [c.key, c.query]) + reset_scales,
-                            "BoS: x/n^2, x/n^3 := ORTHOGONAL; reset scale, bos_scale"),
+            ff=feed_forward(
+                _bos_fix(c, [c.key, c.query]) + reset_scales,
+                "BoS: x/n^2, x/n^3 := ORTHOGONAL; reset scale, bos_scale",
+            ),
             clears=(c.psi_query, c.scale, c.bos_scale),
             updates=(c.key, c.query),
         ),
@@ -270,9 +313,15 @@ def _competitor_bool(c: _Cells, out: Cell) -> tuple[list[Row], list[tuple[Cell, 
 def _window_head(c: _Cells) -> Head:
     L = c.layout
     return head(
-        vector_rows(c.quot), vector_rows(c.quot), [constant(L), component(c.multiple, 0)],
-        [(c.psi_rem, 0, 0, 1.0), (c.psi_rem, 2, 0, -1.0), (c.psi_rem, 1, 1, 1.0),
-         (c.psi_rem, 3, 1, -1.0)],
+        vector_rows(c.quot),
+        vector_rows(c.quot),
+        [constant(L), component(c.multiple, 0)],
+        [
+            (c.psi_rem, 0, 0, 1.0),
+            (c.psi_rem, 2, 0, -1.0),
+            (c.psi_rem, 1, 1, 1.0),
+            (c.psi_rem, 3, 1, -1.0),
+        ],
         causal=True,
         note="uniform over j <= i with the same floor(x/n); value e gives 1/(x mod n + 1)",
     )
@@ -282,7 +331,10 @@ def _layers_division(c: _Cells) -> list[Layer]:
     L = c.layout
     values, writes = _competitor_bool(c, c.multiple)
     membership = head(
-        vector_rows(c.query) + [constant(L)], vector_rows(c.key) + [c.is_(BOS)], values, writes,
+        vector_rows(c.query) + [constant(L)],
+        vector_rows(c.key) + [c.is_(BOS)],
+        values,
+        writes,
         causal=False,
         note="phi(x/n^3) . phi(y/n^2) = 1 iff y = x/n; BoS scores exactly 1",
     )
@@ -292,8 +344,10 @@ def _layers_division(c: _Cells) -> list[Layer]:
             component(c.multiple, 0),
             add_rows(component(c.query, 0), scaled(c.is_(BOS), -BOS_PENALTY)),
         ],
-        vector_rows(c.query), [(c.quot, k, k, 1.0) for k in range(4)],
-        causal=True, note="largest multiple of n at or before x; copy its phi(x/n^3)",
+        vector_rows(c.query),
+        [(c.quot, k, k, 1.0) for k in range(4)],
+        causal=True,
+        note="largest multiple of n at or before x; copy its phi(x/n^3)",
     )
     return [
         Layer(
@@ -311,12 +365,13 @@ def _layers_division(c: _Cells) -> list[Layer]:
             "Lemma 11: uniform over the same quotient up to x, value e: 1/(x mod n + 1); "
             "psi(1, 1/(x mod n + 1)) stored as phi(x mod n + 1) (Lemma 4)",
             heads=[_window_head(c)],
-            ff=feed_forward(phi_passthrough([component(c.psi_rem, 0), component(c.psi_rem, 1)],
-                                            c.rem), "x%n := phi(psi_rem)"),
+            ff=feed_forward(
+                phi_passthrough([component(c.psi_rem, 0), component(c.psi_rem, 1)], c.rem),
+                "x%n := phi(psi_rem)",
+            ),
         ),
         Layer(
-            "Lemma 1's cleanup: psi_rem reset by recomputation (Lemma 6); BoS's x%n set "
-            "orthogonal",
+            "Lemma 1's cleanup: psi_rem reset by recomputation (Lemma 6); BoS's x%n set orthogonal",
             heads=[negated(_window_head(c), "reset psi_rem")],
             ff=feed_forward(_bos_fix(c, [c.rem]), "BoS: x%n := ORTHOGONAL"),
             clears=(c.psi_rem,),
@@ -341,8 +396,15 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
         Layer(
             "Lemma 1's lookup for the dividend a = r = floor(x/n): the position whose x is r "
             "gives phi(floor(r/n)/n^2), phi(r mod n + 1) and [n | r]",
-            heads=[_lookup(c, c.quot, [c.quot, c.rem, c.multiple], [c.quot2, c.rem2, c.k_zero],
-                           "query phi(r/n^2), key phi(y/n^2)")],
+            heads=[
+                _lookup(
+                    c,
+                    c.quot,
+                    [c.quot, c.rem, c.multiple],
+                    [c.quot2, c.rem2, c.k_zero],
+                    "query phi(r/n^2), key phi(y/n^2)",
+                )
+            ],
             ff=feed_forward(clear_vector(c.quot) + clear_bool(c.multiple), "reset r/n^2, n|x"),
             clears=(c.quot, c.multiple),
         ),
@@ -354,13 +416,17 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
         ),
         Layer(
             "phi(s) stored from psi(s/N, 1/N) (Lemma 4)",
-            ff=feed_forward(phi_passthrough([component(c.psi_s, 0), component(c.psi_s, 1)],
-                                            c.src), "s := phi(psi_s)"),
+            ff=feed_forward(
+                phi_passthrough([component(c.psi_s, 0), component(c.psi_s, 1)], c.src),
+                "s := phi(psi_s)",
+            ),
         ),
         Layer(
             "phi(t) stored from psi(t/N, 1/N) (Lemma 4)",
-            ff=feed_forward(phi_passthrough([component(c.psi_t, 0), component(c.psi_t, 1)],
-                                            c.tgt), "t := phi(psi_t)"),
+            ff=feed_forward(
+                phi_passthrough([component(c.psi_t, 0), component(c.psi_t, 1)], c.tgt),
+                "t := phi(psi_t)",
+            ),
         ),
         Layer(
             "layer 1's statistics reset by recomputation (Lemma 6)",
@@ -392,9 +458,11 @@ def _layers_b0(c: _Cells) -> list[Layer]:
     diag = head(
         vector_rows(c.query) + vector_rows(c.rem2) + [constant(L, 2.0)],
         vector_rows(c.query) + vector_rows(c.rem) + [c.is_(BOS)],
-        values, writes, causal=True,
+        values,
+        writes,
+        causal=True,
         note="self (phi(x/n^3) . phi(x/n^3) = 1) scores 1 + phi(i+1).phi(j+1) = 2 iff i = j; "
-             "BoS scores exactly 2",
+        "BoS scores exactly 2",
     )
     adj = c.is_("1")
     or_units: list[Unit] = [
@@ -403,13 +471,16 @@ def _layers_b0(c: _Cells) -> list[Layer]:
         (add_rows(component(c.diag, 1), scaled(adj, -1.0)), [(c.B, 1, 1.0)]),
     ]
     return [
-        Layer("Lemma 8: [i = j] at matrix entries (self ties with BoS iff r%n = x%n)",
-              heads=[diag]),
+        Layer(
+            "Lemma 8: [i = j] at matrix entries (self ties with BoS iff r%n = x%n)", heads=[diag]
+        ),
         Layer(
             "B_0(i, j) = A_ij OR [i = j] (the paper prints AND; reachability in <= 1 step "
             "needs OR); [i = j] reset (Lemma 5); C_0 := 0 everywhere",
-            ff=feed_forward(or_units + clear_bool(c.diag) + [(constant(L), [(c.C, 1, 1.0)])],
-                            "B := A or [i=j]; C := <0, 1>"),
+            ff=feed_forward(
+                or_units + clear_bool(c.diag) + [(constant(L), [(c.C, 1, 1.0)])],
+                "B := A or [i=j]; C := <0, 1>",
+            ),
             clears=(c.diag,),
         ),
         Layer(
@@ -428,16 +499,20 @@ def _matrix_lookup(c: _Cells, first: Cell, second: Cell, out: Cell, note: str) -
     return head(
         vector_rows(first) + vector_rows(second) + [constant(L), scaled(c.is_(BOS), BOS_SELF)],
         vector_rows(c.rem2) + vector_rows(c.rem) + [c.is_("0", "1"), c.is_(BOS)],
-        vector_rows(c.B), [(out, 0, 0, 1.0), (out, 1, 1, 1.0)],
-        causal=False, note=note,
+        vector_rows(c.B),
+        [(out, 0, 0, 1.0), (out, 1, 1, 1.0)],
+        causal=False,
+        note=note,
     )
 
 
 def _repeated(c: _Cells) -> list[Layer]:
     L = c.layout
     and_units: list[Unit] = [
-        (add_rows(component(c.b_ik, 0), component(c.b_kj, 0), constant(L, -1.0)),
-         [(c.C, 0, 1.0), (c.C, 1, -1.0)]),
+        (
+            add_rows(component(c.b_ik, 0), component(c.b_kj, 0), constant(L, -1.0)),
+            [(c.C, 0, 1.0), (c.C, 1, -1.0)],
+        ),
         (component(c.C, 0), [(c.C, 0, -1.0), (c.C, 1, 1.0)]),
         (c.is_not("0", "1"), [(c.h, 0, -1.0)]),
     ]
@@ -449,23 +524,28 @@ def _repeated(c: _Cells) -> list[Layer]:
             _matrix_lookup(c, c.rem2, c.rem, c.b_kj, "query (k, j), keys matrix (i', j'): B(k,j)"),
             negated(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=feed_forward(and_units + clear_bool(c.b_ik) + clear_bool(c.b_kj),
-                        "C += AND - C; reset B(i,k), B(k,j), the offset in h"),
+        ff=feed_forward(
+            and_units + clear_bool(c.b_ik) + clear_bool(c.b_kj),
+            "C += AND - C; reset B(i,k), B(k,j), the offset in h",
+        ),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
     )
     latest = head(
-        [constant(L)], [add_rows(component(c.query, 0), scaled(c.is_(BOS), -BOS_PENALTY))],
+        [constant(L)],
+        [add_rows(component(c.query, 0), scaled(c.is_(BOS), -BOS_PENALTY))],
         [component(c.B, 0), c.is_not("0", "1")],
         [(c.B, 0, 0, -1.0), (c.B, 1, 0, 1.0), (c.h, 0, 1, 1.0)],
-        causal=True, note="self (latest position): B := <0, 1>; h += [not a matrix entry]",
+        causal=True,
+        note="self (latest position): B := <0, 1>; h += [not a matrix entry]",
     )
     b_layer = Layer(
         "B_l(i, j) = OR_k C_l(i, k, j): h = (#C)/n - 1/(2n) over the n pads (i, ., j), read as "
         "sgn(h); B := relu(sgn h) (the paper's (1 + relu)/2 gives 1/2 for false)",
         heads=[_window_h_head(c), latest],
-        ff=feed_forward([(component(c.h, 0), [(c.B, 0, 1.0), (c.B, 1, -1.0)])],
-                        "B += relu(sgn h) * <1, -1>"),
+        ff=feed_forward(
+            [(component(c.h, 0), [(c.B, 0, 1.0), (c.B, 1, -1.0)])], "B += relu(sgn h) * <1, -1>"
+        ),
         updates=(c.B,),
     )
     return [c_layer, b_layer]
@@ -476,8 +556,10 @@ def _final(c: _Cells) -> Layer:
     answer = head(
         vector_rows(c.src) + vector_rows(c.tgt) + [constant(L)],
         vector_rows(c.rem2) + vector_rows(c.rem) + [c.is_("0", "1")],
-        vector_rows(c.B), [(c.answer, 0, 0, 1.0), (c.answer, 1, 1, 1.0)],
-        causal=True, note="query (phi(s), phi(t)), keys matrix (phi(i+1), phi(j+1)): B(s, t)",
+        vector_rows(c.B),
+        [(c.answer, 0, 0, 1.0), (c.answer, 1, 1, 1.0)],
+        causal=True,
+        note="query (phi(s), phi(t)), keys matrix (phi(i+1), phi(j+1)): B(s, t)",
     )
     return Layer("final: answer = B(s, t) read at the last token", heads=[answer])
 
@@ -486,7 +568,10 @@ def build_program() -> Program:
     """The whole construction as a Program over named cells (before assembly)."""
     c = _Cells()
     initial = (
-        [_layer_stats(c)] + _layers_hashes(c) + _layers_division(c) + _layers_lookups(c)
+        [_layer_stats(c)]
+        + _layers_hashes(c)
+        + _layers_division(c)
+        + _layers_lookups(c)
         + _layers_b0(c)
     )
     for k, layer in enumerate(initial, start=1):

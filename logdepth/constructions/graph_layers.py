@@ -92,7 +92,11 @@ def head(
         block = out.setdefault(cell, np.zeros((cell.size, len(value))))
         block[comp, vrow] += coef
     return Head(
-        query=_stack(query), key=_stack(key), value=_stack(value), out=out, causal=causal,
+        query=_stack(query),
+        key=_stack(key),
+        value=_stack(value),
+        out=out,
+        causal=causal,
         note=note,
     )
 
@@ -100,8 +104,12 @@ def head(
 def negated(h: Head, note: str) -> Head:
     """The same head writing minus its output: recompute-and-reset (Lemma 6)."""
     return Head(
-        query=h.query, key=h.key, value=h.value, out={c: -m for c, m in h.out.items()},
-        causal=h.causal, note=note,
+        query=h.query,
+        key=h.key,
+        value=h.value,
+        out={c: -m for c, m in h.out.items()},
+        causal=h.causal,
+        note=note,
     )
 
 

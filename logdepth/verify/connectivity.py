@@ -202,8 +202,7 @@ def verify_connectivity(
     random graphs small enough to trace; layer counts against 2 ceil(log2 n) + 18."""
     report = VerifyReport()
     if model.config.input_format != "graph":
-        report.fail("not a graph-connectivity model (input format "
-                    f"{model.config.input_format!r})")
+        report.fail(f"not a graph-connectivity model (input format {model.config.input_format!r})")
         return report
     limit = model.frontier or 0
     top = min(DEFAULT_MAX_VERTICES if max_vertices is None else max_vertices, limit)
@@ -224,7 +223,7 @@ def verify_connectivity(
         by_size.setdefault(n, []).append(_random_graph(rng, n))
     for n in sorted(by_size):
         check_answers(model, by_size[n], report, f"{len(by_size[n])} random graphs, n={n}")
-        for adj in (by_size[n][:2] if n <= TRACE_MAX_VERTICES else []):
+        for adj in by_size[n][:2] if n <= TRACE_MAX_VERTICES else []:
             check_invariants(model, adj, report)
         done += len(by_size[n])
         if progress is not None:

@@ -111,16 +111,26 @@ def named_graphs(n: int) -> dict[str, np.ndarray]:
     wrong = path.copy()
     wrong[half - 1, half] = False
     wrong[half, half - 1] = True  # the one edge that points back
-    return {"path": path, "cycle": cycle, "two components": two, "complete": complete,
-            "wrong-way edge": wrong}
+    return {
+        "path": path,
+        "cycle": cycle,
+        "two components": two,
+        "complete": complete,
+        "wrong-way edge": wrong,
+    }
 
 
 def _queries(n: int) -> list[tuple[str, np.ndarray, int, int]]:
     """One query per graph, chosen so that the answers differ: far end of the path (yes), back
     along the path through the cycle (yes), across the components (no), complete (yes), across
     the wrong-way edge (no)."""
-    ends = {"path": (0, n - 1), "cycle": (n - 1, 0), "two components": (0, n - 1),
-            "complete": (n - 1, 0), "wrong-way edge": (0, n - 1)}
+    ends = {
+        "path": (0, n - 1),
+        "cycle": (n - 1, 0),
+        "two components": (0, n - 1),
+        "complete": (n - 1, 0),
+        "wrong-way edge": (0, n - 1),
+    }
     return [(name, adj, *ends[name]) for name, adj in named_graphs(n).items()]
 
 

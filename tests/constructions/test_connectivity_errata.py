@@ -64,17 +64,19 @@ def test_b0_is_or_not_and():
     adj_row = {tok: np.array([0, 0, 1.0, 0, 0, 0])}
     units = [
         (add_rows(adj_row, component(diag, 0), constant(program.layout, -1.0)), [(b, 0, 1.0)]),
-        (add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 2.0)),
-         [(b, 1, 1.0)]),
-        (add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 1.0)),
-         [(b, 1, -1.0)]),
+        (
+            add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 2.0)),
+            [(b, 1, 1.0)],
+        ),
+        (
+            add_rows({tok: -adj_row[tok]}, component(diag, 0, -1.0), constant(program.layout, 1.0)),
+            [(b, 1, -1.0)],
+        ),
     ]
     # keep the other units of that layer (the reset of [i = j], C_0 := 0)
     program.initial[k].ff = _merge(units, program.initial[k].ff, skip=b)
     paper = CompiledModel(assemble(program))
-    assert paper.run_tokens([inputs.encode_graph(np.zeros((2, 2), bool), 0, 0)]) == [
-        "disconnected"
-    ]
+    assert paper.run_tokens([inputs.encode_graph(np.zeros((2, 2), bool), 0, 0)]) == ["disconnected"]
     assert wrong_answers(paper, 2) > 0
     assert wrong_answers(model(), 2) == 0
 
@@ -83,8 +85,12 @@ def _merge(units, old, skip):
     """`units` plus the units of the feed-forward `old` that do not write the cell `skip`."""
     kept = []
     for u in range(old.units):
-        outs = [(c, k, float(m[k, u])) for c, m in old.w_out.items() for k in range(c.size)
-                if m[k, u] != 0]
+        outs = [
+            (c, k, float(m[k, u]))
+            for c, m in old.w_out.items()
+            for k in range(c.size)
+            if m[k, u] != 0
+        ]
         if any(c is skip for c, _, _ in outs):
             continue
         kept.append(({c: m[u] for c, m in old.w_in.items()}, outs))
@@ -142,8 +148,9 @@ def test_positions_count_bos_and_quotients_round_down():
     x = index + 1 - 2 - n * n  # pos = index + 1 (BoS is position 1 of the count)
     at = trace.layer_ends()
     np.testing.assert_allclose(trace.decode("x/n^3", at[4])[1:] * n**3, x[1:], atol=1e-9)
-    np.testing.assert_allclose(trace.decode("r/n^2", at[6])[1:] * n**2, np.floor(x[1:] / n),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        trace.decode("r/n^2", at[6])[1:] * n**2, np.floor(x[1:] / n), atol=1e-9
+    )
     assert np.array_equal(trace.cell("n|x", at[5])[1:, 0] > 0.5, (x[1:] % n) == 0)
 
 

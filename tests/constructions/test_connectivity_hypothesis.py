@@ -49,7 +49,9 @@ def as_graph(adj: np.ndarray, directed: bool) -> Graph:
 
 
 SETTINGS = settings(
-    max_examples=10, deadline=None, derandomize=True,
+    max_examples=10,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -62,8 +64,11 @@ def test_random_graphs_against_networkx(graph, data):
     oracle = nx.DiGraph() if directed else nx.Graph()
     oracle.add_nodes_from(g.nodes)
     oracle.add_edges_from(g.edges)
-    pairs = data.draw(st.lists(st.tuples(st.sampled_from(g.nodes), st.sampled_from(g.nodes)),
-                               min_size=1, max_size=3))
+    pairs = data.draw(
+        st.lists(
+            st.tuples(st.sampled_from(g.nodes), st.sampled_from(g.nodes)), min_size=1, max_size=3
+        )
+    )
     got = model().connected_batch([(g, s, t) for s, t in pairs])
     assert got == [nx.has_path(oracle, s, t) for s, t in pairs]
 

@@ -40,8 +40,13 @@ def altered(config_changes: dict | None = None, tensor_changes=None) -> Compiled
 
 def test_verify_passes_on_the_compiled_weights():
     seen = []
-    report = verify_connectivity(model(), max_vertices=4, samples=6, exhaustive=2,
-                                 progress=lambda done, total: seen.append((done, total)))
+    report = verify_connectivity(
+        model(),
+        max_vertices=4,
+        samples=6,
+        exhaustive=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert report.ok, report.lines
     assert report.counterexample is None and report.checks > 60
     assert seen and seen[-1][0] == seen[-1][1]
@@ -52,8 +57,9 @@ def test_wrong_weights_give_the_smallest_counterexample():
     def swap_outputs(t):
         t["unembed"] = t["unembed"].flip(0)
 
-    report = verify_connectivity(altered(tensor_changes=swap_outputs), max_vertices=2,
-                                 samples=3, exhaustive=1)
+    report = verify_connectivity(
+        altered(tensor_changes=swap_outputs), max_vertices=2, samples=3, exhaustive=1
+    )
     assert not report.ok
     assert report.counterexample == "n=1 edges=[] s=1 t=1"
 
