@@ -155,13 +155,17 @@ class CompiledModel:
                 answers[k] = self.config.outputs[int(logits[row].argmax())]
         return answers
 
-    def trace_tokens(self, tokens: Sequence[str], depth: int | None = None) -> TraceResult:
+    def trace_tokens(
+        self, tokens: Sequence[str], depth: int | None = None, attention: bool = True
+    ) -> TraceResult:
+        """Run one sequence, recording the residual after every sublayer and (if `attention`)
+        every head's weights; `attention=False` keeps long inputs within memory."""
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
         n = self.input_size(tokens)
         self._check_frontier(n)
         d = self.config.depth_rule.depth(n) if depth is None else depth
         ids = torch.tensor([[vocab[t] for t in tokens]])
-        record = Trace()
+        record = Trace(record_attention=attention)
         with torch.no_grad():
             self.network(ids, torch.tensor([len(tokens)]), d, trace=record)
         return TraceResult(
@@ -191,8 +195,10 @@ class CompiledModel:
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
-    def trace(self, word: str | Sequence[str], depth: int | None = None) -> TraceResult:
-        return self.trace_tokens(self._word_tokens(word), depth)
+    def trace(
+        self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
+    ) -> TraceResult:
+        return self.trace_tokens(self._word_tokens(word), depth, attention)
 
     # ---- graphs (Theorem 2) -----------------------------------------------------------------
     def connected(self, graph: Any, source: str, target: str) -> bool:

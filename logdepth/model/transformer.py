@@ -59,6 +59,11 @@ def tensor_schema(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return schema
 
 
+def read_columns(mask: torch.Tensor) -> torch.Tensor:
+    """Indices of the residual dimensions a sublayer's mask keeps (its nonzero entries)."""
+    return torch.nonzero(mask, as_tuple=True)[0]
+
+
 def masked_prenorm(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """z = norm(m * h) with norm(x) = x / ||x||_2 and norm(0) = 0 (no epsilon: digest 8.5)."""
     x = h * mask
@@ -77,6 +82,7 @@ class Trace:
     residuals: list[torch.Tensor] = field(default_factory=list)
     sublayers: list[str] = field(default_factory=list)
     attention: dict[str, torch.Tensor] = field(default_factory=dict)
+    record_attention: bool = True  # False skips the [batch, heads, n, n] matrices (long inputs)
 
 
 class UniversalTransformer(torch.nn.Module):
@@ -88,6 +94,30 @@ class UniversalTransformer(torch.nn.Module):
         self.tensors = tensors
         self.attention_mode = "hard"
         self.beta = 1.0
+        self._reads: dict[str, tuple[tuple, torch.Tensor, torch.Tensor, list[torch.Tensor]]] = {}
+
+    def _read(
+        self, h: torch.Tensor, prefix: str, matrices: tuple[str, ...]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Masked pre-norm restricted to the columns the mask keeps, with the reading matrices
+        restricted to the same columns (cached per sublayer).
+
+        The masked-out entries of m * h are zero, so they change neither the norm nor any
+        product with the reading matrices: this equals norm(m * h) @ W.T while touching only
+        the cells the sublayer reads (a layer typically reads a few of hundreds of columns).
+        """
+        key = prefix + ".mask"
+        sources = [self.tensors[key]] + [self.tensors[prefix + "." + m] for m in matrices]
+        # Identity and in-place version of every source: edited weights invalidate the cache.
+        stamp = tuple((id(t), t._version) for t in sources)
+        cached = self._reads.get(key)
+        if cached is None or cached[0] != stamp:
+            cols = read_columns(sources[0])
+            sliced = [t[..., cols] for t in sources[1:]]
+            cached = (stamp, cols, sources[0][cols], sliced)
+            self._reads[key] = cached
+        _, cols, mask, sliced = cached
+        return masked_prenorm(h[..., cols], mask), sliced
 
     @property
     def dtype(self) -> torch.dtype:
@@ -146,8 +176,8 @@ class UniversalTransformer(torch.nn.Module):
     def _feed_forward(self, h: torch.Tensor, prefix: str) -> torch.Tensor:
         """Definition 3: delta = U relu(W z), z the masked pre-norm."""
         t = self.tensors
-        z = masked_prenorm(h, t[prefix + ".mlp.mask"])
-        return torch.relu(z @ t[prefix + ".mlp.W_in"].T) @ t[prefix + ".mlp.W_out"].T
+        z, (w_in,) = self._read(h, prefix + ".mlp", ("W_in",))
+        return torch.relu(z @ w_in.T) @ t[prefix + ".mlp.W_out"].T
 
     def _attention(
         self,
@@ -165,16 +195,17 @@ class UniversalTransformer(torch.nn.Module):
         applied only when some sequence of the batch is shorter than the keys scored.
         """
         t = self.tensors
-        z = masked_prenorm(h, t[prefix + ".attn.mask"])
-        q = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_Q"])
-        k = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_K"])
-        v = torch.einsum("bnm,hdm->bhnd", z, t[prefix + ".attn.W_V"])
+        z, (w_q, w_k, w_v) = self._read(h, prefix + ".attn", ("W_Q", "W_K", "W_V"))
+        q = torch.einsum("bnm,hdm->bhnd", z, w_q)
+        k = torch.einsum("bnm,hdm->bhnd", z, w_k)
+        v = torch.einsum("bnm,hdm->bhnd", z, w_v)
         batch, heads, n, _ = q.shape
         causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
         all_causal = len(causal_heads) == heads
         shortest = int(valid_keys.sum(dim=1).min())
         out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
-        weights_all = torch.zeros(batch, heads, n, n, dtype=h.dtype) if trace is not None else None
+        recording = trace is not None and trace.record_attention
+        weights_all = torch.zeros(batch, heads, n, n, dtype=h.dtype) if recording else None
         chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
         positions = torch.arange(n, device=h.device)
         for start in range(0, n, chunk):

@@ -214,3 +214,16 @@ def test_chunked_attention_equals_unchunked(monkeypatch):
     chunked = _run(model, seq).residuals[-1]
     # Same sums, different BLAS blocking: equal up to rounding of the value average.
     assert torch.allclose(full, chunked, atol=1e-15, rtol=0)
+
+
+def test_editing_weights_in_place_after_a_run_takes_effect():
+    """The per-sublayer column cache must notice in-place edits (tests tamper with weights)."""
+    model = _value_head(causal=True)
+    before = _run(model, [BOS, "x", "y"]).residuals[-1][0, :, 2].clone()
+    model.tensors["initial.0.attn.W_V"][0, 0, 1] *= 2
+    after = _run(model, [BOS, "x", "y"]).residuals[-1][0, :, 2]
+    assert torch.allclose(after, 2 * before)
+    model.tensors["initial.0.attn.mask"][1] = 0.0  # stop reading the value column
+    assert torch.equal(
+        _run(model, [BOS, "x", "y"]).residuals[-1][0, :, 2], torch.zeros(3, dtype=torch.float64)
+    )
