@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from logdepth.compiler.cells import PICK_A, PICK_B, Cell
+from logdepth.compiler.cells import PICK_A, Cell
 from logdepth.compiler.program import CellMap, FeedForward, Head
 from logdepth.errors import CompileError
 
@@ -223,12 +223,6 @@ def first_coordinate(cell: Cell) -> np.ndarray:
     if cell.size != 4:
         raise CompileError(f"cell {cell.name!r} is not a phi/psi block")
     return PICK_A.copy()
-
-
-def second_coordinate(cell: Cell) -> np.ndarray:
-    if cell.size != 4:
-        raise CompileError(f"cell {cell.name!r} is not a phi/psi block")
-    return PICK_B.copy()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ value tuple), assembles the program with `logdepth.compiler.assemble` and reads 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -70,7 +70,3 @@ def run(
     if dtype != "float64":
         model = model.to(dtype)
     return model.trace_tokens(tokens)
-
-
-def per_position(n: int, make: Callable[[int], dict[Cell, np.ndarray]]) -> list[dict]:
-    return [make(i) for i in range(n + 1)]
