@@ -235,11 +235,17 @@ class UniversalTransformer(torch.nn.Module):
 
         Hard mode: 1 on the keys within `tie_tolerance` of the row maximum, so the average is
         the paper's averaging-hard attention; every row sees at least one key (itself, or BoS).
+        The weights overwrite the score buffer in place: on long inputs these n x chunk passes
+        are memory-bound, and fresh buffers cost page faults.
         """
+        best = scores.amax(dim=-1, keepdim=True)
         if self.attention_mode == "softmax":
-            best = scores.amax(dim=-1, keepdim=True)
-            weights = torch.exp(self.beta * (scores - best))
+            weights = scores.sub_(best).mul_(self.beta).exp_()
         else:
-            best = scores.amax(dim=-1, keepdim=True)
-            weights = (scores >= best - self.config.tie_tolerance).to(scores.dtype)
+            # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
+            weights = scores.sub_(best - self.config.tie_tolerance).heaviside_(self._one(scores))
         return weights, weights.sum(dim=-1, keepdim=True)
+
+    @staticmethod
+    def _one(like: torch.Tensor) -> torch.Tensor:
+        return torch.ones((), dtype=like.dtype, device=like.device)
