@@ -366,3 +366,33 @@ def test_scores_in_a_trace_respect_the_derived_gap(uniform):
         for row in weights.reshape(-1, weights.shape[-1]):
             nz = row[row > 0]
             assert np.allclose(nz, nz[0]), name
+
+
+def test_float32_past_its_frontier_goes_wrong(uniform):
+    """The float32 frontier is not vacuous: forced past the refusal (check=False), float32
+    answers some words of length 2 * N32 wrongly (float64, the same weights, does not)."""
+    from logdepth.model import inputs
+
+    automaton = SPEC["parity"]
+    model64 = uniform["parity"]
+    model32 = model64.to("float32")
+    n = 2 * model32.frontier
+    rng = random.Random(2)
+    words = [[rng.choice(automaton.alphabet) for _ in range(n)] for _ in range(16)]
+    tokens = [inputs.encode_word(w) for w in words]
+    want = [automaton.accepts(w) for w in words]
+    got32 = [o == "accept" for o in model32.run_tokens(tokens, check=False)]
+    got64 = [o == "accept" for o in model64.run_tokens(tokens)]
+    assert got64 == want
+    assert got32 != want
+
+
+@pytest.mark.slow
+def test_float64_beyond_the_unscaled_hash_limit():
+    """n = 4096: past where the paper's unscaled phi(v) hashes stop being resolvable in float64
+    (neighbour gap 1/(2 v^4) ~ 1.8e-15 at v = 4096), within our scaled-hash frontier."""
+    automaton = SPEC["mod3"]
+    model = compile_regular(automaton)
+    rng = random.Random(4096)
+    words = [tuple(rng.choice(automaton.alphabet) for _ in range(4096)) for _ in range(2)]
+    assert_answers(model, automaton, words)
