@@ -169,7 +169,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(line)
         print(f"{'OK' if report.ok else 'FAILED'}: {report.checks} checks")
         if report.counterexample is not None:
-            print(f"shortest counterexample: {report.counterexample}")
+            # Words are quoted so that the empty word is visible.
+            shown = report.counterexample
+            if model.config.input_format == "word":
+                shown = repr(shown)
+            print(f"shortest counterexample: {shown}")
     return 0 if report.ok else 1
 
 

@@ -85,3 +85,111 @@ def test_no_traceback_from_the_installed_entry_point(tmp_path):
     assert "Traceback" not in result.stderr
     assert "error:" in result.stderr and "'b'" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+BASICS = ROOT / "examples" / "basics.ld"
+
+
+def test_compile_run_verify_inspect_a_bundled_automaton(capsys, tmp_path):
+    out = tmp_path / "parity.safetensors"
+    code, text, _ = run(capsys, "compile", str(BASICS), "--name", "parity", "-o", str(out))
+    assert code == 0 and "(0, 8, 9)-universal" in text
+    code, text, _ = run(capsys, "run", str(out), "0110", "010", "")
+    assert (code, text.split()) == (0, ["accept", "reject", "accept"])
+    code, text, _ = run(
+        capsys,
+        "verify",
+        str(out),
+        "--exhaustive",
+        "4",
+        "--samples",
+        "10",
+        "--max-length",
+        "20",
+        "--json",
+    )
+    report = json.loads(text)
+    assert code == 0 and report["ok"] and report["checks"] > 31
+    code, text, _ = run(capsys, "inspect", str(out))
+    assert code == 0 and "repeated.7" in text and "final.8" in text
+
+
+def test_verify_against_another_spec_fails_with_a_shortest_counterexample(capsys, tmp_path):
+    out = tmp_path / "parity.safetensors"
+    run(capsys, "compile", str(BASICS), "--name", "parity", "-o", str(out))
+    other = tmp_path / "odd.ld"
+    other.write_text(
+        "dfa odd {\n alphabet: 0, 1\n start: e\n accept: o\n"
+        " e 0 -> e\n e 1 -> o\n o 0 -> o\n o 1 -> e\n}\n"
+    )
+    code, text, _ = run(
+        capsys,
+        "verify",
+        str(out),
+        "--spec",
+        f"{other}:odd",
+        "--exhaustive",
+        "3",
+        "--samples",
+        "5",
+        "--max-length",
+        "8",
+    )
+    assert code == 1
+    assert "shortest counterexample: ''" in text or 'shortest counterexample: ""' in text
+
+
+def test_compile_needs_a_name_when_the_spec_has_several_automata(capsys, tmp_path):
+    code, _, err = run(capsys, "compile", str(BASICS), "-o", str(tmp_path / "x.safetensors"))
+    assert code == 1 and "choose one with --name" in err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_connectivity_compile_and_run_on_a_spec_graph(capsys, tmp_path):
+    out = tmp_path / "conn.safetensors"
+    code, text, _ = run(capsys, "compile", "--connectivity", "-o", str(out))
+    assert code == 0 and "(17, 2, 1)-universal" in text
+    answers = []
+    for source, target in [("a", "d"), ("d", "a"), ("a", "e")]:
+        code, text, _ = run(
+            capsys,
+            "run",
+            str(out),
+            "--graph",
+            f"{BASICS}:diamond",
+            "--source",
+            source,
+            "--target",
+            target,
+        )
+        assert code == 0
+        answers.append(text.strip())
+    assert answers == ["connected", "disconnected", "disconnected"]
+    edges = tmp_path / "edges.txt"
+    edges.write_text("n 3\n1 2\n# a comment\n2 3\n")
+    code, text, _ = run(
+        capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "3"
+    )
+    assert (code, text.strip()) == (0, "connected")
+    code, _, err = run(
+        capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "9"
+    )
+    assert code == 1 and "'9' is not a node" in err
+
+
+def test_check_decides_through_compiled_weights(capsys, monkeypatch):
+    """Swap the compiled model's outputs: if `check` ran the oracle it would still pass."""
+    import logdepth.api
+
+    real = logdepth.api.compile
+
+    def flipped(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.network.tensors["unembed"] = model.network.tensors["unembed"].flip(0)
+        return model
+
+    code, text, _ = run(capsys, "check", str(BASICS), "--name", "parity")
+    assert code == 0 and "0 failed" in text
+    monkeypatch.setattr(logdepth.api, "compile", flipped)
+    code, text, _ = run(capsys, "check", str(BASICS), "--name", "parity")
+    assert code == 1 and "FAIL" in text
