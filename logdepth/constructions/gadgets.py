@@ -320,3 +320,37 @@ def gate_ff(
             w_in[cell][u] -= sgn * np.asarray(row, dtype=float).reshape(cell.size)
         w_out[dst][:, u] = sgn * np.asarray(default, dtype=float)
     return FeedForward(w_in=w_in, w_out=w_out, note=note or f"{dst.name} = gate({src.name})")
+
+
+def step_ff(
+    conditions: Mapping[Cell, np.ndarray],
+    count: float,
+    out: Mapping[Cell, np.ndarray],
+    *,
+    one: Cell,
+    note: str = "",
+) -> FeedForward:
+    """out += [s >= count] * (each out row), with s = sum of 0/1 conditions (`conditions`: cell
+    -> row; a negated condition 1 - b is a row -b plus 1 in `one`'s row).
+
+    Two units, relu(4t) - relu(4t - 1) with t = s - count + 1/2: exactly 1 for t >= 1/4 and
+    exactly 0 for t <= 0, so input errors up to 1/4 are absorbed instead of passed on. A single
+    ReLU conjunction would hand its inputs' rounding errors to its output, and through the loop
+    they compound (docs/errata.md, Theorem 1 precision).
+    """
+    w_in: dict[Cell, np.ndarray] = {one: np.zeros((2, 1))}
+    for cell, row in conditions.items():
+        r = np.asarray(row, dtype=float).reshape(cell.size)
+        block = w_in.setdefault(cell, np.zeros((2, cell.size)))
+        block += 4.0 * r[None, :]
+    w_in[one][:, 0] += np.array([4.0 * (0.5 - count), 4.0 * (0.5 - count) - 1.0])
+    w_out = {
+        c: np.outer(np.asarray(r, dtype=float).reshape(c.size), [1.0, -1.0]) for c, r in out.items()
+    }
+    return FeedForward(w_in=w_in, w_out=w_out, note=note or "step")
+
+
+def constant_ff(out: Mapping[Cell, np.ndarray], *, one: Cell, note: str = "") -> FeedForward:
+    """out += constant rows (one ReLU unit reading the constant-one cell)."""
+    w_out = {c: np.asarray(r, dtype=float).reshape(c.size, 1) for c, r in out.items()}
+    return FeedForward(w_in={one: np.array([[1.0]])}, w_out=w_out, note=note or "constant")

@@ -14,9 +14,11 @@ An NFA element is a boolean relation; composing relations needs an OR of ANDs, w
 layer cannot do exactly, so an NFA uses "onehot" over its relation monoid, or, when that is
 cheaper, an encoding of its determinized minimal DFA (same language; `choose_encoding`).
 
-Every table unit fires only on an exact match, with pre-activation [x = a] + [y = b] + f - 2,
-where f in {0, 1} is the gate: margin 1 against every other input, so no amplification of
-rounding noise.
+Every table unit is a conjunction of k 0/1 conditions (k = 3: [x = a], [y = b] and the gate f):
+pre-activation = (sum of the conditions) - (k - 1/2), output weight 2. It gives exactly 1 when
+all hold and 0 with a margin of 1/2 otherwise. (A threshold of k - 1 would put every unit with
+k - 1 true conditions exactly on the ReLU kink, where rounding noise leaks through; over ten
+levels of a loop such leaks compound, see docs/errata.md.)
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from logdepth.compiler.program import FeedForward
 from logdepth.errors import CompileError
 
 Element = int | tuple[int, ...]  # an index into the monoid (onehot) or a map as a tuple (maps)
+
+# A conjunction of k conditions fires at sum - (k - 1/2) = 1/2; the output weight 2 makes it 1.
+AND2, AND3, AND_SCALE = 1.5, 2.5, 2.0
 
 
 @dataclass
@@ -143,14 +148,14 @@ class Encoding:
         w_in: dict[Cell, np.ndarray] = {
             left: np.zeros((units, m)),
             acc: np.zeros((units, m)),
-            one: np.full((units, 1), -2.0),
+            one: np.full((units, 1), -AND3),
         }
         w_in[left][np.arange(units), a_idx] = 1.0
         w_in[acc][np.arange(units), b_idx] = 1.0
         self._gate_columns(w_in, gate, units)
         w_out = np.zeros((m, units))
-        w_out[t[a_idx, b_idx], np.arange(units)] += 1.0
-        w_out[b_idx, np.arange(units)] -= 1.0
+        w_out[t[a_idx, b_idx], np.arange(units)] += AND_SCALE
+        w_out[b_idx, np.arange(units)] -= AND_SCALE
         return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (one-hot)")
 
     def _maps_table(self, left, acc, gate, one, note) -> FeedForward:
@@ -170,15 +175,15 @@ class Encoding:
         # unit (s, r, t): left(s) = r and acc(r) = t  =>  new(s) = t.
         w_in[left][u, s * q + r] = root
         w_in[acc][u, r * q + t] = root
-        w_in[one][u, 0] = -2.0
-        w_out[s * q + t, u] += 1.0 / root
+        w_in[one][u, 0] = -AND3
+        w_out[s * q + t, u] += AND_SCALE / root
         # unit (s, t'): acc(s) = t'  =>  remove the old row entry.
         s2, t2 = np.meshgrid(np.arange(q), np.arange(q), indexing="ij")
         s2, t2 = s2.ravel(), t2.ravel()
         u2 = compose + np.arange(q * q)
         w_in[acc][u2, s2 * q + t2] = root
-        w_in[one][u2, 0] = -1.0
-        w_out[s2 * q + t2, u2] -= 1.0 / root
+        w_in[one][u2, 0] = -AND2
+        w_out[s2 * q + t2, u2] -= AND_SCALE / root
         self._gate_columns(w_in, gate, units)
         return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (maps)")
 

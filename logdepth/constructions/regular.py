@@ -69,11 +69,13 @@ from logdepth.constructions.division import DivisionBuilder
 from logdepth.constructions.gadgets import (
     avg_bos,
     avg_flag,
+    constant_ff,
     count_term,
     lookup_head,
     nearest_previous_head,
     offset_term,
     sign_read_head,
+    step_ff,
 )
 from logdepth.constructions.hashing import (
     POSITION_SCALE,
@@ -349,33 +351,37 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
 def _gate_and_update(base: Base, gate: Cell, u_row: dict, parity: Cell) -> FeedForward:
     """g = (alpha and not u) or (end and u); alpha := alpha and not u, with u = c_t mod 2.
 
-    Inputs are 0/1 values (up to rounding), so each conjunction is one ReLU with margin 1.
+    u is read linearly from the remainder's hash and carries the rounding of Lemma 11's count
+    (about n eps); saturating steps (gadgets.step_ff) turn each conjunction into an exact 0/1,
+    so that error stops here instead of entering delta and alpha (and, through them, the norm
+    of every cell read with them, docs/errata.md).
     """
     one, alpha, end = base.one, base.alpha, base.end
-    units = 4
-    w_in = {
-        alpha: np.zeros((units, 2)),
-        end: np.zeros((units, 2)),
-        parity: np.zeros((units, 4)),
-        one: np.zeros((units, 1)),
-    }
     u = next(iter(u_row.values()))[0]
-    # unit 0: alpha and not u  -> g;      unit 1: end and u -> g
-    w_in[alpha][0] = PICK_TRUE
-    w_in[parity][0] = -u
-    w_in[end][1] = PICK_TRUE
-    w_in[parity][1] = u
-    w_in[one][1] = -1.0
-    # unit 2: the constant 1 (for 1 - g);  unit 3: alpha and u -> alpha loses its activeness
-    w_in[one][2] = 1.0
-    w_in[alpha][3] = PICK_TRUE
-    w_in[parity][3] = u
-    w_in[one][3] = -1.0
-    w_out = {
-        gate: np.array([[1.0, 1.0, 0.0, 0.0], [-1.0, -1.0, 1.0, 0.0]]),
-        alpha: np.array([[0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 1.0]]),
-    }
-    return FeedForward(w_in=w_in, w_out=w_out, note="merge gate and activeness update")
+    true = np.array([1.0, -1.0])
+    return stack_ff(
+        [
+            step_ff(
+                {alpha: PICK_TRUE, parity: -u, one: [1.0]},
+                2,
+                {gate: true},
+                one=one,
+                note="g += alpha and c_t even",
+            ),
+            step_ff(
+                {end: PICK_TRUE, parity: u}, 2, {gate: true}, one=one, note="g += $ and c_$ odd"
+            ),
+            constant_ff({gate: [0.0, 1.0]}, one=one),
+            step_ff(
+                {alpha: PICK_TRUE, parity: u},
+                2,
+                {alpha: -true},
+                one=one,
+                note="alpha -= alpha and c_t odd",
+            ),
+        ],
+        note="merge gate and activeness update",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,10 +478,12 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
                 one=one,
                 note="delta := delta(t-1) delta where t even (level 0)",
             ),
-            FeedForward(
-                w_in={alpha: np.array([[1.0, 0.0]]), even: np.array([[-1.0, 0.0]])},
-                w_out={alpha: np.array([[-1.0], [1.0]])},
-                note="alpha := alpha and even",
+            step_ff(
+                {alpha: PICK_TRUE, even: -PICK_TRUE, one: [1.0]},
+                2,
+                {alpha: np.array([-1.0, 1.0])},
+                one=one,
+                note="alpha -= alpha and not even",
             ),
             linear_ff(
                 [({half: PICK_A[None, :], floor_t: -PICK_A[None, :]}, {s: np.array([[-1.0]])})]
@@ -502,16 +510,14 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
             ],
             ff=stack_ff(
                 [
-                    FeedForward(
-                        w_in={
-                            even: np.array([[1.0, 0.0], [0.0, 0.0]]),
-                            mid: np.array([[1.0, 0.0], [0.0, 0.0]]),
-                            end: np.array([[-1.0, 0.0], [0.0, 0.0]]),
-                            one: np.array([[-1.0], [1.0]]),
-                        },
-                        w_out={alpha_next: np.array([[1.0, 0.0], [-1.0, 1.0]])},
+                    step_ff(
+                        {even: PICK_TRUE, mid: PICK_TRUE, end: -PICK_TRUE, one: [1.0]},
+                        3,
+                        {alpha_next: np.array([1.0, -1.0])},
+                        one=one,
                         note="alpha^{l+1} = even and alpha^l(floor(t/2)) and not $",
                     ),
+                    constant_ff({alpha_next: [0.0, 1.0]}, one=one),
                     clear_ff([mid]),
                 ]
             ),
@@ -532,15 +538,17 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
                     note="position of the previous active token",
                 )
             ],
-            ff=FeedForward(
-                w_in={
-                    alpha_next: np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]),
-                    end: np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]),
-                    found: np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]),
-                    found_next: np.array([[0.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]),
-                    one: np.array([[0.0], [-1.0], [1.0]]),
-                },
-                w_out={gate: np.array([[1.0, 1.0, 0.0], [-1.0, -1.0, 1.0]])},
+            ff=stack_ff(
+                [
+                    step_ff({alpha_next: PICK_TRUE}, 1, {gate: np.array([1.0, -1.0])}, one=one),
+                    step_ff(
+                        {end: PICK_TRUE, found: PICK_TRUE, found_next: -PICK_TRUE, one: [1.0]},
+                        3,
+                        {gate: np.array([1.0, -1.0])},
+                        one=one,
+                    ),
+                    constant_ff({gate: [0.0, 1.0]}, one=one),
+                ],
                 note="g = alpha^{l+1} or ($ and found and not found.next)",
             ),
         ),

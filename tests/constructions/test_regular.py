@@ -396,3 +396,47 @@ def test_float64_beyond_the_unscaled_hash_limit():
     rng = random.Random(4096)
     words = [tuple(rng.choice(automaton.alphabet) for _ in range(4096)) for _ in range(2)]
     assert_answers(model, automaton, words)
+
+
+def _random_dfa(states: int, symbols: int, seed: int) -> DFA:
+    rng = random.Random(seed)
+    names = [f"q{i}" for i in range(states)]
+    alphabet = [chr(ord("a") + k) for k in range(symbols)]
+    delta = {(q, a): rng.choice(names) for q in names for a in alphabet}
+    accept = frozenset(q for q in names if rng.random() < 0.5)
+    return DFA(f"random{states}", names, alphabet, names[0], accept, delta)
+
+
+def test_cleared_cells_stay_clean_across_levels():
+    """Regression: table units whose threshold sat on the ReLU kink leaked rounding noise into
+    delta; through the clears (which read delta with other cells) the noise compounded over
+    levels until, at n = 1024, a lookup picked the wrong key. With a margin of 1/2 on every
+    conjunction, temporaries are back to ~1e-12 after every level at n = 256."""
+    from logdepth.verify.regular import _level_steps
+
+    automaton = _random_dfa(10, 2, seed=10)  # the benchmark's DFA: maps encoding, |M| = 1679
+    model = compile_regular(automaton)
+    assert model.extra["report"]["encoding"] == "maps"
+    rng = random.Random(0)
+    word = [rng.choice(automaton.alphabet) for _ in range(256)]
+    trace = model.trace(word)
+    persistent = {"one", "bos", "end", "active", "delta", "answer"}
+    worst = 0.0
+    for step in _level_steps(model, trace):
+        for info in model.config.cells:
+            if info.name not in persistent:
+                block = trace.residuals[step][:, info.offset : info.stop]
+                worst = max(worst, float(np.abs(block).max()))
+            elif info.name in ("delta", "active"):
+                block = trace.residuals[step][:, info.offset : info.stop]
+                assert np.abs(np.linalg.norm(block, axis=1) - 1).max() < 1e-10
+    assert worst < 1e-10
+
+
+@pytest.mark.slow
+def test_random_ten_state_dfa_at_1024():
+    automaton = _random_dfa(10, 2, seed=10)
+    model = compile_regular(automaton)
+    rng = random.Random(0)
+    words = [tuple(rng.choice(automaton.alphabet) for _ in range(1024)) for _ in range(16)]
+    assert_answers(model, automaton, words)
