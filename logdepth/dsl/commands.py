@@ -7,17 +7,15 @@ raised as `LogdepthError` subclasses, which the main CLI prints and turns into e
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from logdepth.dsl import format as format_spec
 from logdepth.dsl import parse_file
 from logdepth.dsl.checks import run_checks
 from logdepth.dsl.lower import Spec
+from logdepth.fileio import atomic_write
 
 # A hook that, given the parsed spec and the CLI arguments, returns keyword arguments for
 # `run_checks` (e.g. {"accepts": ..., "connected": ...} running compiled weights).
@@ -28,16 +26,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     spec = parse_file(args.file)
     text = format_spec(spec)
     if getattr(args, "write", False):
-        # Write beside the file, then rename: a failed write never truncates the user's spec.
-        target = Path(args.file)
-        fd, tmp = tempfile.mkstemp(prefix=".logdepth-fmt-", dir=target.parent or Path("."))
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(args.file, text.encode())
     else:
         sys.stdout.write(text)
     return 0

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from logdepth.errors import WeightFileError
+from logdepth.fileio import atomic_write
 from logdepth.model.config import FORMAT_VERSION, ModelConfig
 from logdepth.model.transformer import UniversalTransformer, tensor_schema
 
@@ -62,17 +61,7 @@ def to_bytes(model: UniversalTransformer, extra: dict[str, Any]) -> bytes:
 
 def save(model: UniversalTransformer, path: str | Path, extra: dict[str, Any]) -> None:
     """Write atomically: a failure leaves whatever was at `path` untouched."""
-    data = to_bytes(model, extra)
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".logdepth-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, to_bytes(model, extra))
 
 
 def _header(data: bytes, where: str) -> dict[str, Any]:

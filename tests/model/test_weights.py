@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save as raw_save
 
+from logdepth import fileio
 from logdepth.compiler.assemble import assemble
 from logdepth.errors import WeightFileError
 from logdepth.model import weights
@@ -177,7 +178,7 @@ def test_a_failed_save_keeps_the_old_file(model, saved, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(weights.os, "replace", boom)
+    monkeypatch.setattr(fileio.os, "replace", boom)
     with pytest.raises(OSError):
         model.save(saved)
     assert saved.read_bytes() == before
