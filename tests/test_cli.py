@@ -193,3 +193,25 @@ def test_check_decides_through_compiled_weights(capsys, monkeypatch):
     monkeypatch.setattr(logdepth.api, "compile", flipped)
     code, text, _ = run(capsys, "check", str(BASICS), "--name", "parity")
     assert code == 1 and "FAIL" in text
+
+
+def test_nonuniform_weights_refuse_words_longer_than_they_were_built_for(capsys, tmp_path):
+    out = tmp_path / "p8.safetensors"
+    code, _, _ = run(
+        capsys,
+        "compile",
+        str(BASICS),
+        "--name",
+        "parity",
+        "--construction",
+        "nonuniform",
+        "--max-length",
+        "8",
+        "-o",
+        str(out),
+    )
+    assert code == 0
+    code, text, _ = run(capsys, "run", str(out), "01101110", "0")
+    assert (code, text.split()) == (0, ["reject", "accept"])  # five 1s; no 1s
+    code, _, err = run(capsys, "run", str(out), "011011101")
+    assert code == 1 and "non-uniform weights were built and verified for (8)" in err

@@ -116,6 +116,12 @@ class CompiledModel:
                 f"these weights carry no verified frontier for {self.dtype_name}; "
                 "they are not verified for any input in this dtype"
             )
+        if n > limit and self.config.depth_rule.fixed is not None:
+            raise InputError(
+                f"input size {n} is beyond what these non-uniform weights were built and "
+                f"verified for ({limit}): their depth is fixed (Corollary 1.1); compile with a "
+                "larger --max-length"
+            )
         if n > limit:
             raise InputError(
                 f"input size {n} is beyond the verified frontier of these weights in "
