@@ -108,7 +108,10 @@ OUTPUTS = ["reject", "accept"]
 # cells, folded pre-norm scale); each coordinate of q and k carries the relative error of the
 # masked pre-norm (a sum of <= 64 squares, a square root, a division and the folded scale:
 # ~8 eps) and of the value that produced it (a hash is one division a/b of two averages, each
-# exact to ~2 eps); the dot product of <= 8 terms adds ~8 eps. Sum: <= 32 eps.
+# exact to ~2 eps); the dot product of <= 8 terms adds ~8 eps. Sum: <= 32 eps. A cell read
+# with the key whose norm is off by r scales the score by ~r/k: booleans and codes are kept
+# exact to a few eps by saturating steps and margin-1/2 tables (gadgets.step_ff), so r stays
+# within the same budget; test_cleared_cells_stay_clean_across_levels watches it.
 SCORE_NOISE_ULPS = 32
 EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 # A flagged key beats an unflagged one by 1 - max [phi]_0 = 1 - 1/sqrt(2) (nearest-previous).
