@@ -23,22 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from logdepth.automata.dfa import DFA  # noqa: E402
+from logdepth.automata.dfa import DFA, random_dfa  # noqa: E402
 from logdepth.automata.groups import group_dfa  # noqa: E402
 from logdepth.constructions.regular import compile_regular, frontier  # noqa: E402
 from logdepth.dsl import parse_file  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
 BATCH = 16
-
-
-def random_dfa(states: int, symbols: int, seed: int) -> DFA:
-    rng = random.Random(seed)
-    names = [f"q{i}" for i in range(states)]
-    alphabet = [chr(ord("a") + k) for k in range(symbols)]
-    delta = {(q, a): rng.choice(names) for q in names for a in alphabet}
-    accept = frozenset(q for q in names if rng.random() < 0.5)
-    return DFA(f"random{states}", names, alphabet, names[0], accept, delta)
 
 
 def automata() -> dict[str, DFA]:

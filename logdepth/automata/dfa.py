@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,3 +180,15 @@ class DFA:
             shown = ", ".join(f"({q}, {a})" for q, a in missing)
             raise _bad(f"missing transitions: {shown}")
         return cls(name, tuple(states), tuple(alphabet), start, frozenset(accept), delta, kind)
+
+
+def random_dfa(states: int, symbols: int, seed: int) -> DFA:
+    """A reproducible random complete DFA: states q0..q{states-1} (q0 starts), symbols 'a', 'b',
+    ..., each transition uniform, each state accepting with probability 1/2. Used by the
+    benchmarks and tests as "a random k-state DFA"."""
+    rng = random.Random(seed)
+    names = [f"q{i}" for i in range(states)]
+    alphabet = [chr(ord("a") + k) for k in range(symbols)]
+    delta = {(q, a): rng.choice(names) for q in names for a in alphabet}
+    accept = frozenset(q for q in names if rng.random() < 0.5)
+    return DFA(f"random{states}", names, alphabet, names[0], accept, delta)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logdepth.automata.dfa import DFA
+from logdepth.automata.dfa import DFA, random_dfa
 from logdepth.automata.groups import group_dfa
 from logdepth.automata.nfa import NFA
 from logdepth.constructions.regular import (
@@ -398,15 +398,6 @@ def test_float64_beyond_the_unscaled_hash_limit():
     assert_answers(model, automaton, words)
 
 
-def _random_dfa(states: int, symbols: int, seed: int) -> DFA:
-    rng = random.Random(seed)
-    names = [f"q{i}" for i in range(states)]
-    alphabet = [chr(ord("a") + k) for k in range(symbols)]
-    delta = {(q, a): rng.choice(names) for q in names for a in alphabet}
-    accept = frozenset(q for q in names if rng.random() < 0.5)
-    return DFA(f"random{states}", names, alphabet, names[0], accept, delta)
-
-
 def test_cleared_cells_stay_clean_across_levels():
     """Regression: table units whose threshold sat on the ReLU kink leaked rounding noise into
     delta; through the clears (which read delta with other cells) the noise compounded over
@@ -414,7 +405,7 @@ def test_cleared_cells_stay_clean_across_levels():
     conjunction, temporaries are back to ~1e-12 after every level at n = 256."""
     from logdepth.verify.regular import _level_steps
 
-    automaton = _random_dfa(10, 2, seed=10)  # the benchmark's DFA: maps encoding, |M| = 1679
+    automaton = random_dfa(10, 2, seed=10)  # the benchmark's DFA: maps encoding, |M| = 1679
     model = compile_regular(automaton)
     assert model.extra["report"]["encoding"] == "maps"
     rng = random.Random(0)
@@ -435,7 +426,7 @@ def test_cleared_cells_stay_clean_across_levels():
 
 @pytest.mark.slow
 def test_random_ten_state_dfa_at_1024():
-    automaton = _random_dfa(10, 2, seed=10)
+    automaton = random_dfa(10, 2, seed=10)
     model = compile_regular(automaton)
     rng = random.Random(0)
     words = [tuple(rng.choice(automaton.alphabet) for _ in range(1024)) for _ in range(16)]
