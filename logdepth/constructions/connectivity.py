@@ -4,27 +4,30 @@ Input (paper Section 5; `model.inputs.encode_graph`): BoS, the adjacency matrix 
 tokens "0"/"1", n^3 pads, then a^s b^t (vertices 1..n). One weight file serves every n; only the
 unrolling d = ceil(log2 n) changes (DepthRule counts the n^2 matrix tokens, root 2).
 
-Coordinates (digest 4, "Input layout", with its [I] corrections). Every position gets the integer
-x = pos - 2 - n^2, where pos = 1 + (array index) counts the tokens up to it: matrix entry (i, j)
-has x = i n + j - n^2 in [-n^2, -1], pad (i, k, j) has x = i n^2 + k n + j in [0, n^3). Dividing
-(Lemma 1) gives r = floor(x / n) and x mod n; looking up the position whose x equals r gives
-r mod n and r2 = floor(r / n); looking up x = r2 gives r2 mod n. So with 0-indexed coordinates
+Coordinates (digest 4, "Input layout", with its [I] corrections). Token j (BoS is j = 0) has
+a = j - 1 = i n + c at matrix entry (i, c) and a = n^2 + i n^2 + k n + c at pad (i, k, c).
+Lemma 1 (`division.DivisionBuilder`, the shared block, dividing the position j by n held in a
+cell) leaves the table "row j holds floor(j/n) and j mod n" keyed by phi(lambda j). Lookups in
+that table give, with r = floor(a/n) and r2 = floor(r/n):
 
-    matrix (i, j):   x mod n = j,   r mod n = i                    (r = i - n)
-    pad (i, k, j):   x mod n = j,   r mod n = k,   r2 mod n = i     (r = i n + k, r2 = i)
+    x%n  = a mod n            (row a = j - 1: the previous token's remainder)   matrix c, pad c
+    r%n  = r mod n            (row r)                                           matrix i, pad k
+    r2%n = (r2 - 1) mod n     (row r2, its x%n)                                 pad i (r2 = 1 + i)
 
-and each is stored as the hash phi(c + 1) of its value c (Lemma 11 yields 1/(c + 1)). The source
-and target in unary give phi(s) and phi(t), the same hash of the 0-indexed s - 1 and t - 1.
+Each coordinate c is stored as phi(c + 1) (converted once per table row from Lemma 1's
+phi(lambda (j mod n)), so every lookup copies the same canonical hash). The source and target in
+unary give phi(s) and phi(t), the same hash of the 0-indexed s - 1 and t - 1.
 
 The 17 initial layers:
-  1      statistics n^2/N, n^3/N, s/N, t/N (paper layer 1)
-  2-8    Lemma 1, dividing x by n (hashes, Lemma 9 multiples, Lemma 10 nearest multiple,
-         Lemma 11 remainder, cleanup)
-  9-10   Lemma 1's lookup layer for the dividends a = r and a = r2 (the table of layers 2-8 is
-         the same for every dividend, so the paper's second division block reduces to lookups)
-  11-13  phi(s), phi(t) made storable (Lemma 4), layer 1's statistics reset (Lemmas 5, 6)
-  14-15  B_0(i, j) = [i = j] OR A_ij (paper layer 17, with OR for its AND)
-  16-17  C_0 = 0 and the loop's recompute-and-reset cell h initialized
+  1      statistics: n (as phi(mu n), Lemma 1's modulus cell), s/N, t/N (paper layer 1)
+  2-8    Lemma 1 (division.py, 7 layers), dividing the position j by n; free slots host
+         phi(lambda (j - 1)) (Lemma 7) and the coordinate hash phi((j mod n) + 1) (Lemma 4)
+  9-12   the three lookups above (Lemma 1's lookup layer for the dividends j - 1, r, r2), the
+         conversions of phi(lambda (j - 1)) and phi((j mod n) + 1), [k = 0] at pads, cleanup
+  13     [i = j] at matrix entries (Lemma 8, the self key ties with BoS iff i = j); phi(s)
+  14     phi(t) (Lemma 4)
+  15     B_0(i, j) = [i = j] OR A_ij (paper layer 17), C_0 = 0
+  16-17  layer 1's statistics reset (Lemma 6); the loop's recompute-and-reset cell h initialized
 Repeated (unrolled ceil(log2 n) times): C_l at pads, then B_l at matrix entries. Final: B(s, t).
 """
 
@@ -36,9 +39,11 @@ from typing import Any
 import numpy as np
 
 from logdepth.compiler.assemble import assemble
-from logdepth.compiler.cells import Cell, Layout
-from logdepth.compiler.program import Head, Layer, Program
+from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
+from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
+from logdepth.constructions.division import DivisionBuilder
+from logdepth.constructions.gadgets import lookup_head, offset_term, step_ff
 from logdepth.constructions.graph_layers import (
     Row,
     Unit,
@@ -50,10 +55,18 @@ from logdepth.constructions.graph_layers import (
     feed_forward,
     head,
     negated,
-    phi_passthrough,
     row,
     scaled,
     vector_rows,
+)
+from logdepth.constructions.hashing import (
+    PSI_ROWS,
+    UniformHead,
+    clear_ff,
+    linear_ff,
+    psi_to_phi_ff,
+    psi_to_phi_head,
+    stack_ff,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
@@ -61,21 +74,22 @@ from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 
 OUTPUTS = ("disconnected", "connected")
 CONSTRUCTION = "connectivity (Theorem 2, (17, 2, 1)-universal)"
-# BoS, whose hash cells are set to ORTHOGONAL, is the competitor key of the equality tests: it
-# scores exactly the maximum a true match can reach, so a match ties with it (within the tie
-# tolerance) and the average of <[not BoS], [BoS]> is (1/2, 1/2); without a match BoS alone
-# wins and the average is (0, 1). ORTHOGONAL is a unit vector orthogonal to every
-# phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2), so it adds nothing to a hash dot product.
+# lambda: Lemma 1's integers (positions, floor(j/n), j mod n) are hashed as phi(lambda v).
+# Chosen in graph_precision (HASH_SCALE), where the float64 frontier it gives is derived.
+LAMBDA = graph_precision.HASH_SCALE
+# mu: the modulus cell holds phi(mu n). A power of two (mu n is exact); mu n <= 1 for n <= 64,
+# so the cell is far from the saturated hashes of large arguments.
+MU = graph_precision.MODULUS_SCALE
+# BoS's [i = j]-test key and its x%n hold this unit vector, orthogonal to every
+# phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2), so it adds nothing to a hash dot product: BoS is then
+# the exact competitor of the [i = j] test (it scores exactly the maximum a match can reach, so
+# a match ties with it within the tie tolerance and the average of <[not BoS], [BoS]> is
+# (1/2, 1/2); without a match BoS alone wins and the average is (0, 1)).
 ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
-# Key term that makes BoS lose every "latest position" race: the tie-break [phi]_z lies in
-# (-1/sqrt 2, 1/sqrt 2), and BoS holds ORTHOGONAL whose z is 1/sqrt 2, so subtract 2 > sqrt 2.
-BOS_PENALTY = 2.0
-# Weight of e_j in the nearest-multiple score 2 e_j + [phi]_z(j) (Lemma 10): the tie-break has
-# range < sqrt 2 < 2, so any multiple beats any non-multiple.
-MULTIPLE_WEIGHT = 2.0
-# Query weight on [BoS] that makes BoS attend to itself in the lookups: the other terms of those
-# scores are at most 3 (two hash cosines and a type flag) and BoS's own key scores 2 + this.
-BOS_SELF = 2.0
+# Query weight on [BoS] that makes BoS attend to itself in the unmasked coordinate lookups: every
+# other key scores at most 3 (two hash cosines, each <= 1, and a type flag), while BoS's own key
+# scores at least this (its cosines are >= 0: every hash holds a value >= 0 or ORTHOGONAL).
+BOS_SELF = 4.0
 
 
 class _Cells:
@@ -84,32 +98,39 @@ class _Cells:
     def __init__(self) -> None:
         L = self.layout = Layout()
         self.tok = L.add("tok", "onehot", [f"tok={t}" for t in GRAPH_VOCAB], persistent=True)
-        # Layer 1 (paper): <1, n^2, n^3>/N, doubled with signs; read alone it is a unit vector.
-        self.stats = L.add(
-            "stats",
-            "psi",
-            ["1/N", "n^2/N", "n^3/N", "-1/N", "-n^2/N", "-n^3/N"],
-        )
-        self.scale = L.add("scale", "code", ["scale:1", "scale:n^2", "scale:n^3"])
-        # <g [BoS], [not BoS]>: g at BoS only, so a uniform causal head over it returns g/pos;
-        # the last component keeps the cell a unit vector everywhere.
-        self.bos_scale = L.add(
-            "bos_scale", "code", ["bos_scale:1", "bos_scale:n^2", "bos_scale:n^3", "not BoS"]
-        )
+        self.bos = L.bool("bos", persistent=True)  # Lemma 1's BoS flag
+        self.psi_mod = L.psi("psi_n")  # psi(mu n^3/N, n^2/N), read as phi(mu n)
+        self.mod = L.phi("n")  # phi(mu n): Lemma 1's modulus cell
         self.psi_s = L.psi("psi_s")  # psi(s/N, 1/N), read as phi(s)
         self.psi_t = L.psi("psi_t")
-        self.psi_key = L.psi("psi_key")  # ratio x/n^2
-        self.psi_query = L.psi("psi_query")  # ratio x/n^3
-        self.key = L.phi("x/n^2")  # phi(x / n^2): the key of every lookup by x
-        self.query = L.phi("x/n^3", persistent=True)  # phi(x / n^3): x/n as a key value; tie-break
-        self.multiple = L.bool("n|x")  # e = [n divides x] (Lemma 9)
-        self.quot = L.phi("r/n^2")  # phi(floor(x/n) / n^2) (Lemma 10)
-        self.psi_rem = L.psi("psi_rem")  # psi(1, 1/(x mod n + 1)) (Lemma 11)
-        self.rem = L.phi("x%n", persistent=True)  # phi(x mod n + 1)
-        self.quot2 = L.phi("r2/n^2")  # phi(floor(r/n) / n^2)
+        self.psi_prev = L.psi("psi_prev")  # psi(lambda (j - 1)/(j + 1), 1/(j + 1)) (Lemma 7)
+        self.prev = L.phi("j-1")  # phi(lambda (j - 1))
+        # Lemma 1, dividing the position j by n; keeps its table (row j: floor(j/n), j mod n)
+        # and its key phi(lambda j).
+        self.div = DivisionBuilder(
+            L,
+            one=L.one,
+            bos=self.bos,
+            modulus=self.mod,
+            modulus_scale=MU,
+            dividend=None,
+            name="div",
+            scale=LAMBDA,
+            keep_position=True,
+        )
+        assert self.div.quotient is not None and self.div.remainder is not None
+        self.pos = self.div.Pphi  # phi(lambda j): the table key, and the loop's tie-break
+        self.floor = self.div.quotient  # phi(lambda floor(j/n))
+        self.rem_table = self.div.remainder  # phi(lambda (j mod n))
+        self.psi_coord = L.psi("psi_coord")  # psi((j mod n) + 1, 1)
+        self.coord = L.phi("j%n")  # phi((j mod n) + 1): the canonical coordinate hash
+        self.r = L.phi("r")  # phi(lambda floor((j - 1)/n))
+        self.rem = L.phi("x%n", persistent=True)  # phi((j - 1) mod n + 1)
         self.rem2 = L.phi("r%n", persistent=True)  # phi(r mod n + 1)
-        self.k_zero = L.bool("n|r", persistent=True)  # pads: [k = 0]
-        self.rem3 = L.phi("r2%n", persistent=True)  # phi(r2 mod n + 1)
+        self.r2 = L.phi("r2")  # phi(lambda floor(r/n))
+        self.rem3 = L.phi("r2%n", persistent=True)  # phi((r2 - 1) mod n + 1)
+        self.k_zero = L.bool("k=0", persistent=True)  # pads: [k = 0]
+        self.me = L.phi("self")  # phi(lambda j), ORTHOGONAL at BoS: the [i = j] test's key
         self.src = L.phi("s", persistent=True)  # phi(s)
         self.tgt = L.phi("t", persistent=True)  # phi(t)
         self.diag = L.bool("i=j")
@@ -133,34 +154,29 @@ def _embedding(c: _Cells) -> dict[str, dict[Cell, np.ndarray]]:
     L = c.layout
     emb = {}
     for t in GRAPH_VOCAB:
-        emb[t] = {L.one: np.ones(1), c.tok: np.array([1.0 if u == t else 0.0 for u in GRAPH_VOCAB])}
+        emb[t] = {
+            L.one: np.ones(1),
+            c.tok: np.array([1.0 if u == t else 0.0 for u in GRAPH_VOCAB]),
+            c.bos: np.array([1.0, 0.0]) if t == BOS else np.array([0.0, 1.0]),
+        }
     return emb
 
 
 # ---- layer 1: statistics ------------------------------------------------------------------------
 def _stats_head(c: _Cells) -> Head:
-    """Unmasked uniform head over all N tokens with value the token one-hot: counts / N."""
-    L = c.layout
+    """Unmasked uniform head over all N tokens with value the token one-hot: counts / N, written
+    as psi(mu n^3/N, n^2/N) (read alone: phi(mu n)), psi(s/N, 1/N) and psi(t/N, 1/N)."""
     idx = {t: k for k, t in enumerate(GRAPH_VOCAB)}
-    v_bos, v0, v1, v_pad, v_a, v_b = (
-        idx[BOS],
-        idx["0"],
-        idx["1"],
-        idx[PAD],
-        idx[SOURCE],
-        idx[TARGET],
-    )
+    v_bos, v0, v1, v_pad = idx[BOS], idx["0"], idx["1"], idx[PAD]
     writes = [
-        (c.stats, 0, v_bos, 1.0),
-        (c.stats, 3, v_bos, -1.0),
-        (c.stats, 1, v0, 1.0),
-        (c.stats, 1, v1, 1.0),
-        (c.stats, 4, v0, -1.0),
-        (c.stats, 4, v1, -1.0),
-        (c.stats, 2, v_pad, 1.0),
-        (c.stats, 5, v_pad, -1.0),
+        (c.psi_mod, 0, v_pad, MU),
+        (c.psi_mod, 2, v_pad, -MU),
+        (c.psi_mod, 1, v0, 1.0),
+        (c.psi_mod, 1, v1, 1.0),
+        (c.psi_mod, 3, v0, -1.0),
+        (c.psi_mod, 3, v1, -1.0),
     ]
-    for cell, v in ((c.psi_s, v_a), (c.psi_t, v_b)):
+    for cell, v in ((c.psi_s, idx[SOURCE]), (c.psi_t, idx[TARGET])):
         writes += [
             (cell, 0, v, 1.0),
             (cell, 1, v_bos, 1.0),
@@ -168,73 +184,139 @@ def _stats_head(c: _Cells) -> Head:
             (cell, 3, v_bos, -1.0),
         ]
     return head(
-        [constant(L, 0.0)],
-        [constant(L, 0.0)],
+        [constant(c.layout, 0.0)],
+        [constant(c.layout, 0.0)],
         vector_rows(c.tok),
         writes,
         causal=False,
-        note="uniform over all tokens: 1/N, n^2/N, n^3/N, s/N, t/N",
+        note="uniform over all tokens: mu n^3/N, n^2/N, s/N, t/N, 1/N",
     )
 
 
 def _layer_stats(c: _Cells) -> Layer:
-    # stats read alone is <g, -g>/(sqrt 2 |g|), g = <1, n^2, n^3>/N: sqrt 2 * z_k = g_k/|g| >= 0.
-    units: list[Unit] = [
-        (component(c.stats, k, math.sqrt(2.0)), [(c.scale, k, 1.0)]) for k in range(3)
-    ]
     return Layer(
         "statistics (paper layer 1): unmasked uniform head over the token one-hot gives "
-        "1/N, n^2/N, n^3/N, psi(s/N, 1/N) = phi(s), psi(t/N, 1/N) = phi(t); the feed-forward "
-        "stores the unit vector <1, n^2, n^3>/|.| (read alone, Lemma 2)",
+        "psi(mu n^3/N, n^2/N), psi(s/N, 1/N), psi(t/N, 1/N); the feed-forward reads the first "
+        "alone and stores phi(mu n), Lemma 1's modulus cell (Lemmas 2, 4)",
         heads=[_stats_head(c)],
-        ff=feed_forward(units, "scale := <1, n^2, n^3>/|.|"),
+        ff=psi_to_phi_ff(c.psi_mod, c.mod),
     )
 
 
-# ---- layers 2-4: position hashes -------------------------------------------------------------
-def _bos_heads(c: _Cells, key_sign: float, query_sign: float) -> list[Head]:
-    """Digest 8.3's trick: a causal uniform head returns the (position-independent) scale vector
-    g = <1, n^2, n^3>/|.| and a causal uniform head over g [BoS] returns g/pos (a BoS-only
-    head would return g itself); both carry the same unknown
-    factor 1/|.|, so a psi built from them reads as an exact ratio:
-
-        psi_key   = psi(g0 - (2 g0 + g1)/pos,  g1/pos)  ->  phi((pos - 2 - n^2) / n^2) = phi(x/n^2)
-        psi_query = psi(g0 - (2 g0 + g1)/pos,  g2/pos)  ->  phi(x / n^3)
-
-    `key_sign` / `query_sign` (+1, -1 or 0) say whether each psi is written or reset (Lemma 6).
-    """
-    L = c.layout
-    uniform_writes = []
-    bos_writes = []
-    for cell, sign, b_index in ((c.psi_key, key_sign, 1), (c.psi_query, query_sign, 2)):
-        if sign == 0:
-            continue
-        uniform_writes += [(cell, 0, 0, sign), (cell, 2, 0, -sign)]
-        bos_writes += [
-            (cell, 0, 0, -2.0 * sign),
-            (cell, 0, 1, -sign),
-            (cell, 2, 0, 2.0 * sign),
-            (cell, 2, 1, sign),
-            (cell, 1, b_index, sign),
-            (cell, 3, b_index, -sign),
-        ]
-    uniform = head(
-        [constant(L, 0.0)],
-        [constant(L, 0.0)],
-        vector_rows(c.scale),
-        uniform_writes,
-        causal=True,
-        note="uniform causal: g (constant across positions)",
+# ---- layers 2-8: Lemma 1 (division.py) with hosted work ----------------------------------------
+def _coordinate_ff(c: _Cells, sign: float) -> FeedForward:
+    """psi((j mod n) + 1, 1) from phi(lambda (j mod n)) = <lambda v, 1, ...>/norm: the linear map
+    a = [.]_a / lambda + [.]_b, b = [.]_b (lambda a power of two: the 1/lambda is exact).
+    sign -1 recomputes and subtracts it (Lemma 6)."""
+    reads = np.vstack([PICK_A / LAMBDA + PICK_B, PICK_B])
+    return linear_ff(
+        [({c.rem_table: reads}, {c.psi_coord: sign * PSI_ROWS})],
+        note="psi_coord := psi((j mod n) + 1, 1)" if sign > 0 else "reset psi_coord",
     )
-    bos = head(
-        [constant(L, 0.0)],
-        [constant(L, 0.0)],
-        vector_rows(c.bos_scale)[:3],
-        bos_writes,
-        causal=True,
-        note="uniform causal over g [BoS]: g / pos",
-    )
-    return [uniform, bos]
+
+
+def _layers_division(c: _Cells) -> list[Layer]:
+    div, L = c.div, c.layout
+    p1_term, p1_needs = offset_term(c.psi_prev, 1, one=L.one, bos=c.bos, scale=LAMBDA)
+    # Layer 1 (host layer 2): phi(lambda (j - 1)) by Lemma 7, in Lemma 1's uniform head.
+    div.uniform[0].write(p1_term, *p1_needs)
+    div.add_text(0, "psi(lambda (j - 1)) (Lemma 7)")
+    # Layer 7 (host layer 8): the coordinate hash's psi from the table's remainder (a unit
+    # cell, so the sublayer still reads unit cells only); the modulus cell is no longer needed.
+    div.add_ff(6, _coordinate_ff(c, 1.0))
+    div.add_ff(6, clear_ff([c.mod], note="clear phi(mu n) (Lemma 5)"))
+    div.clears[6].append(c.mod)
+    div.add_text(6, "psi((j mod n) + 1, 1); clear phi(mu n)")
+    return div.layers()
+
+
+# ---- layers 9-12: lookups in Lemma 1's table ---------------------------------------------------
+def _reset_prev(c: _Cells) -> Head:
+    """Lemma 4's clear of psi(lambda (j - 1)): recompute the uniform averages, subtract."""
+    term, needs = offset_term(c.psi_prev, 1, one=c.layout.one, bos=c.bos, scale=LAMBDA)
+    u = UniformHead(note="reset psi(lambda (j - 1)) (Lemma 4: recompute, subtract)")
+    u.write(term.negated(), *needs)
+    return u.head()
+
+
+def _layers_lookups(c: _Cells) -> list[Layer]:
+    one = c.layout.one
+    # [k = 0] from r%n = phi(k + 1): [.]_a is 1/2 at k = 0 and >= p2 = 2/sqrt(10) for k >= 1, so
+    # s = ([.]_a - 1/2)/(p2 - 1/2) is 0 (to rounding) or >= 1, and two saturating steps (one
+    # per component) write <[s <= 0], [s >= 1]> = <[k = 0], [k >= 1]>, margins 1/2 either side
+    # (each component is relu(u) - relu(u - 1) of two separately rounded inputs: 0 exactly, or
+    # 1 to a few ulps; the window of h, which reads it, has the margin 1/(2n)).
+    p2 = 2.0 / math.sqrt(10.0)
+    s_row = {c.rem2: PICK_A / (p2 - 0.5), one: np.array([-0.5 / (p2 - 0.5)])}
+    k_zero = [
+        step_ff(s_row, 1, {c.k_zero: np.array([0.0, 1.0])}, one=one, note="k=0: [s >= 1]"),
+        step_ff(
+            {cell: -r for cell, r in s_row.items()},
+            0,
+            {c.k_zero: np.array([1.0, 0.0])},
+            one=one,
+            note="k=0: [-s >= 0]",
+        ),
+    ]
+    # self := phi(lambda j) off BoS, ORTHOGONAL at BoS; x%n := ORTHOGONAL at BoS.
+    me = _bos_copy(c, c.pos, c.me) + _bos_fix(c, [c.rem])
+    return [
+        Layer(
+            "phi(lambda (j - 1)) stored by a self-match (Lemma 4); phi((j mod n) + 1) stored "
+            "(Lemma 4)",
+            heads=[psi_to_phi_head(c.psi_prev, c.prev)],
+            ff=psi_to_phi_ff(c.psi_coord, c.coord),
+        ),
+        Layer(
+            "Lemma 1's lookup for the dividend a = j - 1: row j - 1 gives "
+            "x%n = phi((j - 1) mod n + 1) and r = floor((j - 1)/n); psi(lambda (j - 1)) and "
+            "psi_coord reset (Lemma 6)",
+            heads=[
+                lookup_head(
+                    c.prev, c.pos, {c.coord: c.rem, c.floor: c.r}, note="row j - 1: x%n, r"
+                ),
+                _reset_prev(c),
+            ],
+            ff=_coordinate_ff(c, -1.0),
+            clears=(c.psi_prev, c.psi_coord),
+        ),
+        Layer(
+            "lookup for the dividend r: row r gives r%n = phi(r mod n + 1) and r2 = floor(r/n); "
+            "clear phi(lambda (j - 1)), r, phi((j mod n) + 1) (Lemma 5)",
+            heads=[lookup_head(c.r, c.pos, {c.coord: c.rem2, c.floor: c.r2}, note="row r")],
+            ff=clear_ff([c.prev, c.r, c.coord]),
+            clears=(c.prev, c.r, c.coord),
+        ),
+        Layer(
+            "lookup for the dividend r2: row r2 gives its x%n = phi((r2 - 1) mod n + 1) (at "
+            "pads r2 = 1 + i); [k = 0] at pads by a saturating step; the [i = j] key "
+            "self := phi(lambda j), BoS's self and x%n set orthogonal; clear the table",
+            heads=[lookup_head(c.r2, c.pos, {c.rem: c.rem3}, note="row r2: r2%n")],
+            ff=stack_ff(
+                [
+                    clear_ff([c.r2, c.floor, c.rem_table]),
+                    *k_zero,
+                    feed_forward(me, "self := phi(lambda j) | ORTHOGONAL; BoS: x%n := ORTHOGONAL"),
+                ],
+                note="clear r2 and the table; k=0; self; BoS's x%n",
+            ),
+            clears=(c.r2, c.floor, c.rem_table),
+            updates=(c.rem,),
+        ),
+    ]
+
+
+def _bos_copy(c: _Cells, src: Cell, dst: Cell) -> list[Unit]:
+    """dst := src off BoS and ORTHOGONAL at BoS: relu(+-x - 2[BoS]) passes x (|x| <= 1) only
+    where [BoS] = 0."""
+    units: list[Unit] = []
+    for k in range(4):
+        units.append((add_rows(component(src, k), scaled(c.is_(BOS), -2.0)), [(dst, k, 1.0)]))
+        units.append(
+            (add_rows(component(src, k, -1.0), scaled(c.is_(BOS), -2.0)), [(dst, k, -1.0)])
+        )
+    units.append((c.is_(BOS), [(dst, k, ORTHOGONAL[k]) for k in range(4)]))
+    return units
 
 
 def _bos_fix(c: _Cells, cells: list[Cell]) -> list[Unit]:
@@ -251,57 +333,7 @@ def _bos_fix(c: _Cells, cells: list[Cell]) -> list[Unit]:
     return units
 
 
-def _layers_hashes(c: _Cells) -> list[Layer]:
-    gate = [
-        (
-            add_rows(component(c.scale, k), c.is_(BOS), constant(c.layout, -1.0)),
-            [(c.bos_scale, k, 1.0)],
-        )
-        for k in range(3)
-    ] + [(c.is_not(BOS), [(c.bos_scale, 3, 1.0)])]
-    reset_scales = [(component(c.scale, k), [(c.scale, k, -1.0)]) for k in range(3)] + [
-        (component(c.bos_scale, k), [(c.bos_scale, k, -1.0)]) for k in range(4)
-    ]
-    return [
-        Layer(
-            "g [BoS] stored beside [not BoS]: relu(g_k + [BoS] - 1) = g_k [BoS] as 0 <= g_k <= 1",
-            ff=feed_forward(gate, "bos_scale := <g [BoS], [not BoS]>"),
-        ),
-        Layer(
-            "Lemma 1 (division by n), hashes: psi(x/n^2) from two uniform causal heads "
-            "(digest 8.3); the feed-forward stores phi(x/n^2) (Lemma 4)",
-            heads=_bos_heads(c, 1.0, 0.0),
-            ff=feed_forward(
-                phi_passthrough([component(c.psi_key, 0), component(c.psi_key, 1)], c.key),
-                "x/n^2 := phi(psi_key)",
-            ),
-        ),
-        Layer(
-            "hashes: psi(x/n^3), psi_key reset by recomputation (Lemma 6); the feed-forward "
-            "stores phi(x/n^3) (Lemma 4)",
-            heads=_bos_heads(c, -1.0, 1.0),
-            ff=feed_forward(
-                phi_passthrough([component(c.psi_query, 0), component(c.psi_query, 1)], c.query),
-                "x/n^3 := phi(psi_query)",
-            ),
-            clears=(c.psi_key,),
-        ),
-        Layer(
-            "psi_query reset (Lemma 6); BoS's hashes set orthogonal to every phi so that BoS "
-            "can be the exact competitor of the equality tests; the scale vectors removed "
-            "(Lemma 5)",
-            heads=_bos_heads(c, 0.0, -1.0),
-            ff=feed_forward(
-                _bos_fix(c, [c.key, c.query]) + reset_scales,
-                "BoS: x/n^2, x/n^3 := ORTHOGONAL; reset scale, bos_scale",
-            ),
-            clears=(c.psi_query, c.scale, c.bos_scale),
-            updates=(c.key, c.query),
-        ),
-    ]
-
-
-# ---- layers 5-8: Lemmas 9, 10, 11 ---------------------------------------------------------------
+# ---- layers 13-17: [i = j], B_0 and loop state ------------------------------------------------
 def _competitor_bool(c: _Cells, out: Cell) -> tuple[list[Row], list[tuple[Cell, int, int, float]]]:
     """Values <[not BoS], [BoS]> averaged to (1/2, 1/2) (tie with BoS) or (0, 1) (BoS alone),
     written as the boolean <2 a, b - a>."""
@@ -310,133 +342,6 @@ def _competitor_bool(c: _Cells, out: Cell) -> tuple[list[Row], list[tuple[Cell, 
     return values, writes
 
 
-def _window_head(c: _Cells) -> Head:
-    L = c.layout
-    return head(
-        vector_rows(c.quot),
-        vector_rows(c.quot),
-        [constant(L), component(c.multiple, 0)],
-        [
-            (c.psi_rem, 0, 0, 1.0),
-            (c.psi_rem, 2, 0, -1.0),
-            (c.psi_rem, 1, 1, 1.0),
-            (c.psi_rem, 3, 1, -1.0),
-        ],
-        causal=True,
-        note="uniform over j <= i with the same floor(x/n); value e gives 1/(x mod n + 1)",
-    )
-
-
-def _layers_division(c: _Cells) -> list[Layer]:
-    L = c.layout
-    values, writes = _competitor_bool(c, c.multiple)
-    membership = head(
-        vector_rows(c.query) + [constant(L)],
-        vector_rows(c.key) + [c.is_(BOS)],
-        values,
-        writes,
-        causal=False,
-        note="phi(x/n^3) . phi(y/n^2) = 1 iff y = x/n; BoS scores exactly 1",
-    )
-    nearest = head(
-        [constant(L, MULTIPLE_WEIGHT), constant(L)],
-        [
-            component(c.multiple, 0),
-            add_rows(component(c.query, 0), scaled(c.is_(BOS), -BOS_PENALTY)),
-        ],
-        vector_rows(c.query),
-        [(c.quot, k, k, 1.0) for k in range(4)],
-        causal=True,
-        note="largest multiple of n at or before x; copy its phi(x/n^3)",
-    )
-    return [
-        Layer(
-            "Lemma 9: e = [n | x] - is x/n the x of some position? (tie with BoS, whose hash "
-            "is orthogonal, detects an exact match; unmasked because matrix entries find "
-            "their match to the right)",
-            heads=[membership],
-        ),
-        Layer(
-            "Lemma 10: nearest multiple m <= x by the key <e, [phi(x/n^3)]_z> (with +, not "
-            "the printed -); its phi(m/n^3) = phi(floor(x/n)/n^2) is stored",
-            heads=[nearest],
-        ),
-        Layer(
-            "Lemma 11: uniform over the same quotient up to x, value e: 1/(x mod n + 1); "
-            "psi(1, 1/(x mod n + 1)) stored as phi(x mod n + 1) (Lemma 4)",
-            heads=[_window_head(c)],
-            ff=feed_forward(
-                phi_passthrough([component(c.psi_rem, 0), component(c.psi_rem, 1)], c.rem),
-                "x%n := phi(psi_rem)",
-            ),
-        ),
-        Layer(
-            "Lemma 1's cleanup: psi_rem reset by recomputation (Lemma 6); BoS's x%n set orthogonal",
-            heads=[negated(_window_head(c), "reset psi_rem")],
-            ff=feed_forward(_bos_fix(c, [c.rem]), "BoS: x%n := ORTHOGONAL"),
-            clears=(c.psi_rem,),
-            updates=(c.rem,),
-        ),
-    ]
-
-
-# ---- layers 9-13: lookups and resets ------------------------------------------------------------
-def _lookup(c: _Cells, query: Cell, values: list[Cell], outs: list[Cell], note: str) -> Head:
-    rows: list[Row] = []
-    writes = []
-    for src, dst in zip(values, outs, strict=False):
-        for k in range(src.size):
-            writes.append((dst, k, len(rows), 1.0))
-            rows.append(component(src, k))
-    return head(vector_rows(query), vector_rows(c.key), rows, writes, causal=False, note=note)
-
-
-def _layers_lookups(c: _Cells) -> list[Layer]:
-    return [
-        Layer(
-            "Lemma 1's lookup for the dividend a = r = floor(x/n): the position whose x is r "
-            "gives phi(floor(r/n)/n^2), phi(r mod n + 1) and [n | r]",
-            heads=[
-                _lookup(
-                    c,
-                    c.quot,
-                    [c.quot, c.rem, c.multiple],
-                    [c.quot2, c.rem2, c.k_zero],
-                    "query phi(r/n^2), key phi(y/n^2)",
-                )
-            ],
-            ff=feed_forward(clear_vector(c.quot) + clear_bool(c.multiple), "reset r/n^2, n|x"),
-            clears=(c.quot, c.multiple),
-        ),
-        Layer(
-            "lookup for the dividend r2 = floor(r/n): phi(r2 mod n + 1)",
-            heads=[_lookup(c, c.quot2, [c.rem], [c.rem3], "query phi(r2/n^2), key phi(y/n^2)")],
-            ff=feed_forward(clear_vector(c.quot2) + clear_vector(c.key), "reset r2/n^2, x/n^2"),
-            clears=(c.quot2, c.key),
-        ),
-        Layer(
-            "phi(s) stored from psi(s/N, 1/N) (Lemma 4)",
-            ff=feed_forward(
-                phi_passthrough([component(c.psi_s, 0), component(c.psi_s, 1)], c.src),
-                "s := phi(psi_s)",
-            ),
-        ),
-        Layer(
-            "phi(t) stored from psi(t/N, 1/N) (Lemma 4)",
-            ff=feed_forward(
-                phi_passthrough([component(c.psi_t, 0), component(c.psi_t, 1)], c.tgt),
-                "t := phi(psi_t)",
-            ),
-        ),
-        Layer(
-            "layer 1's statistics reset by recomputation (Lemma 6)",
-            heads=[negated(_stats_head(c), "reset stats, psi_s, psi_t")],
-            clears=(c.stats, c.psi_s, c.psi_t),
-        ),
-    ]
-
-
-# ---- layers 14-17: B_0 and loop state -----------------------------------------------------------
 def _window_h_head(c: _Cells) -> Head:
     """Repeated layer 2's averaging head: at matrix entry (i, j), uniform over the n pads
     (i, k, j); value C - [k = 0]/2, so h = (#k with C)/n - 1/(2n) (the paper's 1/(2n) head,
@@ -456,13 +361,13 @@ def _layers_b0(c: _Cells) -> list[Layer]:
     L = c.layout
     values, writes = _competitor_bool(c, c.diag)
     diag = head(
-        vector_rows(c.query) + vector_rows(c.rem2) + [constant(L, 2.0)],
-        vector_rows(c.query) + vector_rows(c.rem) + [c.is_(BOS)],
+        vector_rows(c.me) + vector_rows(c.rem2) + [constant(L, 2.0)],
+        vector_rows(c.me) + vector_rows(c.rem) + [c.is_(BOS)],
         values,
         writes,
         causal=True,
-        note="self (phi(x/n^3) . phi(x/n^3) = 1) scores 1 + phi(i+1).phi(j+1) = 2 iff i = j; "
-        "BoS scores exactly 2",
+        note="self (phi(lambda j) . phi(lambda j) = 1) scores 1 + phi(i+1).phi(j+1) = 2 iff "
+        "i = j; BoS (orthogonal self and x%n) scores exactly 2",
     )
     adj = c.is_("1")
     or_units: list[Unit] = [
@@ -472,16 +377,31 @@ def _layers_b0(c: _Cells) -> list[Layer]:
     ]
     return [
         Layer(
-            "Lemma 8: [i = j] at matrix entries (self ties with BoS iff r%n = x%n)", heads=[diag]
+            "Lemma 8: [i = j] at matrix entries (the self key ties with BoS iff r%n = x%n); "
+            "phi(s) stored from psi(s/N, 1/N) (Lemma 4)",
+            heads=[diag],
+            ff=psi_to_phi_ff(c.psi_s, c.src),
+        ),
+        Layer(
+            "phi(t) stored from psi(t/N, 1/N) (Lemma 4)",
+            ff=psi_to_phi_ff(c.psi_t, c.tgt),
         ),
         Layer(
             "B_0(i, j) = A_ij OR [i = j] (the paper prints AND; reachability in <= 1 step "
-            "needs OR); [i = j] reset (Lemma 5); C_0 := 0 everywhere",
+            "needs OR); [i = j] and self reset (Lemma 5); C_0 := 0 everywhere",
             ff=feed_forward(
-                or_units + clear_bool(c.diag) + [(constant(L), [(c.C, 1, 1.0)])],
+                or_units
+                + clear_bool(c.diag)
+                + clear_vector(c.me)
+                + [(constant(L), [(c.C, 1, 1.0)])],
                 "B := A or [i=j]; C := <0, 1>",
             ),
-            clears=(c.diag,),
+            clears=(c.diag, c.me),
+        ),
+        Layer(
+            "layer 1's statistics reset by recomputation (Lemma 6)",
+            heads=[negated(_stats_head(c), "reset psi_n, psi_s, psi_t")],
+            clears=(c.psi_mod, c.psi_s, c.psi_t),
         ),
         Layer(
             "h initialized as repeated layer 2 would leave it (on C_0), so that repeated "
@@ -531,9 +451,10 @@ def _repeated(c: _Cells) -> list[Layer]:
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
     )
+    # [phi(lambda j)]_z increases with j and is 0 at BoS, so the causal head picks j itself.
     latest = head(
         [constant(L)],
-        [add_rows(component(c.query, 0), scaled(c.is_(BOS), -BOS_PENALTY))],
+        [component(c.pos, 0)],
         [component(c.B, 0), c.is_not("0", "1")],
         [(c.B, 0, 0, -1.0), (c.B, 1, 0, 1.0), (c.h, 0, 1, 1.0)],
         causal=True,
@@ -567,13 +488,7 @@ def _final(c: _Cells) -> Layer:
 def build_program() -> Program:
     """The whole construction as a Program over named cells (before assembly)."""
     c = _Cells()
-    initial = (
-        [_layer_stats(c)]
-        + _layers_hashes(c)
-        + _layers_division(c)
-        + _layers_lookups(c)
-        + _layers_b0(c)
-    )
+    initial = [_layer_stats(c)] + _layers_division(c) + _layers_lookups(c) + _layers_b0(c)
     for k, layer in enumerate(initial, start=1):
         layer.text = f"{k}. {layer.text}"
     return Program(

@@ -132,15 +132,6 @@ def copy_signed(src: Row, dst: list[tuple[Cell, int, float]]) -> list[Unit]:
     return [(src, dst), (scaled(src, -1.0), [(c, k, -a) for c, k, a in dst])]
 
 
-def phi_passthrough(src_components: Sequence[Row], dst: Cell, sign: float = 1.0) -> list[Unit]:
-    """Write sign * <x, y, -x, -y> into the phi cell `dst`, with x, y the first two components
-    read (a psi or phi cell read alone reads back as phi, Lemma 2; Lemma 4's second layer)."""
-    x, y = src_components[0], src_components[1]
-    return copy_signed(x, [(dst, 0, sign), (dst, 2, -sign)]) + copy_signed(
-        y, [(dst, 1, sign), (dst, 3, -sign)]
-    )
-
-
 def clear_vector(cell: Cell) -> list[Unit]:
     """Lemma 5: read a stored unit vector (a phi, or BoS's orthogonal vector) and write its
     negative, component by component."""

@@ -5,22 +5,36 @@ Averaging-hard attention needs two things of the arithmetic (digest 8.4):
   TAU must exceed twice the rounding error of a score; and
 - a key that should lose must score more than TAU (plus that rounding, twice) below the best.
 
-Every hard decision of the construction compares hash cosines phi(a) . phi(b) = cos(atan a -
-atan b); a wrong key of one of those heads loses at least the deficit 1 - cos(delta), delta the
-angle between its hash and the query's. `score_gap(n)` is the smallest such deficit over every
-head and every position of an n-vertex input (each family below is named after its layer):
+The division is Lemma 1's shared block (`division.DivisionBuilder`), whose integers are hashed
+with a fixed scale, phi(lambda v), lambda = HASH_SCALE; the coordinates are phi(c + 1). A wrong
+key of a hash comparison loses 1 - cos(delta), delta the angle between its hash and the
+query's. `score_gap(n)` is the smallest legitimate gap over every head (and sign read) and
+every position of an n-vertex input, N = 1 + n^2 + n^3 + 2n tokens at most (s, t <= n):
 
-- "multiple" (Lemma 9, layer 6): phi(x/n^3) against the keys phi(y/n^2); when n does not divide
-  x, x/n is at least 1/n from every integer y; about 1/(10 n^6).
-- "self" (the [i = j] test, layer 15, and position identity): phi(x/n^3) against its neighbour
-  phi((x - 1)/n^3); about 1/(8 n^6).
-- "quotient" (Lemma 11's window, lookups of layers 10-11): phi(r/n^2) against phi((r +- 1)/n^2)
-  for every quotient r; about 1/(9 n^4).
-- "coordinate" (repeated layers, final layer): phi(c + 1) against phi(c + 2), c < n;
-  about 1/(2 n^4).
-- "latest" (Lemma 10's and the self-copy's tie-break [phi(x/n^3)]_z): its smallest increment
-  between neighbouring positions; about 1/(4 n^3).
-The remaining terms (type flags, BoS's penalty, the weight 2 on multiples) have gaps of order 1.
+- "position": phi(lambda v) against phi(lambda (v + 1)), v < N: the lookups of rows j - 1, r,
+  r2 (layers 10-12), the self-match storing phi(lambda (j - 1)) (layer 9), the [i = j] test's
+  self key (layer 13). For lambda v >> 1 it is about 1/(2 lambda^2 v^4): this is the gap that
+  ends the float64 frontier.
+- "fquery": Lemma 1 layer 3's self-match on its floor query, values (j - (n-1)/2)/n, spacing
+  1/n (host layer 4).
+- "floor": Lemma 1 layer 4's centred floor retrieval (`hashing.floor_margin` with m = n).
+- "sign": Lemma 1 layer 5's sign read, |S| = |[phi(lambda (j - 1/2)/n)]_0 -
+  [phi(lambda floor(j/n))]_0| (a sign read needs no tolerance, only that rounding cannot flip
+  S; counting it here with the same threshold is conservative).
+- "coordinate": phi(c + 1) against phi(c + 2), c + 2 <= n: the C-layer lookups, the window of
+  h, the final lookup, the [i = j] test; about 1/(2 n^4).
+- "latest": the repeated B-layer's self-copy, increments of [phi(lambda j)]_0 between
+  neighbouring positions.
+The remaining terms (type flags, BoS's self weight, the competitor flag, the step reading
+[k = 0] with margin 1/2) have gaps of order 1.
+
+Why lambda = 2^-13. The old private division hashed x / n^3 (an n-dependent scale built from
+layer 1's statistics), whose gaps shrink like 1/n^6; Lemma 1's block hashes with one fixed
+lambda for every n (the weights do not know n), so the position gap at v ~ n^3 is
+~ 1/(2 lambda^2 n^12), and the floor retrieval's and the floor query's gaps behave like
+lambda^2 / n^2 at small v. Scanning lambda = 2^-6 .. 2^-16 for the float64 frontier gives 18,
+20, 23, 25, 29, 32, 36, 41, 39, 19, 9: 2^-13 is the best, and the position gap ends it (from
+2^-14 on Lemma 1's floor query self-match does).
 
 Rounding. A score is sum_r q_r k_r over at most D_HEAD rows; each q_r (k_r) is a short dot
 product (one cell, at most 6 entries) with the normalized stream z = h/|h|, whose entries carry
@@ -28,14 +42,20 @@ a relative error of at most (d_model/2 + 2) u (the norm is a d_model-term sum of
 root and a division; u the unit roundoff). So every factor is off by at most ~(d_model/2 + 8) u
 relatively, and the whole score by at most ROUNDING_TERMS * u * SCORE_MAGNITUDE, where
 ROUNDING_TERMS = 2 (D_MODEL_MAX/2 + 8) + D_HEAD accumulated operations and SCORE_MAGNITUDE
-bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type flag and a BoS
-flag of weight <= 2).
+bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type flag and BoS's
+self weight 4).
 
-TAU = 2^-40 (about 9.1e-13) exceeds twice the float64 bound (about 8.5e-14). The float64
-frontier is the largest n with score_gap(n) > TAU + 2 * bound. In float32 the bound (about 5e-5)
-is far above TAU: scores that tie exactly (a match against BoS, the n pads of a window) would no
-longer tie, so the weights have no float32 frontier at all (0: every input is refused); see
-docs/errata.md ("Theorem 2", precision) and tests/constructions/test_connectivity_precision.py.
+TAU = 2^-40 (about 9.1e-13) exceeds twice the float64 bound (about 2.6e-13). The float64
+frontier is the largest n with score_gap(n) > TAU + 2 * bound. Float32: Lemma 1's equality
+and floor decisions are exact arguments or sign reads, but three heads of Theorem 2 still
+decide by ties between scores computed at different positions: the [i = j] test (self against
+BoS), the window of h (the n pads (i, ., j) must tie) and, through h, every B_l. Their scores
+differ by the rounding of each key's masked pre-norm, about 1e-5 in float32, far above the one
+stored tolerance TAU. And even with every tie made bitwise, Lemma 1's own gaps are below the
+float32 rounding: the floor query's self-match gap is lambda^2/(2 n^2) (3.7e-9 at n = 1 with
+lambda = 2^-13; 3.0e-5 at n = 2 even with Theorem 1's lambda = 2^-6), against twice the float32
+bound, 1.4e-4. So the float32 frontier is 0 (every input is refused); see docs/errata.md
+("Theorem 2", precision).
 """
 
 from __future__ import annotations
@@ -45,18 +65,30 @@ from functools import cache
 
 import numpy as np
 
+from logdepth.constructions.hashing import floor_margin, neighbour_gap, phi_first
+
 TAU = 2.0**-40
 TIE_TOLERANCE = TAU
+# lambda of Lemma 1's hashes phi(lambda v) (module docstring: why 2^-13); a power of two, so
+# lambda v is exact.
+HASH_SCALE = 2.0**-13
+# mu of the modulus cell phi(mu n) (Lemma 1 with the modulus in a cell).
+MODULUS_SCALE = 2.0**-6
 # The widest head of the construction pairs 10 rows (two phi cells, a type flag, a BoS flag).
 D_HEAD = 10
 # The construction's d_model is below this (checked by the tests).
-D_MODEL_MAX = 100
+D_MODEL_MAX = 140
 ROUNDING_TERMS = 2 * (D_MODEL_MAX // 2 + 8) + D_HEAD
-# sum_r |q_r k_r| <= 1 + 1 + 1 + 2 (two cosines, a type flag, BoS's self weight), rounded up.
-SCORE_MAGNITUDE = 6.0
+# sum_r |q_r k_r| <= 1 + 1 + 1 + 4 (two cosines, a type flag, BoS's self weight).
+SCORE_MAGNITUDE = 7.0
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 # Scanned vertex counts: beyond this the input (n^3 pads) is far past any machine anyway.
 MAX_SCANNED_N = 256
+
+
+def tokens(n: int) -> int:
+    """Largest input length for n vertices: BoS, n^2 entries, n^3 pads, s + t <= 2n."""
+    return 1 + n * n + n**3 + 2 * n
 
 
 def rounding_bound(dtype: str) -> float:
@@ -65,44 +97,22 @@ def rounding_bound(dtype: str) -> float:
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 
-def _deficit(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """1 - cos(atan a - atan b) for tan(delta) = num/den = (a - b)/(1 + ab), computed as
-    2 sin^2(delta/2) so that tiny deficits keep full relative precision."""
-    delta = np.arctan2(np.abs(num), den)
-    return 2.0 * np.sin(delta / 2.0) ** 2
-
-
 @cache
 def gap_families(n: int) -> dict[str, float]:
-    """Smallest deficit of each family (module docstring) for n-vertex inputs."""
+    """Smallest gap of each family (module docstring) for n-vertex inputs."""
     n = int(n)
-    # x over every non-BoS position (s, t <= n add at most 2n tokens after the pads).
-    x = np.arange(-(n**2), n**3 + 2 * n, dtype=np.float64)
-    n2, n3 = float(n**2), float(n**3)
-    gaps: dict[str, float] = {}
-    # multiple: query a = x/n^3, key b = y/n^2 for y = floor(x/n), ceil(x/n); a - b = (x - n y)/n^3.
-    off = x[np.mod(x, n) != 0] if n > 1 else np.array([])
-    if off.size:
-        best = np.full(off.shape, np.inf)
-        for y in (np.floor(off / n), np.ceil(off / n)):
-            a, b = off / n3, y / n2
-            best = np.minimum(best, _deficit((off - n * y) / n3, 1.0 + a * b))
-        gaps["multiple"] = float(best.min())
-    # self: phi(x/n^3) against phi((x - 1)/n^3).
-    a, b = x[1:] / n3, x[:-1] / n3
-    gaps["self"] = float(_deficit(np.full(a.shape, 1.0 / n3), 1.0 + a * b).min())
-    # quotient: r over every quotient floor(x/n) and one beyond; phi(r/n^2) vs phi((r+1)/n^2).
-    r = np.arange(math.floor(-(n**2) / n) - 1, (n**3 + 2 * n) // n + 2, dtype=np.float64)
-    a, b = r[1:] / n2, r[:-1] / n2
-    gaps["quotient"] = float(_deficit(np.full(a.shape, 1.0 / n2), 1.0 + a * b).min())
-    # coordinate: phi(c + 1) vs phi(c + 2) for c + 2 <= n.
+    lam = HASH_SCALE
+    j = np.arange(0, tokens(n) + 1, dtype=np.float64)
+    gaps: dict[str, float] = {"position": float(neighbour_gap(j[:-1], 1.0, lam).min())}
+    gaps["fquery"] = float(neighbour_gap((j[:-1] - (n - 1) / 2.0) / n, 1.0 / n, lam).min())
+    gaps["floor"] = float(floor_margin(j, float(n), lam).min())
+    gaps["sign"] = float(
+        np.abs(phi_first((j - 0.5) / n, lam) - phi_first(np.floor(j / n), lam)).min()
+    )
     if n > 1:
-        c = np.arange(1, n, dtype=np.float64)
-        gaps["coordinate"] = float(_deficit(np.ones_like(c), 1.0 + c * (c + 1.0)).min())
-    # latest: increments of z/sqrt(2 z^2 + 2) between neighbouring x/n^3.
-    z = x / n3
-    first = z / np.sqrt(2.0 * z * z + 2.0)
-    gaps["latest"] = float(np.diff(first).min())
+        c = np.arange(1, n, dtype=np.float64)  # phi(c) vs phi(c + 1), c + 1 <= n
+        gaps["coordinate"] = float(neighbour_gap(c, 1.0, 1.0).min())
+    gaps["latest"] = float(np.diff(phi_first(j, lam)).min())
     return gaps
 
 
@@ -118,7 +128,8 @@ def frontier_for(dtype: str, tau: float = TAU) -> int:
     if 2.0 * err >= tau:
         return 0
     best = 0
-    for n in range(1, MAX_SCANNED_N + 1):
+    # Lemma 1's floor retrieval also needs n < 4/lambda (division.max_modulus); far above.
+    for n in range(1, min(MAX_SCANNED_N, math.ceil(4.0 / HASH_SCALE) - 1) + 1):
         if score_gap(n) > tau + 2.0 * err:
             best = n
         else:

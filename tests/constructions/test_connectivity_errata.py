@@ -140,18 +140,29 @@ def test_one_over_2n_threshold_and_exact_booleans(n):
         )
 
 
-# ---- positions counted from BoS, Lemma 10's sign -----------------------------------------------
+# ---- positions counted from BoS; Lemma 1's table and the dividends j - 1, r, r2 -----------------
 def test_positions_count_bos_and_quotients_round_down():
+    """Lemma 1 (division.py's block, host layers 2-8) leaves row j = floor(j/n), j mod n with
+    BoS at j = 0; the lookup of row j - 1 gives floor((j - 1)/n) (not the printed nearest
+    multiple with its sign slip) and the coordinates decode to (i, k, c) at every pad."""
     n = 3
+    lam = graph_precision.HASH_SCALE
     trace = model().trace_tokens(inputs.encode_graph(np.ones((n, n), bool), 1, 2))
-    index = np.arange(len(trace.tokens))
-    x = index + 1 - 2 - n * n  # pos = index + 1 (BoS is position 1 of the count)
+    j = np.arange(len(trace.tokens))
     at = trace.layer_ends()
-    np.testing.assert_allclose(trace.decode("x/n^3", at[4])[1:] * n**3, x[1:], atol=1e-9)
-    np.testing.assert_allclose(
-        trace.decode("r/n^2", at[6])[1:] * n**2, np.floor(x[1:] / n), atol=1e-9
-    )
-    assert np.array_equal(trace.cell("n|x", at[5])[1:, 0] > 0.5, (x[1:] % n) == 0)
+    np.testing.assert_allclose(trace.decode("div.pos", at[7]) / lam, j, atol=1e-9)
+    np.testing.assert_allclose(trace.decode("div.floor", at[7]) / lam, j // n, atol=1e-9)
+    np.testing.assert_allclose(trace.decode("div.mod", at[7]) / lam, j % n, atol=1e-9)
+    np.testing.assert_allclose(trace.decode("r", at[9])[1:] / lam, (j[1:] - 1) // n, atol=1e-9)
+    np.testing.assert_allclose(trace.decode("x%n", at[9])[1:] - 1, (j[1:] - 1) % n, atol=1e-9)
+    pads = 1 + n * n + np.arange(n**3)
+    a = pads - 1 - n * n  # = i n^2 + k n + c
+    end = at[16]
+    np.testing.assert_allclose(trace.decode("r2%n", end)[pads] - 1, a // (n * n), atol=1e-9)
+    np.testing.assert_allclose(trace.decode("r%n", end)[pads] - 1, (a // n) % n, atol=1e-9)
+    k_zero = trace.cell("k=0", end)[pads]
+    np.testing.assert_allclose(k_zero[:, 0], (a // n) % n == 0, atol=1e-12)
+    np.testing.assert_allclose(k_zero.sum(axis=1), 1.0, atol=1e-12)
 
 
 # ---- no alternation flag is needed ----------------------------------------------------------
@@ -177,13 +188,29 @@ def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
     assert graph_precision.score_gap(n64) > tau + 2 * err >= graph_precision.score_gap(n64 + 1)
     gaps = [graph_precision.score_gap(n) for n in range(2, 40)]
     assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
-    # the documented orders: about 1/(10 n^6) for multiples, 1/(2 n^4) for coordinates
+    # the documented orders: 1/(2 lambda^2 N^4) for positions, 1/(2 n^4) for coordinates
     fam = graph_precision.gap_families(32)
-    assert 0.5 < fam["multiple"] * 10 * 32**6 < 2
+    lam, big = graph_precision.HASH_SCALE, graph_precision.tokens(32)
+    assert 0.5 < fam["position"] * 2 * lam**2 * big**4 < 2
     assert 0.5 < fam["coordinate"] * 2 * 32**4 < 2
+    # the float64 frontier ends at the position gap (lambda = 2^-13, graph_precision)
+    past = graph_precision.gap_families(n64 + 1)
+    assert min(past, key=past.get) == "position"
 
 
 def test_float32_has_no_frontier_because_ties_break():
     assert graph_precision.rounding_bound("float32") > graph_precision.TAU
     assert graph_precision.frontier()["float32"] == 0
     assert wrong_answers(model().to("float32"), 2) > 0  # run past the refusal: it does fail
+
+
+# ---- Lemma 1 is the shared block --------------------------------------------------------------
+def test_division_is_the_shared_lemma_1_block():
+    """Host layers 2-8 are division.py's DivisionBuilder layers (dividing the position by the
+    modulus cell phi(mu n)), with Theorem 2's work only in their free slots."""
+    program = build_program()
+    texts = [layer.text for layer in program.initial]
+    for k in range(7):
+        assert f"Lemma 1 (div) layer {k + 1}:" in texts[1 + k]
+    assert not any("Lemma 1 (div)" in t for t in texts[:1] + texts[8:])
+    assert cell(program, "div.floor").kind == "phi" and cell(program, "n").kind == "phi"
