@@ -137,7 +137,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify_connectivity(
             model,
             max_vertices=args.max_length,
-            samples=args.samples,
+            samples=100 if args.samples is None else args.samples,
             exhaustive=args.exhaustive,
             seed=args.seed,
             progress=progress,
@@ -157,7 +157,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify_regular(
             model,
             max_length=args.max_length,
-            samples=args.samples,
+            samples=200 if args.samples is None else args.samples,
             exhaustive=args.exhaustive,
             seed=args.seed,
             progress=progress,
@@ -271,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="weight file")
     p.add_argument("--spec", help="SPEC[:NAME] to verify against instead of the stored spec")
     p.add_argument("--max-length", type=int, help="longest word (or most vertices) to sample")
-    p.add_argument("--samples", type=int, default=200, help="random inputs to check")
+    p.add_argument(
+        "--samples", type=int, help="random inputs to check (default: 200 words or 100 graphs)"
+    )
     p.add_argument("--exhaustive", type=int, help="check every input up to this size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")

@@ -215,3 +215,11 @@ def test_nonuniform_weights_refuse_words_longer_than_they_were_built_for(capsys,
     assert (code, text.split()) == (0, ["reject", "accept"])  # five 1s; no 1s
     code, _, err = run(capsys, "run", str(out), "011011101")
     assert code == 1 and "non-uniform weights were built and verified for (8)" in err
+
+
+def test_an_impossible_exhaustive_request_is_refused_up_front(capsys, tmp_path):
+    out = tmp_path / "a5.safetensors"
+    assert run(capsys, "compile", str(BASICS), "--name", "a5", "-o", str(out))[0] == 0
+    code, text, err = run(capsys, "verify", str(out), "--exhaustive", "8")
+    assert code == 1 and text == ""
+    assert "every word up to length 8 over 60 symbols" in err and "1.7e+14" in err

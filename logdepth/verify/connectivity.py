@@ -19,7 +19,7 @@ import numpy as np
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS, DepthRule
-from logdepth.verify.report import Progress, VerifyReport
+from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 # Tracing records every attention matrix ([heads, N, N] per layer), so invariants are checked on
 # graphs up to this many vertices (N = 1 + n^2 + n^3 + s + t is 587 tokens at most for n = 8).
@@ -209,6 +209,10 @@ def verify_connectivity(
     if top < 1:
         report.fail(f"no vertex count is within the frontier ({limit}) in {model.dtype_name}")
         return report
+    for n in range(1, min(exhaustive or 0, limit) + 1):
+        check_exhaustive_size(
+            2 ** (n * n) * n * n, f"every directed graph on {n} vertices with every (s, t)"
+        )
     rng = random.Random(seed)
     total = samples + (exhaustive or 0)
     done = 0

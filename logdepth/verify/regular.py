@@ -28,7 +28,7 @@ from logdepth.automata.words import format_word
 from logdepth.constructions.monoid_codes import Element, Encoding, choose_encoding
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import DepthRule
-from logdepth.verify.report import Progress, VerifyReport
+from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 DEFAULT_MAX_LENGTH = 64
 # Exhaustive words: every word up to the largest length whose count stays under this.
@@ -204,6 +204,10 @@ def verify_regular(
         return report
     rng = random.Random(seed)
     ex_len = _exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
+    check_exhaustive_size(
+        sum(len(alphabet) ** k for k in range(ex_len + 1)),
+        f"every word up to length {ex_len} over {len(alphabet)} symbols",
+    )
     words: list[tuple[str, ...]] = []
     for k in range(ex_len + 1):
         words.extend(itertools.product(alphabet, repeat=k))

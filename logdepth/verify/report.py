@@ -6,8 +6,24 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from logdepth.errors import InputError
+
 # progress(done, total): called by long verification loops; the CLI draws a bar with it.
 Progress = Callable[[int, int], None]
+
+# The most inputs an exhaustive request may enumerate. At the few milliseconds a short input
+# costs in a batched forward pass this is minutes of work; past it the request is refused up
+# front rather than left to run for days (A5 words up to length 8 are 1.7e14).
+EXHAUSTIVE_LIMIT = 2_000_000
+
+
+def check_exhaustive_size(count: int, what: str) -> None:
+    """Refuse an exhaustive request that would enumerate more than EXHAUSTIVE_LIMIT inputs."""
+    if count > EXHAUSTIVE_LIMIT:
+        raise InputError(
+            f"--exhaustive asks for {what}: {count:.3g} inputs, more than the "
+            f"{EXHAUSTIVE_LIMIT:,} verify enumerates; lower it and use --samples for the rest"
+        )
 
 
 @dataclass
