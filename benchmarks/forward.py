@@ -53,9 +53,10 @@ def synthetic_model(dtype: torch.dtype):
 
 
 def forward_flops(n: int, batch: int) -> float:
-    """Multiply-adds x 2 of one forward: projections, full score and value products, FF."""
+    """Useful multiply-adds x 2 of one forward: projections, FF, and the score and value
+    products over the keys each causal query sees ((n + 1) / 2 on average), not the full n."""
     per_token = 2 * WIDTH * HEADS * D_HEAD * 4 + 2 * WIDTH * D_FF * 2
-    attention = 2 * HEADS * D_HEAD * n * 2  # q.k over n keys, weights @ v over n keys
+    attention = 2 * HEADS * D_HEAD * (n + 1) / 2 * 2  # q.k and weights @ v over visible keys
     return LAYERS * batch * n * (per_token + attention)
 
 
