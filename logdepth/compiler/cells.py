@@ -139,6 +139,4 @@ def boolean(b: bool | int) -> np.ndarray:
 # reading stays exact under either half of the +- doubling.
 PICK_A = np.array([0.5, 0.0, -0.5, 0.0])
 PICK_B = np.array([0.0, 0.5, 0.0, -0.5])
-WRITE_AB = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # (a, b) -> psi(a, b)
 PICK_TRUE = np.array([1.0, 0.0])
-WRITE_BOOL = np.array([[1.0, 0.0], [0.0, 1.0]])  # (b, 1 - b) -> bool cell

@@ -110,7 +110,20 @@ class DivisionBlock:
 
 class DivisionBuilder:
     """Builds Lemma 1's layers; a host construction may add work to the free slots before
-    calling `layers()` (see the module docstring for which sublayers are free)."""
+    calling `layers()` (see the module docstring for which sublayers are free), or take the
+    plain block with `block()`.
+
+    Lemma 1: a 7-layer causal block adding phi(lambda floor(a_i/m)) and phi(lambda (a_i mod m)).
+
+    layout: where the block allocates its cells (names prefixed with `name`).
+    one, bos: the constant-one cell and the BoS flag (bool) of the host program.
+    modulus: an int m (2 <= m < 4/lambda), or a phi cell holding phi(mu m) at every token
+        (mu = modulus_scale; Theorem 2 divides by n this way).
+    dividend: a phi cell holding phi(lambda a_i), 0 <= a_i <= i; None divides the position i.
+    outputs: which of "quotient", "remainder" to write (new phi cells, returned in the block;
+        with dividend None they are the table's own cells).
+    keep_position: leave phi(lambda j) (the table key, `block.position`) in the stream.
+    """
 
     def __init__(
         self,
@@ -434,40 +447,3 @@ class DivisionBuilder:
         ]
         return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi, temporaries)
 
-
-def division_block(
-    layout: Layout,
-    *,
-    one: Cell,
-    bos: Cell,
-    modulus: int | Cell,
-    modulus_scale: float = 1.0,
-    dividend: Cell | None = None,
-    outputs: tuple[str, ...] = ("quotient", "remainder"),
-    name: str = "div",
-    scale: float = POSITION_SCALE,
-    keep_position: bool = False,
-) -> DivisionBlock:
-    """Lemma 1: a 7-layer causal block adding phi(lambda floor(a_i/m)) and phi(lambda (a_i mod m)).
-
-    layout: where the block allocates its cells (names prefixed with `name`).
-    one, bos: the constant-one cell and the BoS flag (bool) of the host program.
-    modulus: an int m (2 <= m < 4/lambda), or a phi cell holding phi(mu m) at every token
-        (mu = modulus_scale; Theorem 2 divides by n this way).
-    dividend: a phi cell holding phi(lambda a_i), 0 <= a_i <= i; None divides the position i.
-    outputs: which of "quotient", "remainder" to write (new phi cells, returned in the block;
-        with dividend None they are the table's own cells).
-    keep_position: leave phi(lambda j) (the table key, `block.position`) in the stream.
-    """
-    return DivisionBuilder(
-        layout,
-        one=one,
-        bos=bos,
-        modulus=modulus,
-        modulus_scale=modulus_scale,
-        dividend=dividend,
-        outputs=outputs,
-        name=name,
-        scale=scale,
-        keep_position=keep_position,
-    ).block()

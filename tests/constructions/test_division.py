@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from logdepth.compiler.cells import Layout, phi
-from logdepth.constructions.division import LAYERS, division_block, max_modulus
+from logdepth.constructions.division import LAYERS, DivisionBuilder, max_modulus
 from logdepth.constructions.hashing import POSITION_SCALE, hashed, read_hash
 from logdepth.errors import CompileError
 from tests.constructions.harness import run
@@ -21,14 +21,14 @@ def _divide(m: int, dividends: list[int], *, cell: bool, mu: float = 1.0, divide
     bos = L.bool("bos", persistent=True)
     d = L.phi("dividend", persistent=True)
     mod = L.phi("modulus", persistent=True) if cell else None
-    block = division_block(
+    block = DivisionBuilder(
         L,
         one=L.one,
         bos=bos,
         modulus=mod if cell else m,
         modulus_scale=mu,
         dividend=d if dividend else None,
-    )
+    ).block()
     assert len(block.layers) == LAYERS == 7
     assert all(h.causal for layer in block.layers for h in layer.heads)
     values = []
@@ -77,6 +77,6 @@ def test_modulus_outside_the_floor_margin_is_refused():
     L = Layout()
     bos = L.bool("bos")
     with pytest.raises(CompileError):
-        division_block(L, one=L.one, bos=bos, modulus=1)
+        DivisionBuilder(L, one=L.one, bos=bos, modulus=1)
     with pytest.raises(CompileError):
-        division_block(L, one=L.one, bos=bos, modulus=int(max_modulus()) + 1)
+        DivisionBuilder(L, one=L.one, bos=bos, modulus=int(max_modulus()) + 1)
