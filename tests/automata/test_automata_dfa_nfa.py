@@ -91,15 +91,8 @@ def test_determinize_matches_set_simulation(n):
     assert n.determinize() == d  # deterministic naming
 
 
-def test_determinize_names_are_readable():
-    n = NFA(
-        "e",
-        ("s", "m", "f"),
-        ("a", "b"),
-        {"s"},
-        {"f"},
-        {("s", "a"): {"s", "m"}, ("s", "b"): {"s"}, ("m", "b"): {"f"}},
-    )
+def test_determinize_names_are_readable(ends_ab):
+    n = ends_ab
     d = n.determinize()
     assert d.start == "{s}"
     assert set(d.states) == {"{s}", "{s,m}", "{s,f}"}

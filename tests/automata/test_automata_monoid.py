@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from logdepth.automata.dfa import DFA
 from logdepth.automata.groups import group_dfa
 from logdepth.automata.monoid import TransitionMonoid
-from logdepth.automata.nfa import NFA
 from logdepth.errors import CompileError
 
 
@@ -49,15 +48,8 @@ def test_dfa_monoid_elements_and_table(n, seed):
     assert m.table.dtype.kind == "i" and m.table.shape == (m.size, m.size)
 
 
-def test_nfa_monoid_matches_subset_simulation():
-    n = NFA(
-        "e",
-        ("s", "m", "f"),
-        ("a", "b"),
-        {"s"},
-        {"f"},
-        {("s", "a"): {"s", "m"}, ("s", "b"): {"s"}, ("m", "b"): {"f"}},
-    )
+def test_nfa_monoid_matches_subset_simulation(ends_ab):
+    n = ends_ab
     m = TransitionMonoid.of(n)
     assert m.elements[0] == (1, 2, 4)  # identity relation as row bitmasks
     for k in range(6):
