@@ -77,7 +77,8 @@ def _value_head(causal: bool):
 
     def fill(t):
         t["initial.0.attn.mask"][:] = torch.tensor([1.0, 1.0, 0.0, 0.0])
-        t["initial.0.attn.W_V"][0, 0, 1] = math.sqrt(2)  # undo the norm of (1, v) for v in {0,1}?
+        # x = (1, 1) and y = (1, -1) read as (1, +-1)/sqrt2, so the value is +-1 (BoS: 0).
+        t["initial.0.attn.W_V"][0, 0, 1] = math.sqrt(2)
         t["initial.0.attn.W_O"][2, 0] = 1.0
         t["embed"][0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
         t["embed"][1] = torch.tensor([1.0, 1.0, 0.0, 0.0])  # x
