@@ -322,6 +322,47 @@ def gate_ff(
     return FeedForward(w_in=w_in, w_out=w_out, note=note or f"{dst.name} = gate({src.name})")
 
 
+# Saturating steps. A conjunction of k 0/1 conditions is the step [s >= k] of their sum s; one
+# ReLU unit relu(c (s - k + 1/2)) has slope c at its output, so every input error is multiplied
+# by c and, through a loop, compounds from level to level (the div5 failure, docs/precision.md).
+# Two units relu(4t) - relu(4t - 1), t = s - k + 1/2, are flat on both sides: exactly 1 for
+# t >= 1/4 and exactly 0 for t <= 0. In exact arithmetic an input error below 1/4 changes
+# nothing; in floating point the output carries only the rounding of the two pre-activations,
+# never the inputs' error.
+STEP_SLOPE = 4.0
+STEP_MARGIN = 1.0 / STEP_SLOPE  # the input error a step absorbs, on either side
+
+
+def saturating_ff(
+    conditions: Mapping[Cell, np.ndarray],
+    threshold: np.ndarray,
+    out: Mapping[Cell, np.ndarray],
+    *,
+    one: Cell,
+    note: str = "",
+) -> FeedForward:
+    """Many saturating steps side by side: step u adds out[:, u] where s_u >= threshold[u].
+
+    conditions: cell -> [units, cell.size], the rows forming each step's sum s_u of 0/1
+    conditions; threshold: [units] (the k of each conjunction, or a count); out: cell ->
+    [cell.size, units] (what each step adds when it fires). Two hidden units per step.
+    """
+    threshold = np.asarray(threshold, dtype=float).reshape(-1)
+    units = len(threshold)
+    bias = STEP_SLOPE * (0.5 - threshold)
+    w_in: dict[Cell, np.ndarray] = {one: np.zeros((2 * units, 1))}
+    for cell, rows in conditions.items():
+        rows = STEP_SLOPE * np.asarray(rows, dtype=float).reshape(units, cell.size)
+        block = w_in.setdefault(cell, np.zeros((2 * units, cell.size)))
+        block += np.vstack([rows, rows])
+    w_in[one][:, 0] += np.concatenate([bias, bias - 1.0])
+    w_out = {}
+    for cell, cols in out.items():
+        cols = np.asarray(cols, dtype=float).reshape(cell.size, units)
+        w_out[cell] = np.hstack([cols, -cols])
+    return FeedForward(w_in=w_in, w_out=w_out, note=note or "saturating steps")
+
+
 def step_ff(
     conditions: Mapping[Cell, np.ndarray],
     count: float,
@@ -331,23 +372,17 @@ def step_ff(
     note: str = "",
 ) -> FeedForward:
     """out += [s >= count] * (each out row), with s = sum of 0/1 conditions (`conditions`: cell
-    -> row; a negated condition 1 - b is a row -b plus 1 in `one`'s row).
-
-    Two units, relu(4t) - relu(4t - 1) with t = s - count + 1/2: exactly 1 for t >= 1/4 and
-    exactly 0 for t <= 0, so input errors up to 1/4 are absorbed instead of passed on. A single
-    ReLU conjunction would hand its inputs' rounding errors to its output, and through the loop
-    they compound (docs/errata.md, Theorem 1 precision).
+    -> row; a negated condition 1 - b is a row -b plus 1 in `one`'s row). One saturating step
+    (`saturating_ff`): input errors up to STEP_MARGIN are absorbed instead of passed on (a
+    single ReLU conjunction would hand its inputs' rounding errors to its output, and through
+    the loop they compound: docs/errata.md, Theorem 1 precision).
     """
-    w_in: dict[Cell, np.ndarray] = {one: np.zeros((2, 1))}
-    for cell, row in conditions.items():
-        r = np.asarray(row, dtype=float).reshape(cell.size)
-        block = w_in.setdefault(cell, np.zeros((2, cell.size)))
-        block += 4.0 * r[None, :]
-    w_in[one][:, 0] += np.array([4.0 * (0.5 - count), 4.0 * (0.5 - count) - 1.0])
-    w_out = {
-        c: np.outer(np.asarray(r, dtype=float).reshape(c.size), [1.0, -1.0]) for c, r in out.items()
-    }
-    return FeedForward(w_in=w_in, w_out=w_out, note=note or "step")
+    rows = {c: np.asarray(r, dtype=float).reshape(1, c.size) for c, r in conditions.items()}
+    if one in rows:  # the constant part of a negated condition moves into the threshold
+        extra = float(rows.pop(one)[0, 0])
+        count -= extra
+    cols = {c: np.asarray(r, dtype=float).reshape(c.size, 1) for c, r in out.items()}
+    return saturating_ff(rows, np.array([count]), cols, one=one, note=note or "step")
 
 
 def constant_ff(out: Mapping[Cell, np.ndarray], *, one: Cell, note: str = "") -> FeedForward:

