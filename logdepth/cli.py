@@ -212,6 +212,37 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precision(args: argparse.Namespace) -> int:
+    """Least mantissa bits p per n = 2^k (p-bit emulation, Definition 4) and the fit."""
+    import logdepth
+    from logdepth.precision import log2_sizes
+    from logdepth.verify.precision import sweep
+
+    model = logdepth.load(args.model)
+    graphs = model.config.input_format == "graph"
+    largest = args.max_n if args.max_n is not None else (8 if graphs else 1024)
+    if largest < 2:
+        raise InputError("--max-n must be at least 2")
+    what = "vertices" if graphs else "symbols"
+    print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
+    print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
+    print(f"  {'n':>8} {'p':>4}  frontier(p) stored: {model.config.frontier or 'none'}")
+
+    def show(n: int, p: int | None) -> None:
+        print(f"  {n:>8} {p if p is not None else '>51':>4}", flush=True)
+
+    result = sweep(model, log2_sizes(largest), k=args.inputs, seed=args.seed, progress=show)
+    if len(result.sizes) < 2:
+        print("fit: needs two sizes that ran right")
+        return 1
+    print(
+        f"fit over n = {result.fitted[0]}..{result.fitted[-1]}: p = {result.c:.2f} log2(n) + "
+        f"{result.b:.2f}   (r^2 = {result.r2:.3f}); below n = {result.fitted[0]} p is flat "
+        "(gaps of the scaled hashes that do not shrink with n)"
+    )
+    return 0
+
+
 # ---- entry point -----------------------------------------------------------------------------
 def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`logdepth check` decides every check by running compiled weights, not the oracles."""
@@ -283,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="weight file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser(
+        "precision", help="least mantissa bits per input size (p-bit emulation) and the fit"
+    )
+    p.add_argument("model", help="weight file")
+    p.add_argument("--max-n", type=int, help="largest n = 2^k (default 1024 symbols, 8 vertices)")
+    p.add_argument("--inputs", type=int, default=4, help="accepting and random inputs per n")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_precision)
 
     dsl_commands.register(sub, check_hook=_check_hook)
     return parser

@@ -97,6 +97,7 @@ from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
+from logdepth.precision import bits_of
 
 OUTPUTS = ["reject", "accept"]
 
@@ -113,13 +114,14 @@ OUTPUTS = ["reject", "accept"]
 # exact to a few eps by saturating steps and margin-1/2 tables (gadgets.step_ff), so r stays
 # within the same budget; test_cleared_cells_stay_clean_across_levels watches it.
 SCORE_NOISE_ULPS = 32
-EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.float32).eps)}
 # A flagged key beats an unflagged one by 1 - max [phi]_0 = 1 - 1/sqrt(2) (nearest-previous).
 FLAG_MARGIN = 1.0 - 1.0 / math.sqrt(2.0)
 
 
-def score_noise(dtype: str) -> float:
-    return SCORE_NOISE_ULPS * EPS[dtype]
+def score_noise(bits: int | str) -> float:
+    """SCORE_NOISE_ULPS ulps (of 1) at p stored mantissa bits (or a dtype name)."""
+    p = bits_of(bits) if isinstance(bits, str) else int(bits)
+    return SCORE_NOISE_ULPS * 2.0**-p
 
 
 def score_gaps(n: int, scale: float = POSITION_SCALE) -> dict[str, float]:
@@ -132,6 +134,7 @@ def score_gaps(n: int, scale: float = POSITION_SCALE) -> dict[str, float]:
     floor: the floor retrieval's best key versus the runner-up (m = 2);
     tiebreak: neighbouring [phi(lambda j)]_0 in the nearest-previous retrieval;
     sign: |S| = |[phi(lambda (t - 1/2)/2)]_0 - [phi(lambda floor(t/2))]_0| in Lemma 9's sign read.
+    (Exact forms: logdepth.precision, tested against these floats.)
     """
     top = n + 1
     j = np.arange(0, top + 1, dtype=float)
@@ -150,11 +153,11 @@ def smallest_gap(n: int, scale: float = POSITION_SCALE) -> float:
     return min(score_gaps(n, scale).values())
 
 
-@functools.lru_cache(maxsize=16)
-def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
-    """Largest n <= limit whose smallest gap exceeds twice the score noise of `dtype` (the
-    gaps shrink as n grows: binary search)."""
-    need = 2.0 * score_noise(dtype)
+@functools.lru_cache(maxsize=64)
+def frontier_for_bits(bits: int, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
+    """Largest n <= limit whose smallest gap exceeds twice the score noise at p = `bits`
+    stored mantissa bits (the gaps shrink as n grows: binary search); -1 if even n = 0 fails."""
+    need = 2.0 * score_noise(bits)
     if smallest_gap(0, scale) <= need:
         return -1
     lo, hi = 0, limit
@@ -169,11 +172,16 @@ def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE)
     return lo
 
 
+def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
+    """The derived frontier of a dtype ("float64": p = 52, "float32": p = 23)."""
+    return frontier_for_bits(bits_of(dtype), limit=limit, scale=scale)
+
+
 def tie_tolerance() -> float:
     """The float64 score noise: legitimate ties are bitwise (zero-score uniform heads, sign
     reads), so this only has to stay below the smallest gap at the float64 frontier, which the
     frontier guarantees (gap > 2 noise)."""
-    return score_noise("float64")
+    return score_noise("float64")  # the model scales it by 2^(52 - p) for p bits
 
 
 # ---------------------------------------------------------------------------------------------

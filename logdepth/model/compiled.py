@@ -155,8 +155,9 @@ class CompiledModel:
                         raise InputError(f"token {token!r} is not in the model's vocabulary")
                     ids[row, col] = vocab[token]
             lengths = torch.tensor([len(s) for s in batch])
+            device = self.network.tensors["embed"].device
             with torch.no_grad():
-                logits = self.network(ids, lengths, d)
+                logits = self.network(ids.to(device), lengths.to(device), d)
             for row, k in enumerate(members):
                 answers[k] = self.config.outputs[int(logits[row].argmax())]
         return answers

@@ -18,6 +18,7 @@ Attention scores are computed in chunks of queries so that memory stays bounded
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -151,6 +152,19 @@ class UniversalTransformer(torch.nn.Module):
         return round_to_bits(x, self.precision_bits)
 
     @property
+    def mantissa_bits(self) -> int:
+        """p: the stored mantissa bits of the arithmetic (52 float64, 23 float32, or emulated)."""
+        if self.precision_bits is not None:
+            return self.precision_bits
+        return -round(math.log2(torch.finfo(self.dtype).eps))  # eps = 2^-p
+
+    @property
+    def tie_tolerance(self) -> float:
+        """The stored tolerance is float64's (p = 52); it is a multiple of the score rounding,
+        which scales with the unit roundoff 2^-(p+1), so p bits use tol * 2^(52 - p)."""
+        return self.config.tie_tolerance * 2.0 ** (52 - self.mantissa_bits)
+
+    @property
     def dtype(self) -> torch.dtype:
         return self.tensors["embed"].dtype
 
@@ -276,7 +290,7 @@ class UniversalTransformer(torch.nn.Module):
             weights = self.round(scores.sub_(best).mul_(self.beta).exp_())
         else:
             # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
-            floor = self.round(best - self.config.tie_tolerance)
+            floor = self.round(best - self.tie_tolerance)
             weights = scores.sub_(floor).heaviside_(self._one(scores))
         return weights, weights.sum(dim=-1, keepdim=True)
 

@@ -1,0 +1,103 @@
+"""The precision model's shared numerics: mantissa bits per dtype, unit roundoff, the exact
+(sympy) forms of the score gaps the constructions declare, and the fit p = c log2 n + b.
+
+Precision is counted as p, the stored mantissa bits of the arithmetic (the paper's Definition 4
+rounds every operation's result to p bits): float64 has p = 52, float32 p = 23, and the model
+can emulate any p <= 51 (`UniversalTransformer.precision_bits`). The unit roundoff is 2^-(p+1).
+
+Gaps. Every decision a construction's attention makes is a comparison of two scores whose exact
+difference (the gap) is a closed form in the compared integers and the hash scale lambda. The
+numpy functions in `logdepth.constructions.hashing` evaluate these forms without cancellation;
+the sympy expressions here are the definitions they are tested against (tests/test_precision.py
+evaluates both at 50 digits).
+
+- cos_gap(x, y) = 1 - phi(x).phi(y), phi(z) = <z, 1, -z, -1>/sqrt(2 z^2 + 2): what a key
+  hashing y loses against the exact match x (equality retrieval, Lemma 8 by attention; the
+  floor retrieval compares two of them);
+- tiebreak(v) = [phi(lambda (v + 1))]_0 - [phi(lambda v)]_0: neighbouring keys of the
+  nearest-previous retrieval (Lemma 10).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+import sympy
+
+DTYPE_BITS = {"float64": 52, "float32": 23}
+# The emulator rounds float64 results, so it can model at most 51 stored bits.
+MAX_EMULATED_BITS = 51
+MIN_EMULATED_BITS = 4
+
+
+def unit_roundoff(bits: int) -> float:
+    """u = 2^-(p+1): the largest relative error of one rounding to p stored mantissa bits."""
+    return 2.0 ** -(bits + 1)
+
+
+def bits_of(dtype: str) -> int:
+    """Stored mantissa bits of a dtype name ("float64" -> 52, "float32" -> 23)."""
+    try:
+        return DTYPE_BITS[dtype]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r} (float64 or float32)") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact gap forms
+# ---------------------------------------------------------------------------------------------
+
+X, Y, V, LAM = sympy.symbols("x y v lambda", real=True)
+
+
+def phi_symbolic(z: sympy.Expr) -> sympy.Matrix:
+    """phi(z) = <z, 1, -z, -1> / sqrt(2 z^2 + 2) (the layer-norm hash, digest 1.3)."""
+    return sympy.Matrix([z, 1, -z, -1]) / sympy.sqrt(2 * z**2 + 2)
+
+
+@cache
+def cos_gap_form() -> sympy.Expr:
+    """1 - phi(x).phi(y), simplified: 1 - (x y + 1) / sqrt((x^2 + 1)(y^2 + 1))."""
+    dot = (phi_symbolic(X).T * phi_symbolic(Y))[0, 0]
+    return sympy.simplify(1 - dot)
+
+
+@cache
+def tiebreak_form() -> sympy.Expr:
+    """[phi(lambda (v + 1))]_0 - [phi(lambda v)]_0, the nearest-previous tie-breaker's step."""
+    return phi_symbolic(LAM * (V + 1))[0] - phi_symbolic(LAM * V)[0]
+
+
+def exact(form: sympy.Expr, digits: int = 50, **values: float) -> float:
+    """A gap form evaluated at `digits` significant digits (the reference for the float code)."""
+    subs = {sympy.Symbol(k, real=True): sympy.Rational(v) for k, v in values.items()}
+    return float(form.subs(subs).evalf(digits))
+
+
+# ---------------------------------------------------------------------------------------------
+# The measured bits: p = c log2 n + b
+# ---------------------------------------------------------------------------------------------
+
+
+def fit_bits(sizes: Sequence[int], bits: Sequence[int]) -> tuple[float, float, float]:
+    """Least-squares p = c log2(n) + b over the measured (n, least p) pairs; returns (c, b, r^2).
+    r^2 is 1 - SS_res / SS_tot (1.0 when every p is equal, where the fit is exact)."""
+    if len(sizes) < 2:
+        raise ValueError("fitting p = c log2 n + b needs at least two sizes")
+    x = np.log2(np.asarray(sizes, dtype=float))
+    y = np.asarray(bits, dtype=float)
+    c, b = np.polyfit(x, y, 1)
+    residual = float(np.sum((y - (c * x + b)) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - residual / total if total > 0 else 1.0
+    return float(c), float(b), r2
+
+
+def log2_sizes(largest: int, smallest: int = 2) -> list[int]:
+    """n = 2^k from `smallest` up to `largest` (both rounded to powers of two)."""
+    lo = max(1, math.ceil(math.log2(max(smallest, 1))))
+    hi = int(math.floor(math.log2(max(largest, 1))))
+    return [2**k for k in range(lo, hi + 1)]

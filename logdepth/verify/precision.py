@@ -1,0 +1,180 @@
+"""Measured precision: run a model with every operation rounded to p mantissa bits (the paper's
+Definition 4, emulated on float64) and find, for each input size n, the least p at which every
+answer of a fixed input set is right. The set always includes accepting (or connected) inputs:
+a model that rejects everything would pass random words of most languages.
+
+`least_bits` assumes that more bits never hurt (it binary-searches p), and then confirms the
+answer at p and p - 1 by running both, so a reported p is always one that ran right, with the
+one below it run wrong (or below MIN_EMULATED_BITS).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.nfa import NFA
+from logdepth.model import inputs
+from logdepth.model.compiled import CompiledModel
+from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
+from logdepth.verify.connectivity import reachability
+
+
+def accepted_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
+    """Up to `count` uniformly-steered random words of exactly `length` that the automaton
+    accepts (none if it accepts no word of that length).
+
+    Backward table alive[r] = states from which some word of length r reaches an accepting
+    state; a forward walk then picks each symbol at random among those that keep the walk
+    alive. O(length * |Q| * |Sigma|) on the (determinized) DFA.
+    """
+    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
+    alive = [set(dfa.accept)]
+    for _ in range(length):
+        prev = alive[-1]
+        alive.append(
+            {q for q in dfa.states if any(dfa.delta[(q, a)] in prev for a in dfa.alphabet)}
+        )
+    if dfa.start not in alive[length]:
+        return []
+    words = []
+    for _ in range(count):
+        q, word = dfa.start, []
+        for remaining in range(length, 0, -1):
+            options = [a for a in dfa.alphabet if dfa.delta[(q, a)] in alive[remaining - 1]]
+            a = rng.choice(options)
+            word.append(a)
+            q = dfa.delta[(q, a)]
+        words.append(word)
+    return words
+
+
+@dataclass
+class Case:
+    """One input: its tokens and the right output token."""
+
+    tokens: list[str]
+    want: str
+
+
+def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed: int) -> list[Case]:
+    """k accepting and k random words of length n for a Theorem 1 / Corollary 1.1 model."""
+    rng = random.Random(seed * 1_000_003 + n)
+    alphabet = list(automaton.alphabet)
+    words = accepted_words(automaton, n, k, rng)
+    words += [[rng.choice(alphabet) for _ in range(n)] for _ in range(k)]
+    return [
+        Case(inputs.encode_word(w), "accept" if automaton.accepts(w) else "reject") for w in words
+    ]
+
+
+def graph_cases(n: int, k: int, seed: int) -> list[Case]:
+    """k connected and k disconnected (source, target) queries on random n-vertex digraphs
+    (edge probability 1.5/n), for Theorem 2; the answer comes from BFS (`reachability`)."""
+    rng = random.Random(seed * 1_000_003 + n)
+    want = {"connected": k, "disconnected": k}
+    cases: list[Case] = []
+    for _ in range(200 * k):
+        if not any(want.values()):
+            break
+        adjacency = np.array(
+            [[rng.random() < 1.5 / max(n, 1) for _ in range(n)] for _ in range(n)], dtype=bool
+        )
+        reach = reachability(adjacency)
+        s, t = rng.randrange(n), rng.randrange(n)
+        label = "connected" if reach[s, t] else "disconnected"
+        if want[label]:
+            want[label] -= 1
+            cases.append(Case(inputs.encode_graph(adjacency, s, t), label))
+    return cases
+
+
+def cases_for(model: CompiledModel, n: int, k: int = 4, seed: int = 0) -> list[Case]:
+    """The fixed input set at size n for any model: words (with accepting ones) or graphs."""
+    if model.config.input_format == "graph":
+        return graph_cases(n, k, seed)
+    from logdepth.verify.regular import automaton_of
+
+    return word_cases(model, automaton_of(model), n, k, seed)
+
+
+def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> bool:
+    """Run every case with p = `bits` emulated (None: the model's own dtype), past the stored
+    frontier (this is how the frontier is probed); True if every answer is right."""
+    network = model.network
+    saved = network.precision_bits
+    network.precision_bits = bits
+    try:
+        got = model.run_tokens([c.tokens for c in cases], check=False)
+    finally:
+        network.precision_bits = saved
+    return all(g == c.want for g, c in zip(got, cases, strict=True))
+
+
+def least_bits(
+    model: CompiledModel,
+    cases: Sequence[Case],
+    lo: int = MIN_EMULATED_BITS,
+    hi: int = MAX_EMULATED_BITS,
+) -> int | None:
+    """The least p in [lo, hi] at which every case is right (None if even hi fails)."""
+    if not all_right(model, cases, hi):
+        return None
+    while hi - lo > 0:
+        mid = (lo + hi) // 2
+        if all_right(model, cases, mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+@dataclass
+class Sweep:
+    """least p per n, and the fit p = c log2 n + b over `fitted` (the sizes past the floor)."""
+
+    sizes: list[int]
+    bits: list[int]
+    fitted: list[int]
+    c: float
+    b: float
+    r2: float
+
+
+def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
+    """Index of the first size of the growing tail: the sizes after the last one that needs no
+    more bits than the smallest n. Below it, p is set by gaps that do not shrink with n (the
+    hashes phi(lambda v) are nearly linear for lambda v < 1), so log2 n does not explain p there.
+    At least the last two sizes are kept."""
+    floor = bits[0]
+    last_flat = max((k for k, p in enumerate(bits) if p <= floor), default=0)
+    return min(last_flat, max(len(sizes) - 2, 0))
+
+
+def sweep(
+    model: CompiledModel,
+    sizes: Sequence[int],
+    *,
+    k: int = 4,
+    seed: int = 0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Sweep:
+    """least_bits at every n in `sizes`, then the fit (sizes where even p = 51 failed are
+    reported through `progress` and left out of the fit)."""
+    found_sizes, found_bits = [], []
+    for n in sizes:
+        p = least_bits(model, cases_for(model, n, k, seed))
+        if progress is not None:
+            progress(n, p)
+        if p is not None:
+            found_sizes.append(n)
+            found_bits.append(p)
+    if len(found_sizes) < 2:
+        return Sweep(found_sizes, found_bits, [], 0.0, 0.0, 0.0)
+    start = growth_region(found_sizes, found_bits)
+    c, b, r2 = fit_bits(found_sizes[start:], found_bits[start:])
+    return Sweep(found_sizes, found_bits, found_sizes[start:], c, b, r2)

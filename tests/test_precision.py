@@ -1,0 +1,188 @@
+"""The precision model: exact gap forms, p-bit emulation, predicted frontiers checked by
+emulation, and attention margins read off a trace against the stored tie tolerance."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import logdepth
+from logdepth.automata.dfa import random_dfa
+from logdepth.constructions.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
+from logdepth.constructions.regular import compile_regular, frontier, frontier_for_bits
+from logdepth.model.transformer import masked_prenorm, round_to_bits
+from logdepth.precision import cos_gap_form, exact, fit_bits, tiebreak_form
+from logdepth.verify.precision import accepted_words, all_right, cases_for, least_bits
+
+DIV5 = """
+dfa div5 {
+    alphabet: 0, 1
+    start: r0
+    accept: r0
+    r0 0 -> r0
+    r0 1 -> r1
+    r1 0 -> r2
+    r1 1 -> r3
+    r2 0 -> r4
+    r2 1 -> r0
+    r3 0 -> r1
+    r3 1 -> r2
+    r4 0 -> r3
+    r4 1 -> r4
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, logdepth.CompiledModel]:
+    basics = logdepth.parse_file("examples/basics.ld")
+    spec = logdepth.parse(DIV5)
+    out = {"parity": compile_regular(basics["parity"]), "div5": compile_regular(spec["div5"])}
+    out["random10"] = compile_regular(random_dfa(10, 2, seed=10))
+    return out
+
+
+# ---- exact forms -------------------------------------------------------------------------------
+@pytest.mark.parametrize("v", [0, 1, 7, 63, 64, 1000, 8191, 19483])
+def test_neighbour_gap_matches_its_exact_form(v):
+    lam = POSITION_SCALE
+    want = exact(cos_gap_form(), x=lam * v, y=lam * (v + 1))
+    assert neighbour_gap(v, 1.0) == pytest.approx(want, rel=1e-9)
+    assert float(one_minus_cos(lam * v, lam * (v + 0.5))) == pytest.approx(
+        exact(cos_gap_form(), x=lam * v, y=lam * (v + 0.5)), rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("v", [0, 5, 100, 4096, 20000])
+def test_tiebreak_matches_its_exact_form(v):
+    want = exact(tiebreak_form(), v=v, **{"lambda": POSITION_SCALE})
+    got = float(phi_first(v + 1) - phi_first(v))
+    assert got == pytest.approx(want, rel=1e-6)  # a float difference of two nearby values
+
+
+def test_fit_recovers_a_line():
+    c, b, r2 = fit_bits([4, 8, 16, 32], [10, 14, 18, 22])
+    assert (round(c, 9), round(b, 9), r2) == (4.0, 2.0, 1.0)
+
+
+# ---- the emulator --------------------------------------------------------------------------------
+def test_round_to_bits_is_correct_rounding():
+    x = torch.tensor(
+        [1.0, 1.0 + 2.0**-10, 1.0 + 3 * 2.0**-12, -(1.0 + 2.0**-11), 3.0], dtype=torch.float64
+    )
+    got = round_to_bits(x, 10).tolist()
+    # p = 10 stored bits: spacing 2^-10 on [1, 2); 1 + 3/4 ulp rounds up, a tie goes to even.
+    assert got == [1.0, 1.0 + 2.0**-10, 1.0 + 2.0**-10, -1.0, 3.0]
+
+
+def test_emulation_at_52_bits_is_float64(models):
+    cases = cases_for(models["div5"], 24, k=3)
+    m = models["div5"]
+    base = m.run_tokens([c.tokens for c in cases])
+    m.network.precision_bits = 51
+    try:
+        assert m.run_tokens([c.tokens for c in cases]) == base
+    finally:
+        m.network.precision_bits = None
+
+
+def test_accepted_words_are_accepted():
+    spec = logdepth.parse(DIV5)["div5"]
+    words = accepted_words(spec, 40, 5, random.Random(1))
+    assert len(words) == 5 and all(len(w) == 40 and spec.accepts(w) for w in words)
+    assert len({tuple(w) for w in words}) > 1
+
+
+# ---- predicted frontiers, checked by emulation ---------------------------------------------------
+@pytest.mark.parametrize("name", ["parity", "div5", "random10"])
+@pytest.mark.parametrize("bits", [22, 26])
+def test_words_at_the_predicted_frontier_are_right_under_emulation(models, name, bits):
+    """n(p) from the precision model; the emulator runs accepting and random words there."""
+    n = frontier_for_bits(bits)
+    assert n > 0
+    cases = cases_for(models[name], n, k=4, seed=bits)
+    assert any(c.want == "accept" for c in cases)
+    assert all_right(models[name], cases, bits)
+
+
+def test_a_few_bits_below_the_floor_go_wrong(models):
+    """The emulator is not vacuous: with p well below what n needs, answers go wrong."""
+    cases = cases_for(models["parity"], 64, k=4, seed=3)
+    assert not all_right(models["parity"], cases, 12)
+
+
+def test_least_bits_is_run_right_and_one_less_is_not(models):
+    cases = cases_for(models["parity"], 128, k=3, seed=5)
+    p = least_bits(models["parity"], cases)
+    assert p is not None and all_right(models["parity"], cases, p)
+    assert not all_right(models["parity"], cases, p - 1)
+
+
+def test_frontiers_by_dtype_are_the_model_at_52_and_23_bits():
+    assert frontier("float64") == frontier_for_bits(52) >= 8192
+    assert frontier("float32") == frontier_for_bits(23) > 0
+
+
+# ---- margins in a trace against the stored tolerance ---------------------------------------------
+def _score_rows(model, trace):
+    """Recompute every hard-attention sublayer's scores from the residual before it."""
+    net = model.network
+    for k, name in enumerate(trace.sublayers):
+        if not name.endswith(".attn"):
+            continue
+        prefix = name[: -len(".attn")]
+        h = torch.from_numpy(trace.residuals[k - 1])[None]
+        mask = net.tensors[prefix + ".attn.mask"]
+        cols = torch.nonzero(mask, as_tuple=True)[0]
+        z = masked_prenorm(h[..., cols], mask[cols])
+        wq = net.tensors[prefix + ".attn.W_Q"][..., cols]
+        wk = net.tensors[prefix + ".attn.W_K"][..., cols]
+        q = torch.einsum("bnm,hdm->bhnd", z, wq)[0]
+        kk = torch.einsum("bnm,hdm->bhnd", z, wk)[0]
+        shape = net._shape(prefix)
+        for head in range(shape.n_heads):
+            scores = (q[head] @ kk[head].T).numpy()
+            if shape.causal[head]:
+                scores = np.where(np.tril(np.ones_like(scores)) > 0, scores, -np.inf)
+            yield name, head, scores
+
+
+def test_attention_margins_clear_the_stored_tolerance(models):
+    """Theorem 1's legitimate ties are bitwise (zero-query averages, sign reads), so every key
+    the model's tolerance lets into an average must score exactly the row maximum, and the
+    best other key must sit more than the tolerance below it. A tolerance as loose as 0.5
+    lets non-maximal keys in and fails here."""
+    model = models["div5"]
+    tol = model.network.tie_tolerance
+    spec = logdepth.parse(DIV5)["div5"]
+    word = accepted_words(spec, 40, 1, random.Random(7))[0]
+    trace = model.trace(word, attention=False)
+    rows = 0
+    for name, head, scores in _score_rows(model, trace):
+        best = scores.max(axis=1, keepdims=True)
+        admitted = scores >= best - tol
+        assert np.all(scores[admitted] == np.broadcast_to(best, scores.shape)[admitted]), (
+            name,
+            head,
+        )
+        others = np.where(scores < best, scores, -np.inf).max(axis=1)
+        finite = np.isfinite(others)
+        assert np.all(best[finite, 0] - others[finite] > tol), (name, head)
+        rows += len(scores)
+    assert rows > 1000
+
+
+def test_margin_check_fails_with_a_loose_tolerance(models):
+    model = models["parity"]
+    trace = model.trace("0110100", attention=False)
+    loose = 0.5
+    broken = False
+    for _, _, scores in _score_rows(model, trace):
+        best = scores.max(axis=1, keepdims=True)
+        admitted = scores >= best - loose
+        if np.any(scores[admitted] != np.broadcast_to(best, scores.shape)[admitted]):
+            broken = True
+    assert broken
