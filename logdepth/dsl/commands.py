@@ -26,7 +26,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     spec = parse_file(args.file)
     text = format_spec(spec)
     if getattr(args, "write", False):
-        atomic_write(args.file, text.encode())
+        if text != spec.source:  # an unchanged file keeps its bytes and its mtime
+            atomic_write(args.file, text.encode())
     else:
         sys.stdout.write(text)
     return 0

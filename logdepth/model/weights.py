@@ -70,7 +70,7 @@ def to_bytes(model: UniversalTransformer, extra: dict[str, Any]) -> bytes:
 
 def save(model: UniversalTransformer, path: str | Path, extra: dict[str, Any]) -> None:
     """Write atomically: a failure leaves whatever was at `path` untouched."""
-    atomic_write(path, to_bytes(model, extra))
+    atomic_write(path, to_bytes(model, extra), error=WeightFileError)
 
 
 def _refuse_constant(name: str) -> Any:
