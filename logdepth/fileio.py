@@ -63,7 +63,7 @@ def atomic_write(
     except FileNotFoundError:
         existing = None
     except OSError as err:
-        raise error(f"{path}: cannot write: {err.strerror}") from None
+        raise error(f"{path}: cannot write: {err.strerror or err}") from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         raise error(f"{path}: cannot write: not a regular file")
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.logdepth.tmp"
@@ -71,7 +71,7 @@ def atomic_write(
         # os.open applies the umask to NEW_FILE_MODE (mkstemp would force 0o600).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
     except OSError as err:
-        raise error(f"{path}: cannot write: {err.strerror}") from None
+        raise error(f"{path}: cannot write: {err.strerror or err}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             if existing is not None:
@@ -79,6 +79,32 @@ def atomic_write(
             f.write(data)
         os.replace(tmp, target)
     except OSError as err:
-        raise error(f"{path}: cannot write: {err.strerror}") from None
+        raise error(f"{path}: cannot write: {err.strerror or err}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def read_user_text(path: Path, what: str, limit: int, error: Callable[[str], LogdepthError]) -> str:
+    """The UTF-8 text of a user's input file, refusing before reading: a missing file, a
+    directory, a FIFO or device (/dev/zero never ends, a FIFO blocks), a file over `limit`
+    bytes, and bytes that are not UTF-8 (no content is quoted: it may not be ours to show)."""
+    try:
+        st = os.stat(path)
+    except OSError as err:
+        raise error(f"cannot read {what}: {err.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise error(f"cannot read {what}: it is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise error(f"cannot read {what}: not a regular file")
+    if st.st_size > limit:
+        raise error(f"cannot read {what}: {st.st_size:,} bytes is over the limit of {limit:,}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as err:
+        raise error(f"cannot read {what}: {err.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise error(f"cannot read {what}: not UTF-8 text (byte {err.start})") from None
+    return text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of the text

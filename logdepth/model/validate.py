@@ -233,6 +233,11 @@ def _check_nonuniform(config: ModelConfig) -> None:
 
 def check_contract(config: ModelConfig, extra: Mapping[str, Any]) -> None:
     """The parsed config is consistent in itself and with the construction it names."""
+    for key, kinds in (("report", dict), ("spec", dict), ("source", str)):
+        if extra.get(key) is not None and not isinstance(extra[key], kinds):
+            raise MetadataError(f"extra[{key!r}] must be a JSON {kinds.__name__}")
+    if extra.get("spec_type", "dfa") not in ("dfa", "nfa"):
+        raise MetadataError("extra['spec_type'] must be 'dfa' or 'nfa'")
     contract = CONTRACTS.get(config.construction)
     _check_tolerance(config, contract)
     _check_vocab(config, extra)
