@@ -168,7 +168,14 @@ def _answer_one(model: Any, word: str) -> bool | str:
 def cmd_verify(args: argparse.Namespace) -> int:
     import logdepth
     from logdepth.model.compiled import CompiledModel
+    from logdepth.verify.report import EXHAUSTIVE_LIMIT
 
+    for option, value in (("--max-length", args.max_length), ("--exhaustive", args.exhaustive)):
+        if value is not None and value < 0:
+            raise InputError(f"{option} must be 0 or more, not {value}")
+    # Each sample is a forward pass: past the exhaustive limit it would run for days.
+    if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
+        raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
     model = logdepth.load(args.model)
     progress = _progress(not args.json)
     if model.config.input_format == "graph":

@@ -591,3 +591,23 @@ def test_tolerance_bounds_are_finite_and_ordered():
     for contract in validate.CONTRACTS.values():
         low, high = contract.tolerance
         assert 0 <= low < high < 1e-11 and math.isfinite(high)
+
+
+def test_a_fixed_depth_past_any_input_is_refused(tmp_path):
+    from logdepth.compiler.assemble import assemble
+    from logdepth.model.compiled import CompiledModel
+    from tests.compiler.programs import counter_program
+
+    path = tmp_path / "c.safetensors"
+    CompiledModel(assemble(counter_program())).save(path)
+    rewrite_metadata(path, _set("depth_rule", "fixed", value=10**9))
+    with pytest.raises(WeightFileError, match="more than 64"):
+        logdepth.load(path)
+
+
+@pytest.mark.parametrize(
+    "option", [["--samples", "-1"], ["--samples", "10000000000"], ["--max-length", "-3"]]
+)
+def test_verify_refuses_impossible_counts_before_loading(capsys, parity_file, option):
+    code, _, err = run(capsys, "verify", str(parity_file), *option)
+    assert code == 1 and option[0] in err

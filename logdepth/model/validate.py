@@ -69,6 +69,11 @@ CONTRACTS: dict[str, Contract] = {
 MAX_TIE_TOLERANCE = max(c.tolerance[1] for c in CONTRACTS.values())
 
 
+# The unrolling is d(n) = ceil(log2 n), at most 64 for any input a machine can hold (n < 2^64);
+# a fixed depth past it would unroll the repeated block for ever.
+MAX_DEPTH = 64
+
+
 class MetadataError(ValueError):
     """A metadata field out of range or inconsistent (weights.py adds the file name)."""
 
@@ -128,8 +133,8 @@ def check_config_json(raw: Any) -> None:
     root = _int(rule.get("root"), "depth_rule root", 1)
     if root not in (1, 2):
         raise MetadataError(f"depth_rule root is {root}; the depth rules take root 1 or 2")
-    if rule.get("fixed") is not None:
-        _int(rule.get("fixed"), "depth_rule fixed")
+    if rule.get("fixed") is not None and _int(rule["fixed"], "depth_rule fixed") > MAX_DEPTH:
+        raise MetadataError(f"depth_rule fixed is {rule['fixed']}, more than {MAX_DEPTH}")
     tol = d.get("tie_tolerance")
     if isinstance(tol, bool) or not isinstance(tol, int | float) or not math.isfinite(tol):
         raise MetadataError(f"tie_tolerance must be a finite number, not {tol!r}")
