@@ -75,9 +75,9 @@ def _graph_argument(text: str):
     if path and name and Path(path).is_file() and not Path(text).is_file():
         spec = parse_file(path)
         return _pick(spec, name, path, "graph")[1]
-    if not Path(text).is_file():
+    if not os.path.lexists(text):
         raise InputError(f"{text}: no such graph file (use SPEC:NAME or an edge-list file)")
-    return Graph.from_file(text)
+    return Graph.from_file(text)  # says why a device, FIFO or directory is refused
 
 
 # ---- subcommands ------------------------------------------------------------------------------

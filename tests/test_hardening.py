@@ -611,3 +611,12 @@ def test_a_fixed_depth_past_any_input_is_refused(tmp_path):
 def test_verify_refuses_impossible_counts_before_loading(capsys, parity_file, option):
     code, _, err = run(capsys, "verify", str(parity_file), *option)
     assert code == 1 and option[0] in err
+
+
+def test_run_graph_from_a_device_says_why(capsys, tmp_path):
+    conn = tmp_path / "conn.safetensors"
+    logdepth.compile_connectivity().save(conn)
+    code, _, err = run(
+        capsys, "run", str(conn), "--graph", "/dev/zero", "--source", "1", "--target", "1"
+    )
+    assert code == 1 and "not a regular file" in err
