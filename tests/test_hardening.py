@@ -620,3 +620,19 @@ def test_run_graph_from_a_device_says_why(capsys, tmp_path):
         capsys, "run", str(conn), "--graph", "/dev/zero", "--source", "1", "--target", "1"
     )
     assert code == 1 and "not a regular file" in err
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"construction": "nonuniform", "max_length": "10"},
+        {"construction": "nonuniform", "max_length": 0},
+        {"construction": "nonuniform", "max_length": True},
+        {"construction": "uniform", "max_length": 10},
+        {"construction": 5},
+        {"source": b"bytes"},
+    ],
+)
+def test_compile_checks_its_arguments(kwargs):
+    with pytest.raises(CompileError):
+        logdepth.compile(logdepth.parse(PARITY)["parity"], **kwargs)
