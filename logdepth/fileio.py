@@ -64,7 +64,10 @@ def atomic_write(
         existing = None
     except OSError as err:
         raise error(f"{path}: cannot write: {err.strerror or err}") from None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise error(f"{path}: cannot write: it is a directory (give a file name)")
     if existing is not None and not stat.S_ISREG(existing.st_mode):
+        # Renaming over a device or FIFO would replace it, not write into it.
         raise error(f"{path}: cannot write: not a regular file")
     tmp = target.parent / f".{target.name}.{secrets.token_hex(4)}.logdepth.tmp"
     try:

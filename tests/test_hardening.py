@@ -636,3 +636,13 @@ def test_run_graph_from_a_device_says_why(capsys, tmp_path):
 def test_compile_checks_its_arguments(kwargs):
     with pytest.raises(CompileError):
         logdepth.compile(logdepth.parse(PARITY)["parity"], **kwargs)
+
+
+@pytest.mark.parametrize(
+    "target, message", [("/dev/null", "not a regular file"), ("", "directory")]
+)
+def test_compile_refuses_a_device_or_directory_output(capsys, tmp_path, target, message):
+    out = target or str(tmp_path)
+    code, _, err = run(capsys, "compile", str(BASICS), "--name", "parity", "-o", out)
+    assert code == 1 and message in err
+    assert os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode)
