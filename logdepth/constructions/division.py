@@ -446,3 +446,4 @@ class DivisionBuilder:
             if c is not None
         ]
         return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi, temporaries)
+
