@@ -27,6 +27,14 @@ def compile(
         raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
     if construction == "nonuniform" and max_length is None:
         raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+    ):
+        raise CompileError(f"max_length must be a positive integer, not {max_length!r}")
+    if construction == "uniform" and max_length is not None:
+        raise CompileError("max_length is for construction='nonuniform'; uniform serves every n")
+    if source is not None and not isinstance(source, str):
+        raise CompileError(f"source must be the spec text (a str), not {type(source).__name__}")
     if not isinstance(automaton, DFA | NFA):
         kind = type(automaton).__name__
         hint = " (graphs compile with compile_connectivity())" if kind == "Graph" else ""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,26 +19,32 @@ from logdepth.errors import InputError, LogdepthError, SpecError
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-def _pick(spec: Any, name: str | None, path: str, want: str) -> tuple[str, Any]:
-    """The object named `name` in `spec`, or its only object of the wanted kind."""
+def _pick(
+    spec: Any, name: str | None, path: str, want: str, how: str = "--name"
+) -> tuple[str, Any]:
+    """The object named `name` in `spec`, or its only object of the wanted kind; `how` is how
+    the user names one (the option to suggest)."""
     from logdepth.graphs import Graph
 
     def is_wanted(obj: Any) -> bool:
         return isinstance(obj, Graph) == (want == "graph")
 
+    kind = "graph" if want == "graph" else "automaton"
     if name is not None:
         if name not in spec:
             raise SpecError(
                 f"no spec named {name!r}; the file defines {', '.join(spec.names) or 'nothing'}",
                 file=path,
             )
+        if not is_wanted(spec[name]):
+            other = "an automaton" if want == "graph" else "a graph"
+            raise SpecError(f"{name!r} is {other}; this needs a {kind}", file=path)
         return name, spec[name]
     candidates = [n for n in spec.names if is_wanted(spec[n])]
     if len(candidates) != 1:
-        kind = "graph" if want == "graph" else "automaton"
         raise SpecError(
             f"the file defines {len(candidates)} {kind}s ({', '.join(candidates) or 'none'}); "
-            "choose one with --name",
+            f"choose one with {how}",
             file=path,
         )
     return candidates[0], spec[candidates[0]]
@@ -67,27 +75,42 @@ def _graph_argument(text: str):
     if path and name and Path(path).is_file() and not Path(text).is_file():
         spec = parse_file(path)
         return _pick(spec, name, path, "graph")[1]
-    if not Path(text).is_file():
+    if not os.path.lexists(text):
         raise InputError(f"{text}: no such graph file (use SPEC:NAME or an edge-list file)")
-    return Graph.from_file(text)
+    return Graph.from_file(text)  # says why a device, FIFO or directory is refused
 
 
 # ---- subcommands ------------------------------------------------------------------------------
 def cmd_compile(args: argparse.Namespace) -> int:
     import logdepth
+    from logdepth.fileio import refuse_inputs
 
     out = Path(args.output)
+    # Fail before the work: option mistakes, and an output that would overwrite the spec.
     if args.connectivity:
-        if args.spec is not None:
-            raise InputError("--connectivity takes no spec: one set of weights serves every graph")
+        if args.spec is not None or args.name is not None or args.max_length is not None:
+            raise InputError(
+                "--connectivity takes no spec, --name or --max-length: one set of weights "
+                "serves every graph"
+            )
+    elif args.spec is None:
+        raise InputError("compile needs a SPEC file (or --connectivity)")
+    elif args.construction == "nonuniform" and args.max_length is None:
+        raise InputError("--construction nonuniform needs --max-length N")
+    elif args.construction == "uniform" and args.max_length is not None:
+        raise InputError(
+            "--max-length is for --construction nonuniform; the uniform model serves every "
+            "length up to its frontier"
+        )
+    if args.max_length is not None and args.max_length < 1:
+        raise InputError(f"--max-length must be at least 1, not {args.max_length}")
+    if args.spec is not None:
+        refuse_inputs(out, [args.spec], error=InputError)
+    if args.connectivity:
         model = logdepth.compile_connectivity()
     else:
-        if args.spec is None:
-            raise InputError("compile needs a SPEC file (or --connectivity)")
         spec = logdepth.parse_file(args.spec)
         name, automaton = _pick(spec, args.name, args.spec, "automaton")
-        if args.construction == "nonuniform" and args.max_length is None:
-            raise InputError("--construction nonuniform needs --max-length N")
         model = logdepth.compile(
             automaton,
             construction=args.construction,
@@ -120,15 +143,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise InputError("this model recognizes words; --graph needs a connectivity model")
     if not args.words:
         raise InputError("give at least one word (use '' for the empty word)")
-    for answer in model.accepts_batch(args.words):
-        print("accept" if answer else "reject")
-    return 0
+    try:
+        answers: list[Any] = model.accepts_batch(args.words)
+    except InputError:
+        answers = [_answer_one(model, word) for word in args.words]
+    for word, answer in zip(args.words, answers, strict=True):
+        if isinstance(answer, bool):
+            print("accept" if answer else "reject")
+        else:
+            # A bad word keeps its line ("error"), so answers stay paired with their words.
+            print("error")
+            print(f"logdepth: error: word {word!r}: {answer}", file=sys.stderr)
+    return 0 if all(isinstance(a, bool) for a in answers) else 1
+
+
+def _answer_one(model: Any, word: str) -> bool | str:
+    """One word's answer, or the text of the error it raises."""
+    try:
+        return model.accepts(word)
+    except InputError as err:
+        return str(err)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     import logdepth
     from logdepth.model.compiled import CompiledModel
+    from logdepth.verify.report import EXHAUSTIVE_LIMIT
 
+    for option, value in (("--max-length", args.max_length), ("--exhaustive", args.exhaustive)):
+        if value is not None and value < 0:
+            raise InputError(f"{option} must be 0 or more, not {value}")
+    # Each sample is a forward pass: past the exhaustive limit it would run for days.
+    if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
+        raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
     model = logdepth.load(args.model)
     progress = _progress(not args.json)
     if model.config.input_format == "graph":
@@ -150,7 +197,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if not path:
                 path, name = args.spec, None
             spec = logdepth.parse_file(path)
-            _, automaton = _pick(spec, name or None, path, "automaton")
+            _, automaton = _pick(spec, name or None, path, "automaton", how="--spec SPEC:NAME")
             kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
             extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
             model = CompiledModel(model.network, extra)
@@ -279,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compile automata and graphs into log-depth transformer weights "
         "(Merrill & Sabharwal 2025), run them, and verify them.",
     )
+    parser.add_argument("--version", action="version", version=f"logdepth {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("compile", help="compile a spec (Theorem 1) or connectivity (Theorem 2)")
@@ -328,17 +376,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    """The installed distribution's version, else the package's own (a source checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("logdepth")
+    except PackageNotFoundError:
+        from logdepth import __version__
+
+        return __version__
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM unwinds like an exception, so `finally` blocks remove temporary files."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = None
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()  # a pipe's buffer: a closed reader shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`inspect | head -1`): stop quietly. Point stdout at devnull so
+        # that the interpreter's final flush does not complain either.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # stdout is not a real file (tests capture it)
+            pass
+        return 141  # 128 + SIGPIPE, as a process killed by the signal reports
     except LogdepthError as err:
         text = str(err)
         print(text if ": error: " in text else f"logdepth: error: {text}", file=sys.stderr)
         return 1
     except OSError as err:
-        print(f"logdepth: error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"logdepth: error: {where}{err.strerror or err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -40,7 +40,9 @@ class LocatedError(LogdepthError):
         text = f"{where}: error: {self.message}"
         if self.source_line is not None and self.column is not None:
             text += "\n    " + self.source_line.rstrip("\n")
-            text += "\n    " + " " * (self.column - 1) + "^"
+            # Copy the line's tabs so that the caret lands under the column in any tab width.
+            lead = "".join(c if c == "\t" else " " for c in self.source_line[: self.column - 1])
+            text += "\n    " + lead + "^"
         return text
 
 

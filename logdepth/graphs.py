@@ -11,6 +11,19 @@ from typing import Any
 import numpy as np
 
 from logdepth.errors import SpecError
+from logdepth.fileio import read_user_text
+
+# Bound on a declared node count ('n N', 'p edge N M'): the oracle's BFS and the adjacency matrix
+# stay small, and Theorem 2's model runs far fewer vertices (its float64 frontier is 41; the input
+# has n^3 tokens). Checked before any node is made, so 'n 1000000000' fails at once.
+MAX_GRAPH_NODES = 100_000
+# A graph file is edge lists of hand-made or generated graphs; larger is not one.
+MAX_GRAPH_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _bad(message: str) -> SpecError:
@@ -133,12 +146,11 @@ class Graph:
         `directed` says otherwise. Errors are `SpecError` with the file and line.
         """
         path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise SpecError(
-                f"cannot read graph file: {exc.strerror or exc}", file=str(path)
-            ) from None
+
+        def error(message: str) -> SpecError:
+            return SpecError(message, file=str(path))
+
+        text = read_user_text(path, "graph file", MAX_GRAPH_FILE_BYTES, error)
         return parse_graph_text(text, name or path.stem, file=str(path), directed=directed)
 
 
@@ -160,9 +172,21 @@ def parse_graph_text(
 ) -> Graph:
     """Parse edge-list or DIMACS text (see `Graph.from_file`)."""
     lines = text.splitlines()
+    first = next((k for k, raw in enumerate(lines, 1) if raw.split("#", 1)[0].strip()), 0)
 
     def err(msg: str, lineno: int, col: int = 1) -> SpecError:
-        return SpecError(msg, file=file, line=lineno, column=col, source_line=lines[lineno - 1])
+        # The first line that says anything is not quoted: a file that fails there may not be
+        # a graph file at all, and its content is not ours to print.
+        shown = lines[lineno - 1][:200] if lineno != first else None
+        if lineno == first:
+            msg += " (is this an edge-list or DIMACS file?)"
+        return SpecError(msg, file=file, line=lineno, column=col, source_line=shown)
+
+    def count(text: str, lineno: int) -> int:
+        n = int(text)
+        if n > MAX_GRAPH_NODES:
+            raise err(f"{n:,} nodes is over the limit of {MAX_GRAPH_NODES:,}", lineno)
+        return n
 
     if _is_dimacs(lines):
         n = None
@@ -174,13 +198,13 @@ def parse_graph_text(
             if parts[0] == "p":
                 if n is not None:
                     raise err("second 'p' line", lineno)
-                if len(parts) != 4 or parts[1] != "edge" or not all(p.isdigit() for p in parts[2:]):
+                if len(parts) != 4 or parts[1] != "edge" or not all(map(_is_number, parts[2:])):
                     raise err("expected 'p edge N M'", lineno)
-                n = int(parts[2])
+                n = count(parts[2], lineno)
             elif parts[0] == "e":
                 if n is None:
                     raise err("'e' line before the 'p edge N M' line", lineno)
-                if len(parts) != 3 or not all(p.isdigit() for p in parts[1:]):
+                if len(parts) != 3 or not all(map(_is_number, parts[1:])):
                     raise err("expected 'e u v' with two node numbers", lineno)
                 for p in parts[1:]:
                     if not 1 <= int(p) <= n:
@@ -198,21 +222,21 @@ def parse_graph_text(
     declared: int | None = None
     order: dict[str, None] = {}
     edges = []
-    first = True
+    at_first = True
     for lineno, raw in enumerate(lines, 1):
         line = raw.split("#", 1)[0]
         parts = line.split()
         if not parts:
             continue
-        if first and parts[0] == "n":
-            first = False
-            if len(parts) != 2 or not parts[1].isdigit():
+        if at_first and parts[0] == "n":
+            at_first = False
+            if len(parts) != 2 or not _is_number(parts[1]):
                 raise err("expected 'n N' declaring nodes 1..N", lineno)
-            declared = int(parts[1])
+            declared = count(parts[1], lineno)
             for i in range(1, declared + 1):
                 order[str(i)] = None
             continue
-        first = False
+        at_first = False
         if len(parts) != 2:
             raise err(f"expected an edge 'u v', got {len(parts)} fields", lineno)
         for p in parts:

@@ -43,8 +43,8 @@ def test_inspect_shows_cells_and_layer_texts(capsys, demo):
 
 def test_unknown_symbol_is_a_clear_error(capsys, demo):
     code, out, err = run(capsys, "run", str(demo), "xq")
-    assert code == 1 and out == ""
-    assert "symbol 'q' at position 2 is not in the alphabet" in err
+    assert code == 1 and out == "error\n"  # the bad word keeps its line
+    assert "word 'xq': symbol 'q' at position 2 is not in the alphabet" in err
 
 
 def test_input_past_the_frontier_is_refused(capsys, demo):

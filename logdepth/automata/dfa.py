@@ -2,14 +2,83 @@
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth.errors import SpecError
+from logdepth.errors import CompileError, SpecError
 
 SOURCE_KINDS = ("dfa", "regex", "group", "nfa")
+# How many states determinizing or minimizing may handle before it is refused. Theorem 1's
+# tables need |Q|^2 feed-forward units at least (monoid_codes.MAX_TABLE_UNITS = 2,000,000 allows
+# minimal DFAs of ~1,400 states), so a larger intermediate DFA only matters when it minimizes to
+# far fewer states; 100,000 keeps the subset construction of a 25-state NFA near 2 s and its
+# memory in the hundreds of MB. Raise it with the environment variable below.
+DEFAULT_STATE_BUDGET = 100_000
+STATE_BUDGET_ENV = "LOGDEPTH_MAX_STATES"
+
+
+def state_budget() -> int:
+    """The state budget: $LOGDEPTH_MAX_STATES if set to a positive integer, else the default."""
+    raw = os.environ.get(STATE_BUDGET_ENV, "")
+    if raw.isascii() and raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return DEFAULT_STATE_BUDGET
+
+
+def check_budget(states: int, max_states: int | None, what: str) -> None:
+    """Refuse `states` over the budget, naming it and how to raise it."""
+    budget = state_budget() if max_states is None else max_states
+    if states > budget:
+        raise CompileError(
+            f"{what} needs more than {budget:,} states (the state budget); raise it with "
+            f"{STATE_BUDGET_ENV}=N if you have the time and memory"
+        )
+
+
+def hopcroft(succ: Sequence[Sequence[int]], symbols: int, accepting: Sequence[bool]) -> list[int]:
+    """Hopcroft's algorithm, O(k n log n): the coarsest partition of states 0..n-1 that
+    separates accepting from rejecting and is stable under every symbol. Returns a block id
+    per state (states in one block are equivalent)."""
+    n = len(succ)
+    inverse: list[list[list[int]]] = [[[] for _ in range(n)] for _ in range(symbols)]
+    for i, row in enumerate(succ):
+        for a, j in enumerate(row):
+            inverse[a][j].append(i)
+    accept = {i for i in range(n) if accepting[i]}
+    blocks = [b for b in (accept, set(range(n)) - accept) if b]
+    block_of = [0] * n
+    for b, members in enumerate(blocks):
+        for i in members:
+            block_of[i] = b
+    # The smaller initial block suffices as a splitter (the other is implied).
+    waiting = [min(range(len(blocks)), key=lambda b: len(blocks[b]))] if len(blocks) == 2 else []
+    queued = set(waiting)
+    while waiting:
+        splitter = list(blocks[waiting[-1]])
+        queued.discard(waiting.pop())
+        for a in range(symbols):
+            touched: dict[int, list[int]] = {}
+            for j in splitter:
+                for i in inverse[a][j]:
+                    touched.setdefault(block_of[i], []).append(i)
+            for b, hit in touched.items():
+                if len(hit) == len(blocks[b]):
+                    continue
+                # Move the smaller side into a new block: each state moves O(log n) times.
+                moved = set(hit) if 2 * len(hit) <= len(blocks[b]) else blocks[b] - set(hit)
+                blocks[b] -= moved
+                new = len(blocks)
+                blocks.append(moved)
+                for i in moved:
+                    block_of[i] = new
+                # Hopcroft's rule: if b waits, its remainder still does and the new block joins
+                # it; if not, the smaller half (the new block) is splitter enough.
+                waiting.append(new)
+                queued.add(new)
+    return block_of
 
 
 def _bad(message: str) -> SpecError:
@@ -74,28 +143,19 @@ class DFA:
                     order.append(r)
         return tuple(order)
 
-    def minimize(self) -> DFA:
-        """The minimal DFA (Moore refinement over reachable states).
+    def minimize(self, max_states: int | None = None) -> DFA:
+        """The minimal DFA (Hopcroft's partition refinement over reachable states).
 
         Each block is named after its first member in the original state order, and states keep
-        the original relative order, so the result is deterministic.
+        the original relative order, so the result is deterministic. Refuses (`CompileError`)
+        more than `max_states` reachable states (default `state_budget()`).
         """
         reach = set(self.reachable())
         states = [q for q in self.states if q in reach]
+        check_budget(len(states), max_states, f"minimizing DFA {self.name!r}")
         index = {q: i for i, q in enumerate(states)}
         succ = [[index[self.delta[(q, a)]] for a in self.alphabet] for q in states]
-        block = [1 if q in self.accept else 0 for q in states]
-        n_blocks = len(set(block))
-        while True:
-            sigs: dict[tuple[int, ...], int] = {}
-            new = []
-            for i in range(len(states)):
-                sig = (block[i], *(block[j] for j in succ[i]))
-                new.append(sigs.setdefault(sig, len(sigs)))
-            block = new
-            if len(sigs) == n_blocks:
-                break
-            n_blocks = len(sigs)
+        block = hopcroft(succ, len(self.alphabet), [q in self.accept for q in states])
         rep: dict[int, str] = {}
         for i, q in enumerate(states):
             rep.setdefault(block[i], q)

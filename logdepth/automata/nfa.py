@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth.automata.dfa import DFA, _bad, _str_list
+from logdepth.automata.dfa import DFA, _bad, _str_list, check_budget, state_budget
 
 EMPTY: frozenset[str] = frozenset()
 
@@ -56,12 +56,15 @@ class NFA:
     def _subset_name(self, subset: frozenset[str]) -> str:
         return "{" + ",".join(q for q in self.states if q in subset) + "}"
 
-    def determinize(self) -> DFA:
+    def determinize(self, max_states: int | None = None) -> DFA:
         """Subset construction over reachable subsets.
 
         A subset is named ``{q1,q2}`` with its members in the NFA's state order (``{}`` is the
         empty set, the sink); subsets are numbered in BFS order, so the result is deterministic.
+        It can need 2^|Q| subsets: past `max_states` (default `state_budget()`) it stops with a
+        `CompileError` before building more.
         """
+        budget = state_budget() if max_states is None else max_states
         first = self.start
         order = [first]
         seen = {first}
@@ -73,6 +76,7 @@ class NFA:
             for a in self.alphabet:
                 nxt = self.step(cur, a)
                 if nxt not in seen:
+                    check_budget(len(order) + 1, budget, f"determinizing NFA {self.name!r}")
                     seen.add(nxt)
                     order.append(nxt)
                 delta[(self._subset_name(cur), a)] = self._subset_name(nxt)

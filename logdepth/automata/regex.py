@@ -16,6 +16,15 @@ from logdepth.errors import SpecError
 MAX_REPEAT = 1000  # bound on {m,n} counts: the Thompson NFA grows linearly in them
 MAX_DFA_STATES = 20_000  # bound on the subset construction (it can be exponential)
 MAX_NFA_STATES = 200_000  # bound on the Thompson NFA (nested counts multiply)
+# Bound on nesting: groups inside groups plus postfix operators on one atom. The parser recurses
+# four frames per group and the builder two per level; 100 levels stay far inside Python's
+# default recursion limit (1000) wherever the parser is called from.
+MAX_NESTING = 100
+
+
+def _is_count(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 class _Frag:
@@ -82,6 +91,13 @@ class _Parser:
         self.i = 0
         self.alphabet = tuple(alphabet)
         self.alpha = set(alphabet)
+        self.depth = 0
+
+    def nest(self, index: int) -> None:
+        """One more level of nesting; refuse past MAX_NESTING before recursing further."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nested more than {MAX_NESTING} deep", index)
 
     def error(self, message: str, index: int | None = None) -> SpecError:
         col = (self.i if index is None else index) + 1
@@ -116,8 +132,10 @@ class _Parser:
     def repetition(self):
         if self.peek() in ("*", "+", "?", "{"):
             raise self.error(f"nothing to repeat before {self.p[self.i]!r}")
+        depth = self.depth
         node = self.atom()
         while (c := self.peek()) in ("*", "+", "?", "{"):
+            self.nest(self.i)
             if c == "*":
                 self.i += 1
                 node = ("rep", node, 0, None)
@@ -129,6 +147,7 @@ class _Parser:
                 node = ("rep", node, 0, 1)
             else:
                 node = ("rep", node, *self.braces())
+        self.depth = depth
         return node
 
     def braces(self) -> tuple[int, int | None]:
@@ -140,8 +159,8 @@ class _Parser:
         parts = body.split(",")
         if (
             len(parts) > 2
-            or not parts[0].isdigit()
-            or (len(parts) == 2 and parts[1] and not parts[1].isdigit())
+            or not _is_count(parts[0])
+            or (len(parts) == 2 and parts[1] and not _is_count(parts[1]))
         ):
             raise self.error("expected {m}, {m,} or {m,n} with whole numbers", start)
         m = int(parts[0])
@@ -164,8 +183,10 @@ class _Parser:
         c = self.peek()
         start = self.i
         if c == "(":
+            self.nest(start)
             self.i += 1
             node = self.alternation()
+            self.depth -= 1
             if self.peek() != ")":
                 raise self.error("unclosed '('", start)
             self.i += 1

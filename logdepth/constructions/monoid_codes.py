@@ -256,6 +256,18 @@ def maps_encoding(dfa: DFA, via: str = "dfa") -> Encoding:
 MAX_TABLE_UNITS = 2_000_000
 
 
+def too_big(dfa: DFA) -> None:
+    """Refuse a minimal DFA whose every encoding exceeds MAX_TABLE_UNITS, before building any:
+    its monoid has at least |Q| elements (distinct states are the images of the start under
+    distinct elements), so both tables need at least |Q|^2 units."""
+    if len(dfa.states) ** 2 > MAX_TABLE_UNITS:
+        raise CompileError(
+            f"{dfa.name!r}: its minimal DFA has {len(dfa.states):,} states; Theorem 1's monoid "
+            f"table would need at least {len(dfa.states) ** 2:,} feed-forward units (more than "
+            f"{MAX_TABLE_UNITS:,})"
+        )
+
+
 def candidates(automaton: DFA | NFA) -> list[Encoding]:
     """Every encoding that can represent the automaton's monoid, in order of preference for
     equal cost: a DFA's one-hot monoid, its maps; an NFA's one-hot relation monoid, then the
@@ -268,11 +280,17 @@ def candidates(automaton: DFA | NFA) -> list[Encoding]:
             out.append(onehot_encoding(TransitionMonoid.of(automaton), via="nfa"))
         except CompileError:
             pass
-        dfa = automaton.determinize().minimize()
+        try:
+            dfa = automaton.determinize().minimize()
+        except CompileError:
+            if out:  # the NFA's own monoid serves; its DFA is only an alternative
+                return out
+            raise
         via = "determinized"
     else:
         via = "dfa"
     assert dfa is not None
+    too_big(dfa)
     try:
         out.append(onehot_encoding(TransitionMonoid.of(dfa), via=via))
     except CompileError:

@@ -15,6 +15,7 @@ from logdepth.dsl import format as format_spec
 from logdepth.dsl import parse_file
 from logdepth.dsl.checks import run_checks
 from logdepth.dsl.lower import Spec
+from logdepth.errors import SpecError
 from logdepth.fileio import atomic_write
 
 # A hook that, given the parsed spec and the CLI arguments, returns keyword arguments for
@@ -26,7 +27,8 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     spec = parse_file(args.file)
     text = format_spec(spec)
     if getattr(args, "write", False):
-        atomic_write(args.file, text.encode())
+        if text != spec.source:  # an unchanged file keeps its bytes and its mtime
+            atomic_write(args.file, text.encode())
     else:
         sys.stdout.write(text)
     return 0
@@ -36,6 +38,12 @@ def run_check_command(path: str, *, accepts=None, connected=None, names=None, ou
     """Run the checks of the spec at `path`, print one line per case; 1 if any fails."""
     out = out or sys.stdout
     spec = parse_file(path)
+    unknown = [n for n in names or () if n not in spec]
+    if unknown:
+        raise SpecError(
+            f"no spec named {unknown[0]!r}; the file defines {', '.join(spec.names) or 'nothing'}",
+            file=path,
+        )
     results = run_checks(spec, accepts=accepts, connected=connected, names=names)
     for r in results:
         print(r.describe(), file=out)

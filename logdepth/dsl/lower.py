@@ -89,9 +89,10 @@ class Spec:
     def __getitem__(self, name: str):
         try:
             return self._objects[name]
-        except KeyError:
-            raise KeyError(
-                f"no spec named {name!r}; the spec defines {', '.join(self._objects) or 'nothing'}"
+        except (KeyError, TypeError):  # TypeError: an unhashable name
+            raise SpecError(
+                f"no spec named {name!r}; the spec defines {', '.join(self._objects) or 'nothing'}",
+                file=self.file,
             ) from None
 
     def __contains__(self, name: object) -> bool:
@@ -450,11 +451,15 @@ class _Lowerer:
             path = Path(block.source.value)
             if not path.is_absolute() and self.file not in ("<string>", "<stdin>"):
                 path = Path(self.file).parent / path
-            if not path.is_file():
+            try:
+                return Graph.from_file(path, name=name, directed=directed)
+            except SpecError as exc:
+                if exc.line is not None:  # located inside the graph file
+                    raise
+                reason = exc.message.removeprefix("cannot read graph file: ")
                 raise self.error(
-                    block.source, f"cannot read graph file {block.source.value!r}: no such file"
-                )
-            return Graph.from_file(path, name=name, directed=directed)
+                    block.source, f"cannot read graph file {block.source.value!r}: {reason}"
+                ) from None
         fields, arrows, words = self.fields(block)
         directed = True
         seen_mode = None

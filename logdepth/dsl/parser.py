@@ -194,6 +194,20 @@ def _error(exc: UnexpectedInput, text: str, file: str) -> DSLError:
     return DSLError(message, file=file, line=line, column=col, source_line=source_line)
 
 
+def layout_tokens(text: str) -> tuple[list[tuple[int, int, str]], list[int]]:
+    """What the AST does not keep, for the printer: every comment as (line, column, text) and
+    the line of every closing brace, in order (the k-th closes the k-th braced block). Uses the
+    lexer, so a '#' inside a string is not a comment. Call only on text that parses."""
+    comments: list[tuple[int, int, str]] = []
+    braces: list[int] = []
+    for tok in _lark().lex(text if text.endswith("\n") else text + "\n", dont_ignore=True):
+        if tok.type == "COMMENT":
+            comments.append((tok.line, tok.column, str(tok).rstrip()))
+        elif tok.type == "_RBRACE":
+            braces.append(tok.line)
+    return comments, braces
+
+
 def parse_ast(text: str, file: str = "<string>") -> Module:
     """Parse spec text into a `Module`; `DSLError` on a syntax error."""
     padded = text if text.endswith("\n") else text + "\n"

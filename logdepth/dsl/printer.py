@@ -1,5 +1,7 @@
 """The canonical printer: one layout for every spec, so ``parse(format(s)) == s`` and
-``format(parse(format(s))) == format(s)``. Comments and blank lines inside blocks are not kept."""
+``format(parse(format(s))) == format(s)``. Comments are kept (a comment on its own line stays
+before the statement that follows it, a trailing comment stays on its statement's line); blank
+lines inside blocks are not."""
 
 from __future__ import annotations
 
@@ -34,6 +36,50 @@ def _stmt(s) -> str:
     return " ".join(w.text for w in s.words)
 
 
+# One printed line: the source line it comes from (comments are placed by it), and its text.
+Line = tuple[int, str]
+
+
+def _block_lines(b: Block, close_line: int) -> list[Line]:
+    line = b.span.line
+    if b.body is None:
+        return [(line, format_block(b).rstrip("\n"))]
+    out = [(line, f"{b.kind} {b.name.text} {{")]
+    out += [(s.span.line, INDENT + _stmt(s)) for s in b.body]
+    out.append((close_line, "}"))
+    return out
+
+
+def _place_comments(lines: list[Line], source: str) -> str:
+    """Interleave the source's comments with the printed lines (see the module docstring)."""
+    from logdepth.dsl.parser import layout_tokens
+
+    comments, _ = layout_tokens(source)
+    src = source.split("\n")
+    out: list[str] = []
+    trailing = {}
+    alone = []
+    for line, column, text in comments:
+        if src[line - 1][: column - 1].strip():
+            trailing[line] = text
+        else:
+            alone.append((line, text))
+    last_of = {tag: k for k, (tag, _) in enumerate(lines) if tag}
+    pending = 0
+    for k, (tag, text) in enumerate(lines):
+        if tag:
+            indent = text[: len(text) - len(text.lstrip())] or (INDENT if text == "}" else "")
+            while pending < len(alone) and alone[pending][0] < tag:
+                out.append(indent + alone[pending][1])
+                pending += 1
+        if tag in trailing and last_of[tag] == k:
+            text += "  " + trailing.pop(tag)
+        out.append(text)
+    # Comments after the last statement, and trailing ones no printed line carries.
+    out += [text for _, text in alone[pending:]] + list(trailing.values())
+    return "\n".join(out) + "\n" if out else ""
+
+
 def format_block(b: Block) -> str:
     head = f"{b.kind} {b.name.text}"
     if b.body is None:
@@ -57,21 +103,27 @@ def format_check(c, obj=None) -> str:
 
 
 def format(spec) -> str:  # noqa: A001 - the public name the issue asks for
-    """The canonical text of `spec`: blocks separated by blank lines, checks grouped."""
-    out: list[str] = []
+    """The canonical text of `spec`: blocks separated by blank lines, checks grouped, comments
+    kept where they were."""
+    from logdepth.dsl.parser import layout_tokens
+
+    _, closes = layout_tokens(spec.source)
+    close_lines = iter(closes)
+    lines: list[Line] = []
     checks = iter(spec.checks)
     prev = None
     for item in spec.module.items:
         if isinstance(item, Block):
             if prev is not None:
-                out.append("\n")
-            out.append(format_block(item))
+                lines.append((0, ""))
+            close = next(close_lines) if item.body is not None else item.span.line
+            lines += _block_lines(item, close)
             prev = "block"
         else:
             assert isinstance(item, CheckStmt)
             if prev == "block":
-                out.append("\n")
+                lines.append((0, ""))
             c = next(checks)
-            out.append(format_check(c, spec[c.target]))
+            lines.append((item.span.line, format_check(c, spec[c.target]).rstrip("\n")))
             prev = "check"
-    return "".join(out)
+    return _place_comments(lines, spec.source)

@@ -94,6 +94,8 @@ class CompiledModel:
 
     def to(self, dtype: str) -> CompiledModel:
         """The same weights in another dtype ("float64" or "float32")."""
+        if dtype not in DTYPE_NAMES:
+            raise InputError(f"dtype {dtype!r} is not supported: use float64 or float32")
         return CompiledModel(self.network.to_dtype(DTYPE_NAMES[dtype]), self.extra)
 
     @property
@@ -192,6 +194,10 @@ class CompiledModel:
     def _word_tokens(self, word: str | Sequence[str]) -> list[str]:
         if self.config.input_format != "word":
             raise InputError("this model takes graphs, not words (use connected)")
+        if not isinstance(word, str) and not (
+            isinstance(word, Sequence) and all(isinstance(a, str) for a in word)
+        ):
+            raise InputError(f"a word is a str or a sequence of symbols, not {word!r}")
         return inputs.encode_word(inputs.split_word(word, self.alphabet))
 
     def accepts(self, word: str | Sequence[str]) -> bool:
@@ -199,6 +205,8 @@ class CompiledModel:
         return self.accepts_batch([word])[0]
 
     def accepts_batch(self, words: Sequence[str | Sequence[str]]) -> list[bool]:
+        if isinstance(words, str) or not isinstance(words, Sequence):
+            raise InputError(f"accepts_batch takes a list of words, not {type(words).__name__}")
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
@@ -221,7 +229,11 @@ class CompiledModel:
             raise InputError("this model takes words, not graphs (use accepts)")
         sequences = []
         for graph, source, target in queries:
-            nodes = list(graph.nodes)
+            nodes = list(getattr(graph, "nodes", None) or [])
+            if not hasattr(graph, "adjacency"):
+                raise InputError(f"connected takes a graph, not {type(graph).__name__}")
+            # Before any token is built: the input has n^2 + n^3 of them.
+            self._check_frontier(len(nodes))
             for v in (source, target):
                 if v not in nodes:
                     raise InputError(f"vertex {v!r} is not a node of the graph")

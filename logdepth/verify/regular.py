@@ -26,6 +26,7 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.constructions.monoid_codes import Element, Encoding, choose_encoding
+from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import DepthRule
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
@@ -55,7 +56,9 @@ def nonuniform_layers(max_length: int) -> int:
 def automaton_of(model: CompiledModel) -> DFA | NFA:
     spec = model.extra.get("spec")
     if spec is None:
-        raise ValueError("the model carries no spec (model.extra['spec'])")
+        raise InputError(
+            "the weight file carries no spec to verify against; give one with --spec SPEC[:NAME]"
+        )
     if model.extra.get("spec_type") == "nfa":
         return NFA.from_dict(spec)
     return DFA.from_dict(spec)

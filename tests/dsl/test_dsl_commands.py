@@ -27,7 +27,7 @@ def test_fmt_write(tmp_path, capsys):
     p = tmp_path / "s.ld"
     p.write_text("group c {cyclic 3}   # tiny\n")
     assert run(["fmt", "-w", str(p)]) == 0
-    assert p.read_text() == "group c {\n    cyclic 3\n}\n"
+    assert p.read_text() == "group c {\n    cyclic 3\n}  # tiny\n"  # comments are kept
 
 
 def test_check_passes_on_oracles(capsys):

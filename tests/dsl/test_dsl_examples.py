@@ -86,7 +86,9 @@ def test_example_formats_canonically():
     spec = parse_file(EXAMPLE)
     text = format(spec)
     assert parse(text) == spec and format(parse(text)) == text
-    assert "# " not in text
+    # Every comment survives formatting (issue 10: fmt -w deleted them).
+    comments = [line[line.index("#") :] for line in EXAMPLE.read_text().splitlines() if "#" in line]
+    assert [line[line.index("#") :] for line in text.splitlines() if "#" in line] == comments
 
 
 def test_single_line_block_and_no_trailing_newline():

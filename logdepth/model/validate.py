@@ -1,0 +1,250 @@
+"""Weight-file metadata is validated, not trusted (issue 10).
+
+The SHA-256 in a weight file has no key: anyone who edits the metadata can recompute it. So
+`load` checks every field of the stored config for type, range and consistency before any
+tensor is read, and refuses a file whose metadata could make the weights answer wrongly without
+a warning (a tolerance that merges keys, swapped outputs, a depth rule the construction does
+not have, ...).
+
+Two layers of checks:
+- `check_config_json`: the raw JSON, field by field (types, ranges, no NaN), so that
+  `ModelConfig.from_json` never coerces a bad value (``int(3.7)``, ``float("nan")``).
+- `check_contract`: the parsed config against the contract of the construction it names
+  (`CONTRACTS`), and generic consistency for any config (vocabulary, outputs, depth rule).
+
+`model` imports nothing from `constructions`, so the contracts restate as data what the
+constructions build; tests/test_hardening.py checks the table against the constructions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from logdepth.model.config import BOS, ModelConfig
+from logdepth.model.inputs import END, GRAPH_VOCAB
+
+DTYPE_NAMES = ("float64", "float32")
+CELL_KINDS = ("const", "bool", "phi", "psi", "scalar", "code", "onehot")
+INPUT_FORMATS = ("word", "graph")
+WORD_OUTPUTS = ("reject", "accept")
+GRAPH_OUTPUTS = ("disconnected", "connected")
+
+EPS64 = 2.0**-52
+# Theorem 1 (constructions/regular.py): the tolerance is the float64 score noise,
+# SCORE_NOISE_ULPS = 32 epsilons, and the frontier is derived for it (every gap at the frontier
+# exceeds twice that noise). A larger tolerance could merge keys the frontier counts on being
+# apart; legitimate ties are bitwise, so any positive tolerance up to it is safe.
+REGULAR_TOLERANCE = (0.0, 32 * EPS64)
+# Theorem 2 (constructions/graph_precision.py): TAU = 2^-40; ties are not bitwise there, so the
+# tolerance must also exceed twice the float64 rounding bound of a score,
+# 7 k / (1 - k) with k = (2 (140 // 2 + 8) + 10) u, u = 2^-53 (graph_precision.rounding_bound).
+_K64 = (2 * (140 // 2 + 8) + 10) * 2.0**-53
+GRAPH_TOLERANCE = (2 * 7.0 * _K64 / (1.0 - _K64), 2.0**-40)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a construction's config must look like (see the module docstring)."""
+
+    input_format: str
+    outputs: tuple[str, ...]
+    s_r_t: tuple[int, int, int] | None  # None: depends on the build (non-uniform)
+    root: int
+    fixed_depth: bool  # Corollary 1.1 hard-codes its levels; the uniform ones must not
+    tolerance: tuple[float, float]  # (exclusive lower bound, inclusive upper bound)
+
+
+CONTRACTS: dict[str, Contract] = {
+    "theorem1-uniform": Contract("word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE),
+    "corollary1.1-nonuniform": Contract("word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE),
+    "connectivity (Theorem 2, (17, 2, 1)-universal)": Contract(
+        "graph", GRAPH_OUTPUTS, (17, 2, 1), 2, False, GRAPH_TOLERANCE
+    ),
+}
+# A config that names no known construction (a hand-built program) may not use a tolerance
+# larger than any construction does: none derives a frontier for more.
+MAX_TIE_TOLERANCE = max(c.tolerance[1] for c in CONTRACTS.values())
+
+
+# The unrolling is d(n) = ceil(log2 n), at most 64 for any input a machine can hold (n < 2^64);
+# a fixed depth past it would unroll the repeated block for ever.
+MAX_DEPTH = 64
+
+
+class MetadataError(ValueError):
+    """A metadata field out of range or inconsistent (weights.py adds the file name)."""
+
+
+# ---- raw JSON ---------------------------------------------------------------------------------
+def _int(value: Any, what: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MetadataError(f"{what} must be an integer, not {type(value).__name__}")
+    if value < low:
+        raise MetadataError(f"{what} is {value}, must be at least {low}")
+    return value
+
+
+def _strings(value: Any, what: str, *, nonempty: bool = True) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise MetadataError(f"{what} must be a list of strings")
+    if nonempty and not value:
+        raise MetadataError(f"{what} is empty")
+    if len(set(value)) != len(value):
+        raise MetadataError(f"{what} has duplicate entries")
+    return value
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise MetadataError(f"{what} must be a JSON object")
+    return value
+
+
+def _layers(value: Any, part: str) -> None:
+    if not isinstance(value, list):
+        raise MetadataError(f"config {part} must be a list of layers")
+    for k, raw in enumerate(value):
+        layer = _object(raw, f"{part} layer {k}")
+        heads = _int(layer.get("n_heads"), f"{part} layer {k} n_heads")
+        for key in ("d_head", "d_value", "d_ff"):
+            _int(layer.get(key), f"{part} layer {k} {key}")
+        causal = layer.get("causal")
+        if not isinstance(causal, list) or not all(isinstance(c, bool) for c in causal):
+            raise MetadataError(f"{part} layer {k} causal must be a list of true/false")
+        if len(causal) != heads:
+            raise MetadataError(f"{part} layer {k} has {heads} heads but {len(causal)} flags")
+        if not isinstance(layer.get("text", ""), str):
+            raise MetadataError(f"{part} layer {k} text must be a string")
+
+
+def check_config_json(raw: Any) -> None:
+    """Types and ranges of every config field; `MetadataError` names the first bad one."""
+    d = _object(raw, "config")
+    d_model = _int(d.get("d_model"), "config d_model", 1)
+    _strings(d.get("vocab"), "config vocab")
+    _strings(d.get("outputs"), "config outputs")
+    for part in ("initial", "repeated", "final"):
+        _layers(d.get(part), part)
+    rule = _object(d.get("depth_rule"), "config depth_rule")
+    _strings(rule.get("count_tokens"), "depth_rule count_tokens")
+    root = _int(rule.get("root"), "depth_rule root", 1)
+    if root not in (1, 2):
+        raise MetadataError(f"depth_rule root is {root}; the depth rules take root 1 or 2")
+    if rule.get("fixed") is not None and _int(rule["fixed"], "depth_rule fixed") > MAX_DEPTH:
+        raise MetadataError(f"depth_rule fixed is {rule['fixed']}, more than {MAX_DEPTH}")
+    tol = d.get("tie_tolerance")
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not math.isfinite(tol):
+        raise MetadataError(f"tie_tolerance must be a finite number, not {tol!r}")
+    cells = d.get("cells", [])
+    if not isinstance(cells, list):
+        raise MetadataError("config cells must be a list")
+    for k, raw_cell in enumerate(cells):
+        cell = _object(raw_cell, f"cell {k}")
+        if not isinstance(cell.get("name"), str) or cell.get("kind") not in CELL_KINDS:
+            raise MetadataError(f"cell {k} needs a string name and a kind in {CELL_KINDS}")
+        offset = _int(cell.get("offset"), f"cell {cell['name']!r} offset")
+        labels = _strings(cell.get("labels"), f"cell {cell['name']!r} labels", nonempty=False)
+        if offset + len(labels) > d_model:
+            raise MetadataError(f"cell {cell['name']!r} ends past d_model {d_model}")
+    if d.get("input_format", "word") not in INPUT_FORMATS:
+        raise MetadataError(f"input_format must be one of {INPUT_FORMATS}")
+    frontier = _object(d.get("frontier", {}), "config frontier")
+    for dtype, n in frontier.items():
+        if dtype not in DTYPE_NAMES:
+            raise MetadataError(f"frontier names an unknown dtype {dtype!r}")
+        _int(n, f"frontier[{dtype!r}]")
+    if not isinstance(d.get("construction", ""), str):
+        raise MetadataError("config construction must be a string")
+
+
+# ---- meaning ----------------------------------------------------------------------------------
+def _check_tolerance(config: ModelConfig, contract: Contract | None) -> None:
+    tol = config.tie_tolerance
+    low, high = (-math.inf, MAX_TIE_TOLERANCE) if contract is None else contract.tolerance
+    if contract is None and tol < 0:
+        raise MetadataError(f"tie_tolerance {tol!r} is negative")
+    if not low < tol <= high:
+        what = config.construction or "a hand-built program"
+        lower = f"above {low:.3g} and " if low > -math.inf else ""
+        raise MetadataError(
+            f"tie_tolerance {tol!r} is out of range for {what}: it must be {lower}at most "
+            f"{high:.3g}, the tolerance its frontier is derived for (a larger one merges "
+            "attention keys the construction keeps apart)"
+        )
+
+
+def _check_vocab(config: ModelConfig, extra: Mapping[str, Any]) -> None:
+    vocab, rule = config.vocab, config.depth_rule
+    if vocab[0] != BOS:
+        raise MetadataError(f"the vocabulary must start with the BoS token {BOS!r}")
+    if not set(rule.count_tokens) <= set(vocab):
+        raise MetadataError("depth_rule counts tokens that are not in the vocabulary")
+    if config.input_format == "graph":
+        if tuple(vocab) != GRAPH_VOCAB:
+            raise MetadataError(f"a graph model's vocabulary is {list(GRAPH_VOCAB)}")
+        if set(config.outputs) != set(GRAPH_OUTPUTS):
+            raise MetadataError(f"a graph model's outputs are {list(GRAPH_OUTPUTS)}")
+        return
+    if END not in vocab:
+        raise MetadataError(f"a word model's vocabulary must contain the end token {END!r}")
+    if set(config.outputs) != set(WORD_OUTPUTS):
+        raise MetadataError(f"a word model's outputs are {list(WORD_OUTPUTS)}")
+
+
+def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, Any]) -> None:
+    name = config.construction
+    if config.input_format != contract.input_format:
+        raise MetadataError(f"{name!r} takes {contract.input_format} inputs")
+    if config.outputs != contract.outputs:
+        raise MetadataError(f"{name!r} has outputs {list(contract.outputs)} in that order")
+    if contract.s_r_t is not None and config.s_r_t != contract.s_r_t:
+        raise MetadataError(f"{name!r} is {contract.s_r_t}-universal, not {config.s_r_t}")
+    rule = config.depth_rule
+    if rule.root != contract.root:
+        raise MetadataError(f"{name!r} has depth_rule root {contract.root}")
+    if contract.fixed_depth:
+        _check_nonuniform(config)
+    elif rule.fixed is not None:
+        raise MetadataError(f"{name!r} is uniform: its depth_rule has no fixed depth")
+    if contract.input_format == "word":
+        alphabet = list(config.vocab[1:-1])
+        if config.vocab[-1] != END or not alphabet or list(rule.count_tokens) != alphabet:
+            raise MetadataError(
+                f"{name!r} has vocabulary [BoS, alphabet..., {END}] and counts the alphabet"
+            )
+        spec = extra.get("spec")
+        if isinstance(spec, Mapping) and spec.get("alphabet") != alphabet:
+            raise MetadataError("the vocabulary does not match the stored spec's alphabet")
+    elif tuple(rule.count_tokens) != ("0", "1"):
+        raise MetadataError(f"{name!r} counts the adjacency tokens '0' and '1'")
+
+
+def _check_nonuniform(config: ModelConfig) -> None:
+    """Corollary 1.1: all layers initial, depth fixed at 0, 4 L + 1 layers for L levels, and
+    L levels serve words up to 2^(L - 1) (L = ceil(log2 N) + 1)."""
+    layers = len(config.initial)
+    if config.repeated or config.final or config.depth_rule.fixed != 0 or (layers - 1) % 4:
+        raise MetadataError("a non-uniform model has 4 L + 1 initial layers and fixed depth 0")
+    capacity = 2 ** ((layers - 1) // 4 - 1)
+    for dtype, n in config.frontier.items():
+        if n > capacity:
+            raise MetadataError(
+                f"frontier[{dtype!r}] = {n} is more than these {layers} layers serve ({capacity})"
+            )
+
+
+def check_contract(config: ModelConfig, extra: Mapping[str, Any]) -> None:
+    """The parsed config is consistent in itself and with the construction it names."""
+    for key, kinds in (("report", dict), ("spec", dict), ("source", str)):
+        if extra.get(key) is not None and not isinstance(extra[key], kinds):
+            raise MetadataError(f"extra[{key!r}] must be a JSON {kinds.__name__}")
+    if extra.get("spec_type", "dfa") not in ("dfa", "nfa"):
+        raise MetadataError("extra['spec_type'] must be 'dfa' or 'nfa'")
+    contract = CONTRACTS.get(config.construction)
+    _check_tolerance(config, contract)
+    _check_vocab(config, extra)
+    if contract is not None:
+        _check_known(config, contract, extra)
