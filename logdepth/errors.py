@@ -63,4 +63,4 @@ class WeightFileError(LogdepthError):
 
 
 class InputError(LogdepthError):
-    """An input the weights cannot answer: unknown symbol, or beyond the verified frontier."""
+    """An input the weights cannot answer: unknown symbol, or beyond the derived frontier."""

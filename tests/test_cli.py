@@ -49,7 +49,7 @@ def test_unknown_symbol_is_a_clear_error(capsys, demo):
 
 def test_input_past_the_frontier_is_refused(capsys, demo):
     code, _, err = run(capsys, "run", str(demo), "x" * 1001)
-    assert code == 1 and "beyond the verified frontier" in err
+    assert code == 1 and "beyond the derived frontier" in err
 
 
 def test_corrupt_weight_file(capsys, tmp_path):

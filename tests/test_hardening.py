@@ -119,7 +119,7 @@ def test_a_nonuniform_frontier_past_what_its_layers_serve_is_refused(tmp_path):
     path = tmp_path / "n.safetensors"
     m.save(path)
     assert logdepth.load(path).frontier == 10
-    rewrite_metadata(path, _set("frontier", value={"float64": 100_000, "float32": 10}))
+    rewrite_metadata(path, _set("frontier", value={"float64": 1000, "float32": 10}))
     with pytest.raises(WeightFileError, match="more than these 21 layers serve"):
         logdepth.load(path)
 
@@ -136,15 +136,29 @@ def test_the_contracts_restate_what_the_constructions_build():
     assert graph.outputs == connectivity.OUTPUTS
     config = connectivity.compile_connectivity().config
     assert config.s_r_t == graph.s_r_t and config.tie_tolerance == graph.tolerance[1]
+    assert dict(regular_contract.frontier) == {
+        "float64": regular.frontier("float64"),
+        "float32": regular.frontier("float32"),
+    }
+    assert dict(graph.frontier) == graph_precision.frontier()
     # The tolerance each construction stores is below the smallest gap at its frontier.
     assert regular.tie_tolerance() < regular.smallest_gap(regular.frontier("float64"))
     assert graph_precision.TAU < graph_precision.score_gap(graph_precision.frontier()["float64"])
 
 
+@pytest.mark.parametrize(
+    "frontier", [{"float64": 19483, "float32": 100_000}, {"float64": 1_000_000, "float32": 110}]
+)
+def test_a_frontier_past_the_derived_one_is_refused(parity_file, frontier):
+    """The issue's case: a float32 frontier raised from 110 to 100,000, checksum recomputed."""
+    rewrite_metadata(parity_file, _set("frontier", value=frontier))
+    with pytest.raises(WeightFileError, match="exceeds the .* precision model derives"):
+        logdepth.load(parity_file)
+
+
 WORDS = ["".join(w) for n in range(6) for w in __import__("itertools").product("01", repeat=n)]
 
-# Metadata fields an attacker (or an accident) may change, with the checksum recomputed. The
-# frontier is left out: re-deriving it from the tensors is a separate piece of work.
+# Metadata fields an attacker (or an accident) may change, with the checksum recomputed.
 mutations = st.one_of(
     st.tuples(
         st.just(("tie_tolerance",)),
@@ -159,6 +173,10 @@ mutations = st.one_of(
     st.tuples(st.just(("depth_rule", "root")), st.integers(-1, 3)),
     st.tuples(st.just(("depth_rule", "count_tokens")), st.permutations(["0", "1"])),
     st.tuples(st.just(("input_format",)), st.sampled_from(["word", "graph"])),
+    st.tuples(
+        st.just(("frontier",)),
+        st.fixed_dictionaries({"float64": st.integers(0, 10**7), "float32": st.integers(0, 10**6)}),
+    ),
     st.tuples(
         st.just(("construction",)),
         st.sampled_from(["", "theorem1-uniform", "corollary1.1-nonuniform", "x"]),
@@ -286,7 +304,7 @@ def test_a_large_graph_is_refused_before_any_token_is_built():
     model = logdepth.compile_connectivity()
     graph = Graph("big", tuple(str(i) for i in range(20_000)), True, frozenset())
     start = time.perf_counter()
-    with pytest.raises(InputError, match="beyond the verified frontier"):
+    with pytest.raises(InputError, match="beyond the derived frontier"):
         model.connected(graph, "0", "1")
     assert time.perf_counter() - start < 1
 

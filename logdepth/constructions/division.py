@@ -446,4 +446,3 @@ class DivisionBuilder:
             if c is not None
         ]
         return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi, temporaries)
-

@@ -100,7 +100,8 @@ class CompiledModel:
 
     @property
     def frontier(self) -> int | None:
-        """Largest input size n these weights are verified for in the current dtype."""
+        """Largest input size n these weights promise in the current dtype (derived by the precision
+        model, docs/precision.md)."""
         return self.config.frontier.get(self.dtype_name)
 
     def num_layers(self, n: int) -> int:
@@ -115,8 +116,8 @@ class CompiledModel:
         limit = self.frontier
         if limit is None:
             raise InputError(
-                f"these weights carry no verified frontier for {self.dtype_name}; "
-                "they are not verified for any input in this dtype"
+                f"these weights carry no frontier for {self.dtype_name}; "
+                "they promise no input in this dtype"
             )
         if n > limit and self.config.depth_rule.fixed is not None:
             raise InputError(
@@ -126,7 +127,7 @@ class CompiledModel:
             )
         if n > limit:
             raise InputError(
-                f"input size {n} is beyond the verified frontier of these weights in "
+                f"input size {n} is beyond the derived frontier of these weights in "
                 f"{self.dtype_name} ({limit}): past it the smallest attention-score gap the "
                 "construction needs is not resolvable at this precision"
             )

@@ -55,13 +55,25 @@ class Contract:
     root: int
     fixed_depth: bool  # Corollary 1.1 hard-codes its levels; the uniform ones must not
     tolerance: tuple[float, float]  # (exclusive lower bound, inclusive upper bound)
+    frontier: Mapping[str, int]  # the most each dtype's stored frontier may claim
 
+
+# The frontiers the precision model derives (docs/precision.md): Theorem 1's
+# regular.frontier_for_bits(52 / 23), Theorem 2's graph_precision.frontier(). A stored frontier
+# above these claims more than any derivation supports (an edited file); tests/test_hardening.py
+# checks these numbers against the constructions.
+REGULAR_FRONTIER = {"float64": 19483, "float32": 110}
+GRAPH_FRONTIER = {"float64": 41, "float32": 0}
 
 CONTRACTS: dict[str, Contract] = {
-    "theorem1-uniform": Contract("word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE),
-    "corollary1.1-nonuniform": Contract("word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE),
+    "theorem1-uniform": Contract(
+        "word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
+    ),
+    "corollary1.1-nonuniform": Contract(
+        "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, REGULAR_FRONTIER
+    ),
     "connectivity (Theorem 2, (17, 2, 1)-universal)": Contract(
-        "graph", GRAPH_OUTPUTS, (17, 2, 1), 2, False, GRAPH_TOLERANCE
+        "graph", GRAPH_OUTPUTS, (17, 2, 1), 2, False, GRAPH_TOLERANCE, GRAPH_FRONTIER
     ),
 }
 # A config that names no known construction (a hand-built program) may not use a tolerance
@@ -202,6 +214,13 @@ def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, An
         raise MetadataError(f"{name!r} has outputs {list(contract.outputs)} in that order")
     if contract.s_r_t is not None and config.s_r_t != contract.s_r_t:
         raise MetadataError(f"{name!r} is {contract.s_r_t}-universal, not {config.s_r_t}")
+    for dtype, claimed in config.frontier.items():
+        derived = contract.frontier.get(dtype, -1)
+        if claimed > derived:
+            raise MetadataError(
+                f"the stored {dtype} frontier {claimed} exceeds the {derived} that the precision "
+                f"model derives for {name!r} (docs/precision.md)"
+            )
     rule = config.depth_rule
     if rule.root != contract.root:
         raise MetadataError(f"{name!r} has depth_rule root {contract.root}")
