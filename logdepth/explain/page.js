@@ -14,7 +14,7 @@
     var img = new Image();
     img.onload = function () {
       var m = img.width;
-      var cell = Math.max(1, Math.floor(MAP / m));
+      var cell = Math.max(1, Math.min(24, Math.floor(MAP / m)));
       var size = cell * m;
       var ratio = window.devicePixelRatio || 1;
       var canvas = figure.querySelector("canvas");
@@ -147,6 +147,10 @@
   }
   window.addEventListener("hashchange", openFromHash);
   openFromHash();
+  // ?layer=K opens layer K in place (for screenshots: no scrolling).
+  var asked = new URLSearchParams(location.search).get("layer");
+  var inPlace = asked === null ? null : document.getElementById("layer-" + asked);
+  if (inPlace) { inPlace.open = true; fill(inPlace); }
   document.getElementById("expand-all").addEventListener("click", function () {
     document.querySelectorAll("details.layer").forEach(function (d) { d.open = true; });
   });
@@ -154,4 +158,8 @@
     document.querySelectorAll("details.layer").forEach(function (d) { d.open = false; });
   });
   document.body.dataset.ready = "1";
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
+  window.addEventListener("load", function () {
+    document.body.dataset.loadMs = String(Math.round(performance.now()));
+  });
 })();

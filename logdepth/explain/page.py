@@ -206,7 +206,8 @@ def _layers(data: dict[str, Any]) -> str:
         '<section id="layers"><h2>Layers</h2><p class="legend">Every layer run, in order: its '
         "step of the paper, the cells each sublayer reads (its mask) and writes (nonzero rows "
         "of its output matrix). Open a layer to draw one attention map per head (rows: "
-        "queries, columns: keys; hover for the weight) and the cells it wrote, decoded at every "
+        "queries, columns: keys; each row scaled to its largest weight, so the keys a hard head "
+        "averages over are all dark; hover for the weight) and the cells it wrote, decoded at every "
         "token.</p>"
         '<p><button id="expand-all" type="button">open all layers</button> '
         '<button id="collapse-all" type="button">close all</button></p>'
