@@ -75,6 +75,8 @@ class ElementNamer:
         if self.encoding.via == "nfa":
             images = [
                 "{" + ",".join(s for k, s in enumerate(self.states) if row >> k & 1) + "}"
+                if row
+                else "\u2205"
                 for row in mapping
             ]
             full = "; ".join(f"{q} -> {img}" for q, img in zip(self.states, images, strict=True))
