@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from logdepth.automata.dfa import DFA
-from logdepth.automata.nfa import NFA
-from logdepth.constructions.monoid_codes import Element, Encoding
+if TYPE_CHECKING:  # types only: explain reads models through `model` and `verify`
+    from logdepth.constructions.monoid_codes import Element, Encoding
 
 MAX_WORDS = 5000  # shortest words are searched over at most this many elements
 MAX_SHOWN_STATES = 8  # a state map over more states is abbreviated in its short name
@@ -37,17 +37,19 @@ class ElementName:
 class ElementNamer:
     """Names the elements of one model's encoding (see the module docstring)."""
 
-    def __init__(self, automaton: DFA | NFA, encoding: Encoding) -> None:
+    def __init__(self, automaton: Any, encoding: Encoding) -> None:
+        """`automaton` is the DFA or NFA of `verify.regular.automaton_of`; the states named are
+        those the encoding was built over (`encoding.via`: the minimal DFA, the NFA itself, or
+        the NFA's determinized minimal DFA)."""
         self.encoding = encoding
-        self.group = isinstance(automaton, DFA) and automaton.source_kind == "group"
+        self.group = getattr(automaton, "source_kind", None) == "group"
+        self.start: int | None = None
         if encoding.via == "nfa":
-            assert isinstance(automaton, NFA)
             self.states = list(automaton.states)
-            self.start: int | None = None
         else:
-            dfa = automaton.minimize() if isinstance(automaton, DFA) else None
-            if dfa is None:
-                dfa = automaton.determinize().minimize()
+            dfa = automaton.minimize() if encoding.via == "dfa" else automaton.determinize()
+            if encoding.via == "determinized":
+                dfa = dfa.minimize()
             self.states = list(dfa.states)
             self.start = self.states.index(dfa.start)
         self.alphabet = list(encoding.letters)

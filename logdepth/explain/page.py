@@ -207,8 +207,8 @@ def _layers(data: dict[str, Any]) -> str:
         "step of the paper, the cells each sublayer reads (its mask) and writes (nonzero rows "
         "of its output matrix). Open a layer to draw one attention map per head (rows: "
         "queries, columns: keys; each row scaled to its largest weight, so the keys a hard head "
-        "averages over are all dark; hover for the weight) and the cells it wrote, decoded at every "
-        "token.</p>"
+        "averages over are all dark; hover for the weight) and the cells it wrote, decoded at "
+        "every token.</p>"
         '<p><button id="expand-all" type="button">open all layers</button> '
         '<button id="collapse-all" type="button">close all</button></p>'
         f"{''.join(parts)}</section>"

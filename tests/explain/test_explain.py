@@ -146,3 +146,26 @@ def test_cli_explain_words_and_graphs(tmp_path, capsys):
     assert "give --graph, --source, --target" in capsys.readouterr().err
     assert main(["explain", str(weights), "-o", str(out)]) == 1
     assert "give the word" in capsys.readouterr().err
+
+
+def test_explain_reads_models_only_through_model_and_verify():
+    """One-way data flow: explain imports model, verify and itself (types aside), never dsl,
+    constructions or compiler."""
+    import ast
+
+    from tests.explain.models import ROOT
+
+    allowed = ("logdepth.model", "logdepth.verify", "logdepth.explain", "logdepth.errors")
+    for path in (ROOT / "logdepth" / "explain").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        checking = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        ]
+        typed = {id(n) for block in checking for n in ast.walk(block)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and id(node) not in typed:
+                module = node.module or ""
+                if module.startswith("logdepth"):
+                    assert module.startswith(allowed), f"{path.name} imports {module}"
