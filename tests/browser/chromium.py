@@ -60,8 +60,8 @@ def run_chromium(
     budget_ms: int | None = 5000,
     timeout: float = 60,
 ) -> Page:
-    """One headless run: the DOM after load (and scripts, within the virtual-time budget), or a
-    screenshot when `screenshot` is given."""
+    """One headless run: the DOM after load and scripts (within the virtual-time budget), and a
+    screenshot too when `screenshot` is given."""
     with tempfile.TemporaryDirectory(prefix="logdepth-chromium-") as profile:
         args = [
             browser,
@@ -71,7 +71,8 @@ def run_chromium(
         ]
         if budget_ms is not None:
             args.append(f"--virtual-time-budget={budget_ms}")
-        args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+        args += [f"--screenshot={screenshot}"] if screenshot else []
+        args.append("--dump-dom")
         start = time.perf_counter()
         result = subprocess.run(args + [url], capture_output=True, text=True, timeout=timeout)
         seconds = time.perf_counter() - start

@@ -57,7 +57,9 @@ def test_explain_page_in_chromium(browser, case, tmp_path, capsys):
     layer = max(data["layers"], key=lambda item: len(item["heads"]))
     url = f"{page.as_uri()}?layer={layer['index']}"
 
-    result = run_chromium(browser, url)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / f"{case}.png"
+    result = run_chromium(browser, url, screenshot=shot, window=(1280, 1600))
     assert result.console == [], "the page wrote to the console"
     errors = re.search(r'<pre id="js-errors" data-count="(\d+)"[^>]*>(.*?)</pre>', result.dom, re.S)
     assert errors and errors.group(1) == "0", errors.group(2) if errors else "no error box"
@@ -67,9 +69,6 @@ def test_explain_page_in_chromium(browser, case, tmp_path, capsys):
     assert _heads_drawn(result.dom, layer["index"]) == len(layer["heads"]) > 0
     assert _heads_drawn(result.dom, (layer["index"] + 1) % len(data["layers"])) == 0  # lazy
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / f"{case}.png"
-    run_chromium(browser, url, screenshot=shot, window=(1280, 1600))
     assert shot.stat().st_size > 10_000
     with capsys.disabled():
         print(f"\nscreenshot: {shot}")
