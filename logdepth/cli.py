@@ -290,6 +290,81 @@ def cmd_precision(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace_input(model: Any, args: argparse.Namespace, attention: bool = True):
+    """The trace of MODEL on the command line's input: a word, or --graph/--source/--target."""
+    if model.config.input_format == "graph":
+        if args.graph is None or args.source is None or args.target is None:
+            raise InputError("this model decides connectivity: give --graph, --source, --target")
+        if args.word is not None:
+            raise InputError("this model takes a graph, not a word")
+        return None, _graph_argument(args.graph)
+    if args.graph is not None:
+        raise InputError("this model recognizes words; --graph needs a connectivity model")
+    if args.word is None:
+        raise InputError("give the word to run ('' is the empty word)")
+    return args.word, None
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import logdepth
+    from logdepth.explain import explain_graph, explain_word, render_html
+    from logdepth.fileio import atomic_write, refuse_inputs
+
+    refuse_inputs(args.output, [args.model])
+    model = logdepth.load(args.model)
+    word, graph = _trace_input(model, args)
+    if graph is not None:
+        data = explain_graph(model, graph, args.source, args.target)
+    else:
+        data = explain_word(model, word)
+    page = render_html(data)
+    atomic_write(args.output, page.encode("utf-8"))
+    print(
+        f"wrote {args.output}: {len(data['levels'])} levels, {len(data['layers'])} layers, "
+        f"{len(page.encode()) / 1e6:.2f} MB; answer {data['answer']}"
+    )
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from logdepth import plot
+
+    plot.pyplot()  # a missing extra is reported before any work
+    if args.depth:
+        if args.model is not None or args.word is not None:
+            raise InputError("plot --depth takes no model or input")
+        plot.plot_depth(args.output, max_n=args.max_n)
+        print(f"wrote {args.output}: layer count against n, up to n = {args.max_n}")
+        return 0
+    import logdepth
+    from logdepth.model import inputs
+
+    if args.model is None:
+        raise InputError("plot needs MODEL and an input (or --depth)")
+    from logdepth.fileio import refuse_inputs
+
+    refuse_inputs(args.output, [args.model])
+    model = logdepth.load(args.model)
+    word, graph = _trace_input(model, args)
+    if graph is not None:
+        nodes = list(graph.nodes)
+        for v in (args.source, args.target):
+            if v not in nodes:
+                raise InputError(f"vertex {v!r} is not a node of the graph")
+        tokens = inputs.encode_graph(
+            graph.adjacency(), nodes.index(args.source), nodes.index(args.target)
+        )
+        trace = model.trace_tokens(tokens, attention=args.what == "attention")
+    else:
+        trace = model.trace(word, attention=args.what == "attention")
+    if args.what == "residual":
+        plot.plot_residual(trace, args.output, args.layer)
+    else:
+        plot.plot_attention(trace, args.output, args.layer)
+    print(f"wrote {args.output}")
+    return 0
+
+
 # ---- entry point -----------------------------------------------------------------------------
 def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`logdepth check` decides every check by running compiled weights, not the oracles."""
@@ -371,6 +446,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", type=int, default=4, help="accepting and random inputs per n")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_precision)
+
+    p = sub.add_parser(
+        "explain", help="one forward pass as a self-contained HTML page (levels, layers, heads)"
+    )
+    p.add_argument("model", help="weight file")
+    p.add_argument("word", nargs="?", help="the word ('' is the empty word)")
+    p.add_argument("--graph", help="SPEC:NAME, or an edge-list or DIMACS file")
+    p.add_argument("--source", help="source vertex")
+    p.add_argument("--target", help="target vertex")
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("plot", help="PNG plots (needs the extra: pip install 'logdepth[plot]')")
+    p.add_argument("model", nargs="?", help="weight file")
+    p.add_argument("word", nargs="?", help="the word ('' is the empty word)")
+    p.add_argument("--graph", help="SPEC:NAME, or an edge-list or DIMACS file")
+    p.add_argument("--source", help="source vertex")
+    p.add_argument("--target", help="target vertex")
+    p.add_argument("--what", choices=["residual", "attention"], default="residual")
+    p.add_argument("--layer", type=int, help="layer index as run, from 0 (see explain)")
+    p.add_argument("--depth", action="store_true", help="layer count against n, every theorem")
+    p.add_argument("--max-n", type=int, default=1024, help="largest n of --depth")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.set_defaults(func=cmd_plot)
 
     dsl_commands.register(sub, check_hook=_check_hook)
     return parser

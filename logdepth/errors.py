@@ -64,3 +64,7 @@ class WeightFileError(LogdepthError):
 
 class InputError(LogdepthError):
     """An input the weights cannot answer: unknown symbol, or beyond the derived frontier."""
+
+
+class MissingExtraError(LogdepthError):
+    """A feature needs an optional extra that is not installed (e.g. logdepth[plot])."""

@@ -48,6 +48,8 @@ class TraceResult:
     sublayers: list[str]
     residuals: list[np.ndarray]  # each [positions, d_model]
     attention: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [heads, n, n]
+    # One [heads, n, n] per attention sublayer run, in `sublayers` order (repeats included).
+    attention_runs: list[np.ndarray] = field(default_factory=list)
 
     def step(self, sublayer: str) -> int:
         """Index into `residuals` of the stream right after the named sublayer (last match)."""
@@ -62,6 +64,14 @@ class TraceResult:
 
     def decode(self, name: str, step: int = -1) -> np.ndarray:
         return decode_cell(self.config.cell(name), self.cell(name, step))
+
+    def attention_of(self, step: int) -> np.ndarray | None:
+        """[heads, n, n] of the attention sublayer whose output is residual `step` (None when
+        that step is not an attention sublayer or attention was not recorded)."""
+        if not self.sublayers[step].endswith(".attn") or not self.attention_runs:
+            return None
+        run = sum(1 for name in self.sublayers[:step] if name.endswith(".attn"))
+        return self.attention_runs[run]
 
     def layer_ends(self) -> list[int]:
         """Residual index after each whole layer, in execution order."""
@@ -185,6 +195,7 @@ class CompiledModel:
             sublayers=record.sublayers,
             residuals=[r[0].numpy() for r in record.residuals],
             attention={k: v[0].numpy() for k, v in record.attention.items()},
+            attention_runs=[v[0].numpy() for v in record.attention_runs],
         )
 
     # ---- words (Theorem 1) ------------------------------------------------------------------

@@ -91,12 +91,15 @@ class Trace:
     """What `UniversalTransformer.forward(trace=True)` records for one batch.
 
     residuals[k] is the stream after sublayer k (k = 0 is the embedding); `sublayers[k]` names it
-    ("initial.0.attn", ...). attention[(name)] is [batch, heads, n, n] of the attention weights.
+    ("initial.0.attn", ...). attention[(name)] is [batch, heads, n, n] of the attention weights
+    (the last run of that sublayer); attention_runs has one such tensor per attention sublayer
+    run, in execution order, so every unrolled copy of a repeated layer keeps its own.
     """
 
     residuals: list[torch.Tensor] = field(default_factory=list)
     sublayers: list[str] = field(default_factory=list)
     attention: dict[str, torch.Tensor] = field(default_factory=dict)
+    attention_runs: list[torch.Tensor] = field(default_factory=list)
     record_attention: bool = True  # False skips the [batch, heads, n, n] matrices (long inputs)
 
 
@@ -274,6 +277,7 @@ class UniversalTransformer(torch.nn.Module):
                 weights_all[:, :, start:stop, :keys] = weights / totals
         if trace is not None and weights_all is not None:
             trace.attention[prefix + ".attn"] = weights_all
+            trace.attention_runs.append(weights_all)
         heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
         return self.round(heads_out @ t[prefix + ".attn.W_O"].T)
 

@@ -93,7 +93,7 @@ class LevelCheck:
     layers: int = 0
 
 
-def _level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
+def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
     """Residual indices right after each level."""
     ends = trace.layer_ends()
     if model.config.construction.startswith("corollary"):
@@ -108,7 +108,7 @@ def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) 
     """P_l(t) at each active token and the accumulator at $, after every level."""
     states = []
     n = len(trace.tokens) - 2
-    for level, step in enumerate(_level_steps(model, trace)):
+    for level, step in enumerate(level_steps(model, trace)):
         active = trace.decode("active", step)
         codes = encoding.decode(trace.cell("delta", step))
         flagged = [t for t in range(1, n + 1) if active[t] > 0.5]

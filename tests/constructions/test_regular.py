@@ -405,7 +405,7 @@ def test_cleared_cells_stay_clean_across_levels():
     delta; through the clears (which read delta with other cells) the noise compounded over
     levels until, at n = 1024, a lookup picked the wrong key. With a margin of 1/2 on every
     conjunction, temporaries are back to ~1e-12 after every level at n = 256."""
-    from logdepth.verify.regular import _level_steps
+    from logdepth.verify.regular import level_steps
 
     automaton = random_dfa(10, 2, seed=10)  # the benchmark's DFA: maps encoding, |M| = 1679
     model = compile_regular(automaton)
@@ -415,7 +415,7 @@ def test_cleared_cells_stay_clean_across_levels():
     trace = model.trace(word)
     persistent = {"one", "bos", "end", "active", "delta", "answer"}
     worst = 0.0
-    for step in _level_steps(model, trace):
+    for step in level_steps(model, trace):
         for info in model.config.cells:
             if info.name not in persistent:
                 block = trace.residuals[step][:, info.offset : info.stop]

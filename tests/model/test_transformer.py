@@ -228,3 +228,17 @@ def test_editing_weights_in_place_after_a_run_takes_effect():
     assert torch.equal(
         _run(model, [BOS, "x", "y"]).residuals[-1][0, :, 2], torch.zeros(3, dtype=torch.float64)
     )
+
+
+def test_every_run_of_a_repeated_layer_keeps_its_attention():
+    """attention_runs: one [heads, n, n] per attention sublayer run, repeats included."""
+    import logdepth
+
+    model = logdepth.compile(logdepth.parse_file("examples/basics.ld")["parity"])
+    trace = model.trace("0110")
+    attn_steps = [k for k, name in enumerate(trace.sublayers) if name.endswith(".attn")]
+    assert len(trace.attention_runs) == len(attn_steps) > len(trace.attention)
+    last = max(k for k in attn_steps if trace.sublayers[k] == "repeated.0.attn")
+    assert trace.attention_of(last) is trace.attention_runs[attn_steps.index(last)]
+    assert (trace.attention_of(last) == trace.attention["repeated.0.attn"]).all()
+    assert trace.attention_of(0) is None  # the embedding

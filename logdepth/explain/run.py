@@ -1,0 +1,286 @@
+"""What one forward pass computed, decoded into the paper's objects, as JSON-able data.
+
+Words (Theorem 1 / Corollary 1.1, Section 3): after level l the active tokens are the t with
+2^(l+1) | t, each holding the product of its block w_{t-2^(l+1)+1} ... w_t, and `$` holds the
+product of the last n mod 2^(l+1) symbols (the accumulator); `verify.regular.decode_levels`
+reads them from the residual stream. Graphs (Theorem 2, Section 4): B_l(i, j) = [j reachable
+from i in at most 2^l steps], read by `verify.connectivity.decode_levels`.
+
+Every executed layer is listed with its text (the paper step), the cells it reads and writes,
+the written cells decoded at every token right after it, and one attention map per head.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from logdepth.errors import InputError
+from logdepth.explain.elements import ElementNamer
+from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
+from logdepth.explain.png import attention_png
+from logdepth.model import inputs
+from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell
+from logdepth.model.config import BOS, DepthRule
+from logdepth.verify import connectivity as graph_verify
+from logdepth.verify import regular as word_verify
+
+Decoder = Callable[[str, np.ndarray], list[Any]]
+
+
+def _number(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(f"{x:.4g}")
+
+
+def _answer(trace: TraceResult, model: CompiledModel) -> str:
+    """The output token read at the last position: U h, as the forward pass does."""
+    logits = model.network.tensors["unembed"].numpy() @ trace.residuals[-1][-1]
+    return model.config.outputs[int(np.argmax(logits))]
+
+
+def _layers(
+    model: CompiledModel, trace: TraceResult, groups: Sequence[tuple[int, str]], decode: Decoder
+) -> list[dict[str, Any]]:
+    """One entry per executed layer. `groups` is [(last residual step, group name)] in order:
+    a layer belongs to the first group whose step is at or after its end."""
+    layers: list[dict[str, Any]] = []
+    runs: dict[str, int] = {}
+    for prefix, steps in executed_layers(trace):
+        runs[prefix] = runs.get(prefix, -1) + 1
+        shape = layer_shape(model, prefix)
+        layer: dict[str, Any] = {
+            "index": len(layers),
+            "name": prefix,
+            "run": runs[prefix],
+            "text": shape.text,
+            "heads": [],
+            "end": steps[-1],
+        }
+        for step in steps:
+            kind = trace.sublayers[step].rsplit(".", 1)[1]
+            cells = sublayer_cells(model, prefix, kind)
+            layer[kind] = {"reads": list(cells.reads), "writes": list(cells.writes)}
+            weights = trace.attention_of(step)
+            for head in range(0 if weights is None else len(weights)):
+                png, per_pixel = attention_png(weights[head])
+                layer["heads"].append(
+                    {"causal": shape.causal[head], "png": png, "tokens_per_pixel": per_pixel}
+                )
+        layers.append(layer)
+    for layer in layers:
+        written = []
+        for kind in ("attn", "mlp"):
+            for cell in layer.get(kind, {}).get("writes", []):
+                if cell not in written:
+                    written.append(cell)
+        layer["values"] = {cell: decode(cell, trace.cell(cell, layer["end"])) for cell in written}
+        layer["group"] = next((g for s, g in groups if layer["end"] <= s), "answer")
+    return layers
+
+
+def _cell_decoder(model: CompiledModel, special: dict[str, Decoder] | None = None) -> Decoder:
+    def decode(name: str, block: np.ndarray) -> list[Any]:
+        if special and name in special:
+            return special[name](name, block)
+        values = decode_cell(model.config.cell(name), block)
+        return [_number(float(v)) for v in values]
+
+    return decode
+
+
+def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, Any]:
+    s, r, t = model.config.s_r_t
+    return {
+        "title": title,
+        "construction": model.config.construction,
+        "srt": [s, r, t],
+        "d_model": model.config.d_model,
+        "depth": trace.depth,
+        "layers_run": len(trace.layer_ends()),
+        "dtype": model.dtype_name,
+    }
+
+
+# ---- words ------------------------------------------------------------------------------------
+def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
+    cfg = model.config
+    if cfg.construction.startswith("corollary"):
+        big_n = (model.extra.get("report") or {}).get("max_length")
+        value = word_verify.nonuniform_layers(int(big_n)) if isinstance(big_n, int) else None
+        return {
+            "paper": "Corollary 1.1: 4 ceil(log2 N) + 5 layers, N the longest word built for",
+            "text": f"4 ceil(log2 {big_n}) + 5",
+            "value": value,
+        }
+    return {
+        "paper": "Theorem 1: a (0, 8, 9)-universal transformer runs 8 ceil(log2 n) + 9 layers",
+        "text": f"8 ceil(log2 {n}) + 9 = 8 * {DepthRule.ceil_log2(n)} + 9",
+        "value": word_verify.expected_layers(model, n),
+    }
+
+
+def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
+    """Trace `word` and decode the binary tree of block products level by level."""
+    automaton = word_verify.automaton_of(model)
+    encoding = word_verify.encoding_of(model, automaton)
+    namer = ElementNamer(automaton, encoding)
+    symbols = list(inputs.split_word(word, model.alphabet))
+    trace = model.trace(symbols)
+    n = len(symbols)
+
+    elements: list[dict[str, Any]] = []
+    ids: dict[Any, int] = {}
+
+    def element_id(e: Any) -> int:
+        if e not in ids:
+            name = namer.name(e)
+            ids[e] = len(elements)
+            elements.append(
+                {
+                    "short": name.short,
+                    "full": name.full,
+                    "word": name.word,
+                    "accepting": name.accepting,
+                }
+            )
+        return ids[e]
+
+    states = word_verify.decode_levels(model, trace, encoding)
+    steps = word_verify.level_steps(model, trace)
+    levels = []
+    for state, step in zip(states, steps, strict=True):
+        size = 2 ** (state.level + 1)
+        suffix = n % size
+        errors = []
+        want_active = [t for t in range(1, n + 1) if t % size == 0]
+        if state.active != want_active:
+            errors.append(f"active tokens {state.active}, expected {want_active}")
+        blocks = []
+        for t in state.active:
+            want = encoding.product(symbols[max(t - size, 0) : t])
+            if state.blocks[t] != want:
+                errors.append(f"token {t} holds {namer.name(state.blocks[t]).short}")
+            blocks.append({"t": t, "from": t - size + 1, "el": element_id(state.blocks[t])})
+        if state.accumulator != encoding.product(symbols[n - suffix :]):
+            errors.append(f"the accumulator is {namer.name(state.accumulator).short}")
+        levels.append(
+            {
+                "level": state.level,
+                "size": size,
+                "blocks": blocks,
+                "acc": {"from": n - suffix + 1, "to": n, "el": element_id(state.accumulator)},
+                "errors": errors,
+                "step": step,
+            }
+        )
+    leaves = [element_id(encoding.letters[a]) for a in symbols]
+    code_cells = {c.name for c in model.config.cells if c.kind == "code" and c.size == encoding.dim}
+
+    def decode_elements(name: str, block: np.ndarray) -> list[Any]:
+        return [elements[element_id(e)]["short"] for e in encoding.decode(block)]
+
+    decode = _cell_decoder(model, {c: decode_elements for c in code_cells})
+    groups = [(lv["step"], f"level {lv['level']}") for lv in levels]
+    shown = namer.separator.join(symbols) or "(empty word)"
+    data = _header(model, trace, f"{automaton.name} on a word of length {n}")
+    data["subtitle"] = shown if len(shown) <= 160 else shown[:157] + "..."
+    answer = _answer(trace, model)
+    data.update(
+        {
+            "kind": "word",
+            "n": n,
+            "tokens": ["BoS", *symbols, "$"],
+            "leaves": leaves,
+            "levels": levels,
+            "elements": elements,
+            "legend": namer.legend(),
+            "answer": answer,
+            "expected": "accept" if automaton.accepts(symbols) else "reject",
+            "formula": _word_formula(model, n),
+            "layers": _layers(model, trace, groups, decode),
+            "spec": {"name": automaton.name, "kind": type(automaton).__name__},
+        }
+    )
+    return data
+
+
+# ---- graphs -----------------------------------------------------------------------------------
+def graph_token_labels(nodes: Sequence[str], tokens: Sequence[str]) -> list[str]:
+    """BoS, A(u,v) for matrix entries, pad(u,w,v) for the n^3 pads, then a.. and b.."""
+    n = len(nodes)
+    labels = ["BoS"]
+    labels += [f"A({nodes[i]},{nodes[j]})" for i in range(n) for j in range(n)]
+    labels += [
+        f"pad({nodes[i]},{nodes[k]},{nodes[j]})"
+        for i in range(n)
+        for k in range(n)
+        for j in range(n)
+    ]
+    labels += [t for t in tokens[len(labels) :]]
+    return labels
+
+
+def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) -> dict[str, Any]:
+    """Trace a connectivity query and decode B_l, the reachability matrices, level by level."""
+    nodes = list(graph.nodes)
+    for v in (source, target):
+        if v not in nodes:
+            raise InputError(f"vertex {v!r} is not a node of the graph")
+    adjacency = np.asarray(graph.adjacency(), dtype=bool)
+    s, t = nodes.index(source), nodes.index(target)
+    tokens = inputs.encode_graph(adjacency, s, t)
+    trace = model.trace_tokens(tokens)
+    n = len(nodes)
+    matrices = graph_verify.decode_levels(trace, n)
+    ends = trace.layer_ends()
+    s_layers, r_layers, _ = model.config.s_r_t
+    steps = [ends[s_layers - 1]] + [
+        ends[s_layers - 1 + r_layers * lv] for lv in range(1, len(matrices))
+    ]
+    levels = []
+    for level, (b, step) in enumerate(zip(matrices, steps, strict=True)):
+        want = graph_verify.bounded_reachability(adjacency, level)
+        levels.append(
+            {
+                "level": level,
+                "steps": 2**level,
+                "B": b.astype(int).tolist(),
+                "wrong": np.argwhere(b != want).tolist(),
+                "step": step,
+            }
+        )
+    groups = [(lv["step"], f"B_{lv['level']}") for lv in levels]
+    answer = _answer(trace, model)
+    reach = graph_verify.reachability(adjacency)
+    n_formula = graph_verify.expected_layers(n)
+    data = _header(
+        model, trace, f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?"
+    )
+    edges = [f"{nodes[i]}->{nodes[j]}" for i, j in np.argwhere(adjacency)]
+    data["subtitle"] = f"{n} vertices, edges {', '.join(edges) or 'none'}"
+    data.update(
+        {
+            "kind": "graph",
+            "n": n,
+            "nodes": nodes,
+            "directed": bool(getattr(graph, "directed", True)),
+            "adjacency": adjacency.astype(int).tolist(),
+            "source": s,
+            "target": t,
+            "tokens": graph_token_labels(nodes, [BOS, *tokens[1:]]),
+            "levels": levels,
+            "answer": answer,
+            "expected": "connected" if reach[s, t] else "disconnected",
+            "formula": {
+                "paper": "Theorem 2: a (17, 2, 1)-universal transformer runs "
+                "2 ceil(log2 n) + 18 layers",
+                "text": f"2 ceil(log2 {n}) + 18 = 2 * {DepthRule.ceil_log2(n)} + 18",
+                "value": n_formula,
+            },
+            "layers": _layers(model, trace, groups, _cell_decoder(model)),
+        }
+    )
+    return data
