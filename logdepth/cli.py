@@ -173,6 +173,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for option, value in (("--max-length", args.max_length), ("--exhaustive", args.exhaustive)):
         if value is not None and value < 0:
             raise InputError(f"{option} must be 0 or more, not {value}")
+    if not 0 <= args.budget < float("inf"):
+        raise InputError(f"--budget must be a number of seconds, 0 or more, not {args.budget}")
     # Each sample is a forward pass: past the exhaustive limit it would run for days.
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
@@ -208,6 +210,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             exhaustive=args.exhaustive,
             seed=args.seed,
             progress=progress,
+            budget_s=args.budget,
         )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
@@ -429,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples", type=int, help="random inputs to check (default: 200 words or 100 graphs)"
     )
     p.add_argument("--exhaustive", type=int, help="check every input up to this size")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="seconds spent running longer words toward the stored frontier (default 60)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(func=cmd_verify)

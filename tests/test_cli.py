@@ -106,6 +106,8 @@ def test_compile_run_verify_inspect_a_bundled_automaton(capsys, tmp_path):
         "10",
         "--max-length",
         "20",
+        "--budget",
+        "2",
         "--json",
     )
     report = json.loads(text)

@@ -97,7 +97,7 @@ from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of
+from logdepth.precision import MAX_EMULATED_BITS, bits_of
 
 OUTPUTS = ["reject", "accept"]
 
@@ -175,6 +175,24 @@ def frontier_for_bits(bits: int, *, limit: int = 1 << 20, scale: float = POSITIO
 def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
     """The derived frontier of a dtype ("float64": p = 52, "float32": p = 23)."""
     return frontier_for_bits(bits_of(dtype), limit=limit, scale=scale)
+
+
+FRONTIER_METHOD = (
+    "derived: the largest n whose smallest score gap exceeds twice the score noise "
+    f"({SCORE_NOISE_ULPS} ulps at p bits); checked by p-bit emulation at n(p) and by runs "
+    "(docs/precision.md)"
+)
+# p of the frontier curve a weight file carries: every p the emulator can run, and 52.
+CURVE_BITS = (*range(16, MAX_EMULATED_BITS + 1), 52)
+
+
+def frontier_curve(cap: int | None = None) -> dict[str, int]:
+    """n(p) for CURVE_BITS (capped at `cap`, a non-uniform build's N), as stored in reports."""
+    out = {}
+    for p in CURVE_BITS:
+        n = frontier_for_bits(p)
+        out[str(p)] = n if cap is None else min(n, cap)
+    return out
 
 
 def tie_tolerance() -> float:
@@ -663,6 +681,11 @@ def _report(
         **enc.describe(),
         "d_model": program.layout.d_model,
         "frontier": dict(program.frontier),
+        # How the frontier was established, and the model's prediction n(p) for emulated p, so
+        # that `verify` can check the prediction at an affordable p without the compiler.
+        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
+        "frontier_method": FRONTIER_METHOD,
+        "frontier_by_bits": frontier_curve(max_length if construction != "uniform" else None),
         "tie_tolerance": program.tie_tolerance,
         "position_scale": POSITION_SCALE,
     }

@@ -152,6 +152,8 @@ class UniversalTransformer(torch.nn.Module):
         """
         if self.precision_bits is None:
             return x
+        if x.dtype != torch.float64:
+            raise ValueError("p-bit emulation runs on float64 weights (model.to('float64'))")
         return round_to_bits(x, self.precision_bits)
 
     @property

@@ -3,9 +3,8 @@ Definition 4, emulated on float64) and find, for each input size n, the least p 
 answer of a fixed input set is right. The set always includes accepting (or connected) inputs:
 a model that rejects everything would pass random words of most languages.
 
-`least_bits` assumes that more bits never hurt (it binary-searches p), and then confirms the
-answer at p and p - 1 by running both, so a reported p is always one that ran right, with the
-one below it run wrong (or below MIN_EMULATED_BITS).
+`least_bits` assumes that more bits never hurt (it gallops and bisects over p): a reported p
+always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
 """
 
 from __future__ import annotations
@@ -103,8 +102,11 @@ def cases_for(model: CompiledModel, n: int, k: int = 4, seed: int = 0) -> list[C
 
 
 def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> bool:
-    """Run every case with p = `bits` emulated (None: the model's own dtype), past the stored
-    frontier (this is how the frontier is probed); True if every answer is right."""
+    """Run every case with p = `bits` emulated (on a float64 copy; None: the model's own
+    dtype), past the stored frontier (this is how the frontier is probed); True if every answer
+    is right."""
+    if bits is not None and model.dtype_name != "float64":
+        model = model.to("float64")  # emulation rounds float64 results (round_to_bits)
     network = model.network
     saved = network.precision_bits
     network.precision_bits = bits
@@ -121,10 +123,22 @@ def least_bits(
     lo: int = MIN_EMULATED_BITS,
     hi: int = MAX_EMULATED_BITS,
 ) -> int | None:
-    """The least p in [lo, hi] at which every case is right (None if even hi fails)."""
-    if not all_right(model, cases, hi):
+    """The least p in [lo, hi] at which every case is right (None if even hi fails).
+
+    Assumes more bits never hurt. Gallops up from `lo` (a sweep passes the previous size's p,
+    since a longer input never needs fewer bits), then bisects; the p returned ran right, and
+    p - 1 ran wrong unless p is MIN_EMULATED_BITS.
+    """
+    lo = max(lo, MIN_EMULATED_BITS)
+    if lo > MIN_EMULATED_BITS and all_right(model, cases, lo - 1):
+        lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
+    step, probe = 1, lo
+    while probe < hi and not all_right(model, cases, probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not all_right(model, cases, hi):
         return None
-    while hi - lo > 0:
+    hi = probe
+    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
         mid = (lo + hi) // 2
         if all_right(model, cases, mid):
             hi = mid
@@ -165,9 +179,11 @@ def sweep(
 ) -> Sweep:
     """least_bits at every n in `sizes`, then the fit (sizes where even p = 51 failed are
     reported through `progress` and left out of the fit)."""
-    found_sizes, found_bits = [], []
+    found_sizes: list[int] = []
+    found_bits: list[int] = []
     for n in sizes:
-        p = least_bits(model, cases_for(model, n, k, seed))
+        hint = found_bits[-1] if found_bits else MIN_EMULATED_BITS
+        p = least_bits(model, cases_for(model, n, k, seed), lo=hint)
         if progress is not None:
             progress(n, p)
         if p is not None:

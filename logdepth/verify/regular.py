@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +30,14 @@ from logdepth.constructions.monoid_codes import Element, Encoding, choose_encodi
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import DepthRule
+from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.precision import accepted_words, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 DEFAULT_MAX_LENGTH = 64
+# Seconds `verify` spends reaching toward the stored frontier (`_probe_frontier`).
+DEFAULT_BUDGET_S = 30.0
+EMULATION_FULL_LENGTH = 1024
 # Exhaustive words: every word up to the largest length whose count stays under this.
 EXHAUSTIVE_BUDGET = 2048
 # Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
@@ -42,9 +48,17 @@ BATCH = 64
 
 
 def expected_layers(model: CompiledModel, n: int) -> int:
-    """The layer count the theorem promises for input size n."""
+    """The layer count the theorem promises for input size n: 8 ceil(log2 n) + 9 (Theorem 1),
+    or 4 ceil(log2 N) + 5 for a Corollary 1.1 build for N (its report's max_length), from the
+    formula, never from the config (which is what is being checked)."""
     if model.config.construction.startswith("corollary"):
-        return len(model.config.initial) + len(model.config.final)
+        maximum = (model.extra.get("report") or {}).get("max_length")
+        if not isinstance(maximum, int) or isinstance(maximum, bool) or maximum < 0:
+            raise InputError(
+                "this Corollary 1.1 file's report has no max_length N, so its layer count "
+                "4 ceil(log2 N) + 5 cannot be checked; recompile it"
+            )
+        return nonuniform_layers(maximum)
     return 8 * DepthRule.ceil_log2(n) + 9
 
 
@@ -188,9 +202,13 @@ def verify_regular(
     exhaustive: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
 ) -> VerifyReport:
     """Check the transformer against its automaton: exhaustive and random words (through the
-    forward pass), the level invariants (decoded from traces) and the layer counts."""
+    forward pass), accepting words at every special length, the level invariants (decoded from
+    traces), the layer counts, and the stored frontier (`_probe_frontier`: longer and longer
+    words up to the frontier within `budget_s` seconds, then the precision model's prediction
+    n(p) at an affordable p under p-bit emulation)."""
     report = VerifyReport()
     automaton = automaton_of(model)
     alphabet = list(automaton.alphabet)
@@ -220,6 +238,13 @@ def verify_regular(
     for _ in range(samples):
         length = rng.randint(0, limit)
         words.append(tuple(rng.choice(alphabet) for _ in range(length)))
+    # Accepting words at every special length and at a quarter of the random lengths: a model
+    # that rejects everything passes random words of most languages.
+    accepting_lengths = _special_lengths(limit) + [
+        rng.randint(0, limit) for _ in range(samples // 4)
+    ]
+    for length in accepting_lengths:
+        words.extend(tuple(w) for w in accepted_words(automaton, length, 1, rng))
 
     total = len(words)
     mismatches: list[tuple[tuple[str, ...], bool, bool]] = []
@@ -236,9 +261,11 @@ def verify_regular(
         done += len(chunk)
         if progress is not None:
             progress(done, total)
+    n_accepting = sum(1 for w in words if automaton.accepts(list(w)))
     report.lines.append(
-        f"{total} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random or "
-        f"of lengths 2^k - 1, 2^k, 2^k + 1 up to {limit}) against the automaton"
+        f"{total} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random, "
+        f"accepting, or of lengths 2^k - 1, 2^k, 2^k + 1 up to {limit}; {n_accepting} "
+        "accepted by the automaton) against the automaton"
     )
     if mismatches:
         mismatches.sort(key=lambda m: (len(m[0]), m[0]))
@@ -257,11 +284,7 @@ def verify_regular(
         report.checks += 1
         want = expected_layers(model, n)
         got = model.num_layers(n)
-        if model.config.construction.startswith("corollary"):
-            maximum = (model.extra.get("report") or {}).get("max_length")
-            if isinstance(maximum, int) and got != nonuniform_layers(maximum):
-                bad_counts.append((n, got, nonuniform_layers(maximum)))
-        elif got != want:
+        if got != want:
             bad_counts.append((n, got, want))
     if bad_counts:
         n, got, want = bad_counts[0]
@@ -270,8 +293,15 @@ def verify_regular(
         report.lines.append(f"layer counts match the theorem for {len(lengths)} lengths")
 
     # Level invariants on a few traced words.
-    invariant_errors = _check_invariants(model, automaton, words, limit, rng, report)
+    invariant_errors, traced = _check_invariants(model, automaton, words, limit, rng, report)
+    longest_run, emulated = _probe_frontier(model, automaton, max(limit, 0), budget_s, seed, report)
     report.details = {
+        "largest_n_run": max(longest_run, max(lengths, default=0)),
+        "invariants_traced": traced,
+        "emulated": emulated,
+        "frontier_basis": ((model.extra.get("report") or {}).get("frontier_basis") or {}).get(
+            model.dtype_name, "unrecorded"
+        ),
         "words": total,
         "exhaustive_length": ex_len,
         "max_length": limit,
@@ -290,17 +320,19 @@ def _check_invariants(
     limit: int,
     rng: random.Random,
     report: VerifyReport,
-) -> int:
+) -> tuple[int, int]:
+    """Trace a few words and check every level; returns (errors, words traced)."""
     try:
         encoding = encoding_of(model, automaton)
     except Exception as err:  # a foreign spec (--spec) the weights were not compiled from
-        report.lines.append(f"level invariants skipped: {err}")
-        return 0
+        report.fail(f"level invariants cannot be decoded: {err}")
+        return 1, 0
     if model.config.cell("delta").size != encoding.dim:
-        report.lines.append(
-            "level invariants skipped: the spec's encoding does not fit the weights"
+        report.fail(
+            "level invariants cannot be decoded: the spec's element encoding does not fit the "
+            "weights' delta cell (verify against the spec the file was compiled from)"
         )
-        return 0
+        return 1, 0
     cap = min(limit, INVARIANT_MAX_LENGTH)
     alphabet = list(automaton.alphabet)
     picked = [w for w in words if len(w) <= cap]
@@ -329,7 +361,70 @@ def _check_invariants(
             f"level invariants (active tokens, P_l(t), accumulator at $) hold on "
             f"{len(chosen)} traced words up to length {cap}"
         )
-    return errors
+    return errors, len(chosen)
+
+
+def _probe_frontier(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    checked: int,
+    budget_s: float,
+    seed: int,
+    report: VerifyReport,
+) -> tuple[int, dict[str, int] | None]:
+    """Reach toward the stored frontier: (1) lengths F/2^k above `checked`, smallest first,
+    one accepting and one random word each, in the model's dtype, while the next length
+    (about 4x the time of the last: attention is quadratic) fits in `budget_s`; (2) the
+    precision model's prediction: at the largest emulatable p whose predicted n(p) is at most
+    what ran (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit
+    emulation. Returns (largest n run, the
+    emulated check {bits, n} or None)."""
+    frontier = model.frontier or 0
+    lengths = sorted({frontier >> k for k in range(32)} - {0})
+    lengths = [n for n in lengths if n > checked]
+    largest, spent, last = checked, 0.0, 0.0
+    for n in lengths:
+        if spent + 4 * last > budget_s:
+            break
+        start = time.perf_counter()
+        cases = word_cases(model, automaton, n, 1, seed)
+        report.checks += len(cases)
+        if not all_right(model, cases, None):
+            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            return n, None
+        last = time.perf_counter() - start
+        spent += last
+        largest = n
+    report.lines.append(
+        f"longest words run: n = {largest} of the stored {model.dtype_name} frontier {frontier} "
+        f"(budget {budget_s:g} s)"
+    )
+    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
+    # Emulation rounds every operation (about 3x a plain run): past short lengths it stays
+    # within the budget by running at most half the longest length run.
+    emulation_cap = largest if largest <= EMULATION_FULL_LENGTH else largest // 2
+    affordable = [
+        (int(p), n)
+        for p, n in curve.items()
+        if int(p) <= MAX_EMULATED_BITS and 0 < n <= emulation_cap
+    ]
+    if not affordable:
+        report.lines.append("no emulated check: the file carries no frontier curve n(p)")
+        return largest, None
+    bits, n = max(affordable)
+    cases = word_cases(model, automaton, n, 2, seed)
+    report.checks += len(cases)
+    if not all_right(model, cases, bits):
+        report.fail(
+            f"the precision model predicts n({bits}) = {n}, but at {bits} emulated bits words "
+            f"of length {n} are answered wrongly: the derived frontier is not trustworthy"
+        )
+    else:
+        report.lines.append(
+            f"precision model checked: {len(cases)} words (with accepting ones) of the predicted "
+            f"n({bits}) = {n} right under {bits}-bit emulation"
+        )
+    return largest, {"bits": bits, "n": n}
 
 
 def summary(report: VerifyReport) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def mod3() -> CompiledModel:
 def test_verify_passes_from_the_weight_file_alone(tmp_path, mod3):
     path = tmp_path / "mod3.safetensors"
     mod3.save(path)
-    report = verify_regular(load(path), max_length=24, samples=40)
+    report = verify_regular(load(path), max_length=24, samples=40, budget_s=2)
     assert report.ok, report.lines
     assert report.counterexample is None
     assert report.details["exhaustive_length"] >= 8
@@ -35,7 +35,7 @@ def test_verify_passes_from_the_weight_file_alone(tmp_path, mod3):
 
 def test_verify_nfa_and_nonuniform():
     model = compile_regular(SPEC["ends_ab"], construction="nonuniform", max_length=20)
-    report = verify_regular(model, samples=30)
+    report = verify_regular(model, samples=30, budget_s=2)
     assert report.ok, report.lines
     assert report.details["max_length"] == 20  # capped at the non-uniform frontier N
 
@@ -45,7 +45,7 @@ def test_verify_reports_the_shortest_counterexample(mod3):
     d = mod3.extra["spec"]
     other = DFA.from_dict({**d, "accept": ["r0", "r2"]})
     model = CompiledModel(mod3.network, {**mod3.extra, "spec": other.to_dict()})
-    report = verify_regular(model, max_length=12, samples=20)
+    report = verify_regular(model, max_length=12, samples=20, budget_s=2)
     assert not report.ok
     assert report.counterexample == "aa"
     assert any(line.startswith("FAIL") for line in report.lines)
@@ -61,13 +61,65 @@ def test_invariant_decoder_detects_a_corrupted_table(mod3):
     model = CompiledModel(broken, mod3.extra)
     result = check_levels(model, list("abaab"))
     assert result.errors
-    report = verify_regular(model, max_length=10, samples=10)
+    report = verify_regular(model, max_length=10, samples=10, budget_s=2)
     assert not report.ok and report.counterexample is not None
 
 
 def test_verify_refuses_beyond_the_frontier(mod3):
     model = mod3.to("float32")
-    report = verify_regular(model, max_length=10**6, samples=5, exhaustive=3)
+    report = verify_regular(model, max_length=10**6, samples=5, exhaustive=3, budget_s=2)
     assert report.ok
     assert report.details["max_length"] == model.frontier
     assert "frontier" in report.lines[0]
+
+
+def test_verify_reaches_the_float32_frontier_and_checks_the_prediction(mod3):
+    """float32 (frontier 110) is cheap: the probe runs words of length 110 itself, then the
+    precision model's n(p) for the largest p with n(p) <= 110 under p-bit emulation."""
+    model = mod3.to("float32")
+    report = verify_regular(model, max_length=16, samples=10, budget_s=30)
+    assert report.ok, report.lines
+    assert report.details["largest_n_run"] == model.frontier
+    emulated = report.details["emulated"]
+    curve = mod3.extra["report"]["frontier_by_bits"]
+    assert emulated is not None and curve[str(emulated["bits"])] == emulated["n"] <= 110
+    assert any("precision model checked" in line for line in report.lines)
+    assert report.details["frontier_basis"] == "derived"
+    assert report.details["invariants_traced"] > 0
+
+
+def test_a_model_that_rejects_everything_fails_through_accepting_words():
+    """A rare-acceptance language (only words of a's): no exhaustive words, random words are
+    almost never accepted, so only the accepting words verify adds can catch this model."""
+    delta = {("s", "a"): "s", ("s", "b"): "x", ("x", "a"): "x", ("x", "b"): "x"}
+    only_a = DFA("only_a", ["s", "x"], ["a", "b"], "s", frozenset({"s"}), delta)
+    model = compile_regular(only_a)
+    tensors = dict(model.network.tensors)
+    tensors["unembed"] = tensors["unembed"][[0, 0]]  # both outputs read "reject"'s row
+    broken = CompiledModel(type(model.network)(model.network.config, tensors), model.extra)
+    assert not broken.accepts("aaa")
+    report = verify_regular(broken, max_length=32, samples=20, exhaustive=0, budget_s=0)
+    assert not report.ok
+
+
+def test_verify_fails_when_invariants_cannot_be_decoded(mod3):
+    """The same language as an NFA: every answer agrees, but the weights' element encoding
+    (built via the DFA) cannot be rebuilt from it, so the invariants cannot be decoded: a
+    failure, not a skipped check."""
+    from logdepth.automata.nfa import NFA
+
+    dfa = SPEC["mod3"]
+    nfa = NFA.from_dict(
+        {
+            "name": "mod3n",
+            "states": list(dfa.states),
+            "alphabet": list(dfa.alphabet),
+            "start": [dfa.start],
+            "accept": sorted(dfa.accept),
+            "delta": [[q, a, [dfa.delta[(q, a)]]] for q in dfa.states for a in dfa.alphabet],
+        }
+    )
+    extra = {**mod3.extra, "spec": nfa.to_dict(), "spec_type": "nfa"}
+    report = verify_regular(CompiledModel(mod3.network, extra), max_length=8, samples=5, budget_s=0)
+    assert not report.ok
+    assert any("cannot be decoded" in line for line in report.lines)
