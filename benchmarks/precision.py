@@ -43,7 +43,8 @@ def main() -> None:
         p = least_bits(model, cases_for(model, n, args.inputs, seed=0), lo=hint)
         took = time.perf_counter() - t
         predicted = frontier_for_bits(p) if p is not None else None
-        print(f"{n:>6} {p if p is not None else '>51':>8} {predicted!s:>15} {took:>8.1f}", flush=True)
+        shown = p if p is not None else ">51"
+        print(f"{n:>6} {shown:>8} {predicted!s:>15} {took:>8.1f}", flush=True)
         if p is not None:
             sizes.append(n)
             bits.append(p)
