@@ -108,6 +108,32 @@ def test_words_at_the_predicted_frontier_are_right_under_emulation(models, name,
     assert all_right(models[name], cases, bits)
 
 
+@pytest.fixture(scope="module")
+def connectivity() -> logdepth.CompiledModel:
+    return logdepth.compile_connectivity()
+
+
+@pytest.mark.parametrize("bits", [44, 46])
+def test_graphs_at_the_predicted_frontier_are_right_under_emulation(connectivity, bits):
+    """Theorem 2 on the same footing: n(p) from graph_precision.frontier_for(p), connected and
+    disconnected queries at n(p) vertices, p bits emulated."""
+    curve = connectivity.extra["report"]["frontier_by_bits"]
+    n = curve[str(bits)]
+    assert n >= 4
+    cases = cases_for(connectivity, n, k=3, seed=bits)
+    assert {c.want for c in cases} == {"connected", "disconnected"}
+    assert all_right(connectivity, cases, bits)
+
+
+def test_an_nfa_at_the_predicted_frontier_is_right_under_emulation():
+    nfa = logdepth.parse_file("examples/basics.ld")["ends_ab"]
+    model = compile_regular(nfa)
+    n = frontier_for_bits(24)
+    cases = cases_for(model, n, k=3, seed=24)
+    assert any(c.want == "accept" for c in cases)
+    assert all_right(model, cases, 24)
+
+
 def test_a_few_bits_below_the_floor_go_wrong(models):
     """The emulator is not vacuous: with p well below what n needs, answers go wrong."""
     cases = cases_for(models["parity"], 64, k=4, seed=3)

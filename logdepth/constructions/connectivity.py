@@ -529,6 +529,13 @@ def report(program: Program) -> dict[str, Any]:
         "input": "BoS, n^2 adjacency tokens row-major, n^3 pads, a^s b^t",
         "tie_tolerance": program.tie_tolerance,
         "frontier": dict(program.frontier),
+        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
+        "frontier_method": (
+            "derived: the largest n whose smallest score gap clears the tolerance plus twice "
+            "the score rounding bound (constructions/graph_precision.py); checked by p-bit "
+            "emulation at n(p) (docs/precision.md)"
+        ),
+        "frontier_by_bits": graph_precision.frontier_curve(),
         "precision": graph_precision.explain(),
         "layer_texts": [layer.text for layer in program.initial + program.repeated + program.final],
     }

@@ -66,6 +66,7 @@ from functools import cache
 import numpy as np
 
 from logdepth.constructions.hashing import floor_margin, neighbour_gap, phi_first
+from logdepth.precision import MAX_EMULATED_BITS, bits_of, unit_roundoff
 
 TAU = 2.0**-40
 TIE_TOLERANCE = TAU
@@ -81,7 +82,6 @@ D_MODEL_MAX = 140
 ROUNDING_TERMS = 2 * (D_MODEL_MAX // 2 + 8) + D_HEAD
 # sum_r |q_r k_r| <= 1 + 1 + 1 + 4 (two cosines, a type flag, BoS's self weight).
 SCORE_MAGNITUDE = 7.0
-UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 # Scanned vertex counts: beyond this the input (n^3 pads) is far past any machine anyway.
 MAX_SCANNED_N = 256
 
@@ -91,10 +91,21 @@ def tokens(n: int) -> int:
     return 1 + n * n + n**3 + 2 * n
 
 
-def rounding_bound(dtype: str) -> float:
-    """Worst-case absolute rounding error of one attention score in `dtype`."""
-    k = ROUNDING_TERMS * UNIT_ROUNDOFF[dtype]
+def _bits(dtype_or_bits: str | int) -> int:
+    return bits_of(dtype_or_bits) if isinstance(dtype_or_bits, str) else int(dtype_or_bits)
+
+
+def rounding_bound(dtype_or_bits: str | int) -> float:
+    """Worst-case absolute rounding error of one attention score at p stored mantissa bits (or
+    a dtype name), unit roundoff u = 2^-(p+1)."""
+    k = ROUNDING_TERMS * unit_roundoff(_bits(dtype_or_bits))
     return k / (1.0 - k) * SCORE_MAGNITUDE
+
+
+def tau_for(bits: int) -> float:
+    """The tolerance the model applies at p bits: the stored TAU (float64's) x 2^(52 - p)
+    (UniversalTransformer.tie_tolerance)."""
+    return TAU * 2.0 ** (52 - bits)
 
 
 @cache
@@ -121,10 +132,13 @@ def score_gap(n: int) -> float:
     return min(gap_families(n).values())
 
 
-def frontier_for(dtype: str, tau: float = TAU) -> int:
+def frontier_for(dtype_or_bits: str | int, tau: float | None = None) -> int:
     """Largest n (scanned up to MAX_SCANNED_N) such that ties stay within tau and every
-    legitimate gap clears tau plus twice the rounding bound in `dtype`; 0 if none."""
-    err = rounding_bound(dtype)
+    legitimate gap clears tau plus twice the rounding bound at p bits (or a dtype name); tau
+    defaults to the tolerance the model applies at p (tau_for); 0 if none."""
+    bits = _bits(dtype_or_bits)
+    tau = tau_for(bits) if tau is None else tau
+    err = rounding_bound(bits)
     if 2.0 * err >= tau:
         return 0
     best = 0
@@ -138,8 +152,13 @@ def frontier_for(dtype: str, tau: float = TAU) -> int:
 
 
 def frontier() -> dict[str, int]:
-    """The stored frontier: largest vertex count verified per dtype."""
+    """The stored frontier: largest vertex count derived per dtype."""
     return {dtype: frontier_for(dtype) for dtype in ("float64", "float32")}
+
+
+def frontier_curve() -> dict[str, int]:
+    """n(p) for every p the emulator runs, and 52 (stored in reports, like Theorem 1's)."""
+    return {str(p): frontier_for(p) for p in (*range(16, MAX_EMULATED_BITS + 1), 52)}
 
 
 def explain() -> dict[str, object]:
@@ -148,7 +167,7 @@ def explain() -> dict[str, object]:
     n64 = f["float64"]
     return {
         "tie_tolerance": TAU,
-        "rounding_bound": {d: rounding_bound(d) for d in UNIT_ROUNDOFF},
+        "rounding_bound": {d: rounding_bound(d) for d in ("float64", "float32")},
         "frontier": f,
         "gap_at_frontier": gap_families(n64) if n64 else {},
         "gap_past_frontier": score_gap(n64 + 1) if n64 else None,
