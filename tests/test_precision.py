@@ -212,3 +212,35 @@ def test_margin_check_fails_with_a_loose_tolerance(models):
         if np.any(scores[admitted] != np.broadcast_to(best, scores.shape)[admitted]):
             broken = True
     assert broken
+
+
+# ---- runs in the dtype itself ----------------------------------------------------------------
+LANGUAGES = ["parity", "mod3", "ends_ab", "no_aa", "a5", "div5", "random10"]
+
+
+def _automaton(name: str):
+    if name == "div5":
+        return logdepth.parse(DIV5)["div5"]
+    if name == "random10":
+        return random_dfa(10, 2, seed=10)
+    return logdepth.parse_file("examples/basics.ld")[name]
+
+
+@pytest.mark.parametrize("name", LANGUAGES)
+def test_float32_at_its_frontier_with_accepting_words(name):
+    model = compile_regular(_automaton(name)).to("float32")
+    cases = cases_for(model, model.frontier, k=4, seed=32)
+    assert any(c.want == "accept" for c in cases)
+    assert all_right(model, cases, None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["div5", "a5", "random10"])
+def test_float64_at_8192_with_accepting_words(name):
+    """The issue-8 failure: div5 rejected accepting 8,192-bit words in float64 (fixed by the
+    saturating tables). A few minutes each on a 2-core CPU."""
+    model = compile_regular(_automaton(name))
+    assert model.frontier >= 8192
+    cases = cases_for(model, 8192, k=2, seed=8192)
+    assert sum(c.want == "accept" for c in cases) >= 2
+    assert all_right(model, cases, None)
