@@ -368,6 +368,25 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_budget(args: argparse.Namespace) -> int:
+    """Corollaries 1.2 and 2.1 as depth budgets, next to the exact layer formulas."""
+    from dataclasses import asdict
+
+    from logdepth.budget import budgets
+
+    if args.layers < 0:
+        raise InputError(f"--layers must be 0 or more, not {args.layers}")
+    rows = budgets(args.layers)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+        return 0
+    print(f"largest input with {args.layers} layers:")
+    for r in rows:
+        print(f"  {r.construction:<26} {r.formula:<26} {r.largest:>15,} {r.unit}")
+    print("(exact: inverts the layer counts of the built weights; paper: its corollary bounds)")
+    return 0
+
+
 # ---- entry point -----------------------------------------------------------------------------
 def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`logdepth check` decides every check by running compiled weights, not the oracles."""
@@ -479,6 +498,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, default=1024, help="largest n of --depth")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("budget", help="largest input per construction for a number of layers")
+    p.add_argument("--layers", type=int, required=True, help="the depth budget d")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_budget)
 
     dsl_commands.register(sub, check_hook=_check_hook)
     return parser

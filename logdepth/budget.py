@@ -1,0 +1,102 @@
+"""Depth budgets: the largest input each construction handles with a fixed number of layers
+(the paper's Corollaries 1.2 and 2.1), next to the exact counts of logdepth's constructions.
+
+The paper's statements (camera-ready numbering):
+- Corollary 1.2: a d-layer transformer recognizes a regular language on strings of length at
+  most 2^((d - 9)/4 + 1). Its derivation text says 2^((d - 9)/4); the statement and the
+  introduction's numbers (d = 32 -> 107, d = 80 -> 440K) use the "+ 1" (docs/errata.md).
+- Corollary 2.1: a d-layer transformer solves connectivity on graphs of at most 2^((d - 20)/2)
+  vertices (d = 32 -> 64). The introduction's "128 vertices at depth 32" and "2.1 B at depth 80"
+  need one more in the exponent, 2^((d - 20)/2 + 1) (docs/errata.md).
+
+The exact counts invert the layer formulas our weights are built and tested with:
+- Theorem 1 (uniform): 8 ceil(log2 n) + 9 <= d;
+- Corollary 1.1 (non-uniform, built for N): 4 ceil(log2 N) + 5 <= d;
+- Theorem 2: 2 ceil(log2 n) + 18 <= d.
+For n <= 1 the loop runs 0 times (ceil(log2 n) = 0), so d >= 9, 5 and 18 handle n = 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What `layers` layers buy under one construction."""
+
+    construction: str
+    reference: str
+    formula: str
+    largest: int  # the largest input size (0: not even size 1)
+    unit: str
+
+
+def _largest_power(slope: int, offset: int, layers: int) -> int:
+    """Largest n with slope * ceil(log2 n) + offset <= layers (0 if even n = 1 does not fit)."""
+    if layers < offset:
+        return 0
+    return 2 ** ((layers - offset) // slope)
+
+
+def paper_regular(layers: int) -> float:
+    """Corollary 1.2's bound 2^((d - 9)/4 + 1) on the string length (not rounded)."""
+    return 2.0 ** ((layers - 9) / 4 + 1)
+
+
+def paper_graph(layers: int, intro: bool = False) -> float:
+    """Corollary 2.1's bound 2^((d - 20)/2) on the vertex count, or the introduction's
+    2^((d - 20)/2 + 1) with `intro`."""
+    return 2.0 ** ((layers - 20) / 2 + (1 if intro else 0))
+
+
+def budgets(layers: int) -> list[Budget]:
+    """Every construction's largest input for `layers` layers: exact ones first, then the
+    paper's corollary bounds (floored)."""
+    if layers < 0:
+        raise ValueError("a layer budget is a non-negative integer")
+    return [
+        Budget(
+            "theorem1-uniform",
+            "Theorem 1",
+            "8 ceil(log2 n) + 9",
+            _largest_power(8, 9, layers),
+            "symbols",
+        ),
+        Budget(
+            "corollary1.1-nonuniform",
+            "Corollary 1.1",
+            "4 ceil(log2 N) + 5",
+            _largest_power(4, 5, layers),
+            "symbols",
+        ),
+        Budget(
+            "connectivity",
+            "Theorem 2",
+            "2 ceil(log2 n) + 18",
+            _largest_power(2, 18, layers),
+            "vertices",
+        ),
+        Budget(
+            "paper: Corollary 1.2",
+            "Corollary 1.2",
+            "|w| <= 2^((d - 9)/4 + 1)",
+            math.floor(paper_regular(layers)) if layers >= 9 else 0,
+            "symbols",
+        ),
+        Budget(
+            "paper: Corollary 2.1",
+            "Corollary 2.1",
+            "n <= 2^((d - 20)/2)",
+            math.floor(paper_graph(layers)) if layers >= 20 else 0,
+            "vertices",
+        ),
+        Budget(
+            "paper: introduction",
+            "Section 1",
+            "n <= 2^((d - 20)/2 + 1)",
+            math.floor(paper_graph(layers, intro=True)) if layers >= 20 else 0,
+            "vertices",
+        ),
+    ]
