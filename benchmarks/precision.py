@@ -19,8 +19,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from logdepth.constructions.regular import compile_regular, frontier_for_bits  # noqa: E402
 from logdepth.dsl import parse_file  # noqa: E402
-from logdepth.precision import MIN_EMULATED_BITS, fit_bits, log2_sizes  # noqa: E402
-from logdepth.verify.precision import cases_for, growth_region, least_bits  # noqa: E402
+from logdepth.precision import fit_bits, log2_sizes  # noqa: E402
+from logdepth.verify.precision import (  # noqa: E402
+    cases_for,
+    growth_region,
+    least_bits,
+    next_search,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
 
@@ -39,8 +44,7 @@ def main() -> None:
     print(f"{'n':>6} {'least p':>8} {'n(p) predicted':>15} {'seconds':>8}")
     for n in log2_sizes(args.max_n):
         t = time.perf_counter()
-        hint = bits[-1] if bits else MIN_EMULATED_BITS
-        p = least_bits(model, cases_for(model, n, args.inputs, seed=0), lo=hint)
+        p = least_bits(model, cases_for(model, n, args.inputs, seed=0), **next_search(bits))
         took = time.perf_counter() - t
         predicted = frontier_for_bits(p) if p is not None else None
         shown = p if p is not None else ">51"

@@ -145,6 +145,9 @@ def test_least_bits_is_run_right_and_one_less_is_not(models):
     p = least_bits(models["parity"], cases)
     assert p is not None and all_right(models["parity"], cases, p)
     assert not all_right(models["parity"], cases, p - 1)
+    # A sweep's guesses, too high or too low, land on the same p.
+    assert least_bits(models["parity"], cases, guess=p + 3) == p
+    assert least_bits(models["parity"], cases, lo=p - 2, guess=p - 2) == p
 
 
 def test_frontiers_by_dtype_are_the_model_at_52_and_23_bits():

@@ -122,13 +122,26 @@ def least_bits(
     cases: Sequence[Case],
     lo: int = MIN_EMULATED_BITS,
     hi: int = MAX_EMULATED_BITS,
+    guess: int | None = None,
 ) -> int | None:
     """The least p in [lo, hi] at which every case is right (None if even hi fails).
 
-    Assumes more bits never hurt. Gallops up from `lo` (a sweep passes the previous size's p,
-    since a longer input never needs fewer bits), then bisects; the p returned ran right, and
-    p - 1 ran wrong unless p is MIN_EMULATED_BITS.
+    Assumes more bits never hurt. With a `guess` (a sweep extrapolates the last two sizes) it
+    runs the guess, then steps one bit at a time toward the answer: two runs when the guess is
+    right. Otherwise it gallops up from `lo` (a sweep passes the previous size's p, since a
+    longer input never needs fewer bits), then bisects. Either way the p returned ran right,
+    and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
     """
+    if guess is not None and lo <= guess <= hi:
+        if all_right(model, cases, guess):
+            p = guess
+            while p > MIN_EMULATED_BITS and all_right(model, cases, p - 1):
+                p -= 1
+            return p
+        p = guess + 1
+        while p <= hi and not all_right(model, cases, p):
+            p += 1
+        return p if p <= hi else None
     lo = max(lo, MIN_EMULATED_BITS)
     if lo > MIN_EMULATED_BITS and all_right(model, cases, lo - 1):
         lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
@@ -169,6 +182,17 @@ def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
     return min(last_flat, max(len(sizes) - 2, 0))
 
 
+def next_search(found: Sequence[int]) -> dict[str, int]:
+    """Where the next size's search starts: at least the last p (a longer input never needs
+    fewer bits), guessing the last step again once two sizes are known (about 4 bits per
+    doubling of n past the flat region, docs/precision.md)."""
+    if not found:
+        return {}
+    if len(found) == 1:
+        return {"lo": found[-1]}
+    return {"lo": found[-1], "guess": found[-1] + (found[-1] - found[-2])}
+
+
 def sweep(
     model: CompiledModel,
     sizes: Sequence[int],
@@ -182,8 +206,7 @@ def sweep(
     found_sizes: list[int] = []
     found_bits: list[int] = []
     for n in sizes:
-        hint = found_bits[-1] if found_bits else MIN_EMULATED_BITS
-        p = least_bits(model, cases_for(model, n, k, seed), lo=hint)
+        p = least_bits(model, cases_for(model, n, k, seed), **next_search(found_bits))
         if progress is not None:
             progress(n, p)
         if p is not None:
