@@ -173,13 +173,13 @@ class Sweep:
 
 
 def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
-    """Index of the first size of the growing tail: the sizes after the last one that needs no
-    more bits than the smallest n. Below it, p is set by gaps that do not shrink with n (the
-    hashes phi(lambda v) are nearly linear for lambda v < 1), so log2 n does not explain p there.
+    """Index of the first size of the growing tail: the sizes after the last step at which p
+    did not grow. Before it, p is set by gaps that do not shrink with n (the hashes
+    phi(lambda v) are nearly linear while lambda v < 1), so log2 n does not explain p there.
     At least the last two sizes are kept."""
-    floor = bits[0]
-    last_flat = max((k for k, p in enumerate(bits) if p <= floor), default=0)
-    return min(last_flat, max(len(sizes) - 2, 0))
+    flat = [k for k in range(1, len(bits)) if bits[k] <= bits[k - 1]]
+    start = flat[-1] + 1 if flat else 0
+    return min(start, max(len(sizes) - 2, 0))
 
 
 def next_search(found: Sequence[int]) -> dict[str, int]:
