@@ -44,7 +44,7 @@ def test_inspect_shows_cells_and_layer_texts(capsys, demo):
 def test_unknown_symbol_is_a_clear_error(capsys, demo):
     code, out, err = run(capsys, "run", str(demo), "xq")
     assert code == 1 and out == "error\n"  # the bad word keeps its line
-    assert "word 'xq': symbol 'q' at position 2 is not in the alphabet" in err
+    assert "word 'xq': symbol 'q' at position 2 of word 'xq' is not in the alphabet" in err
 
 
 def test_input_past_the_frontier_is_refused(capsys, demo):
@@ -225,3 +225,23 @@ def test_an_impossible_exhaustive_request_is_refused_up_front(capsys, tmp_path):
     code, text, err = run(capsys, "verify", str(out), "--exhaustive", "8")
     assert code == 1 and text == ""
     assert "every word up to length 8 over 60 symbols" in err and "1.71e+14 inputs" in err
+
+
+def test_whitespace_in_words_means_the_same_everywhere(capsys, tmp_path):
+    """One word codec (model.inputs.parse_word): "0 1 1 0" is the word 0110 in a spec's check,
+    in `run`, in `accepts` and in the counterexamples verify prints."""
+    spec = tmp_path / "p.ld"
+    spec.write_text(
+        BASICS.read_text() + '\ncheck parity accepts "0 1 1 0"\ncheck parity rejects " 0 1 0"\n'
+    )
+    code, text, err = run(capsys, "check", str(spec))
+    assert code == 0, err
+    out = tmp_path / "parity.safetensors"
+    run(capsys, "compile", str(BASICS), "--name", "parity", "-o", str(out))
+    code, text, _ = run(capsys, "run", str(out), "0 1 1 0", "0110", " 0 1 0")
+    answers = [line.split()[-1] for line in text.strip().splitlines()]
+    assert code == 0 and answers == ["accept", "accept", "reject"]
+    from logdepth.model.compiled import load
+
+    model = load(out)
+    assert model.accepts("0 1 1 0") is True and model.accepts(" 0 1 0 ") is False

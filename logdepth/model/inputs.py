@@ -10,7 +10,7 @@ with `model` alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from logdepth.errors import InputError
 from logdepth.model.config import BOS
@@ -28,15 +28,12 @@ def word_symbols(vocab: Sequence[str]) -> list[str]:
 
 
 def split_word(word: str | Sequence[str], alphabet: Sequence[str]) -> tuple[str, ...]:
-    """A word as symbols. A string is split into characters when every symbol is one character,
-    otherwise at spaces (the DSL's word rule); a sequence is taken as symbols already."""
+    """A word as symbols: a string by the one word rule (`parse_word`: whitespace ignored, a
+    plain string for one-character alphabets, symbols separated by whitespace otherwise), a
+    sequence taken as symbols already. Unknown symbols are an InputError naming the position."""
     if isinstance(word, str):
-        if all(len(a) == 1 for a in alphabet):
-            symbols = tuple(word)
-        else:
-            symbols = tuple(word.split())
-    else:
-        symbols = tuple(word)
+        return parse_word(word, alphabet)
+    symbols = tuple(word)
     known = set(alphabet)
     for position, symbol in enumerate(symbols, start=1):
         if symbol not in known:
@@ -63,3 +60,65 @@ def encode_graph(adjacency: Sequence[Sequence[bool]], source: int, target: int) 
             raise InputError(f"vertex index {v} is outside 0..{n - 1}")
     cells = ["1" if adjacency[i][j] else "0" for i in range(n) for j in range(n)]
     return [BOS, *cells, *([PAD] * n**3), *([SOURCE] * (source + 1)), *([TARGET] * (target + 1))]
+
+
+# ---- the word rule (docs/dsl.md, "Words"): one codec for the DSL, run, accepts and verify -----
+# Where every symbol of the alphabet is one character, a word is a plain string ("0110");
+# whitespace between symbols is ignored. Otherwise symbols are separated by whitespace
+# ("23145 31245"). The empty string is the empty word in both cases.
+
+
+def single_char(alphabet: Iterable[str]) -> bool:
+    """True when every symbol is exactly one character (words are then plain strings)."""
+    return all(len(a) == 1 for a in alphabet)
+
+
+def _unknown(symbol: str, position: int, text: str, alphabet: Sequence[str]) -> InputError:
+    shown = ", ".join(alphabet)
+    err = InputError(
+        f"symbol {symbol!r} at position {position + 1} of word {text!r} is not in the "
+        f"alphabet {{{shown}}}"
+    )
+    # The message counts characters from 1; `position` is the 0-based offset where the symbol
+    # starts inside `text`, so callers can point a caret at it.
+    err.position = position  # type: ignore[attr-defined]
+    err.symbol = symbol  # type: ignore[attr-defined]
+    return err
+
+
+def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
+    """Split `text` into symbols of `alphabet`; raise `InputError` naming an unknown symbol.
+
+    The error carries ``position`` (0-based offset in `text`) and ``symbol`` attributes.
+    """
+    alpha = set(alphabet)
+    word: list[str] = []
+    if single_char(alphabet):
+        for i, ch in enumerate(text):
+            if ch.isspace():
+                continue
+            if ch not in alpha:
+                raise _unknown(ch, i, text, alphabet)
+            word.append(ch)
+        return tuple(word)
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        j = i
+        while j < n and not text[j].isspace():
+            j += 1
+        sym = text[i:j]
+        if sym not in alpha:
+            raise _unknown(sym, i, text, alphabet)
+        word.append(sym)
+        i = j
+    return tuple(word)
+
+
+def format_word(word: Sequence[str], alphabet: Sequence[str]) -> str:
+    """The text of `word`: concatenated for one-character alphabets, else space-separated."""
+    if single_char(alphabet):
+        return "".join(word)
+    return " ".join(word)

@@ -19,8 +19,9 @@ def test_multi_char_alphabet_is_space_separated():
 
 
 def test_unknown_symbol_names_symbol_and_position():
-    with pytest.raises(InputError, match=r"unknown symbol '2' at position 2") as info:
+    """The message counts characters from 1; `position` is the 0-based offset for carets."""
+    with pytest.raises(InputError, match=r"symbol '2' at position 3 of word '012'") as info:
         parse_word("012", ("0", "1"))
     assert info.value.position == 2
-    with pytest.raises(InputError, match=r"unknown symbol 'zz' at position 6"):
+    with pytest.raises(InputError, match=r"symbol 'zz' at position 7 of word"):
         parse_word("12345 zz", ("12345",))
