@@ -101,3 +101,63 @@ def log2_sizes(largest: int, smallest: int = 2) -> list[int]:
     lo = max(1, math.ceil(math.log2(max(smallest, 1))))
     hi = int(math.floor(math.log2(max(largest, 1))))
     return [2**k for k in range(lo, hi + 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Score rounding from the assembled weights
+# ---------------------------------------------------------------------------------------------
+
+
+def _cell_columns(config) -> list[tuple[int, int]]:
+    return [(c.offset, c.stop) for c in config.cells]
+
+
+def score_rounding_ulps(network) -> float:
+    """Worst-case rounding error of one attention score, in units of 2^-p (ulps of 1), read
+    off the assembled weights: the largest over every head of
+
+        (1/2) sum_r A_r B_r (2 (e_norm + e_in + e_proj) + d_head)          [in units of u]
+
+    where, for the m residual dimensions the sublayer reads (K unit cells, folded scale
+    sqrt(K)):
+    - A_r = sum over read cells c of |W_Q[r, c]|_2 / sqrt(K) bounds |q_r| (each cell is a unit
+      vector, so z_c = cell / sqrt(K)); B_r likewise for W_K;
+    - e_norm = m/2 + 2: the masked pre-norm's relative error per entry (a sum of m squares,
+      a square root, a division);
+    - e_in = 3 m_max / 2 + 3: the error a stored cell carries in, one sublayer's rounding at the
+      widest read m_max of the model (every value that persists across levels passes a
+      saturating step, which stops errors from adding up: docs/precision.md);
+    - e_proj = m: the dot product forming q_r or k_r; d_head: the score's own sum.
+    Heads whose query or key is zero (uniform averages: every score exactly 0) contribute 0.
+    This is a first-order bound (terms in u^2 dropped); `model` data only (config and tensors).
+    """
+    config = network.config
+    cells = _cell_columns(config)
+    prefixes = []
+    for part in ("initial", "repeated", "final"):
+        prefixes += [f"{part}.{k}" for k in range(len(getattr(config, part)))]
+    tensors = network.tensors
+
+    def read_dims(prefix: str) -> int:
+        return int((tensors[prefix] != 0).sum())
+
+    m_max = max(read_dims(f"{p}.{sub}.mask") for p in prefixes for sub in ("attn", "mlp"))
+    worst = 0.0
+    for prefix in prefixes:
+        mask = tensors[prefix + ".attn.mask"]
+        m = read_dims(prefix + ".attn.mask")
+        if m == 0:
+            continue
+        read = [(a, b) for a, b in cells if bool((mask[a:b] != 0).any())]
+        scale = math.sqrt(len(read))
+        wq, wk = tensors[prefix + ".attn.W_Q"], tensors[prefix + ".attn.W_K"]
+        factor = 2 * ((m / 2 + 2) + (1.5 * m_max + 3) + m)
+        for head in range(wq.shape[0]):
+            a = sum(wq[head][:, lo:hi].norm(dim=1) for lo, hi in read) / scale
+            b = sum(wk[head][:, lo:hi].norm(dim=1) for lo, hi in read) / scale
+            rows = int(((a > 0) & (b > 0)).sum())
+            if rows == 0:
+                continue
+            bound_u = float((a * b).sum()) * (factor + rows)
+            worst = max(worst, bound_u / 2)
+    return worst

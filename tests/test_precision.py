@@ -247,3 +247,34 @@ def test_float64_at_8192_with_accepting_words(name):
     cases = cases_for(model, 8192, k=2, seed=8192)
     assert sum(c.want == "accept" for c in cases) >= 2
     assert all_right(model, cases, None)
+
+
+# ---- the worst-case bound read off the weights --------------------------------------------------
+def test_worst_case_rounding_is_read_off_the_weights(models):
+    """A wider read (a bigger encoding) means a larger bound, and a sublayer that reads more
+    of the same cells raises it: the bound follows the tensors, not a constant."""
+    from logdepth.precision import score_rounding_ulps
+
+    parity = score_rounding_ulps(models["parity"].network)
+    wide = score_rounding_ulps(models["random10"].network)
+    assert 0 < parity < wide
+    report = models["random10"].extra["report"]
+    assert report["score_rounding_ulps"] == round(wide, 1)
+    # The guaranteed frontier is below the stored one, which rests on the 32-ulp budget.
+    assert 0 < report["frontier_worst_case"]["float64"] < report["frontier"]["float64"]
+
+
+def test_emulated_failures_come_from_the_tolerance_not_the_rounding(models):
+    """At p bits the emulator stays right well past the worst-case frontier n(p), and goes
+    wrong only where the smallest gap falls below the tolerance (32 ulps at p): the rounding
+    actually incurred is far below the first-order worst case."""
+    from logdepth.constructions.regular import smallest_gap
+
+    model, bits = models["parity"], 30
+    bound = model.extra["report"]["score_rounding_ulps"]
+    guaranteed = frontier_for_bits(bits, noise_ulps=bound)
+    budget = frontier_for_bits(bits)
+    assert guaranteed < budget
+    assert all_right(model, cases_for(model, budget, k=3, seed=30), bits)
+    past = next(n for n in range(budget, 4 * budget, 8) if smallest_gap(n) < 32 * 2.0**-bits)
+    assert not all_right(model, cases_for(model, 2 * past, k=4, seed=31), bits)

@@ -97,7 +97,7 @@ from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import MAX_EMULATED_BITS, bits_of
+from logdepth.precision import MAX_EMULATED_BITS, bits_of, score_rounding_ulps
 
 OUTPUTS = ["reject", "accept"]
 
@@ -153,11 +153,26 @@ def smallest_gap(n: int, scale: float = POSITION_SCALE) -> float:
     return min(score_gaps(n, scale).values())
 
 
-@functools.lru_cache(maxsize=64)
-def frontier_for_bits(bits: int, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:
-    """Largest n <= limit whose smallest gap exceeds twice the score noise at p = `bits`
-    stored mantissa bits (the gaps shrink as n grows: binary search); -1 if even n = 0 fails."""
-    need = 2.0 * score_noise(bits)
+@functools.lru_cache(maxsize=256)
+def frontier_for_bits(
+    bits: int,
+    *,
+    limit: int = 1 << 20,
+    scale: float = POSITION_SCALE,
+    noise_ulps: float | None = None,
+) -> int:
+    """Largest n <= limit whose smallest gap clears the score noise at p = `bits` stored
+    mantissa bits (the gaps shrink as n grows: binary search); -1 if even n = 0 fails.
+
+    Without `noise_ulps`: gap > 2 * score_noise(p), the budget of SCORE_NOISE_ULPS (the
+    construction's own bound, the most any build may claim: model/validate.py). With the
+    worst-case rounding of the assembled weights (`precision.score_rounding_ulps`): a wrong
+    key must stay out of the tolerance after both scores moved by that much, gap > 2 noise +
+    tolerance, the tolerance being score_noise(p) (`tie_tolerance`)."""
+    if noise_ulps is None:
+        need = 2.0 * score_noise(bits)
+    else:
+        need = 2.0 * noise_ulps * 2.0**-bits + score_noise(bits)
     if smallest_gap(0, scale) <= need:
         return -1
     lo, hi = 0, limit
@@ -193,6 +208,18 @@ def frontier_curve(cap: int | None = None) -> dict[str, int]:
         n = frontier_for_bits(p)
         out[str(p)] = n if cap is None else min(n, cap)
     return out
+
+
+def worst_case_frontier(network, cap: int | None = None) -> dict:
+    """The frontier a first-order worst-case analysis of the assembled weights guarantees
+    (`precision.score_rounding_ulps`), next to the stored one, which rests on the
+    SCORE_NOISE_ULPS budget and the emulated and run checks (docs/precision.md)."""
+    bound = score_rounding_ulps(network)
+    out = {}
+    for dtype in ("float64", "float32"):
+        n = frontier_for_bits(bits_of(dtype), noise_ulps=bound)
+        out[dtype] = n if cap is None else min(n, cap)
+    return {"score_rounding_ulps": round(bound, 1), "frontier_worst_case": out}
 
 
 def tie_tolerance() -> float:
@@ -660,6 +687,7 @@ def compile_regular(
         program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
     network = assemble(program)
     report = _report(automaton, target, enc, program, construction, max_length)
+    report.update(worst_case_frontier(network, max_length if construction != "uniform" else None))
     extra = {
         "spec": automaton.to_dict(),
         "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
