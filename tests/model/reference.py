@@ -54,9 +54,7 @@ def run_case(model, graph, dtype: str, bits: int | None, word) -> dict:
     model.network.precision_bits = bits
     if graph is not None:
         nodes = list(graph.nodes)
-        tokens = inputs.encode_graph(
-            graph.adjacency(), nodes.index(word[0]), nodes.index(word[1])
-        )
+        tokens = inputs.encode_graph(graph.adjacency(), nodes.index(word[0]), nodes.index(word[1]))
     else:
         tokens = inputs.encode_word(inputs.split_word(word, model.alphabet))
     trace = model.trace_tokens(tokens)
