@@ -253,10 +253,23 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             f"  [{cell['offset']:>5}:{cell['offset'] + len(cell['labels']):<5}] "
             f"{cell['name']} ({cell['kind']}): {labels}"
         )
-    print("layers:")
+    print("layers (per head: query . key -> value => writes; c causal, u unmasked):")
     for layer in info["layers"]:
         print(f"  {layer['name']:<14} heads {layer['heads']} ff {layer['d_ff']:<6} {layer['text']}")
+        for head in layer["head_details"]:
+            print(
+                f"    head {head['head']} ({'c' if head['causal'] else 'u'}): "
+                f"{_names(head['query'])} . {_names(head['key'])} -> {_names(head['value'])} "
+                f"=> {_names(head['writes'])}" + (f"  # {head['note']}" if head["note"] else "")
+            )
+        if layer["ff_note"]:
+            print(f"    ff: {layer['ff_note']}")
     return 0
+
+
+def _names(cells: Sequence[str]) -> str:
+    """Cell names for one line of `inspect` ("-" for none)."""
+    return ",".join(cells) or "-"
 
 
 def cmd_precision(args: argparse.Namespace) -> int:
