@@ -43,7 +43,7 @@ def test_inspect_shows_cells_and_layer_texts(capsys, demo):
 
 def test_unknown_symbol_is_a_clear_error(capsys, demo):
     code, out, err = run(capsys, "run", str(demo), "xq")
-    assert code == 1 and out == "error\n"  # the bad word keeps its line
+    assert code == 1 and out == "xq\terror\n"  # the bad word keeps its line
     assert "word 'xq': symbol 'q' at position 2 is not in the alphabet" in err
 
 
@@ -95,7 +95,7 @@ def test_compile_run_verify_inspect_a_bundled_automaton(capsys, tmp_path):
     code, text, _ = run(capsys, "compile", str(BASICS), "--name", "parity", "-o", str(out))
     assert code == 0 and "(0, 8, 9)-universal" in text
     code, text, _ = run(capsys, "run", str(out), "0110", "010", "")
-    assert (code, text.split()) == (0, ["accept", "reject", "accept"])
+    assert (code, text) == (0, "0110\taccept\n010\treject\n\taccept\n")
     code, text, _ = run(
         capsys,
         "verify",
@@ -163,14 +163,15 @@ def test_connectivity_compile_and_run_on_a_spec_graph(capsys, tmp_path):
             target,
         )
         assert code == 0
-        answers.append(text.strip())
-    assert answers == ["connected", "disconnected", "disconnected"]
+        answers.append(text.strip().split("\t"))
+    assert [a[-1] for a in answers] == ["connected", "disconnected", "disconnected"]
+    assert answers[0] == [f"{BASICS}:diamond", "a", "d", "connected"]
     edges = tmp_path / "edges.txt"
     edges.write_text("n 3\n1 2\n# a comment\n2 3\n")
     code, text, _ = run(
         capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "3"
     )
-    assert (code, text.strip()) == (0, "connected")
+    assert (code, text.strip()) == (0, f"{edges}\t1\t3\tconnected")
     code, _, err = run(
         capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "9"
     )
@@ -212,7 +213,7 @@ def test_nonuniform_weights_refuse_words_longer_than_they_were_built_for(capsys,
     )
     assert code == 0
     code, text, _ = run(capsys, "run", str(out), "01101110", "0")
-    assert (code, text.split()) == (0, ["reject", "accept"])  # five 1s; no 1s
+    assert (code, text.split()) == (0, ["01101110", "reject", "0", "accept"])  # five 1s; no 1s
     code, _, err = run(capsys, "run", str(out), "011011101")
     assert code == 1 and "non-uniform weights were built and verified for (8)" in err
 

@@ -440,6 +440,26 @@ class CompiledModel:
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
+    def accepts_each(self, words: Sequence[str | Sequence[str]]) -> list[bool | InputError]:
+        """`accepts_batch` that answers every good word: a bad word (unknown symbol, past the
+        frontier) gets its `InputError` in place of an answer."""
+        answers: list[bool | InputError] = []
+        good: list[int] = []
+        sequences: list[list[str]] = []
+        for word in words:
+            try:
+                tokens = self._word_tokens(word)
+                self._check_frontier(self.input_size(tokens))
+            except InputError as err:
+                answers.append(err)
+                continue
+            good.append(len(answers))
+            answers.append(False)
+            sequences.append(tokens)
+        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
+            answers[k] = out == "accept"
+        return answers
+
     def trace(
         self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
     ) -> TraceResult:
@@ -458,23 +478,41 @@ class CompiledModel:
 
     def connected_batch(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool]:
         """`connected` for many (graph, source, target) queries, batched by unrolling depth."""
+        sequences = [self._graph_tokens(*query) for query in queries]
+        return [o == "connected" for o in self.run_tokens(sequences)]
+
+    def connected_each(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool | InputError]:
+        """`connected_batch` that answers every good query: a bad one (unknown vertex, graph
+        past the frontier) gets its `InputError` in place of an answer."""
+        answers: list[bool | InputError] = []
+        good: list[int] = []
+        sequences: list[list[str]] = []
+        for query in queries:
+            try:
+                sequences.append(self._graph_tokens(*query))
+            except InputError as err:
+                answers.append(err)
+                continue
+            good.append(len(answers))
+            answers.append(False)
+        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
+            answers[k] = out == "connected"
+        return answers
+
+    def _graph_tokens(self, graph: Any, source: str, target: str) -> list[str]:
+        """Theorem 2's input for one query, checked against the frontier first."""
         if self.config.input_format != "graph":
             raise InputError("this model takes words, not graphs (use accepts)")
-        sequences = []
-        for graph, source, target in queries:
-            nodes = list(getattr(graph, "nodes", None) or [])
-            if not hasattr(graph, "adjacency"):
-                raise InputError(f"connected takes a graph, not {type(graph).__name__}")
-            # Before any token is built: the input has n^2 + n^3 of them.
-            self._check_frontier(len(nodes))
-            for v in (source, target):
-                if v not in nodes:
-                    raise InputError(f"vertex {v!r} is not a node of the graph")
-            adjacency = np.asarray(graph.adjacency(), dtype=bool)
-            sequences.append(
-                inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
-            )
-        return [o == "connected" for o in self.run_tokens(sequences)]
+        nodes = list(getattr(graph, "nodes", None) or [])
+        if not hasattr(graph, "adjacency"):
+            raise InputError(f"connected takes a graph, not {type(graph).__name__}")
+        # Before any token is built: the input has n^2 + n^3 of them.
+        self._check_frontier(len(nodes))
+        for v in (source, target):
+            if v not in nodes:
+                raise InputError(f"vertex {v!r} is not a node of the graph")
+        adjacency = np.asarray(graph.adjacency(), dtype=bool)
+        return inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
 
     # ---- files ------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
