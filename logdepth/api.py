@@ -1,4 +1,4 @@
-"""The public Python API (DESIGN.md, "Public surface"), importable as `logdepth.*`."""
+"""The public Python API, importable as `logdepth.*`."""
 
 from __future__ import annotations
 

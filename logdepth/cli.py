@@ -1,4 +1,4 @@
-"""The `logdepth` command line (DESIGN.md, "Public surface"): argparse subcommands.
+"""The `logdepth` command line: argparse subcommands.
 
 Every user mistake (bad spec, unknown symbol, bad weight file, input past the frontier) is a
 `LogdepthError`: printed as one clear message on stderr, exit status 1, never a traceback.
