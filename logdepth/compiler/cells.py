@@ -28,7 +28,8 @@ class Cell:
     """A named block of residual dimensions with a label per dimension.
 
     `persistent` cells hold state across loop iterations (changed only by declared deltas);
-    all others are temporaries that every repeated block must clear (a looped layer sees its own output).
+    all others are temporaries that every repeated block must clear (a looped layer sees its
+    own output).
     Cells compare by identity: two allocations are two cells even with the same name.
     """
 
