@@ -1,4 +1,4 @@
-"""The public Python API (DESIGN.md, "Public surface"), importable as `logdepth.*`."""
+"""The public Python API, importable as `logdepth.*`."""
 
 from __future__ import annotations
 
@@ -39,9 +39,33 @@ def compile(
         kind = type(automaton).__name__
         hint = " (graphs compile with compile_connectivity())" if kind == "Graph" else ""
         raise CompileError(f"cannot compile a {kind} as a regular language{hint}")
-    return compile_regular(
+    model = compile_regular(
         automaton, construction=construction, max_length=max_length, source=source
     )
+    return name_code_cells(model)
+
+
+def name_code_cells(model: CompiledModel) -> CompiledModel:
+    """Relabel the monoid-element code cells (`delta`, `left`) with the spec's names (states,
+    group or monoid elements: `explain.elements.code_labels`) in place of indices, so that
+    `residual_labels`, `trace.decode` and `inspect` speak the spec's language. The weights are
+    unchanged; the labels are stored in the config."""
+    from dataclasses import replace
+
+    from logdepth.explain.elements import ElementNamer, code_labels
+    from logdepth.verify.regular import automaton_of, encoding_of
+
+    automaton = automaton_of(model)
+    encoding = encoding_of(model, automaton)
+    namer = ElementNamer(automaton, encoding)
+    cells = tuple(
+        replace(c, labels=tuple(code_labels(namer, c.name)))
+        if c.kind == "code" and c.labels == tuple(encoding.labels(c.name))
+        else c
+        for c in model.config.cells
+    )
+    model.network.config = replace(model.config, cells=cells)
+    return model
 
 
 def compile_connectivity() -> CompiledModel:

@@ -1,4 +1,4 @@
-"""The `logdepth` command line (DESIGN.md, "Public surface"): argparse subcommands.
+"""The `logdepth` command line: argparse subcommands.
 
 Every user mistake (bad spec, unknown symbol, bad weight file, input past the frontier) is a
 `LogdepthError`: printed as one clear message on stderr, exit status 1, never a traceback.
@@ -127,42 +127,137 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+# Words (or graph queries) answered per forward pass: bounds memory on long inputs while
+# keeping the per-call overhead small (10,000 words of length 64 is 10 passes).
+RUN_BATCH = 1024
+GRAPH_BATCH = 16
+
+
+def _load_for_running(args: argparse.Namespace) -> Any:
+    """The weight file of `args.model`, on --device and in --dtype when given."""
     import logdepth
 
     model = logdepth.load(args.model)
+    if args.device is not None or args.dtype is not None:
+        model = model.to(device=args.device, dtype=args.dtype)
+    return model
+
+
+def _lines(path: str) -> list[str]:
+    """The lines of a file, or of stdin for "-", without their line ends ('' stays a word)."""
+    if path == "-":
+        text = sys.stdin.read()
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return [line.rstrip("\r") for line in text.split("\n")][: -1 if text.endswith("\n") else None]
+
+
+def _stdin_is_piped() -> bool:
+    try:
+        return not sys.stdin.isatty()
+    except (AttributeError, ValueError, OSError):  # closed, or replaced by a test harness
+        return False
+
+
+def _words(args: argparse.Namespace) -> list[str]:
+    """Words from the command line, then --file (or stdin: `-`, or no words on a pipe)."""
+    words = list(args.words)
+    if words == ["-"]:
+        words = _lines("-")
+    if args.file is not None:
+        words += _lines(args.file)
+    elif not words and _stdin_is_piped():
+        words = _lines("-")
+    return words
+
+
+def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: str) -> bool:
+    """Print one answer line (TSV: the fields, then the answer; --json: one object) and, for
+    an error, a message naming the input (`what`) on stderr. True when it was an answer."""
+    ok = not isinstance(answer, Exception)
+    if args.json:
+        out = {**fields, "answer": answer} if ok else {**fields, "error": str(answer)}
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print("\t".join([*fields.values(), answer if ok else "error"]))
+    if not ok:
+        print(f"logdepth: error: {what}: {answer}", file=sys.stderr)
+    return ok
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Answer words (Theorem 1 models) or graph queries (Theorem 2), one line each."""
+    model = _load_for_running(args)
     if model.config.input_format == "graph":
-        if args.graph is None or args.source is None or args.target is None:
-            raise InputError("this model decides connectivity: give --graph, --source, --target")
-        if args.words:
-            raise InputError("this model takes a graph, not words")
-        graph = _graph_argument(args.graph)
-        print("connected" if model.connected(graph, args.source, args.target) else "disconnected")
-        return 0
-    if args.graph is not None:
+        return _run_graphs(model, args)
+    if args.graph or args.pair or args.queries or args.source or args.target:
         raise InputError("this model recognizes words; --graph needs a connectivity model")
-    if not args.words:
-        raise InputError("give at least one word (use '' for the empty word)")
-    try:
-        answers: list[Any] = model.accepts_batch(args.words)
-    except InputError:
-        answers = [_answer_one(model, word) for word in args.words]
-    for word, answer in zip(args.words, answers, strict=True):
-        if isinstance(answer, bool):
-            print("accept" if answer else "reject")
-        else:
-            # A bad word keeps its line ("error"), so answers stay paired with their words.
-            print("error")
-            print(f"logdepth: error: word {word!r}: {answer}", file=sys.stderr)
-    return 0 if all(isinstance(a, bool) for a in answers) else 1
+    words = _words(args)
+    if not words:
+        raise InputError("give at least one word ('' is the empty word), --file F, or stdin")
+    ok = True
+    for start in range(0, len(words), RUN_BATCH):
+        batch = words[start : start + RUN_BATCH]
+        for word, answer in zip(batch, model.accepts_each(batch), strict=True):
+            shown = answer if isinstance(answer, Exception) else "accept" if answer else "reject"
+            ok = _emit(args, {"word": word}, shown, f"word {word!r}") and ok
+        sys.stdout.flush()
+    return 0 if ok else 1
 
 
-def _answer_one(model: Any, word: str) -> bool | str:
-    """One word's answer, or the text of the error it raises."""
-    try:
-        return model.accepts(word)
-    except InputError as err:
-        return str(err)
+def _graph_queries(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(graph, source, target) for every --graph and every pair (--source/--target and each
+    --pair), then the lines "GRAPH SOURCE TARGET" of --queries."""
+    if args.words:
+        raise InputError("this model takes graphs, not words")
+    pairs = [tuple(p) for p in args.pair or []]
+    if args.source is not None or args.target is not None:
+        if args.source is None or args.target is None:
+            raise InputError("--source and --target go together (or use --pair A B)")
+        pairs.insert(0, (args.source, args.target))
+    queries = [(g, s, t) for g in args.graph or [] for s, t in pairs]
+    if args.graph and not pairs:
+        raise InputError("give the vertices: --source A --target B, or --pair A B (repeatable)")
+    if pairs and not args.graph:
+        raise InputError("give the graph: --graph SPEC:NAME or an edge-list file")
+    for number, line in enumerate(_lines(args.queries) if args.queries else [], start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 3:
+            raise InputError(f"{args.queries}:{number}: expected GRAPH SOURCE TARGET, not {line!r}")
+        queries.append((fields[0], fields[1], fields[2]))
+    if not queries:
+        raise InputError(
+            "this model decides connectivity: give --graph G with --source A --target B "
+            "(or --pair A B), or --queries FILE"
+        )
+    return queries
+
+
+def _run_graphs(model: Any, args: argparse.Namespace) -> int:
+    """Answer every connectivity query; a bad graph or vertex fails only its own queries."""
+    queries = _graph_queries(args)
+    graphs: dict[str, Any] = {}
+    for name, _, _ in queries:
+        if name not in graphs:
+            try:
+                graphs[name] = _graph_argument(name)
+            except LogdepthError as err:
+                graphs[name] = err
+    ok = True
+    for start in range(0, len(queries), GRAPH_BATCH):
+        batch = queries[start : start + GRAPH_BATCH]
+        runnable = [(graphs[g], s, t) for g, s, t in batch if not isinstance(graphs[g], Exception)]
+        answers = iter(model.connected_each(runnable))
+        for g, s, t in batch:
+            answer = graphs[g] if isinstance(graphs[g], Exception) else next(answers)
+            if isinstance(answer, bool):
+                answer = "connected" if answer else "disconnected"
+            fields = {"graph": g, "source": s, "target": t}
+            ok = _emit(args, fields, answer, f"graph {g}, {s!r} -> {t!r}") and ok
+        sys.stdout.flush()
+    return 0 if ok else 1
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -178,7 +273,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # Each sample is a forward pass: past the exhaustive limit it would run for days.
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
-    model = logdepth.load(args.model)
+    model = _load_for_running(args)
     progress = _progress(not args.json)
     if model.config.input_format == "graph":
         from logdepth.verify.connectivity import verify_connectivity
@@ -256,10 +351,23 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             f"  [{cell['offset']:>5}:{cell['offset'] + len(cell['labels']):<5}] "
             f"{cell['name']} ({cell['kind']}): {labels}"
         )
-    print("layers:")
+    print("layers (per head: query . key -> value => writes; c causal, u unmasked):")
     for layer in info["layers"]:
         print(f"  {layer['name']:<14} heads {layer['heads']} ff {layer['d_ff']:<6} {layer['text']}")
+        for head in layer["head_details"]:
+            print(
+                f"    head {head['head']} ({'c' if head['causal'] else 'u'}): "
+                f"{_names(head['query'])} . {_names(head['key'])} -> {_names(head['value'])} "
+                f"=> {_names(head['writes'])}" + (f"  # {head['note']}" if head["note"] else "")
+            )
+        if layer["ff_note"]:
+            print(f"    ff: {layer['ff_note']}")
     return 0
+
+
+def _names(cells: Sequence[str]) -> str:
+    """Cell names for one line of `inspect` ("-" for none)."""
+    return ",".join(cells) or "-"
 
 
 def cmd_precision(args: argparse.Namespace) -> int:
@@ -435,12 +543,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="weight file to write (.safetensors)")
     p.set_defaults(func=cmd_compile)
 
-    p = sub.add_parser("run", help="run a weight file on words or a graph query")
+    p = sub.add_parser(
+        "run",
+        help="run a weight file on words or graph queries",
+        description="Answer each word (or graph query) on its own line: the input echoed, then "
+        "the answer, tab-separated (--json: one object per line). Words come from the command "
+        "line, --file F, or stdin ('-', or no words on a pipe). A bad input gets an 'error' "
+        "answer and a message on stderr; the others are still answered; the exit status is 1 "
+        "if any failed.",
+    )
     p.add_argument("model", help="weight file")
-    p.add_argument("words", nargs="*", help="words ('' is the empty word)")
-    p.add_argument("--graph", help="SPEC:NAME, or an edge-list or DIMACS file")
+    p.add_argument("words", nargs="*", help="words ('' is the empty word; '-' reads stdin)")
+    p.add_argument("--file", help="read words from this file, one per line ('-': stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--graph",
+        action="append",
+        help="SPEC:NAME, or an edge-list or DIMACS file (repeatable: every pair on every graph)",
+    )
     p.add_argument("--source", help="source vertex")
     p.add_argument("--target", help="target vertex")
+    p.add_argument(
+        "--pair", nargs=2, action="append", metavar=("A", "B"), help="a query (repeatable)"
+    )
+    p.add_argument("--queries", help="file of 'GRAPH SOURCE TARGET' lines ('-': stdin)")
+    _device_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("verify", help="check a weight file against ground truth")
@@ -459,6 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")
+    _device_options(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("inspect", help="show a weight file's config, cells and layers")
@@ -505,7 +633,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_budget)
 
     dsl_commands.register(sub, check_hook=_check_hook)
+    for command in sub.choices.values():  # `logdepth run --version` works too
+        command.add_argument("--version", action="version", version=f"logdepth {_version()}")
     return parser
+
+
+def _device_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dtype", choices=["float64", "float32"], help="run in this dtype")
+    p.add_argument("--device", help="run on this device (cpu, cuda, cuda:1, ...)")
 
 
 def _version() -> str:

@@ -1,4 +1,4 @@
-"""One exception hierarchy for everything a user can get wrong (DESIGN.md, "Errors").
+"""One exception hierarchy for everything a user can get wrong.
 
 The CLI catches `LogdepthError`, prints `str(err)` and exits non-zero; it never shows a
 traceback for bad input. Located errors render as ``file:line:col: error: message`` followed by

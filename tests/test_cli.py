@@ -43,7 +43,7 @@ def test_inspect_shows_cells_and_layer_texts(capsys, demo):
 
 def test_unknown_symbol_is_a_clear_error(capsys, demo):
     code, out, err = run(capsys, "run", str(demo), "xq")
-    assert code == 1 and out == "error\n"  # the bad word keeps its line
+    assert code == 1 and out == "xq\terror\n"  # the bad word keeps its line
     assert "word 'xq': symbol 'q' at position 2 of word 'xq' is not in the alphabet" in err
 
 
@@ -95,7 +95,7 @@ def test_compile_run_verify_inspect_a_bundled_automaton(capsys, tmp_path):
     code, text, _ = run(capsys, "compile", str(BASICS), "--name", "parity", "-o", str(out))
     assert code == 0 and "(0, 8, 9)-universal" in text
     code, text, _ = run(capsys, "run", str(out), "0110", "010", "")
-    assert (code, text.split()) == (0, ["accept", "reject", "accept"])
+    assert (code, text) == (0, "0110\taccept\n010\treject\n\taccept\n")
     code, text, _ = run(
         capsys,
         "verify",
@@ -165,14 +165,15 @@ def test_connectivity_compile_and_run_on_a_spec_graph(capsys, tmp_path):
             target,
         )
         assert code == 0
-        answers.append(text.strip())
-    assert answers == ["connected", "disconnected", "disconnected"]
+        answers.append(text.strip().split("\t"))
+    assert [a[-1] for a in answers] == ["connected", "disconnected", "disconnected"]
+    assert answers[0] == [f"{BASICS}:diamond", "a", "d", "connected"]
     edges = tmp_path / "edges.txt"
     edges.write_text("n 3\n1 2\n# a comment\n2 3\n")
     code, text, _ = run(
         capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "3"
     )
-    assert (code, text.strip()) == (0, "connected")
+    assert (code, text.strip()) == (0, f"{edges}\t1\t3\tconnected")
     code, _, err = run(
         capsys, "run", str(out), "--graph", str(edges), "--source", "1", "--target", "9"
     )
@@ -214,7 +215,7 @@ def test_nonuniform_weights_refuse_words_longer_than_they_were_built_for(capsys,
     )
     assert code == 0
     code, text, _ = run(capsys, "run", str(out), "01101110", "0")
-    assert (code, text.split()) == (0, ["reject", "accept"])  # five 1s; no 1s
+    assert (code, text.split()) == (0, ["01101110", "reject", "0", "accept"])  # five 1s; no 1s
     code, _, err = run(capsys, "run", str(out), "011011101")
     assert code == 1 and "non-uniform weights were built and verified for (8)" in err
 
@@ -245,3 +246,100 @@ def test_whitespace_in_words_means_the_same_everywhere(capsys, tmp_path):
 
     model = load(out)
     assert model.accepts("0 1 1 0") is True and model.accepts(" 0 1 0 ") is False
+
+
+# ---- run in a pipeline (issue 11) -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def parity_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "parity.safetensors"
+    assert main(["compile", str(BASICS), "--name", "parity", "-o", str(out)]) == 0
+    return out
+
+
+def test_run_reads_words_from_stdin_as_json_lines_with_per_word_errors(
+    capsys, monkeypatch, parity_file
+):
+    import io
+    import random
+
+    rng = random.Random(1)
+    words = ["".join(rng.choice("01") for _ in range(64)) for _ in range(40)]
+    words[7], words[30] = "01x1", "2"
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(w + "\n" for w in words)))
+    code, out, err = run(capsys, "run", str(parity_file), "-", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["word"] for r in rows] == words
+    for row in rows:
+        if row["word"] in ("01x1", "2"):
+            assert "error" in row and "answer" not in row
+        else:
+            assert row["answer"] == ("accept" if row["word"].count("1") % 2 == 0 else "reject")
+    assert "word '01x1': symbol 'x' at position 3" in err and "word '2'" in err
+
+
+def test_run_reads_a_word_file_and_keeps_empty_lines_as_the_empty_word(
+    capsys, tmp_path, parity_file
+):
+    words = tmp_path / "words.txt"
+    words.write_text("0110\n\n1\r\n")
+    code, out, _ = run(capsys, "run", str(parity_file), "--file", str(words), "--dtype", "float32")
+    assert (code, out) == (0, "0110\taccept\n\taccept\n1\treject\n")
+
+
+def test_run_and_verify_take_dtype_and_device(capsys, parity_file):
+    code, out, _ = run(capsys, "run", str(parity_file), "011", "--device", "cpu")
+    assert (code, out) == (0, "011\taccept\n")
+    code, _, err = run(capsys, "run", str(parity_file), "011", "--device", "nowhere")
+    assert code == 1 and "not a device" in err
+    code, out, _ = run(
+        capsys, "verify", str(parity_file), "--dtype", "float32", "--exhaustive", "3",
+        "--samples", "2", "--max-length", "8", "--json",
+    )  # fmt: skip
+    assert code == 0 and json.loads(out)["ok"]
+
+
+def test_every_subcommand_has_version(capsys):
+    for verb in ("run", "verify", "inspect", "check"):
+        with pytest.raises(SystemExit) as done:
+            main([verb, "--version"])
+        assert done.value.code == 0 and capsys.readouterr().out.startswith("logdepth ")
+
+
+def test_inspect_lists_every_head_with_its_note(capsys, parity_file):
+    code, out, _ = run(capsys, "inspect", str(parity_file))
+    assert code == 0
+    assert "head 0 (c): act.Fq . act.pos -> act.pos => act.floor  # act: floor(j/m)" in out
+    assert "[    7:9    ] delta (code): delta=e delta=(odd even)" in out
+    info = json.loads(run(capsys, "inspect", str(parity_file), "--json")[1])
+    layer = next(x for x in info["layers"] if x["name"] == "repeated.3")
+    assert layer["head_details"][0]["writes"] == ["act.floor"]
+
+
+@pytest.mark.slow
+def test_run_answers_ten_thousand_words_of_length_64_in_one_process(tmp_path, parity_file):
+    """The issue's pipeline: `logdepth run MODEL --json < words.txt`, bad words included."""
+    import random
+    import subprocess
+    import sys
+
+    rng = random.Random(0)
+    words = ["".join(rng.choice("01") for _ in range(64)) for _ in range(10_000)]
+    bad = {17: "0120", 5000: "x" * 64, 9999: "1 2"}
+    for k, w in bad.items():
+        words[k] = w
+    done = subprocess.run(
+        [sys.executable, "-m", "logdepth", "run", str(parity_file), "--json"],
+        input="".join(w + "\n" for w in words),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1 and len(rows) == 10_000
+    for k, (word, row) in enumerate(zip(words, rows, strict=True)):
+        assert row["word"] == word
+        if k in bad:
+            assert "error" in row
+        else:
+            assert row["answer"] == ("accept" if word.count("1") % 2 == 0 else "reject")
+    assert done.stderr.count("logdepth: error: word") == 3

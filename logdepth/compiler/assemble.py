@@ -126,6 +126,9 @@ def assemble_layer(
         d_ff=units,
         causal=tuple(h.causal for h in heads),
         text=layer.text,
+        # Kept so that `CompiledModel.heads()` and `inspect` can say what each head does.
+        head_notes=tuple(h.note for h in heads),
+        ff_note=ff.note if ff is not None and units else "",
     )
     tensors = {
         "attn.mask": _mask(layout, attn_reads),

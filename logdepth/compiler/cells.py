@@ -5,7 +5,7 @@ and writes layers in terms of them; assembly (compiler/assemble.py) turns that i
 
 Every cell records the norm its contents have whenever a sublayer reads it. Masked pre-norm
 divides the concatenation of the cells a sublayer reads by its norm; when each read cell has a
-fixed norm, that norm is a constant which assembly folds into the next matrix (digest Lemma 3).
+fixed norm, that norm is a constant which assembly folds into the next matrix (the paper's Lemma 3).
 A cell of variable norm (psi, raw scalar) must be read alone: it then reads back as phi(a/b)
 or as sgn(z) (Lemma 2; Appendix A.1).
 """
@@ -28,7 +28,8 @@ class Cell:
     """A named block of residual dimensions with a label per dimension.
 
     `persistent` cells hold state across loop iterations (changed only by declared deltas);
-    all others are temporaries that every repeated block must clear (digest 8.7).
+    all others are temporaries that every repeated block must clear (a looped layer sees its
+    own output).
     Cells compare by identity: two allocations are two cells even with the same name.
     """
 
@@ -56,7 +57,7 @@ class Cell:
 class Layout:
     """Allocates cells; offsets follow allocation order, so the same program gives the same file.
 
-    The constant-one cell `one` is always allocated first (there are no biases: digest 1.2).
+    The constant-one cell `one` is always allocated first (there are no biases).
     """
 
     cells: list[Cell] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The hygiene ledger: which cells are live where, checked before assembly (digest 8.7).
+"""The hygiene ledger: which cells are live where, checked before assembly.
 
 A looped layer sees its own output from the previous iteration, so the repeated block must
 leave the residual stream exactly as live as it found it: every temporary it writes is cleared

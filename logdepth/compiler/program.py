@@ -1,4 +1,4 @@
-"""The program IR: layers written over named cells (DESIGN.md, "The compiler's core").
+"""The program IR: layers written over named cells.
 
 A construction builds a `Program`: an embedding (what each token writes), s initial, r repeated
 and t final `Layer`s, and a readout. Each layer is an attention sublayer (a list of `Head`s) then

@@ -28,6 +28,8 @@ MAX_SHOWN_STATES = 8  # a state map over more states is abbreviated in its short
 
 @dataclass(frozen=True)
 class ElementName:
+    """How one element is shown: short and full names, a word reaching it, accepting or not."""
+
     short: str  # what fits in a tree node
     full: str  # the whole map or relation (a tooltip)
     word: str | None  # a shortest word with this element, if found
@@ -73,6 +75,7 @@ class ElementNamer:
         )
 
     def name(self, element: Element) -> ElementName:
+        """The element's names, a shortest word with it, and whether it is accepting."""
         mapping = self._mapping(element)
         if self.encoding.via == "nfa":
             images = [
@@ -114,3 +117,23 @@ class ElementNamer:
                     words[f] = self.separator.join(paths[f])
                     queue.append(f)
         return words
+
+
+def code_labels(namer: ElementNamer, cell: str) -> list[str]:
+    """Readable labels for a code cell of `namer`'s encoding, one per dimension.
+
+    One-hot codes (dimension a is element a): `cell=NAME` with the element's short name (its
+    full name where short names collide). State-map codes (dimension (s, t) is "f(s) = t"):
+    `cell:S->T` with the states' names. `model.compiled.decode_names` reads both forms back.
+    """
+    enc = namer.encoding
+    if enc.kind == "onehot":
+        names = [namer.name(e) for e in range(enc.dim)]
+        values = [n.short for n in names]
+        if len(set(values)) < len(values):
+            values = [n.full or n.short for n in names]
+        if len(set(values)) < len(values):
+            values = [f"{v} #{k}" for k, v in enumerate(values)]
+        return [f"{cell}={v}" for v in values]
+    states = namer.states
+    return [f"{cell}:{s}->{t}" for s in states for t in states]

@@ -1,6 +1,12 @@
 """The user-facing compiled model: run words through the transformer, trace it, save it.
 
 Every answer comes from the forward pass of the assembled weights (never a simulator).
+
+Readable labels come from the stored config: each cell has a kind and one label per dimension
+(compile time names the values of code cells after the spec: `delta=(odd even)`, a monoid
+element; `delta:even->odd`, one entry of a state map). `residual_labels` turns them into one
+label per residual dimension, `TraceResult.decode` names the value a code cell holds, and
+`heads()` says what every head reads and writes.
 """
 
 from __future__ import annotations
@@ -21,6 +27,44 @@ from logdepth.model.transformer import Trace, UniversalTransformer
 DTYPE_NAMES = {"float64": torch.float64, "float32": torch.float32}
 
 
+def residual_labels(config: ModelConfig) -> list[str]:
+    """One readable label per residual dimension, from the cells' kinds and stored labels.
+
+    `one`; booleans `bos` / `not bos`; hashes `phi(count):z`, `phi(count):1`, ...; unnormalized
+    hashes `psi(act.P):a`, ...; scalars by name; code and one-hot cells by their stored labels
+    (the values the spec names). A dimension no cell covers is `[k]`.
+    """
+    labels = [f"[{k}]" for k in range(config.d_model)]
+    for cell in config.cells:
+        for k, label in enumerate(cell.labels):
+            labels[cell.offset + k] = _dimension_label(cell, k, label)
+    return labels
+
+
+def _dimension_label(cell: CellInfo, k: int, label: str) -> str:
+    suffix = label[len(cell.name) + 1 :] if label.startswith(cell.name + ":") else None
+    if cell.kind == "const":
+        return cell.name
+    if cell.kind == "bool" and cell.size == 2:
+        return cell.name if k == 0 else f"not {cell.name}"
+    if cell.kind in ("phi", "psi") and suffix is not None:
+        return f"{cell.kind}({cell.name}):{suffix}"
+    return label
+
+
+def cells_at(cells: Sequence[CellInfo], dims: torch.Tensor | Sequence[int]) -> tuple[str, ...]:
+    """Names of the cells that own any of the residual dimensions `dims`, in residual order."""
+    hit = {int(d) for d in dims}
+    return tuple(c.name for c in cells if any(d in hit for d in range(c.offset, c.stop)))
+
+
+def _nonzero(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Indices along the last (dim=-1: columns) or first (dim=0: rows) axis that are not all
+    zero in x."""
+    other = tuple(d for d in range(x.dim()) if d != (dim % x.dim()))
+    return torch.nonzero(x.abs().sum(dim=other) if other else x.abs(), as_tuple=True)[0]
+
+
 def decode_cell(info: CellInfo, block: np.ndarray) -> np.ndarray:
     """Decode a cell's raw block [positions, size] into one value per position.
 
@@ -36,6 +80,69 @@ def decode_cell(info: CellInfo, block: np.ndarray) -> np.ndarray:
         return block[:, 0].copy()
     empty = np.abs(block).max(axis=1) == 0
     return np.where(empty, -1, block.argmax(axis=1))
+
+
+def decode_names(info: CellInfo, block: np.ndarray) -> list[str | None]:
+    """A code or one-hot cell's value at each position, named by its labels (None where the
+    block is all zero).
+
+    Labels `name=VALUE` (one dimension per value) give VALUE at the largest coordinate. Labels
+    `name:S->T` over q^2 dimensions (a state map f stored as q one-hot rows, f(S) = T) give
+    "(f(S_1) ... f(S_q))", or "e" for the identity map. Other labels (files compiled before
+    values were named) give the label of the largest coordinate.
+    """
+    empty = np.abs(block).max(axis=1) == 0 if block.size else np.ones(len(block), dtype=bool)
+    prefix = info.name + "="
+    if info.labels and all(label.startswith(prefix) for label in info.labels):
+        values = [label[len(prefix) :] for label in info.labels]
+        picked: list[str | None] = [values[k] for k in block.argmax(axis=1)] if info.size else []
+    elif (maps := _state_maps(info)) is not None:
+        states, targets = maps
+        q = len(states)
+        rows = block.reshape(len(block), q, q).argmax(axis=2)
+        picked = []
+        for row in rows:
+            images = [targets[t] for t in row]
+            picked.append("e" if images == states else "(" + " ".join(images) + ")")
+    else:
+        picked = [info.labels[k] for k in block.argmax(axis=1)] if info.size else []
+    return [None if e else v for v, e in zip(picked or [None] * len(block), empty, strict=True)]
+
+
+def _state_maps(info: CellInfo) -> tuple[list[str], list[str]] | None:
+    """(states, targets) when the labels are `name:S->T` for S, T over q states, row-major."""
+    q = round(info.size**0.5)
+    prefix = info.name + ":"
+    if q * q != info.size or q == 0 or not all(x.startswith(prefix) for x in info.labels):
+        return None
+    pairs = [x[len(prefix) :].split("->") for x in info.labels]
+    if not all(len(p) == 2 for p in pairs):
+        return None
+    states = [pairs[s * q][0] for s in range(q)]
+    targets = [pairs[t][1] for t in range(q)]
+    if pairs != [[states[s], targets[t]] for s in range(q) for t in range(q)]:
+        return None
+    return states, targets
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    """What one attention head reads and writes, from its weights (`CompiledModel.heads()`).
+
+    `query`, `key`, `value`: the cells with a nonzero column in W_Q, W_K, W_V of this head;
+    `writes`: the cells with a nonzero row in its block of W_O; `note`: what the construction
+    said the head does (empty for files written before notes were kept).
+    """
+
+    layer: str  # "initial.0", "repeated.3", ...
+    head: int
+    causal: bool
+    query: tuple[str, ...]
+    key: tuple[str, ...]
+    value: tuple[str, ...]
+    writes: tuple[str, ...]
+    note: str
+    layer_text: str
 
 
 @dataclass
@@ -59,11 +166,41 @@ class TraceResult:
         return hits[-1]
 
     def cell(self, name: str, step: int = -1) -> np.ndarray:
+        """The raw block [positions, cell size] of a cell in residual `step` (default: last)."""
         info = self.config.cell(name)
         return self.residuals[step][:, info.offset : info.stop]
 
     def decode(self, name: str, step: int = -1) -> np.ndarray:
-        return decode_cell(self.config.cell(name), self.cell(name, step))
+        """The cell's value at every position of residual `step` (default: the last).
+
+        Code and one-hot cells give names (`decode_names`: the monoid element, state map or
+        token; None where the cell is empty), as an object array; the other kinds give numbers
+        (`decode_cell`: phi/psi the hashed scalar, bool 0/1, scalar the number).
+        """
+        info = self.config.cell(name)
+        if info.kind in ("code", "onehot"):
+            return np.array(decode_names(info, self.cell(name, step)), dtype=object)
+        return decode_cell(info, self.cell(name, step))
+
+    def table(
+        self, position: int = -1, cells: Sequence[str] | None = None, layers: bool = True
+    ) -> str:
+        """A text table of decoded cells at one position (default: the last, where the answer
+        is read): one row per executed layer (`layers=False`: per sublayer), one column per
+        cell (default: every cell but the constant)."""
+        names = [c.name for c in self.config.cells if c.kind != "const"] if cells is None else cells
+        steps = [0, *self.layer_ends()] if layers else list(range(len(self.residuals)))
+        rows = [["step", "after", *names]]
+        for step in steps:
+            after = self.sublayers[step]
+            if layers and step:
+                after = after.rsplit(".", 1)[0]
+            values = [_shown(self.decode(name, step)[position]) for name in names]
+            rows.append([str(step), after, *values])
+        widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+        return "\n".join(
+            "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
+        )
 
     def attention_of(self, step: int) -> np.ndarray | None:
         """[heads, n, n] of the attention sublayer whose output is residual `step` (None when
@@ -74,7 +211,8 @@ class TraceResult:
         return self.attention_runs[run]
 
     def layer_ends(self) -> list[int]:
-        """Residual index after each whole layer, in execution order."""
+        """Residual index after each whole layer, in execution order (a run of a repeated
+        layer is its own layer)."""
         ends, seen = [], None
         for k, name in enumerate(self.sublayers[1:], start=1):
             prefix = name.rsplit(".", 1)[0]
@@ -87,26 +225,98 @@ class TraceResult:
 
 
 class CompiledModel:
-    """A compiled transformer plus what it was compiled from (source, spec, report)."""
+    """A compiled transformer plus what it was compiled from (source, spec, report).
+
+    `network` is the `UniversalTransformer` (a torch module: `network.state_dict()`, forward
+    hooks on its sublayers); `extra` is what the weight file carries beside the config (spec,
+    source text, report).
+    """
 
     def __init__(self, network: UniversalTransformer, extra: dict[str, Any] | None = None) -> None:
         self.network = network
         self.extra = dict(extra or {})
 
-    # ---- properties ---------------------------------------------------------------------
     @property
     def config(self) -> ModelConfig:
+        """Shapes, vocabulary, depth rule, tolerance and cell layout (model/config.py)."""
         return self.network.config
 
     @property
     def dtype_name(self) -> str:
+        """ "float64" or "float32"."""
         return weights.DTYPES[self.network.dtype]
 
-    def to(self, dtype: str) -> CompiledModel:
-        """The same weights in another dtype ("float64" or "float32")."""
-        if dtype not in DTYPE_NAMES:
-            raise InputError(f"dtype {dtype!r} is not supported: use float64 or float32")
-        return CompiledModel(self.network.to_dtype(DTYPE_NAMES[dtype]), self.extra)
+    @property
+    def device(self) -> torch.device:
+        """The device the weights are on."""
+        return self.network.device
+
+    def to(
+        self,
+        *args: str | torch.dtype | torch.device,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+    ) -> CompiledModel:
+        """The same weights on another device and/or in another dtype, as a new model (this one
+        is unchanged). Like `torch.nn.Module.to`, a positional argument may be either:
+        `m.to("float32")`, `m.to(torch.float32)`, `m.to("cuda")`, `m.to("cuda", "float32")`,
+        `m.to(device="cuda", dtype=torch.float32)`.
+
+        Only float64 and float32 are supported: frontiers are derived per dtype, and no other
+        dtype has one.
+        """
+        for arg in args:
+            if isinstance(arg, torch.dtype) or (isinstance(arg, str) and _is_dtype_name(arg)):
+                if dtype is not None:
+                    raise InputError("to() got two dtypes")
+                dtype = arg
+            else:
+                if device is not None:
+                    raise InputError("to() got two devices")
+                device = arg
+        new_dtype = self.network.dtype if dtype is None else _dtype(dtype)
+        new_device = self.network.device if device is None else _device(device)
+        try:
+            tensors = {
+                k: v.to(device=new_device, dtype=new_dtype) for k, v in self.network.tensors.items()
+            }
+        except (AssertionError, RuntimeError) as err:  # e.g. CUDA asked for, not present
+            raise InputError(f"cannot move the weights to {new_device}: {err}") from None
+        network = UniversalTransformer(self.config, tensors)
+        network.attention_mode, network.beta = self.network.attention_mode, self.network.beta
+        network.precision_bits = self.network.precision_bits
+        return CompiledModel(network, self.extra)
+
+    @property
+    def residual_labels(self) -> list[str]:
+        """One readable label per residual dimension (`residual_labels(config)`)."""
+        return residual_labels(self.config)
+
+    def heads(self) -> list[HeadInfo]:
+        """Every attention head, layer by layer: the cells its query, key and value read, the
+        cells its output writes, whether it is causal, and the construction's note."""
+        cells = self.config.cells
+        out: list[HeadInfo] = []
+        for part in ("initial", "repeated", "final"):
+            for k, shape in enumerate(getattr(self.config, part)):
+                attn = self.network.layer(f"{part}.{k}").attn
+                dv = shape.d_value
+                for head in range(shape.n_heads):
+                    w_o = attn.W_O[:, head * dv : (head + 1) * dv]
+                    out.append(
+                        HeadInfo(
+                            layer=f"{part}.{k}",
+                            head=head,
+                            causal=shape.causal[head],
+                            query=cells_at(cells, _nonzero(attn.W_Q[head], -1)),
+                            key=cells_at(cells, _nonzero(attn.W_K[head], -1)),
+                            value=cells_at(cells, _nonzero(attn.W_V[head], -1)),
+                            writes=cells_at(cells, _nonzero(w_o, 0)),
+                            note=shape.head_note(head),
+                            layer_text=shape.text,
+                        )
+                    )
+        return out
 
     @property
     def frontier(self) -> int | None:
@@ -120,6 +330,7 @@ class CompiledModel:
 
     # ---- running --------------------------------------------------------------------------
     def input_size(self, tokens: Sequence[str]) -> int:
+        """The input size n of a token sequence (symbols of a word, vertices of a graph)."""
         return self.config.depth_rule.size_of(tokens)
 
     def _check_frontier(self, n: int) -> None:
@@ -168,7 +379,7 @@ class CompiledModel:
                         raise InputError(f"token {token!r} is not in the model's vocabulary")
                     ids[row, col] = vocab[token]
             lengths = torch.tensor([len(s) for s in batch])
-            device = self.network.tensors["embed"].device
+            device = self.network.device
             with torch.no_grad():
                 logits = self.network(ids.to(device), lengths.to(device), d)
             for row, k in enumerate(members):
@@ -184,23 +395,28 @@ class CompiledModel:
         n = self.input_size(tokens)
         self._check_frontier(n)
         d = self.config.depth_rule.depth(n) if depth is None else depth
-        ids = torch.tensor([[vocab[t] for t in tokens]])
+        for token in tokens:
+            if token not in vocab:
+                raise InputError(f"token {token!r} is not in the model's vocabulary")
+        device = self.network.device
+        ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
         record = Trace(record_attention=attention)
         with torch.no_grad():
-            self.network(ids, torch.tensor([len(tokens)]), d, trace=record)
+            self.network(ids, torch.tensor([len(tokens)], device=device), d, trace=record)
         return TraceResult(
             tokens=list(tokens),
             config=self.config,
             depth=d,
             sublayers=record.sublayers,
-            residuals=[r[0].numpy() for r in record.residuals],
-            attention={k: v[0].numpy() for k, v in record.attention.items()},
-            attention_runs=[v[0].numpy() for v in record.attention_runs],
+            residuals=[r[0].cpu().numpy() for r in record.residuals],
+            attention={k: v[0].cpu().numpy() for k, v in record.attention.items()},
+            attention_runs=[v[0].cpu().numpy() for v in record.attention_runs],
         )
 
     # ---- words (Theorem 1) ------------------------------------------------------------------
     @property
     def alphabet(self) -> list[str]:
+        """The word symbols (the vocabulary without BoS and the end token)."""
         return inputs.word_symbols(self.config.vocab)
 
     def _word_tokens(self, word: str | Sequence[str]) -> list[str]:
@@ -217,14 +433,38 @@ class CompiledModel:
         return self.accepts_batch([word])[0]
 
     def accepts_batch(self, words: Sequence[str | Sequence[str]]) -> list[bool]:
+        """`accepts` for many words in one forward pass per unrolling depth (much faster than
+        a loop of `accepts`). An `InputError` for any word stops the whole batch."""
         if isinstance(words, str) or not isinstance(words, Sequence):
             raise InputError(f"accepts_batch takes a list of words, not {type(words).__name__}")
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
+    def accepts_each(self, words: Sequence[str | Sequence[str]]) -> list[bool | InputError]:
+        """`accepts_batch` that answers every good word: a bad word (unknown symbol, past the
+        frontier) gets its `InputError` in place of an answer."""
+        answers: list[bool | InputError] = []
+        good: list[int] = []
+        sequences: list[list[str]] = []
+        for word in words:
+            try:
+                tokens = self._word_tokens(word)
+                self._check_frontier(self.input_size(tokens))
+            except InputError as err:
+                answers.append(err)
+                continue
+            good.append(len(answers))
+            answers.append(False)
+            sequences.append(tokens)
+        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
+            answers[k] = out == "accept"
+        return answers
+
     def trace(
         self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
     ) -> TraceResult:
+        """Run one word, recording the residual stream after every sublayer (and, unless
+        `attention=False`, every head's weights): see `TraceResult`."""
         return self.trace_tokens(self._word_tokens(word), depth, attention)
 
     # ---- graphs (Theorem 2) -----------------------------------------------------------------
@@ -237,29 +477,50 @@ class CompiledModel:
         return self.connected_batch([(graph, source, target)])[0]
 
     def connected_batch(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool]:
+        """`connected` for many (graph, source, target) queries, batched by unrolling depth."""
+        sequences = [self._graph_tokens(*query) for query in queries]
+        return [o == "connected" for o in self.run_tokens(sequences)]
+
+    def connected_each(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool | InputError]:
+        """`connected_batch` that answers every good query: a bad one (unknown vertex, graph
+        past the frontier) gets its `InputError` in place of an answer."""
+        answers: list[bool | InputError] = []
+        good: list[int] = []
+        sequences: list[list[str]] = []
+        for query in queries:
+            try:
+                sequences.append(self._graph_tokens(*query))
+            except InputError as err:
+                answers.append(err)
+                continue
+            good.append(len(answers))
+            answers.append(False)
+        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
+            answers[k] = out == "connected"
+        return answers
+
+    def _graph_tokens(self, graph: Any, source: str, target: str) -> list[str]:
+        """Theorem 2's input for one query, checked against the frontier first."""
         if self.config.input_format != "graph":
             raise InputError("this model takes words, not graphs (use accepts)")
-        sequences = []
-        for graph, source, target in queries:
-            nodes = list(getattr(graph, "nodes", None) or [])
-            if not hasattr(graph, "adjacency"):
-                raise InputError(f"connected takes a graph, not {type(graph).__name__}")
-            # Before any token is built: the input has n^2 + n^3 of them.
-            self._check_frontier(len(nodes))
-            for v in (source, target):
-                if v not in nodes:
-                    raise InputError(f"vertex {v!r} is not a node of the graph")
-            adjacency = np.asarray(graph.adjacency(), dtype=bool)
-            sequences.append(
-                inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
-            )
-        return [o == "connected" for o in self.run_tokens(sequences)]
+        nodes = list(getattr(graph, "nodes", None) or [])
+        if not hasattr(graph, "adjacency"):
+            raise InputError(f"connected takes a graph, not {type(graph).__name__}")
+        # Before any token is built: the input has n^2 + n^3 of them.
+        self._check_frontier(len(nodes))
+        for v in (source, target):
+            if v not in nodes:
+                raise InputError(f"vertex {v!r} is not a node of the graph")
+        adjacency = np.asarray(graph.adjacency(), dtype=bool)
+        return inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
 
     # ---- files ------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
+        """The weight file's bytes (deterministic)."""
         return weights.to_bytes(self.network, self.extra)
 
     def save(self, path: str | Path) -> None:
+        """Write the weight file atomically."""
         weights.save(self.network, path, self.extra)
 
 
@@ -267,3 +528,36 @@ def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file (WeightFileError with the reason on any problem)."""
     network, extra = weights.load(path)
     return CompiledModel(network, extra)
+
+
+def _shown(value: Any) -> str:
+    """A decoded value as table text."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    x = float(value)
+    return "nan" if x != x else f"{x:.4g}"
+
+
+def _is_dtype_name(text: str) -> bool:
+    return isinstance(getattr(torch, text, None), torch.dtype)
+
+
+def _dtype(dtype: str | torch.dtype) -> torch.dtype:
+    """A supported torch dtype from a name or a torch dtype; InputError for any other."""
+    if isinstance(dtype, str) and dtype in DTYPE_NAMES:
+        return DTYPE_NAMES[dtype]
+    if isinstance(dtype, torch.dtype) and dtype in weights.DTYPES:
+        return dtype
+    raise InputError(
+        f"dtype {dtype!r} is not supported: use float64 or float32 (frontiers are derived per "
+        "dtype, and no other dtype has one)"
+    )
+
+
+def _device(device: str | torch.device) -> torch.device:
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise InputError(f"{device!r} is not a device ({err})") from None

@@ -18,7 +18,10 @@ BOS = "<bos>"
 class LayerShape:
     """Shape of one transformer layer: attention heads, then a ReLU feed-forward.
 
-    `causal[k]` says whether head k sees keys j <= i (self included) or every key.
+    `causal[k]` says whether head k sees keys j <= i (self included) or every key. `text` says
+    what the layer computes (the paper step); `head_notes[k]` and `ff_note` are the notes the
+    construction gave each head and the feed-forward (empty in files written before they were
+    kept: `head_notes` is then `()`).
     """
 
     n_heads: int
@@ -27,10 +30,18 @@ class LayerShape:
     d_ff: int
     causal: tuple[bool, ...]
     text: str = ""
+    head_notes: tuple[str, ...] = ()
+    ff_note: str = ""
 
     def __post_init__(self) -> None:
         if len(self.causal) != self.n_heads:
             raise ValueError(f"layer has {self.n_heads} heads but {len(self.causal)} causal flags")
+        if self.head_notes and len(self.head_notes) != self.n_heads:
+            raise ValueError(f"layer has {self.n_heads} heads but {len(self.head_notes)} notes")
+
+    def head_note(self, k: int) -> str:
+        """Head k's note, or "" when the file kept none."""
+        return self.head_notes[k] if self.head_notes else ""
 
 
 @dataclass(frozen=True)
@@ -50,10 +61,12 @@ class CellInfo:
 
     @property
     def size(self) -> int:
+        """Dimensions the cell takes."""
         return len(self.labels)
 
     @property
     def stop(self) -> int:
+        """One past the cell's last dimension."""
         return self.offset + len(self.labels)
 
 
@@ -72,6 +85,7 @@ class DepthRule:
     fixed: int | None = None
 
     def size_of(self, tokens: list[str] | tuple[str, ...]) -> int:
+        """The input size n of a token sequence."""
         wanted = set(self.count_tokens)
         count = sum(1 for t in tokens if t in wanted)
         n = math.isqrt(count) if self.root == 2 else round(count ** (1 / self.root))
@@ -79,9 +93,11 @@ class DepthRule:
 
     @staticmethod
     def ceil_log2(n: int) -> int:
+        """ceil(log2 n), and 0 for n <= 1."""
         return 0 if n <= 1 else (n - 1).bit_length()
 
     def depth(self, n: int) -> int:
+        """d(n): how many times the repeated block is unrolled for input size n."""
         if self.fixed is not None:
             return self.fixed
         return self.ceil_log2(n)
@@ -106,24 +122,30 @@ class ModelConfig:
 
     @property
     def s_r_t(self) -> tuple[int, int, int]:
+        """(s, r, t): initial, repeated and final layer counts."""
         return len(self.initial), len(self.repeated), len(self.final)
 
     def num_layers(self, depth: int) -> int:
+        """Layers run at unrolling `depth`: s + r * depth + t."""
         s, r, t = self.s_r_t
         return s + r * depth + t
 
     def cell(self, name: str) -> CellInfo:
+        """The cell named `name` (KeyError if there is none)."""
         for c in self.cells:
             if c.name == name:
                 return c
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (the weight file's `config`)."""
         d = asdict(self)
         return d
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> ModelConfig:
+        """The config of `to_json`'s data; fields added later take their defaults."""
+
         def shapes(items: list[dict[str, Any]]) -> tuple[LayerShape, ...]:
             return tuple(
                 LayerShape(
@@ -133,6 +155,8 @@ class ModelConfig:
                     d_ff=int(x["d_ff"]),
                     causal=tuple(bool(c) for c in x["causal"]),
                     text=str(x.get("text", "")),
+                    head_notes=tuple(str(n) for n in x.get("head_notes", ())),
+                    ff_note=str(x.get("ff_note", "")),
                 )
                 for x in items
             )

@@ -1,6 +1,6 @@
 """The (s, r, t)-universal transformer the compiled weights run on (paper Section 2).
 
-One readable file, nanoGPT style. Semantics (DESIGN.md, "The model the weights run on"):
+One readable file, nanoGPT style. Semantics (docs/architecture.md, "The model"):
 
 - h0_i = E[w_i]; no positional encoding; position 0 holds BoS.
 - Each layer: an attention sublayer, then a feed-forward sublayer. Each reads its own masked
@@ -14,14 +14,35 @@ One readable file, nanoGPT style. Semantics (DESIGN.md, "The model the weights r
 
 Attention scores are computed in chunks of queries so that memory stays bounded
 (O(chunk * n) per head rather than O(n^2)).
+
+The network is an ordinary torch module tree. The weights are registered buffers (hand-set, not
+trained), named as in the weight file, so `state_dict()`, `load_state_dict`, `.to(device)` and
+`.to(dtype)` behave as for any torch model:
+
+    UniversalTransformer            embed, unembed; hook_embed
+      initial / repeated / final    ModuleLists of `Layer`, one per stored layer
+        Layer                       hook_resid_pre, hook_attn_out, hook_resid_mid,
+                                    hook_mlp_out, hook_resid_post
+          attn: Attention           mask, W_Q, W_K, W_V, W_O; hook_pattern, hook_z
+          mlp: FeedForward          mask, W_in, W_out; hook_pre, hook_post
+
+The `hook_*` children are identity `HookPoint`s named after TransformerLens's hook points; a
+`register_forward_hook` on one sees the activation, and a hook that returns a tensor replaces it
+(activation patching), except `hook_pattern`, which is read-only (the output is computed from
+the pattern's chunks before the whole pattern exists). A repeated layer runs d times per forward
+pass, so hooks under `repeated.k` fire d times, in order; while a forward pass runs,
+`UniversalTransformer.iteration` is the unrolled copy being run (0..d-1; None in the initial and
+final layers).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from logdepth.model.config import LayerShape, ModelConfig
 
@@ -66,7 +87,8 @@ def read_columns(mask: torch.Tensor) -> torch.Tensor:
 
 
 def masked_prenorm(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """z = norm(m * h) with norm(x) = x / ||x||_2 and norm(0) = 0 (no epsilon: digest 8.5)."""
+    """z = norm(m * h) with norm(x) = x / ||x||_2 and norm(0) = 0 (no epsilon, so that a zero
+    cell reads as zero, as the paper's norm does)."""
     x = h * mask
     n = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
     return torch.where(n > 0, x / torch.where(n > 0, n, torch.ones_like(n)), torch.zeros_like(x))
@@ -103,42 +125,297 @@ class Trace:
     record_attention: bool = True  # False skips the [batch, heads, n, n] matrices (long inputs)
 
 
-class UniversalTransformer(torch.nn.Module):
-    """An (s, r, t)-universal transformer with hand-set weights (paper Definition 1)."""
+class HookPoint(nn.Module):
+    """An identity module: a named place to attach forward hooks (TransformerLens's HookPoint).
 
-    def __init__(self, config: ModelConfig, tensors: dict[str, torch.Tensor]) -> None:
+    `register_forward_hook(fn)` calls fn(module, (x,), x) each time the activation passes; a
+    hook that returns a tensor replaces the activation.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return x unchanged (hooks see and may replace it)."""
+        return x
+
+
+class Attention(nn.Module):
+    """One layer's attention sublayer (paper Definition 2): masked pre-norm, heads, W_O.
+
+    Buffers: mask [d_model], W_Q and W_K [heads, d_head, d_model], W_V [heads, d_value,
+    d_model], W_O [d_model, heads * d_value]. Its output is the delta added to the residual.
+    """
+
+    def __init__(self, owner: UniversalTransformer, name: str, shape: LayerShape, d_model: int):
+        super().__init__()
+        # The owning network holds the arithmetic settings (precision, attention mode); a plain
+        # attribute, not a registered child, so the module tree has no cycle.
+        object.__setattr__(self, "_owner", owner)
+        self.name = name
+        self.shape = shape
+        for key, dims in layer_tensor_shapes(shape, d_model).items():
+            if key.startswith("attn."):
+                self.register_buffer(key[5:], torch.zeros(dims, dtype=torch.float64))
+        self.hook_pattern = HookPoint()
+        self.hook_z = HookPoint()
+        self._cache: tuple | None = None
+
+    def extra_repr(self) -> str:
+        causal = "".join("c" if c else "u" for c in self.shape.causal)
+        return f"heads={self.shape.n_heads} ({causal}), d_head={self.shape.d_head}"
+
+    def forward(
+        self, h: torch.Tensor, valid_keys: torch.Tensor, trace: Trace | None = None
+    ) -> torch.Tensor:
+        """Definition 2 with averaging-hard attention, computed in chunks of queries.
+
+        Work is saved without changing the result: when every head is causal, a chunk of queries
+        [start, stop) only scores keys < stop; the causal mask only touches the diagonal block
+        of keys [start, stop) (earlier keys are visible to the whole chunk); the padding mask is
+        applied only when some sequence of the batch is shorter than the keys scored.
+        """
+        net = self._owner
+        shape = self.shape
+        z, (w_q, w_k, w_v) = _read(self, h, ("W_Q", "W_K", "W_V"))
+        q = net.round(torch.einsum("bnm,hdm->bhnd", z, w_q))
+        k = net.round(torch.einsum("bnm,hdm->bhnd", z, w_k))
+        v = net.round(torch.einsum("bnm,hdm->bhnd", z, w_v))
+        batch, heads, n, _ = q.shape
+        causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
+        all_causal = len(causal_heads) == heads
+        shortest = int(valid_keys.sum(dim=1).min())
+        out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
+        # The whole [batch, heads, n, n] pattern only when someone looks at it.
+        recording = (trace is not None and trace.record_attention) or bool(
+            self.hook_pattern._forward_hooks
+        )
+        weights_all = (
+            torch.zeros(batch, heads, n, n, dtype=h.dtype, device=h.device) if recording else None
+        )
+        chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
+        positions = torch.arange(n, device=h.device)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            keys = stop if all_causal else n
+            scores = net.round(q[:, :, start:stop] @ k[:, :, :keys].transpose(-1, -2))  # [b,h,c,k]
+            future = positions[None, start:keys] > positions[start:stop, None]  # [c, keys-start]
+            if all_causal:
+                scores[..., start:keys].masked_fill_(future, float("-inf"))
+            else:
+                for head in causal_heads:
+                    scores[:, head, :, start:keys].masked_fill_(future, float("-inf"))
+            if shortest < keys:
+                scores.masked_fill_(~valid_keys[:, None, None, :keys], float("-inf"))
+            weights, totals = self._weights(scores)
+            # Normalize after the value product: c*dv divisions instead of c*n.
+            out[:, :, start:stop] = net.round(net.round(weights @ v[:, :, :keys]) / totals)
+            if weights_all is not None:
+                weights_all[:, :, start:stop, :keys] = weights / totals
+        if weights_all is not None:
+            self.hook_pattern(weights_all)
+            if trace is not None and trace.record_attention:
+                trace.attention[self.name] = weights_all
+                trace.attention_runs.append(weights_all)
+        out = self.hook_z(out)
+        heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
+        return net.round(heads_out @ self.W_O.T)
+
+    def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unnormalized attention weights and their row sums, from scores masked with -inf.
+
+        Hard mode: 1 on the keys within `tie_tolerance` of the row maximum, so the average is
+        the paper's averaging-hard attention; every row sees at least one key (itself, or BoS).
+        The weights overwrite the score buffer in place: on long inputs these n x chunk passes
+        are memory-bound, and fresh buffers cost page faults.
+        """
+        net = self._owner
+        best = scores.amax(dim=-1, keepdim=True)
+        if net.attention_mode == "softmax":
+            weights = net.round(scores.sub_(best).mul_(net.beta).exp_())
+        else:
+            # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
+            floor = net.round(best - net.tie_tolerance)
+            weights = scores.sub_(floor).heaviside_(_one(scores))
+        return weights, weights.sum(dim=-1, keepdim=True)
+
+
+class FeedForward(nn.Module):
+    """One layer's feed-forward sublayer (paper Definition 3): delta = U relu(W z), no biases.
+
+    Buffers: mask [d_model], W_in [d_ff, d_model], W_out [d_model, d_ff].
+    """
+
+    def __init__(self, owner: UniversalTransformer, name: str, shape: LayerShape, d_model: int):
+        super().__init__()
+        object.__setattr__(self, "_owner", owner)  # see Attention.__init__
+        self.name = name
+        for key, dims in layer_tensor_shapes(shape, d_model).items():
+            if key.startswith("mlp."):
+                self.register_buffer(key[4:], torch.zeros(dims, dtype=torch.float64))
+        self.hook_pre = HookPoint()
+        self.hook_post = HookPoint()
+        self._cache: tuple | None = None
+
+    def extra_repr(self) -> str:
+        return f"d_ff={self.W_in.shape[0]}"
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Definition 3: delta = U relu(W z), z the masked pre-norm."""
+        net = self._owner
+        z, (w_in,) = _read(self, h, ("W_in",))
+        hidden = torch.relu(self.hook_pre(net.round(z @ w_in.T)))
+        return net.round(self.hook_post(hidden) @ self.W_out.T)
+
+
+def _read(
+    sublayer: Attention | FeedForward, h: torch.Tensor, matrices: tuple[str, ...]
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Masked pre-norm restricted to the columns the mask keeps, with the reading matrices
+    restricted to the same columns (cached per sublayer).
+
+    The masked-out entries of m * h are zero, so they change neither the norm nor any
+    product with the reading matrices: this equals norm(m * h) @ W.T while touching only
+    the cells the sublayer reads (a layer typically reads a few of hundreds of columns).
+    """
+    sources = [sublayer.mask] + [getattr(sublayer, m) for m in matrices]
+    # Identity and in-place version of every source: edited or moved weights invalidate it.
+    stamp = tuple((id(t), t._version) for t in sources)
+    cached = sublayer._cache
+    if cached is None or cached[0] != stamp:
+        cols = read_columns(sources[0])
+        sliced = [t[..., cols] for t in sources[1:]]
+        cached = (stamp, cols, sources[0][cols], sliced)
+        sublayer._cache = cached
+    _, cols, mask, sliced = cached
+    return sublayer._owner.round(masked_prenorm(h[..., cols], mask)), sliced
+
+
+def _one(like: torch.Tensor) -> torch.Tensor:
+    return torch.ones((), dtype=like.dtype, device=like.device)
+
+
+class Layer(nn.Module):
+    """One stored layer: attention, then feed-forward, each added to the residual stream.
+
+    A sublayer with no heads (or no hidden units) is skipped, and adds no trace step; the
+    residual hooks fire either way.
+    """
+
+    def __init__(self, owner: UniversalTransformer, name: str, shape: LayerShape, d_model: int):
+        super().__init__()
+        object.__setattr__(self, "_owner", owner)  # see Attention.__init__
+        self.name = name
+        self.shape = shape
+        self.hook_resid_pre = HookPoint()
+        self.attn = Attention(owner, name + ".attn", shape, d_model)
+        self.hook_attn_out = HookPoint()
+        self.hook_resid_mid = HookPoint()
+        self.mlp = FeedForward(owner, name + ".mlp", shape, d_model)
+        self.hook_mlp_out = HookPoint()
+        self.hook_resid_post = HookPoint()
+
+    def extra_repr(self) -> str:
+        return repr(self.shape.text) if self.shape.text else ""
+
+    def forward(
+        self, h: torch.Tensor, valid_keys: torch.Tensor, trace: Trace | None = None
+    ) -> torch.Tensor:
+        """The residual stream after this layer."""
+        net = self._owner
+        h = self.hook_resid_pre(h)
+        if self.shape.n_heads:
+            h = net.round(h + self.hook_attn_out(self.attn(h, valid_keys, trace)))
+        h = self.hook_resid_mid(h)
+        if trace is not None and self.shape.n_heads:
+            trace.residuals.append(h.clone())
+            trace.sublayers.append(self.attn.name)
+        if self.shape.d_ff:
+            h = net.round(h + self.hook_mlp_out(self.mlp(h)))
+        h = self.hook_resid_post(h)
+        if trace is not None and self.shape.d_ff:
+            trace.residuals.append(h.clone())
+            trace.sublayers.append(self.mlp.name)
+        return h
+
+
+class TensorView(MutableMapping[str, torch.Tensor]):
+    """The network's weights by weight-file name ("embed", "initial.0.attn.W_Q", ...): a live
+    view of the registered buffers, in `tensor_schema` order.
+
+    Assigning replaces a buffer (same shape required); edits in place take effect at once.
+    """
+
+    def __init__(self, network: UniversalTransformer) -> None:
+        self._network = network
+        self._names = tuple(tensor_schema(network.config))
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._network.get_buffer(name)
+
+    def __setitem__(self, name: str, value: torch.Tensor) -> None:
+        old = self[name]
+        if tuple(value.shape) != tuple(old.shape):
+            raise ValueError(f"{name} has shape {tuple(old.shape)}, not {tuple(value.shape)}")
+        module_name, _, attr = name.rpartition(".")
+        module = self._network.get_submodule(module_name) if module_name else self._network
+        setattr(module, attr, value)
+
+    def __delitem__(self, name: str) -> None:
+        raise TypeError("a network's weights cannot be removed")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class UniversalTransformer(nn.Module):
+    """An (s, r, t)-universal transformer with hand-set weights (paper Definition 1).
+
+    `UniversalTransformer(config, tensors)` takes the weights by weight-file name (every name of
+    `tensor_schema(config)`); without `tensors` every weight is zero, ready for
+    `load_state_dict`. See the module docstring for the module tree and its hook points.
+    """
+
+    def __init__(
+        self, config: ModelConfig, tensors: Mapping[str, torch.Tensor] | None = None
+    ) -> None:
         super().__init__()
         self.config = config
-        self.tensors = tensors
         self.attention_mode = "hard"
         self.beta = 1.0
         # p-precise emulation (Definition 4): every operation's result rounded to this many
         # mantissa bits (None: the dtype's own arithmetic). See `round`.
         self.precision_bits: int | None = None
-        self._reads: dict[str, tuple[tuple, torch.Tensor, torch.Tensor, list[torch.Tensor]]] = {}
+        # The unrolled copy of the repeated block now running (None outside it); for hooks.
+        self.iteration: int | None = None
+        schema = tensor_schema(config)
+        self.register_buffer("embed", torch.zeros(schema["embed"], dtype=torch.float64))
+        self.register_buffer("unembed", torch.zeros(schema["unembed"], dtype=torch.float64))
+        self.hook_embed = HookPoint()
+        for part in PARTS:
+            layers = [
+                Layer(self, f"{part}.{k}", shape, config.d_model)
+                for k, shape in enumerate(getattr(config, part))
+            ]
+            setattr(self, part, nn.ModuleList(layers))
+        if tensors is not None:
+            missing = sorted(set(schema) - set(tensors))
+            unexpected = sorted(set(tensors) - set(schema))
+            if missing or unexpected:
+                raise ValueError(
+                    f"tensors do not match the config: missing {missing[:5]}, "
+                    f"unexpected {unexpected[:5]}"
+                )
+            view = self.tensors
+            for name in schema:
+                view[name] = tensors[name]
 
-    def _read(
-        self, h: torch.Tensor, prefix: str, matrices: tuple[str, ...]
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Masked pre-norm restricted to the columns the mask keeps, with the reading matrices
-        restricted to the same columns (cached per sublayer).
-
-        The masked-out entries of m * h are zero, so they change neither the norm nor any
-        product with the reading matrices: this equals norm(m * h) @ W.T while touching only
-        the cells the sublayer reads (a layer typically reads a few of hundreds of columns).
-        """
-        key = prefix + ".mask"
-        sources = [self.tensors[key]] + [self.tensors[prefix + "." + m] for m in matrices]
-        # Identity and in-place version of every source: edited weights invalidate the cache.
-        stamp = tuple((id(t), t._version) for t in sources)
-        cached = self._reads.get(key)
-        if cached is None or cached[0] != stamp:
-            cols = read_columns(sources[0])
-            sliced = [t[..., cols] for t in sources[1:]]
-            cached = (stamp, cols, sources[0][cols], sliced)
-            self._reads[key] = cached
-        _, cols, mask, sliced = cached
-        return self.round(masked_prenorm(h[..., cols], mask)), sliced
+    @property
+    def tensors(self) -> TensorView:
+        """The weights by weight-file name: a live, assignable view of the buffers."""
+        return TensorView(self)
 
     def round(self, x: torch.Tensor) -> torch.Tensor:
         """[x]_{D_p} when emulating p-bit precision, else x unchanged.
@@ -171,9 +448,17 @@ class UniversalTransformer(torch.nn.Module):
 
     @property
     def dtype(self) -> torch.dtype:
-        return self.tensors["embed"].dtype
+        """The weights' dtype (all weights share it)."""
+        return self.embed.dtype
+
+    @property
+    def device(self) -> torch.device:
+        """The device the weights are on."""
+        return self.embed.device
 
     def to_dtype(self, dtype: torch.dtype) -> UniversalTransformer:
+        """A new network with the weights converted (this one is unchanged; `.to` converts in
+        place, as for any torch module)."""
         model = UniversalTransformer(self.config, {k: v.to(dtype) for k, v in self.tensors.items()})
         model.attention_mode, model.beta = self.attention_mode, self.beta
         model.precision_bits = self.precision_bits
@@ -186,6 +471,11 @@ class UniversalTransformer(torch.nn.Module):
         names += [f"repeated.{k}" for _ in range(depth) for k in range(r)]
         names += [f"final.{k}" for k in range(t)]
         return names
+
+    def layer(self, prefix: str) -> Layer:
+        """The stored layer named "initial.0", "repeated.3", ..."""
+        part, k = prefix.split(".")
+        return getattr(self, part)[int(k)]
 
     def _shape(self, prefix: str) -> LayerShape:
         part, k = prefix.split(".")
@@ -203,103 +493,18 @@ class UniversalTransformer(torch.nn.Module):
         tokens: [batch, n] token ids, position 0 = BoS, padded arbitrarily past `lengths`.
         """
         batch, n = tokens.shape
-        h = self.round(self.tensors["embed"][tokens])
+        h = self.hook_embed(self.round(self.embed[tokens]))
         positions = torch.arange(n, device=tokens.device)
         valid_keys = positions[None, :] < lengths[:, None]  # [batch, n]
         if trace is not None:
             trace.residuals.append(h.clone())
             trace.sublayers.append("embed")
-        for prefix in self.schedule(depth):
-            shape = self._shape(prefix)
-            if shape.n_heads:
-                h = self.round(h + self._attention(h, prefix, shape, valid_keys, trace))
-                if trace is not None:
-                    trace.residuals.append(h.clone())
-                    trace.sublayers.append(prefix + ".attn")
-            if shape.d_ff:
-                h = self.round(h + self._feed_forward(h, prefix))
-                if trace is not None:
-                    trace.residuals.append(h.clone())
-                    trace.sublayers.append(prefix + ".mlp")
+        s, r, _ = self.config.s_r_t
+        try:
+            for step, prefix in enumerate(self.schedule(depth)):
+                self.iteration = (step - s) // r if prefix.startswith("repeated.") else None
+                h = self.layer(prefix)(h, valid_keys, trace)
+        finally:
+            self.iteration = None
         last = h[torch.arange(batch, device=tokens.device), lengths - 1]
-        return self.round(last @ self.tensors["unembed"].T)
-
-    def _feed_forward(self, h: torch.Tensor, prefix: str) -> torch.Tensor:
-        """Definition 3: delta = U relu(W z), z the masked pre-norm."""
-        t = self.tensors
-        z, (w_in,) = self._read(h, prefix + ".mlp", ("W_in",))
-        hidden = torch.relu(self.round(z @ w_in.T))
-        return self.round(hidden @ t[prefix + ".mlp.W_out"].T)
-
-    def _attention(
-        self,
-        h: torch.Tensor,
-        prefix: str,
-        shape: LayerShape,
-        valid_keys: torch.Tensor,
-        trace: Trace | None,
-    ) -> torch.Tensor:
-        """Definition 2 with averaging-hard attention, computed in chunks of queries.
-
-        Work is saved without changing the result: when every head is causal, a chunk of queries
-        [start, stop) only scores keys < stop; the causal mask only touches the diagonal block
-        of keys [start, stop) (earlier keys are visible to the whole chunk); the padding mask is
-        applied only when some sequence of the batch is shorter than the keys scored.
-        """
-        t = self.tensors
-        z, (w_q, w_k, w_v) = self._read(h, prefix + ".attn", ("W_Q", "W_K", "W_V"))
-        q = self.round(torch.einsum("bnm,hdm->bhnd", z, w_q))
-        k = self.round(torch.einsum("bnm,hdm->bhnd", z, w_k))
-        v = self.round(torch.einsum("bnm,hdm->bhnd", z, w_v))
-        batch, heads, n, _ = q.shape
-        causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
-        all_causal = len(causal_heads) == heads
-        shortest = int(valid_keys.sum(dim=1).min())
-        out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
-        recording = trace is not None and trace.record_attention
-        weights_all = torch.zeros(batch, heads, n, n, dtype=h.dtype) if recording else None
-        chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
-        positions = torch.arange(n, device=h.device)
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            keys = stop if all_causal else n
-            scores = self.round(q[:, :, start:stop] @ k[:, :, :keys].transpose(-1, -2))  # [b,h,c,k]
-            future = positions[None, start:keys] > positions[start:stop, None]  # [c, keys-start]
-            if all_causal:
-                scores[..., start:keys].masked_fill_(future, float("-inf"))
-            else:
-                for head in causal_heads:
-                    scores[:, head, :, start:keys].masked_fill_(future, float("-inf"))
-            if shortest < keys:
-                scores.masked_fill_(~valid_keys[:, None, None, :keys], float("-inf"))
-            weights, totals = self._weights(scores)
-            # Normalize after the value product: c*dv divisions instead of c*n.
-            out[:, :, start:stop] = self.round(self.round(weights @ v[:, :, :keys]) / totals)
-            if weights_all is not None:
-                weights_all[:, :, start:stop, :keys] = weights / totals
-        if trace is not None and weights_all is not None:
-            trace.attention[prefix + ".attn"] = weights_all
-            trace.attention_runs.append(weights_all)
-        heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
-        return self.round(heads_out @ t[prefix + ".attn.W_O"].T)
-
-    def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unnormalized attention weights and their row sums, from scores masked with -inf.
-
-        Hard mode: 1 on the keys within `tie_tolerance` of the row maximum, so the average is
-        the paper's averaging-hard attention; every row sees at least one key (itself, or BoS).
-        The weights overwrite the score buffer in place: on long inputs these n x chunk passes
-        are memory-bound, and fresh buffers cost page faults.
-        """
-        best = scores.amax(dim=-1, keepdim=True)
-        if self.attention_mode == "softmax":
-            weights = self.round(scores.sub_(best).mul_(self.beta).exp_())
-        else:
-            # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
-            floor = self.round(best - self.tie_tolerance)
-            weights = scores.sub_(floor).heaviside_(self._one(scores))
-        return weights, weights.sum(dim=-1, keepdim=True)
-
-    @staticmethod
-    def _one(like: torch.Tensor) -> torch.Tensor:
-        return torch.ones((), dtype=like.dtype, device=like.device)
+        return self.round(last @ self.unembed.T)

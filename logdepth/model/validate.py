@@ -130,6 +130,13 @@ def _layers(value: Any, part: str) -> None:
             raise MetadataError(f"{part} layer {k} has {heads} heads but {len(causal)} flags")
         if not isinstance(layer.get("text", ""), str):
             raise MetadataError(f"{part} layer {k} text must be a string")
+        notes = layer.get("head_notes", [])
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+            raise MetadataError(f"{part} layer {k} head_notes must be a list of strings")
+        if notes and len(notes) != heads:
+            raise MetadataError(f"{part} layer {k} has {heads} heads but {len(notes)} notes")
+        if not isinstance(layer.get("ff_note", ""), str):
+            raise MetadataError(f"{part} layer {k} ff_note must be a string")
 
 
 def check_config_json(raw: Any) -> None:

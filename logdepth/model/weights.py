@@ -1,4 +1,4 @@
-"""Weight files: one `.safetensors` file per model (DESIGN.md, "Weight files").
+"""Weight files: one `.safetensors` file per model (docs/file-format.md).
 
 Layout: the tensors of `model.transformer.tensor_schema`, and one metadata key, `logdepth`,
 holding canonical JSON (sorted keys): format version, config (cell labels and layer texts
@@ -47,7 +47,7 @@ def _digest(
     h = hashlib.sha256()
     h.update(json.dumps({"config": config_json, "extra": extra}, sort_keys=True).encode())
     for name in sorted(tensors):
-        t = tensors[name].contiguous()
+        t = tensors[name].detach().cpu().contiguous()
         h.update(name.encode())
         h.update(str(tuple(t.shape)).encode())
         h.update(t.numpy().tobytes())
@@ -57,7 +57,8 @@ def _digest(
 def to_bytes(model: UniversalTransformer, extra: dict[str, Any]) -> bytes:
     """Serialize deterministically: the same model and extras give the same bytes."""
     config_json = model.config.to_json()
-    tensors = {k: v.contiguous() for k, v in model.tensors.items()}
+    # The buffers by weight-file name, on the CPU (a model may run on another device).
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.tensors.items()}
     meta = {
         "format_version": FORMAT_VERSION,
         "config": config_json,
@@ -266,6 +267,7 @@ def _read_checked(path: Path) -> bytes:
 
 
 def load(path: str | Path) -> tuple[UniversalTransformer, dict[str, Any]]:
+    """Read, validate and build the network of a weight file, with its extras."""
     if not isinstance(path, str | os.PathLike):
         raise WeightFileError(f"a weight-file path must be a string or a path, not {path!r}")
     path = Path(path)

@@ -1,7 +1,9 @@
-"""What `logdepth inspect` shows: config, layer counts per part, parameters, cells, layer texts."""
+"""What `logdepth inspect` shows: config, layer counts per part, parameters, cells, layer texts,
+and what every head reads and writes (`CompiledModel.heads()`)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from logdepth.model.compiled import CompiledModel
@@ -26,6 +28,11 @@ def describe(model: CompiledModel) -> dict[str, Any]:
     else:
         root = {1: "", 2: "sqrt "}.get(rule.root, f"{rule.root}th root of ")
         rule_text = f"d = ceil(log2 n), n = {root}#{{{', '.join(rule.count_tokens)}}} tokens"
+    heads: dict[str, list[dict[str, Any]]] = {}
+    for head in model.heads():
+        info = asdict(head)
+        del info["layer_text"]  # the layer's own entry has it
+        heads.setdefault(head.layer, []).append(info)
     layers = []
     for part in PARTS:
         for k, shape in enumerate(getattr(cfg, part)):
@@ -35,6 +42,8 @@ def describe(model: CompiledModel) -> dict[str, Any]:
                     "heads": "".join("c" if c else "u" for c in shape.causal) or "-",
                     "d_ff": shape.d_ff,
                     "text": shape.text,
+                    "ff_note": shape.ff_note,
+                    "head_details": heads.get(f"{part}.{k}", []),
                 }
             )
     report = model.extra.get("report", {})

@@ -55,9 +55,9 @@ def test_invariant_decoder_detects_a_corrupted_table(mod3):
     """Zero the monoid table of the repeated block: answers of short words may survive, the
     decoded block products do not."""
     tensors = dict(mod3.network.tensors)
-    broken = type(mod3.network)(mod3.network.config, tensors)
     key = "repeated.7.mlp.W_out"
     tensors[key] = tensors[key] * 0
+    broken = type(mod3.network)(mod3.network.config, tensors)
     model = CompiledModel(broken, mod3.extra)
     result = check_levels(model, list("abaab"))
     assert result.errors
