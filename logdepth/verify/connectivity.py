@@ -19,6 +19,7 @@ import numpy as np
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS, DepthRule
+from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 # Tracing records every attention matrix ([heads, N, N] per layer), so invariants are checked on
@@ -236,6 +237,7 @@ def verify_connectivity(
         report.checks += 1
         if model.num_layers(n) != expected_layers(n):
             report.fail(f"n={n}: {model.num_layers(n)} layers, expected {expected_layers(n)}")
+    rederive_record(model, report)
     report.details = {
         "max_vertices": top,
         "exhaustive": exhaustive,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,6 @@ from logdepth.automata.nfa import NFA
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
-from logdepth.verify.connectivity import reachability
 
 
 def accepted_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
@@ -74,6 +74,8 @@ def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed:
 def graph_cases(n: int, k: int, seed: int) -> list[Case]:
     """k connected and k disconnected (source, target) queries on random n-vertex digraphs
     (edge probability 1.5/n), for Theorem 2; the answer comes from BFS (`reachability`)."""
+    from logdepth.verify.connectivity import reachability  # verify.connectivity imports us
+
     rng = random.Random(seed * 1_000_003 + n)
     want = {"connected": k, "disconnected": k}
     cases: list[Case] = []
@@ -217,3 +219,57 @@ def sweep(
     start = growth_region(found_sizes, found_bits)
     c, b, r2 = fit_bits(found_sizes[start:], found_bits[start:])
     return Sweep(found_sizes, found_bits, found_sizes[start:], c, b, r2)
+
+
+# ---- re-deriving a weight file's precision record ----------------------------------------------
+def rederive_record(model: CompiledModel, report: Any) -> None:
+    """Re-derive, from the tensors and the construction's own gap model, what the file claims
+    about its precision, and `report.fail` on any mismatch (an edited file whose checksum was
+    recomputed passes `load` but not this):
+
+    - the tie tolerance the construction derives;
+    - the stored frontier per dtype;
+    - the worst-case score rounding read off the tensors (`score_rounding_ulps`), where the
+      file records one.
+    """
+    from logdepth.constructions import graph_precision, regular
+    from logdepth.precision import bits_of, score_rounding_ulps
+
+    config = model.config
+    stored = model.extra.get("report") or {}
+    if config.input_format == "graph":
+        tolerance = graph_precision.TIE_TOLERANCE
+        frontier = graph_precision.frontier()
+    elif config.construction in ("theorem1-uniform", "corollary1.1-nonuniform"):
+        cap = stored.get("max_length") if config.depth_rule.fixed is not None else None
+        tolerance = regular.tie_tolerance()
+        frontier = {}
+        for dtype in config.frontier:
+            n = regular.frontier_for_bits(bits_of(dtype))
+            frontier[dtype] = n if cap is None else min(n, int(cap))
+    else:
+        report.fail(
+            f"no precision model is known for construction {config.construction!r}: its "
+            "frontier and tolerance cannot be re-derived"
+        )
+        return
+    if config.tie_tolerance != tolerance:
+        report.fail(
+            f"tie tolerance {config.tie_tolerance:.3g} is not the {tolerance:.3g} the "
+            "construction derives"
+        )
+    if dict(config.frontier) != frontier:
+        report.fail(f"stored frontier {dict(config.frontier)} is not the derived {frontier}")
+    claimed = stored.get("score_rounding_ulps")
+    if claimed is not None:
+        actual = round(score_rounding_ulps(model.network), 1)
+        if abs(actual - float(claimed)) > 1e-6 * max(1.0, actual):
+            report.fail(
+                f"the tensors' worst-case score rounding is {actual} ulps, the report says "
+                f"{claimed}: the weights are not the ones the report describes"
+            )
+    if report.ok:
+        report.lines.append(
+            "precision record re-derived: tie tolerance, frontier "
+            f"{frontier} and the worst-case score rounding match the tensors"
+        )

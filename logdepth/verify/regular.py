@@ -31,7 +31,7 @@ from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import DepthRule
 from logdepth.precision import MAX_EMULATED_BITS
-from logdepth.verify.precision import accepted_words, all_right, word_cases
+from logdepth.verify.precision import accepted_words, all_right, rederive_record, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 DEFAULT_MAX_LENGTH = 64
@@ -292,6 +292,7 @@ def verify_regular(
     else:
         report.lines.append(f"layer counts match the theorem for {len(lengths)} lengths")
 
+    rederive_record(model, report)
     # Level invariants on a few traced words.
     invariant_errors, traced = _check_invariants(model, automaton, words, limit, rng, report)
     longest_run, emulated = _probe_frontier(model, automaton, max(limit, 0), budget_s, seed, report)

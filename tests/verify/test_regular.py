@@ -123,3 +123,23 @@ def test_verify_fails_when_invariants_cannot_be_decoded(mod3):
     report = verify_regular(CompiledModel(mod3.network, extra), max_length=8, samples=5, budget_s=0)
     assert not report.ok
     assert any("cannot be decoded" in line for line in report.lines)
+
+
+def test_verify_rederives_the_precision_record(tmp_path, mod3):
+    """An edited file whose checksum was recomputed: a lower (still loadable) frontier, or a
+    report claiming another worst-case rounding, fails verify's re-derivation."""
+    from tests.test_hardening import _set, rewrite_metadata
+
+    path = tmp_path / "m.safetensors"
+    mod3.save(path)
+    report = verify_regular(load(path), max_length=8, samples=5, budget_s=0)
+    assert report.ok and any("precision record re-derived" in x for x in report.lines)
+    rewrite_metadata(path, _set("frontier", value={"float64": 5000, "float32": 110}))
+    report = verify_regular(load(path), max_length=8, samples=5, budget_s=0)
+    assert not report.ok and any("is not the derived" in x for x in report.lines)
+    edited = CompiledModel(
+        mod3.network,
+        {**mod3.extra, "report": {**mod3.extra["report"], "score_rounding_ulps": 1.0}},
+    )
+    report = verify_regular(edited, max_length=8, samples=5, budget_s=0)
+    assert not report.ok and any("worst-case score rounding" in x for x in report.lines)
