@@ -97,8 +97,18 @@ def test_accepted_words_are_accepted():
 
 
 # ---- predicted frontiers, checked by emulation ---------------------------------------------------
-@pytest.mark.parametrize("name", ["parity", "div5", "random10"])
-@pytest.mark.parametrize("bits", [22, 26])
+@pytest.mark.parametrize(
+    "bits,name",
+    [
+        (22, "parity"),
+        (22, "div5"),
+        (22, "random10"),
+        (26, "parity"),
+        pytest.param(26, "div5", marks=pytest.mark.slow),
+        pytest.param(26, "random10", marks=pytest.mark.slow),
+        pytest.param(30, "div5", marks=pytest.mark.slow),
+    ],
+)
 def test_words_at_the_predicted_frontier_are_right_under_emulation(models, name, bits):
     """n(p) from the precision model; the emulator runs accepting and random words there."""
     n = frontier_for_bits(bits)
