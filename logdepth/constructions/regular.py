@@ -612,6 +612,16 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
 # ---------------------------------------------------------------------------------------------
 
 
+# The regular-language constructions: the faithful ones (the default) and the better-conditioned
+# position code of constructions/wide.py (issue 13).
+CONSTRUCTIONS = ("uniform", "nonuniform", "wide")
+THEOREMS = {
+    "uniform": "Theorem 1 (0, 8, 9)",
+    "nonuniform": "Corollary 1.1",
+    "wide": "Theorem 1, wide position code (6, 1, 2)",
+}
+
+
 def compile_regular(
     automaton: DFA | NFA,
     *,
@@ -629,8 +639,8 @@ def compile_regular(
     """
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    if construction not in ("uniform", "nonuniform"):
-        raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
+    if construction not in CONSTRUCTIONS:
+        raise CompileError(f"unknown construction {construction!r} ({', '.join(CONSTRUCTIONS)})")
     if construction == "nonuniform" and max_length is None:
         raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
     enc = choose_encoding(automaton, encoding)
@@ -638,6 +648,10 @@ def compile_regular(
     alphabet = list(automaton.alphabet)
     if construction == "uniform":
         program = uniform_program(enc, alphabet)
+    elif construction == "wide":
+        from logdepth.constructions.wide import wide_program
+
+        program = wide_program(enc, alphabet)
     else:
         program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
     network = assemble(program)
@@ -655,7 +669,7 @@ def _report(
     automaton, target, enc: Encoding, program: Program, construction: str, max_length: int | None
 ) -> dict:
     report: dict = {
-        "theorem": "Theorem 1 (0, 8, 9)" if construction == "uniform" else "Corollary 1.1",
+        "theorem": THEOREMS[construction],
         "construction": construction,
         "states": len(automaton.states),
         "states_minimized": len(target.states),
@@ -684,6 +698,9 @@ def _report(
         report["monoid"] = None
     if construction == "uniform":
         report["layers"] = "8 ceil(log2 n) + 9"
+    elif construction == "wide":
+        report["layers"] = "ceil(log2 n) + 8"
+        report["position_code"] = "bits of m = t - [t = $] (constructions/wide.py)"
     else:
         report["layers"] = len(program.initial)
         report["max_length"] = max_length

@@ -64,10 +64,16 @@ class Contract:
 # checks these numbers against the constructions.
 REGULAR_FRONTIER = {"float64": 19483, "float32": 110}
 GRAPH_FRONTIER = {"float64": 41, "float32": 0}
+# The wide Theorem 1 (constructions/wide.py): wide.frontier_for_bits(52 / 23); float64 is the
+# capacity of its 20 position bits.
+WIDE_FRONTIER = {"float64": 1048575, "float32": 30838}
 
 CONTRACTS: dict[str, Contract] = {
     "theorem1-uniform": Contract(
         "word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
+    ),
+    "theorem1-wide": Contract(
+        "word", WORD_OUTPUTS, (6, 1, 2), 1, False, REGULAR_TOLERANCE, WIDE_FRONTIER
     ),
     "corollary1.1-nonuniform": Contract(
         "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, REGULAR_FRONTIER

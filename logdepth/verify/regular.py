@@ -11,7 +11,8 @@ Level invariant (digest section 3), read after the l-th level's layers (l = 0, 1
     delta at $        = the last (n mod 2^(l+1)) symbols' product     (the accumulator)
 
 and after the last level delta at $ is the whole word's element. The layer count must be
-8 ceil(log2 n) + 9 (uniform) or 4 ceil(log2 N) + 5 (non-uniform) for every n checked.
+8 ceil(log2 n) + 9 (uniform), 4 ceil(log2 N) + 5 (non-uniform) or ceil(log2 n) + 8 (wide,
+constructions/wide.py) for every n checked.
 """
 
 from __future__ import annotations
@@ -39,13 +40,22 @@ EXHAUSTIVE_BUDGET = 2048
 INVARIANT_WORDS = 24
 INVARIANT_MAX_LENGTH = 128
 BATCH = 64
+WIDE = "theorem1-wide"  # constructions/wide.py's config name
 
 
 def expected_layers(model: CompiledModel, n: int) -> int:
     """The layer count the theorem promises for input size n."""
     if model.config.construction.startswith("corollary"):
         return len(model.config.initial) + len(model.config.final)
+    if model.config.construction == WIDE:
+        return wide_layers(n)
     return 8 * DepthRule.ceil_log2(n) + 9
+
+
+def wide_layers(n: int) -> int:
+    """The wide Theorem 1 (constructions/wide.py): 6 initial layers, levels 0..ceil(log2 n) of
+    one layer each, the answer layer: ceil(log2 n) + 8."""
+    return DepthRule.ceil_log2(n) + 8
 
 
 def nonuniform_layers(max_length: int) -> int:
@@ -101,7 +111,8 @@ def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
         levels = (len(ends) - 1) // per
         return [ends[per * k + per - 1] for k in range(levels)]
     per = len(model.config.repeated)
-    return [ends[per * k + per - 1] for k in range(trace.depth + 1)]
+    start = len(model.config.initial)  # 0 for the faithful Theorem 1; 6 for the wide one
+    return [ends[start + per * k + per - 1] for k in range(trace.depth + 1)]
 
 
 def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) -> list[LevelState]:
