@@ -699,8 +699,11 @@ def _report(
     if construction == "uniform":
         report["layers"] = "8 ceil(log2 n) + 9"
     elif construction == "wide":
+        from logdepth.constructions.wide import BITS, WIDE_SCALE
+
         report["layers"] = "ceil(log2 n) + 8"
-        report["position_code"] = "bits of m = t - [t = $] (constructions/wide.py)"
+        report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
+        report["position_scale"] = WIDE_SCALE
     else:
         report["layers"] = len(program.initial)
         report["max_length"] = max_length
