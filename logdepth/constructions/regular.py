@@ -614,11 +614,12 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
 
 # The regular-language constructions: the faithful ones (the default) and the better-conditioned
 # position code of constructions/wide.py (issue 13).
-CONSTRUCTIONS = ("uniform", "nonuniform", "wide")
+CONSTRUCTIONS = ("uniform", "nonuniform", "wide", "nonuniform-wide")
 THEOREMS = {
     "uniform": "Theorem 1 (0, 8, 9)",
     "nonuniform": "Corollary 1.1",
     "wide": "Theorem 1, wide position code (6, 1, 2)",
+    "nonuniform-wide": "Corollary 1.1, wide position code",
 }
 
 
@@ -641,17 +642,17 @@ def compile_regular(
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
     if construction not in CONSTRUCTIONS:
         raise CompileError(f"unknown construction {construction!r} ({', '.join(CONSTRUCTIONS)})")
-    if construction == "nonuniform" and max_length is None:
+    if construction in ("nonuniform", "nonuniform-wide") and max_length is None:
         raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
     enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
     alphabet = list(automaton.alphabet)
     if construction == "uniform":
         program = uniform_program(enc, alphabet)
-    elif construction == "wide":
+    elif construction in ("wide", "nonuniform-wide"):
         from logdepth.constructions.wide import wide_program
 
-        program = wide_program(enc, alphabet)
+        program = wide_program(enc, alphabet, None if construction == "wide" else max_length)
     else:
         program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
     network = assemble(program)
@@ -698,10 +699,14 @@ def _report(
         report["monoid"] = None
     if construction == "uniform":
         report["layers"] = "8 ceil(log2 n) + 9"
-    elif construction == "wide":
+    elif construction in ("wide", "nonuniform-wide"):
         from logdepth.constructions.wide import BITS, WIDE_SCALE
 
-        report["layers"] = "ceil(log2 n) + 8"
+        if construction == "wide":
+            report["layers"] = "ceil(log2 n) + 8"
+        else:
+            report["layers"] = len(program.initial)
+            report["max_length"] = max_length
         report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
         report["position_scale"] = WIDE_SCALE
     else:

@@ -305,8 +305,12 @@ def target_and_gate(
 # ---------------------------------------------------------------------------------------------
 
 
-def wide_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
-    """Theorem 1, wide: 6 initial layers (position bits), the 1-layer level, level + answer."""
+def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None = None) -> Program:
+    """Theorem 1, wide: 6 initial layers (position bits), the 1-layer level, level + answer.
+
+    With `max_length` = N, Corollary 1.1's non-uniform form: the level layer written out
+    ceil(log2 N) + 1 times (every layer initial, depth fixed 0), 6 + ceil(log2 N) + 1 + 1 =
+    ceil(log2 N) + 8 layers; the frontier is at most N."""
     base = _base(enc)
     L: Layout = base.layout
     one, bos, end, alpha = base.one, base.bos, base.end, base.alpha
@@ -427,27 +431,39 @@ def wide_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     ]
     level = _level_layer(enc, base, c, target, gate, x)
     answer_layer, answer = _answer_layer(base, enc)
+    repeated, final = [level], [level, answer_layer]
+    depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1)
+    construction = CONSTRUCTION
+    limit = {"float64": frontier("float64"), "float32": frontier("float32")}
+    if max_length is not None:
+        levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
+        initial = [*initial, *([level] * levels), answer_layer]
+        repeated, final = [], []
+        depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0)
+        construction = NONUNIFORM_CONSTRUCTION
+        limit = {dtype: min(max(max_length, 0), n) for dtype, n in limit.items()}
     return Program(
         layout=L,
         vocab=[BOS, *alphabet, END],
         embedding=_embedding(base, enc, alphabet),
         initial=initial,
-        repeated=[level],
-        final=[level, answer_layer],
+        repeated=repeated,
+        final=final,
         outputs=list(OUTPUTS),
         readout={
             "accept": {answer: PICK_TRUE[None, :]},
             "reject": {answer: np.array([[0.0, 1.0]])},
         },
-        depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
+        depth_rule=depth_rule,
         tie_tolerance=tie_tolerance(),
         input_format="word",
-        construction=CONSTRUCTION,
-        frontier={"float64": frontier("float64"), "float32": frontier("float32")},
+        construction=construction,
+        frontier=limit,
     )
 
 
 CONSTRUCTION = "theorem1-wide"
+NONUNIFORM_CONSTRUCTION = "corollary1.1-wide"
 
 
 def fetch_head(
@@ -528,6 +544,7 @@ __all__ = [
     "BITS",
     "CAPACITY",
     "CONSTRUCTION",
+    "NONUNIFORM_CONSTRUCTION",
     "frontier",
     "frontier_for_bits",
     "layers",

@@ -40,7 +40,8 @@ EXHAUSTIVE_BUDGET = 2048
 INVARIANT_WORDS = 24
 INVARIANT_MAX_LENGTH = 128
 BATCH = 64
-WIDE = "theorem1-wide"  # constructions/wide.py's config name
+WIDE = "theorem1-wide"  # constructions/wide.py's config names
+WIDE_NONUNIFORM = "corollary1.1-wide"
 
 
 def expected_layers(model: CompiledModel, n: int) -> int:
@@ -56,6 +57,13 @@ def wide_layers(n: int) -> int:
     """The wide Theorem 1 (constructions/wide.py): 6 initial layers, levels 0..ceil(log2 n) of
     one layer each, the answer layer: ceil(log2 n) + 8."""
     return DepthRule.ceil_log2(n) + 8
+
+
+def promised_nonuniform_layers(model: CompiledModel, max_length: int) -> int:
+    """The layer count a non-uniform model promises for its N = max_length."""
+    if model.config.construction == WIDE_NONUNIFORM:
+        return wide_layers(max_length)
+    return nonuniform_layers(max_length)
 
 
 def nonuniform_layers(max_length: int) -> int:
@@ -106,6 +114,9 @@ class LevelCheck:
 def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
     """Residual indices right after each level."""
     ends = trace.layer_ends()
+    if model.config.construction == WIDE_NONUNIFORM:
+        start = 6  # the position layers, then one layer per level, then the answer layer
+        return [ends[start + k] for k in range(len(ends) - start - 1)]
     if model.config.construction.startswith("corollary"):
         per = 4
         levels = (len(ends) - 1) // per
@@ -270,8 +281,9 @@ def verify_regular(
         got = model.num_layers(n)
         if model.config.construction.startswith("corollary"):
             maximum = (model.extra.get("report") or {}).get("max_length")
-            if isinstance(maximum, int) and got != nonuniform_layers(maximum):
-                bad_counts.append((n, got, nonuniform_layers(maximum)))
+            promised = promised_nonuniform_layers(model, maximum) if maximum else None
+            if isinstance(maximum, int) and got != promised:
+                bad_counts.append((n, got, promised))
         elif got != want:
             bad_counts.append((n, got, want))
     if bad_counts:

@@ -209,3 +209,32 @@ def test_float32_at_n_4096(name):
     assert words
     words += [[rng.choice(list(automaton.alphabet)) for _ in range(4096)] for _ in range(2)]
     assert_answers(model, automaton, words)
+
+
+# ---------------------------------------------------------------------------------------------
+# Corollary 1.1, wide (construction="nonuniform-wide")
+# ---------------------------------------------------------------------------------------------
+
+
+def test_nonuniform_wide_layers_words_invariants_and_file(tmp_path):
+    from logdepth.model.compiled import load
+
+    for big_n in (1, 2, 5, 8, 100, 1024):
+        m = compile_regular(SPEC["parity"], construction="nonuniform-wide", max_length=big_n)
+        assert m.config.repeated == () and m.config.final == ()
+        assert len(m.config.initial) == wide.layers(big_n) == DepthRule.ceil_log2(big_n) + 8
+        assert m.config.frontier == {"float64": big_n, "float32": big_n}
+    model = compile_regular(SPEC["ends_ab"], construction="nonuniform-wide", max_length=8)
+    assert model.config.construction == wide.NONUNIFORM_CONSTRUCTION
+    assert_answers(model, SPEC["ends_ab"], words_up_to(SPEC["ends_ab"].alphabet, 8))
+    for word in ("", "a", "ab", "abbab", "bbbbbbab"):
+        result = check_levels(model, list(word))
+        assert not result.errors, result.errors[:3]
+        assert len(result.states) == 4  # levels 0..ceil(log2 8), whatever the word's length
+    with pytest.raises(InputError, match="beyond what these non-uniform weights"):
+        model.accepts("a" * 9)
+    path = tmp_path / "w.safetensors"
+    model.save(path)
+    assert load(path).accepts("abab")
+    report = verify_regular(load(path), max_length=8, samples=10)
+    assert report.ok, report.lines
