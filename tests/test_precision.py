@@ -186,3 +186,19 @@ def test_margin_check_fails_with_a_loose_tolerance(models):
         if np.any(scores[admitted] != np.broadcast_to(best, scores.shape)[admitted]):
             broken = True
     assert broken
+
+
+def test_the_case_set_has_a_rejected_word_when_the_random_ones_are_all_accepted():
+    """The wide parity model accepts every word at p = 4; its seed-0 words of length 64 were all
+    accepted, so that model passed them (docs/results.md). Now a rejecting word is added."""
+    from logdepth.verify.precision import rejected_words, word_cases
+
+    parity = logdepth.parse_file(
+        __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
+    )["parity"]
+    model = compile_regular(parity, construction="wide")
+    cases = word_cases(model, parity, 64, 6, 0)
+    assert {c.want for c in cases} == {"accept", "reject"}
+    assert not all_right(model, cases, 4)
+    words = rejected_words(parity, 9, 3, random.Random(1))
+    assert len(words) == 3 and not any(parity.accepts(w) for w in words)

@@ -10,6 +10,7 @@ one below it run wrong (or below MIN_EMULATED_BITS).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,12 +62,25 @@ class Case:
     want: str
 
 
+def rejected_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
+    """Up to `count` random words of exactly `length` that the automaton rejects
+    (`accepted_words` of the complemented DFA)."""
+    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
+    others = tuple(q for q in dfa.states if q not in set(dfa.accept))
+    complement = dataclasses.replace(dfa, accept=others)
+    return accepted_words(complement, length, count, rng)
+
+
 def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed: int) -> list[Case]:
-    """k accepting and k random words of length n for a Theorem 1 / Corollary 1.1 model."""
+    """k accepting and k random words of length n for a Theorem 1 / Corollary 1.1 model, and
+    k rejecting words when the random ones happen to be all accepted (a model that accepts
+    everything must not pass: the wide parity model at p = 4, n = 64, seed 0 did)."""
     rng = random.Random(seed * 1_000_003 + n)
     alphabet = list(automaton.alphabet)
     words = accepted_words(automaton, n, k, rng)
     words += [[rng.choice(alphabet) for _ in range(n)] for _ in range(k)]
+    if all(automaton.accepts(w) for w in words):
+        words += rejected_words(automaton, n, k, rng)
     return [
         Case(inputs.encode_word(w), "accept" if automaton.accepts(w) else "reject") for w in words
     ]
