@@ -101,9 +101,10 @@ CAPACITY = 2**BITS - 1  # largest n: m = n must fit in BITS bits
 # rounded once more), the denominator is 1/(t + 1), so the read value m or m mod D is off by
 # at most ~6 u (t + 1); 16 leaves room for the pre-norm and the psi -> phi copy.
 DRIFT_ULPS = 16
-# The output error of an unsnapped threshold step, in units of u (n + 1): its slope is
-# 1/(2|h|) <= sqrt(2) (n + 1) / lambda * lambda, the pre-activation is rounded at ~4 u times the
-# slope (two units, each |4 t| <= 4 slope / sqrt(2)), so ~8 u (n + 1).
+# The output error of an unsnapped threshold step, in units of u (n + 1): a threshold theta <= m
+# that fires has slope S = 1/(2 |h(theta + 1/2)|) ~ sqrt(2) theta (scale 1), its two units read
+# 4 S h with |h| <= 1/sqrt(2), so |4 S h| <= 4 theta, each rounded at u |4 S h|: ~8 u theta,
+# at most 8 u (n + 1). Thresholds above m read a negative pre-activation: exactly 0.
 STEP_ERROR_ULPS = 8
 # The scale of the digit hashes phi(WIDE_SCALE v). The threshold gap is
 # (scale/2) / sqrt(2 (scale v)^2 + 2): about 1/(2 sqrt(2) v) once scale v >> 1, whatever the
