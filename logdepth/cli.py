@@ -95,12 +95,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
             )
     elif args.spec is None:
         raise InputError("compile needs a SPEC file (or --connectivity)")
-    elif args.construction == "nonuniform" and args.max_length is None:
-        raise InputError("--construction nonuniform needs --max-length N")
-    elif args.construction == "uniform" and args.max_length is not None:
+    elif args.construction in ("nonuniform", "nonuniform-wide") and args.max_length is None:
+        raise InputError(f"--construction {args.construction} needs --max-length N")
+    elif args.construction in ("uniform", "wide") and args.max_length is not None:
         raise InputError(
-            "--max-length is for --construction nonuniform; the uniform model serves every "
-            "length up to its frontier"
+            f"--max-length is for --construction nonuniform; the {args.construction} model "
+            "serves every length up to its frontier"
         )
     if args.max_length is not None and args.max_length < 1:
         raise InputError(f"--max-length must be at least 1, not {args.max_length}")
@@ -537,7 +537,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="compile a spec (Theorem 1) or connectivity (Theorem 2)")
     p.add_argument("spec", nargs="?", help="spec file")
     p.add_argument("--name", help="which automaton of the spec file")
-    p.add_argument("--construction", choices=["uniform", "nonuniform"], default="uniform")
+    p.add_argument(
+        "--construction",
+        choices=["uniform", "nonuniform", "wide", "nonuniform-wide"],
+        default="uniform",
+    )
     p.add_argument("--max-length", type=int, help="longest word (nonuniform, Corollary 1.1)")
     p.add_argument("--connectivity", action="store_true", help="Theorem 2's graph model")
     p.add_argument("-o", "--output", required=True, help="weight file to write (.safetensors)")

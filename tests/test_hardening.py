@@ -27,6 +27,7 @@ from logdepth.cli import main
 from logdepth.errors import CompileError, InputError, LogdepthError, SpecError, WeightFileError
 from logdepth.graphs import Graph
 from logdepth.model import validate, weights
+from logdepth.model.config import DepthRule
 
 ROOT = Path(__file__).resolve().parents[1]
 BASICS = ROOT / "examples" / "basics.ld"
@@ -141,6 +142,30 @@ def test_the_contracts_restate_what_the_constructions_build():
         "float32": regular.frontier("float32"),
     }
     assert dict(graph.frontier) == graph_precision.frontier()
+    from logdepth.constructions import wide
+
+    wide_contract = validate.CONTRACTS[wide.CONSTRUCTION]
+    wide_config = regular.compile_regular(random_dfa(3, 2, seed=1), construction="wide").config
+    assert wide_config.s_r_t == wide_contract.s_r_t
+    assert wide_contract.tolerance[1] == wide_config.tie_tolerance == regular.tie_tolerance()
+    assert (
+        dict(wide_contract.frontier)
+        == wide_config.frontier
+        == {
+            "float64": wide.frontier("float64"),
+            "float32": wide.frontier("float32"),
+        }
+    )
+    assert wide_contract.outputs == tuple(regular.OUTPUTS)
+    cor_wide = validate.CONTRACTS[wide.NONUNIFORM_CONSTRUCTION]
+    for big_n in (1, 8, 100):
+        config = regular.compile_regular(
+            random_dfa(3, 2, seed=1), construction="nonuniform-wide", max_length=big_n
+        ).config
+        per, rest = cor_wide.level_layers
+        assert len(config.initial) == per * (DepthRule.ceil_log2(big_n) + 1) + rest
+        assert config.construction == wide.NONUNIFORM_CONSTRUCTION and cor_wide.fixed_depth
+    assert dict(cor_wide.frontier) == dict(wide_contract.frontier)
     # The tolerance each construction stores is below the smallest gap at its frontier.
     assert regular.tie_tolerance() < regular.smallest_gap(regular.frontier("float64"))
     assert graph_precision.TAU < graph_precision.score_gap(graph_precision.frontier()["float64"])

@@ -288,3 +288,19 @@ def test_emulated_failures_come_from_the_tolerance_not_the_rounding(models):
     assert all_right(model, cases_for(model, budget, k=3, seed=30), bits)
     past = next(n for n in range(budget, 4 * budget, 8) if smallest_gap(n) < 32 * 2.0**-bits)
     assert not all_right(model, cases_for(model, 2 * past, k=4, seed=31), bits)
+
+
+def test_the_case_set_has_a_rejected_word_when_the_random_ones_are_all_accepted():
+    """The wide parity model accepts every word at p = 4; its seed-0 words of length 64 were all
+    accepted, so that model passed them (docs/results.md). Now a rejecting word is added."""
+    from logdepth.verify.precision import rejected_words, word_cases
+
+    parity = logdepth.parse_file(
+        __import__("pathlib").Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
+    )["parity"]
+    model = compile_regular(parity, construction="wide")
+    cases = word_cases(model, parity, 64, 6, 0)
+    assert {c.want for c in cases} == {"accept", "reject"}
+    assert not all_right(model, cases, 4)
+    words = rejected_words(parity, 9, 3, random.Random(1))
+    assert len(words) == 3 and not any(parity.accepts(w) for w in words)

@@ -201,11 +201,14 @@ FRONTIER_METHOD = (
 CURVE_BITS = (*range(16, MAX_EMULATED_BITS + 1), 52)
 
 
-def frontier_curve(cap: int | None = None) -> dict[str, int]:
-    """n(p) for CURVE_BITS (capped at `cap`, a non-uniform build's N), as stored in reports."""
+def frontier_curve(cap: int | None = None, model=None) -> dict[str, int]:
+    """n(p) for CURVE_BITS (capped at `cap`, a non-uniform build's N), as stored in reports;
+    `model` is the function p -> n(p) (default: this module's `frontier_for_bits`; the wide
+    construction passes its own)."""
+    model = model or frontier_for_bits
     out = {}
     for p in CURVE_BITS:
-        n = frontier_for_bits(p)
+        n = model(p)
         out[str(p)] = n if cap is None else min(n, cap)
     return out
 
@@ -657,6 +660,17 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
 # ---------------------------------------------------------------------------------------------
 
 
+# The regular-language constructions: the faithful ones (the default) and the better-conditioned
+# position code of constructions/wide.py (issue 13).
+CONSTRUCTIONS = ("uniform", "nonuniform", "wide", "nonuniform-wide")
+THEOREMS = {
+    "uniform": "Theorem 1 (0, 8, 9)",
+    "nonuniform": "Corollary 1.1",
+    "wide": "Theorem 1, wide position code (6, 1, 2)",
+    "nonuniform-wide": "Corollary 1.1, wide position code",
+}
+
+
 def compile_regular(
     automaton: DFA | NFA,
     *,
@@ -674,20 +688,31 @@ def compile_regular(
     """
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    if construction not in ("uniform", "nonuniform"):
-        raise CompileError(f"unknown construction {construction!r} (uniform or nonuniform)")
-    if construction == "nonuniform" and max_length is None:
+    if construction not in CONSTRUCTIONS:
+        raise CompileError(f"unknown construction {construction!r} ({', '.join(CONSTRUCTIONS)})")
+    if construction in ("nonuniform", "nonuniform-wide") and max_length is None:
         raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
     enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
     alphabet = list(automaton.alphabet)
     if construction == "uniform":
         program = uniform_program(enc, alphabet)
+    elif construction in ("wide", "nonuniform-wide"):
+        from logdepth.constructions.wide import wide_program
+
+        program = wide_program(enc, alphabet, None if construction == "wide" else max_length)
     else:
         program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
     network = assemble(program)
     report = _report(automaton, target, enc, program, construction, max_length)
-    report.update(worst_case_frontier(network, max_length if construction != "uniform" else None))
+    cap = max_length if construction not in ("uniform", "wide") else None
+    if construction in ("uniform", "nonuniform"):
+        report.update(worst_case_frontier(network, cap))
+    else:  # the wide code's gaps are not this module's: its curve and bound only
+        from logdepth.constructions import wide
+
+        report["frontier_by_bits"] = frontier_curve(cap, wide.frontier_for_bits)
+        report["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
     extra = {
         "spec": automaton.to_dict(),
         "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
@@ -701,7 +726,7 @@ def _report(
     automaton, target, enc: Encoding, program: Program, construction: str, max_length: int | None
 ) -> dict:
     report: dict = {
-        "theorem": "Theorem 1 (0, 8, 9)" if construction == "uniform" else "Corollary 1.1",
+        "theorem": THEOREMS[construction],
         "construction": construction,
         "states": len(automaton.states),
         "states_minimized": len(target.states),
@@ -735,6 +760,16 @@ def _report(
         report["monoid"] = None
     if construction == "uniform":
         report["layers"] = "8 ceil(log2 n) + 9"
+    elif construction in ("wide", "nonuniform-wide"):
+        from logdepth.constructions.wide import BITS, WIDE_SCALE
+
+        if construction == "wide":
+            report["layers"] = "ceil(log2 n) + 8"
+        else:
+            report["layers"] = len(program.initial)
+            report["max_length"] = max_length
+        report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
+        report["position_scale"] = WIDE_SCALE
     else:
         report["layers"] = len(program.initial)
         report["max_length"] = max_length

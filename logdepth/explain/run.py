@@ -107,6 +107,15 @@ def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, A
 # ---- words ------------------------------------------------------------------------------------
 def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
     cfg = model.config
+    if cfg.construction in (word_verify.WIDE, word_verify.WIDE_NONUNIFORM):
+        big_n = (model.extra.get("report") or {}).get("max_length")
+        size = big_n if isinstance(big_n, int) else n
+        return {
+            "paper": "Theorem 1 with the wide position code (constructions/wide.py): "
+            "ceil(log2 n) + 8 layers",
+            "text": f"ceil(log2 {size}) + 8",
+            "value": word_verify.wide_layers(size),
+        }
     if cfg.construction.startswith("corollary"):
         big_n = (model.extra.get("report") or {}).get("max_length")
         value = word_verify.nonuniform_layers(int(big_n)) if isinstance(big_n, int) else None

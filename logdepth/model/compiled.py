@@ -213,12 +213,16 @@ class TraceResult:
     def layer_ends(self) -> list[int]:
         """Residual index after each whole layer, in execution order (a run of a repeated
         layer is its own layer)."""
-        ends, seen = [], None
+        ends: list[int] = []
+        seen: tuple[str, int, str] | None = None
         for k, name in enumerate(self.sublayers[1:], start=1):
-            prefix = name.rsplit(".", 1)[0]
-            if seen is not None and prefix != seen[0]:
+            prefix, kind = name.rsplit(".", 1)
+            # A layer is its attention then its feed-forward: a new prefix, an attention
+            # sublayer, or a second feed-forward starts the next one (a 1-layer repeated block
+            # runs the same prefix back to back).
+            if seen is not None and (prefix != seen[0] or kind == "attn" or seen[2] == kind):
                 ends.append(seen[1])
-            seen = (prefix, k)
+            seen = (prefix, k, kind)
         if seen is not None:
             ends.append(seen[1])
         return ends

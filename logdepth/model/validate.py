@@ -56,6 +56,9 @@ class Contract:
     fixed_depth: bool  # Corollary 1.1 hard-codes its levels; the uniform ones must not
     tolerance: tuple[float, float]  # (exclusive lower bound, inclusive upper bound)
     frontier: Mapping[str, int]  # the most each dtype's stored frontier may claim
+    # A fixed-depth construction's layers: per level and the rest (Corollary 1.1: 4 L + 1;
+    # its wide form: L + 7, six position layers and the answer layer).
+    level_layers: tuple[int, int] = (4, 1)
 
 
 # The frontiers the precision model derives (docs/precision.md): Theorem 1's
@@ -64,10 +67,19 @@ class Contract:
 # checks these numbers against the constructions.
 REGULAR_FRONTIER = {"float64": 19483, "float32": 110}
 GRAPH_FRONTIER = {"float64": 41, "float32": 0}
+# The wide Theorem 1 (constructions/wide.py): wide.frontier_for_bits(52 / 23); float64 is the
+# capacity of its 20 position bits.
+WIDE_FRONTIER = {"float64": 1048575, "float32": 30838}
 
 CONTRACTS: dict[str, Contract] = {
     "theorem1-uniform": Contract(
         "word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
+    ),
+    "theorem1-wide": Contract(
+        "word", WORD_OUTPUTS, (6, 1, 2), 1, False, REGULAR_TOLERANCE, WIDE_FRONTIER
+    ),
+    "corollary1.1-wide": Contract(
+        "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, WIDE_FRONTIER, (1, 7)
     ),
     "corollary1.1-nonuniform": Contract(
         "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, REGULAR_FRONTIER
@@ -232,7 +244,7 @@ def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, An
     if rule.root != contract.root:
         raise MetadataError(f"{name!r} has depth_rule root {contract.root}")
     if contract.fixed_depth:
-        _check_nonuniform(config)
+        _check_nonuniform(config, *contract.level_layers)
     elif rule.fixed is not None:
         raise MetadataError(f"{name!r} is uniform: its depth_rule has no fixed depth")
     if contract.input_format == "word":
@@ -248,13 +260,17 @@ def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, An
         raise MetadataError(f"{name!r} counts the adjacency tokens '0' and '1'")
 
 
-def _check_nonuniform(config: ModelConfig) -> None:
-    """Corollary 1.1: all layers initial, depth fixed at 0, 4 L + 1 layers for L levels, and
-    L levels serve words up to 2^(L - 1) (L = ceil(log2 N) + 1)."""
+def _check_nonuniform(config: ModelConfig, per: int = 4, rest: int = 1) -> None:
+    """Corollary 1.1: all layers initial, depth fixed at 0, per L + rest layers for L levels
+    (4 L + 1; the wide form L + 7), and L levels serve words up to 2^(L - 1)
+    (L = ceil(log2 N) + 1)."""
     layers = len(config.initial)
-    if config.repeated or config.final or config.depth_rule.fixed != 0 or (layers - 1) % 4:
-        raise MetadataError("a non-uniform model has 4 L + 1 initial layers and fixed depth 0")
-    capacity = 2 ** ((layers - 1) // 4 - 1)
+    levels, left = divmod(layers - rest, per)
+    if config.repeated or config.final or config.depth_rule.fixed != 0 or left or levels < 1:
+        raise MetadataError(
+            f"a non-uniform model has {per} L + {rest} initial layers and fixed depth 0"
+        )
+    capacity = 2 ** (levels - 1)
     for dtype, n in config.frontier.items():
         if n > capacity:
             raise MetadataError(

@@ -9,6 +9,7 @@ always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,12 +61,25 @@ class Case:
     want: str
 
 
+def rejected_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
+    """Up to `count` random words of exactly `length` that the automaton rejects
+    (`accepted_words` of the complemented DFA)."""
+    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
+    others = tuple(q for q in dfa.states if q not in set(dfa.accept))
+    complement = dataclasses.replace(dfa, accept=others)
+    return accepted_words(complement, length, count, rng)
+
+
 def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed: int) -> list[Case]:
-    """k accepting and k random words of length n for a Theorem 1 / Corollary 1.1 model."""
+    """k accepting and k random words of length n for a Theorem 1 / Corollary 1.1 model, and
+    k rejecting words when the random ones happen to be all accepted (a model that accepts
+    everything must not pass: the wide parity model at p = 4, n = 64, seed 0 did)."""
     rng = random.Random(seed * 1_000_003 + n)
     alphabet = list(automaton.alphabet)
     words = accepted_words(automaton, n, k, rng)
     words += [[rng.choice(alphabet) for _ in range(n)] for _ in range(k)]
+    if all(automaton.accepts(w) for w in words):
+        words += rejected_words(automaton, n, k, rng)
     return [
         Case(inputs.encode_word(w), "accept" if automaton.accepts(w) else "reject") for w in words
     ]
@@ -222,6 +236,15 @@ def sweep(
 
 
 # ---- re-deriving a weight file's precision record ----------------------------------------------
+# Which gap model derives each word construction's frontier (no registry yet: issue 9).
+REGULAR_FRONTIERS = {
+    "theorem1-uniform": "regular",
+    "corollary1.1-nonuniform": "regular",
+    "theorem1-wide": "wide",
+    "corollary1.1-wide": "wide",
+}
+
+
 def rederive_record(model: CompiledModel, report: Any) -> None:
     """Re-derive, from the tensors and the construction's own gap model, what the file claims
     about its precision, and `report.fail` on any mismatch (an edited file whose checksum was
@@ -232,7 +255,7 @@ def rederive_record(model: CompiledModel, report: Any) -> None:
     - the worst-case score rounding read off the tensors (`score_rounding_ulps`), where the
       file records one.
     """
-    from logdepth.constructions import graph_precision, regular
+    from logdepth.constructions import graph_precision, regular, wide
     from logdepth.precision import bits_of, score_rounding_ulps
 
     config = model.config
@@ -240,13 +263,15 @@ def rederive_record(model: CompiledModel, report: Any) -> None:
     if config.input_format == "graph":
         tolerance = graph_precision.TIE_TOLERANCE
         frontier = graph_precision.frontier()
-    elif config.construction in ("theorem1-uniform", "corollary1.1-nonuniform"):
+    elif config.construction in REGULAR_FRONTIERS:
+        module = REGULAR_FRONTIERS[config.construction]
+        derive = regular.frontier_for_bits if module == "regular" else wide.frontier_for_bits
         cap = stored.get("max_length") if config.depth_rule.fixed is not None else None
         tolerance = regular.tie_tolerance()
         frontier = {}
         for dtype in config.frontier:
-            n = regular.frontier_for_bits(bits_of(dtype))
-            frontier[dtype] = n if cap is None else min(n, int(cap))
+            n = derive(bits_of(dtype))
+            frontier[dtype] = n if cap is None else min(n, max(int(cap), 0))
     else:
         report.fail(
             f"no precision model is known for construction {config.construction!r}: its "

@@ -11,7 +11,8 @@ Level invariant (digest section 3), read after the l-th level's layers (l = 0, 1
     delta at $        = the last (n mod 2^(l+1)) symbols' product     (the accumulator)
 
 and after the last level delta at $ is the whole word's element. The layer count must be
-8 ceil(log2 n) + 9 (uniform) or 4 ceil(log2 N) + 5 (non-uniform) for every n checked.
+8 ceil(log2 n) + 9 (uniform), 4 ceil(log2 N) + 5 (non-uniform) or ceil(log2 n) + 8 (wide,
+constructions/wide.py) for every n checked.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ EXHAUSTIVE_BUDGET = 2048
 INVARIANT_WORDS = 24
 INVARIANT_MAX_LENGTH = 128
 BATCH = 64
+WIDE = "theorem1-wide"  # constructions/wide.py's config names
+WIDE_NONUNIFORM = "corollary1.1-wide"
 
 
 def expected_layers(model: CompiledModel, n: int) -> int:
@@ -56,10 +59,25 @@ def expected_layers(model: CompiledModel, n: int) -> int:
         if not isinstance(maximum, int) or isinstance(maximum, bool) or maximum < 0:
             raise InputError(
                 "this Corollary 1.1 file's report has no max_length N, so its layer count "
-                "4 ceil(log2 N) + 5 cannot be checked; recompile it"
+                "cannot be checked against its formula; recompile it"
             )
-        return nonuniform_layers(maximum)
+        return promised_nonuniform_layers(model, maximum)
+    if model.config.construction == WIDE:
+        return wide_layers(n)
     return 8 * DepthRule.ceil_log2(n) + 9
+
+
+def wide_layers(n: int) -> int:
+    """The wide Theorem 1 (constructions/wide.py): 6 initial layers, levels 0..ceil(log2 n) of
+    one layer each, the answer layer: ceil(log2 n) + 8."""
+    return DepthRule.ceil_log2(n) + 8
+
+
+def promised_nonuniform_layers(model: CompiledModel, max_length: int) -> int:
+    """The layer count a non-uniform model promises for its N = max_length."""
+    if model.config.construction == WIDE_NONUNIFORM:
+        return wide_layers(max_length)
+    return nonuniform_layers(max_length)
 
 
 def nonuniform_layers(max_length: int) -> int:
@@ -110,12 +128,16 @@ class LevelCheck:
 def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
     """Residual indices right after each level."""
     ends = trace.layer_ends()
+    if model.config.construction == WIDE_NONUNIFORM:
+        start = 6  # the position layers, then one layer per level, then the answer layer
+        return [ends[start + k] for k in range(len(ends) - start - 1)]
     if model.config.construction.startswith("corollary"):
         per = 4
         levels = (len(ends) - 1) // per
         return [ends[per * k + per - 1] for k in range(levels)]
     per = len(model.config.repeated)
-    return [ends[per * k + per - 1] for k in range(trace.depth + 1)]
+    start = len(model.config.initial)  # 0 for the faithful Theorem 1; 6 for the wide one
+    return [ends[start + per * k + per - 1] for k in range(trace.depth + 1)]
 
 
 def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) -> list[LevelState]:
@@ -412,7 +434,8 @@ def _probe_frontier(
     if not affordable:
         report.lines.append("no emulated check: the file carries no frontier curve n(p)")
         return largest, None
-    bits, n = max(affordable)
+    # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
+    bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
     cases = word_cases(model, automaton, n, 2, seed)
     report.checks += len(cases)
     if not all_right(model, cases, bits):

@@ -1,0 +1,554 @@
+"""Theorem 1 with a better-conditioned position code: the "wide" construction (issue 13).
+
+The faithful construction (regular.py) hashes positions and counts as phi(lambda v) and compares
+them by attention. Neighbouring integers then differ in score by about 1/(2 lambda^2 v^4), so
+every doubling of n costs about 4 bits (docs/precision.md). This module keeps Theorem 1's
+algorithm (merge neighbouring active blocks level by level; absorb the block the binary
+expansion of n retires into the accumulator at $) and changes how it finds the blocks.
+
+Position code: binary digits as bool cells. Write m_t = t - [t = $] (so $ carries n, the index
+of the last symbol). The initial layers write its K bits c_0 .. c_{K-1} as K bool cells
+<b, 1 - b>. At level l the same cells hold the bits of c_t = floor(m_t / 2^l) (the count of
+active tokens in 1..m_t, Theorem 1's c_t): each level shifts them right by one.
+
+Why bits are well conditioned. Two bit vectors are compared by attention as the score
+sum_i [T_i = c_i] (bool cells: T_i c_i + (1 - T_i)(1 - c_i)): it is K for a match and at most
+K - 1 otherwise, whatever n is. The score gap never shrinks. Only reading the bits off the
+position costs bits of precision, and that cost is linear in n instead of quartic:
+
+- Digits by thresholds (Lemma 7's uniform averages, then a feed-forward). A uniform head gives
+  psi(lambda m, 1) (read as phi(lambda m)); the threshold v >= theta is the sign of the linear
+  form h = [phi]_0 - lambda theta [phi]_1 = lambda (v - theta) / |psi(lambda v, 1)|. At the nearest
+  integer (theta is a half-integer) |h| = (lambda/2) / sqrt(2 (lambda v)^2 + 2), about
+  1/(2 sqrt(2) v): linear in 1/v, where the faithful equality gap is ~ 1/v^4.
+- A saturating step (gadgets.saturating_ff) turns each sign into an exact 0/1; its slope is
+  1/(2 |h|), so every pre-activation is >= 1/2 in size at an integer.
+- Two digit stages keep the number of thresholds small: the high digit floor(m / D)
+  (D = 2^LOW_BITS) by thresholds at multiples of D, then the low digit m mod D =
+  m - D (#{j <= t : D | m_j} - 1) by a second uniform average, read the same way.
+- The steps' outputs carry a rounding error of about (slope) * u; a second feed-forward snaps
+  them (a slope-4 step on a bool, exact). Only snapped flags enter the second average.
+
+The merge (Theorem 1's steps 2-3, without "the nearest previous active token"). At level l the
+active tokens are the multiples of g = 2^l and c_t = floor(m_t / g). An active t with c_t even
+merges with the previous active token, whose c is c_t - 1; $ absorbs the last active token,
+whose c is c_$, when c_$ is odd. So every token asks for the key j that is active (or BoS) and
+has c_j = T_t, with T_t = c_t at $ and max(c_t - 1, 0) elsewhere: exactly one key matches
+(the active token T_t g, or BoS for T_t = 0), so the fetch is a unique maximum with score gap
+1 / (K + 1) (scores scaled into [0, 1]). No tie-breaker, no division block.
+
+Layers (s, r, t) = (6, 1, 2): 6 initial layers (position bits; the first target and gate),
+a repeated 1-layer level (fetch; monoid table; alpha := alpha and c even; c := c >> 1; next
+target and gate), and the final block = that level once more + the answer layer. With
+d = ceil(log2 n) loop iterations, levels 0..d run, as in regular.py: 6 + (d + 1) + 1 =
+ceil(log2 n) + 8 layers (the faithful: 8 ceil(log2 n) + 9).
+
+Capacity. The bits represent m < 2^K, K = HIGH_BITS + LOW_BITS = 20: the construction is
+uniform (the repeated block is the same at every level) for every n <= 2^K - 1 = 1,048,575;
+past that the high digit saturates. The frontier (`frontier_for_bits`) is the smaller of the
+capacity and the largest n whose gaps (`score_gaps`) exceed twice the score noise.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
+from logdepth.compiler.program import FeedForward, Head, Layer, Program
+from logdepth.constructions.gadgets import (
+    STEP_MARGIN,
+    avg_bos,
+    avg_flag,
+    constant_ff,
+    copy_maps,
+    saturating_ff,
+    step_ff,
+)
+from logdepth.constructions.hashing import (
+    PsiTerm,
+    UniformHead,
+    average_of,
+    clear_ff,
+    psi_to_phi_ff,
+    stack_ff,
+)
+from logdepth.constructions.monoid_codes import Encoding
+from logdepth.constructions.regular import (
+    OUTPUTS,
+    _answer_layer,
+    _base,
+    _embedding,
+    score_noise,
+    tie_tolerance,
+)
+from logdepth.model.config import BOS, DepthRule
+from logdepth.model.inputs import END
+from logdepth.precision import bits_of
+
+# Digit widths: the low digit m mod 2^LOW_BITS and the high digit floor(m / 2^LOW_BITS).
+# Each stage costs (2^w - 1) threshold steps (the high stage 2^w more for the multiples flag),
+# so two stages of 10 bits cost ~3,000 steps and cover m < 2^20 (the float64 target 10^6).
+LOW_BITS = 10
+HIGH_BITS = 10
+BITS = LOW_BITS + HIGH_BITS
+CAPACITY = 2**BITS - 1  # largest n: m = n must fit in BITS bits
+# Rounding drift of a digit read from a uniform average, in units of u (n + 2): the numerator
+# of psi is a combination of four averages (each within u of its value, the combination
+# rounded once more), the denominator is 1/(t + 1), so the read value m or m mod D is off by
+# at most ~6 u (t + 1); 16 leaves room for the pre-norm and the psi -> phi copy.
+DRIFT_ULPS = 16
+# The output error of an unsnapped threshold step, in units of u (n + 1): a threshold theta <= m
+# that fires has slope S = 1/(2 |h(theta + 1/2)|) ~ sqrt(2) theta (scale 1), its two units read
+# 4 S h with |h| <= 1/sqrt(2), so |4 S h| <= 4 theta, each rounded at u |4 S h|: ~8 u theta,
+# at most 8 u (n + 1). Thresholds above m read a negative pre-activation: exactly 0.
+STEP_ERROR_ULPS = 8
+# The scale of the digit hashes phi(WIDE_SCALE v). The threshold gap is
+# (scale/2) / sqrt(2 (scale v)^2 + 2): about 1/(2 sqrt(2) v) once scale v >> 1, whatever the
+# scale, but only scale/(2 sqrt(2)) for v < 1/scale. Scale 1 has the larger gap at every v
+# (1/4 at v = 1 against 2^-7.5 for the faithful lambda = 2^-6), so small p resolve small n.
+WIDE_SCALE = 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaps and frontier
+# ---------------------------------------------------------------------------------------------
+
+
+def threshold_gap(v: float, distance: float, scale: float = WIDE_SCALE) -> float:
+    """|h| for a value at `distance` from a threshold, both near v: the linear form
+    h = [phi]_0 - scale theta [phi]_1 of phi(scale v) is
+    scale (v - theta) / sqrt(2 (scale v)^2 + 2). Taken at v + distance (the larger value;
+    |h| falls as v grows)."""
+    z = scale * (v + distance)
+    return scale * distance / math.sqrt(2.0 * z * z + 2.0)
+
+
+def drift(n: int, bits: int) -> float:
+    """The largest rounding error of a digit read from a uniform average at positions <= n + 1."""
+    return DRIFT_ULPS * 2.0 ** -(bits + 1) * (n + 2)
+
+
+def score_gaps(n: int, bits: int, scale: float = WIDE_SCALE) -> dict[str, float]:
+    """The construction's smallest decision gaps at input size n with p = `bits`, each on the
+    scale where the score noise is SCORE_NOISE_ULPS ulps of 1.
+
+    high: a threshold of the high stage read at m <= n (every half-integer is treated as a
+        threshold: conservative); the error of h is <= noise (|[phi]_0| + scale theta |[phi]_1|)
+        <= sqrt(2) noise, so the gap is |h| / sqrt(2);
+    low: the same for the low stage, whose value m mod 2^LOW_BITS stays below 2^LOW_BITS;
+        both at distance 1/2 - drift (the digit read from averages drifts);
+    snap: what a snap step has to spare: STEP_MARGIN minus the unsnapped step's error;
+    fetch: 1 / (BITS + 1), a bit-vector match against the best mismatch (scores in [0, 1]).
+    """
+    top = n + 1
+    d = 0.5 - drift(n, bits)
+    if d <= 0:
+        return {"high": -1.0, "low": -1.0, "snap": -1.0, "fetch": 1.0 / (BITS + 1)}
+    low_top = min(top, 2**LOW_BITS - 1)
+    return {
+        "high": threshold_gap(top, d, scale) / math.sqrt(2.0),
+        "low": threshold_gap(low_top, d, scale) / math.sqrt(2.0),
+        "snap": STEP_MARGIN - STEP_ERROR_ULPS * 2.0 ** -(bits + 1) * (top + 1),
+        "fetch": 1.0 / (BITS + 1),
+    }
+
+
+def smallest_gap(n: int, bits: int) -> float:
+    return min(score_gaps(n, bits).values())
+
+
+@functools.lru_cache(maxsize=64)
+def frontier_for_bits(bits: int) -> int:
+    """Largest n <= CAPACITY whose smallest gap exceeds twice the score noise at p = `bits`
+    (the gaps shrink as n grows: binary search); -1 if even n = 0 fails."""
+    need = 2.0 * score_noise(bits)
+    if smallest_gap(0, bits) <= need:
+        return -1
+    lo, hi = 0, CAPACITY
+    if smallest_gap(hi, bits) > need:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if smallest_gap(mid, bits) > need:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def frontier(dtype: str) -> int:
+    return frontier_for_bits(bits_of(dtype))
+
+
+def layers(n: int) -> int:
+    """The wide construction's layer count: ceil(log2 n) + 8."""
+    return DepthRule.ceil_log2(n) + 8
+
+
+# ---------------------------------------------------------------------------------------------
+# Feed-forward pieces
+# ---------------------------------------------------------------------------------------------
+
+TRUE = np.array([1.0, -1.0])  # a bool write: (b, 1 - b) += b (TRUE) after (0, 1)
+
+
+def threshold_steps(
+    phi: Cell,
+    thresholds: Sequence[float],
+    out: dict[Cell, np.ndarray],
+    *,
+    one: Cell,
+    scale: float = WIDE_SCALE,
+    note: str = "",
+) -> FeedForward:
+    """Step u adds out[:, u] where the value v hashed in `phi` (phi(scale v)) is >= thresholds[u]
+    (half-integers; v an integer up to drift). The pre-activation is S h with
+    h = [phi]_0 - scale theta [phi]_1 and S = 1 / (2 |h(theta + 1/2)|), so it is >= 1/2 at the
+    integers above theta and <= 0 below it; saturating_ff fires at >= 1/4."""
+    thresholds = np.asarray(thresholds, dtype=float)
+    rows = np.zeros((len(thresholds), 4))
+    for u, theta in enumerate(thresholds):
+        slope = 1.0 / (2.0 * threshold_gap(theta, 0.5, scale))
+        rows[u] = slope * (PICK_A - scale * theta * PICK_B)
+    return saturating_ff(
+        {phi: rows}, np.full(len(thresholds), 0.5), out, one=one, note=note or "thresholds"
+    )
+
+
+def _bit_columns(
+    bits: Sequence[Cell], digit_of_step: Sequence[int], first_bit: int = 0
+) -> dict[Cell, np.ndarray]:
+    """Output columns writing the bits of the digit: step u (the digit reaches k = digit_of_step
+    [u]) adds bit_i(k) - bit_i(k - 1) to bit i (a telescoping sum: exact when the steps are)."""
+    cols = {b: np.zeros((2, len(digit_of_step))) for b in bits}
+    for u, k in enumerate(digit_of_step):
+        for i, b in enumerate(bits):
+            delta = ((k >> (i + first_bit)) & 1) - (((k - 1) >> (i + first_bit)) & 1)
+            cols[b][:, u] = delta * TRUE
+    return cols
+
+
+def _bool_init(cells: Sequence[Cell], one: Cell) -> FeedForward:
+    """(0, 1) into each fresh bool cell (the steps then add (b, -b))."""
+    return constant_ff({c: np.array([0.0, 1.0]) for c in cells}, one=one)
+
+
+def _snap(src: Cell, dst: Cell, one: Cell, extra: dict | None = None, count: int = 1):
+    """dst := [src (and the extra 0/1 conditions) all true], a slope-4 step on bools (exact)."""
+    conditions = {src: PICK_TRUE}
+    if extra:
+        conditions.update(extra)
+    return step_ff(conditions, count, {dst: TRUE}, one=one, note=f"{dst.name} = snap")
+
+
+def target_and_gate(
+    c: Sequence[Cell | None],
+    alpha_terms: Sequence[dict],
+    end: Cell,
+    target: Sequence[Cell],
+    gate: Cell,
+    one: Cell,
+) -> FeedForward:
+    """T := c at $, max(c - 1, 0) elsewhere; g := (alpha and c even) or ($ and c odd).
+
+    c: the bit cells of the count, lowest first (None: a bit known to be 0, e.g. the top bit
+    after a shift); alpha_terms: the conditions (cell -> row, `one` for constants) that make
+    "alpha" for the gate, one dict per 0/1 condition (alpha; or alpha and not c_0 before the
+    shift, for the next level). Bits, with
+    z_i = [c_0 = .. = c_{i-1} = 0] and z_K = [c = 0]:
+        T_i = [$ and c_i] + [not $ and c_i] - [not $ and c_i and z_i]
+              + [not $ and not c_i and z_i] - [not $ and z_K]
+    (c - 1 flips the trailing zeros and the lowest one; clamped at 0). Every term is one
+    saturating step of a sum of 0/1 conditions.
+    """
+    parts: list[FeedForward] = [_bool_init([*target, gate], one)]
+    not_end = {end: -PICK_TRUE, one: np.array([1.0])}
+
+    def cond(*terms: dict) -> tuple[dict, int]:
+        rows: dict = {}
+        k = 0
+        for t in terms:
+            for cell, row in t.items():
+                rows[cell] = rows.get(cell, 0) + np.asarray(row, dtype=float)
+            k += 1
+        return rows, k
+
+    def bit(i: int, negated: bool = False) -> dict:
+        cell = c[i]
+        if cell is None:  # constant 0: "c_i" never holds, "not c_i" always does
+            return {one: np.array([1.0 if negated else -10.0])}
+        return {cell: -PICK_TRUE, one: np.array([1.0])} if negated else {cell: PICK_TRUE}
+
+    def zeros_below(i: int) -> list[dict]:
+        return [bit(j, negated=True) for j in range(i)]
+
+    def add(terms: Sequence[dict], out_cell: Cell, sign: float) -> None:
+        rows, k = cond(*terms)
+        parts.append(step_ff(rows, k, {out_cell: sign * TRUE}, one=one))
+
+    for i, t_cell in enumerate(target):
+        add([{end: PICK_TRUE}, bit(i)], t_cell, 1.0)
+        add([not_end, bit(i)], t_cell, 1.0)
+        add([not_end, bit(i), *zeros_below(i)], t_cell, -1.0)
+        add([not_end, bit(i, True), *zeros_below(i)], t_cell, 1.0)
+        add([not_end, *zeros_below(len(c))], t_cell, -1.0)
+    add([*alpha_terms, bit(0, True)], gate, 1.0)
+    add([{end: PICK_TRUE}, bit(0)], gate, 1.0)
+    return stack_ff(parts, note="target T and merge gate g")
+
+
+# ---------------------------------------------------------------------------------------------
+# The program
+# ---------------------------------------------------------------------------------------------
+
+
+def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None = None) -> Program:
+    """Theorem 1, wide: 6 initial layers (position bits), the 1-layer level, level + answer.
+
+    With `max_length` = N, Corollary 1.1's non-uniform form: the level layer written out
+    ceil(log2 N) + 1 times (every layer initial, depth fixed 0), 6 + ceil(log2 N) + 1 + 1 =
+    ceil(log2 N) + 8 layers; the frontier is at most N."""
+    base = _base(enc)
+    L: Layout = base.layout
+    one, bos, end, alpha = base.one, base.bos, base.end, base.alpha
+    lam = WIDE_SCALE
+    D = 2**LOW_BITS
+    c = [L.bool(f"c.{i}", persistent=True) for i in range(BITS)]
+    target = [L.bool(f"target.{i}", persistent=True) for i in range(BITS)]
+    gate = L.bool("merge", persistent=True)
+    x = enc.cell(L, "left")
+    m_psi, m_phi = L.psi("m.psi"), L.phi("m")
+    r_psi, r_phi = L.psi("r.psi"), L.phi("r")
+    hi_noisy = [L.bool(f"hi.raw.{i}") for i in range(HIGH_BITS)]
+    f_noisy, f = L.bool("mult.raw"), L.bool("mult")
+    lo_noisy = [L.bool(f"lo.raw.{i}") for i in range(LOW_BITS)]
+
+    a_nb = average_of("notbos", bos, [0.0, 1.0])
+    a_bos = avg_bos(bos)
+    a_end = avg_flag(end, "end")
+    a_f = avg_flag(f, "mult")
+    # m = t - [t = $]: psi(lambda (t - end_t) / (t + 1), 1 / (t + 1)) (Lemma 7's averages).
+    m_term = PsiTerm(m_psi, a={"notbos": lam, "end": -lam}, b={"bos": 1.0})
+    # m mod D = m - D (#{j <= t: D | m_j, j not $} - 1): BoS counts (m_0 = 0), $ does not.
+    r_term = PsiTerm(
+        r_psi, a={"notbos": lam, "end": -lam, "mult": -lam * D, "bos": lam * D}, b={"bos": 1.0}
+    )
+    u1 = UniformHead(note="m = t - [t = $] (Lemma 7)")
+    u1.write(m_term, a_nb, a_end, a_bos)
+    u4 = UniformHead(note="clear m; m mod D")
+    u4.write(m_term.negated(), a_nb, a_end, a_bos)
+    u4.write(r_term, a_nb, a_end, a_bos, a_f)
+    u5 = UniformHead(note="clear m mod D (Lemma 4)")
+    u5.write(r_term.negated(), a_nb, a_end, a_bos, a_f)
+
+    # High stage: digit steps at k D - 1/2 (k = 1 .. 2^HIGH - 1), and steps at k D + 1/2
+    # (k = 0 .. 2^HIGH - 1) for the multiples flag
+    # [D | m] = 1 + sum [>= kD - 1/2] - sum [>= kD + 1/2].
+    ks = list(range(1, 2**HIGH_BITS))
+    high_digit = threshold_steps(
+        m_phi,
+        [k * D - 0.5 for k in ks],
+        {
+            **_bit_columns(hi_noisy, ks),
+            f_noisy: np.outer(TRUE, np.ones(len(ks))),
+        },
+        one=one,
+        note="high digit floor(m / D): bits; [m >= kD]",
+    )
+    high_mult = threshold_steps(
+        m_phi,
+        [k * D + 0.5 for k in range(2**HIGH_BITS)],
+        {f_noisy: np.outer(-TRUE, np.ones(2**HIGH_BITS))},
+        one=one,
+        note="[m >= kD + 1]",
+    )
+    f_one = constant_ff({f_noisy: np.array([1.0, 0.0])}, one=one)  # (0,1) + (1,-1): "1 +"
+    init_hi = _bool_init(hi_noisy, one)
+    low_digit = threshold_steps(
+        r_phi,
+        [k - 0.5 for k in range(1, D)],
+        _bit_columns(lo_noisy, list(range(1, D))),
+        one=one,
+        note="low digit m mod D: bits",
+    )
+    snap_hi = stack_ff(
+        [_bool_init(c[LOW_BITS:], one)]
+        + [_snap(h, c[LOW_BITS + i], one) for i, h in enumerate(hi_noisy)]
+        + [
+            _bool_init([f], one),
+            _snap(f_noisy, f, one, {end: -PICK_TRUE, one: np.array([1.0])}, count=2),
+            clear_ff([*hi_noisy, f_noisy]),
+        ],
+        note="snap the high bits; mult := [D | m and not $]",
+    )
+    snap_lo = stack_ff(
+        [_bool_init(c[:LOW_BITS], one)]
+        + [_snap(b, c[i], one) for i, b in enumerate(lo_noisy)]
+        + [
+            target_and_gate(
+                [*lo_noisy, *c[LOW_BITS:]], [{alpha: PICK_TRUE}], end, target, gate, one
+            ),
+            clear_ff(lo_noisy),
+        ],
+        note="snap the low bits; first target and gate",
+    )
+    initial = [
+        Layer(
+            "wide 1: psi(lambda m), m = t - [t = $] (uniform averages); -> phi",
+            heads=[u1.head()],
+            ff=psi_to_phi_ff(m_psi, m_phi),
+        ),
+        Layer(
+            "wide 2: high digit floor(m / D) and [D | m] by thresholds on phi(lambda m)",
+            ff=stack_ff([init_hi, f_one, high_digit, high_mult, clear_ff([m_phi])]),
+            clears=(m_phi,),
+        ),
+        Layer(
+            "wide 3: snap the high bits and the multiples flag",
+            ff=snap_hi,
+            clears=(*hi_noisy, f_noisy),
+        ),
+        Layer(
+            "wide 4: psi(lambda (m mod D)) from the multiples count; clear psi(m); -> phi",
+            heads=[u4.head()],
+            ff=psi_to_phi_ff(r_psi, r_phi),
+            clears=(m_psi,),
+        ),
+        Layer(
+            "wide 5: low digit bits by thresholds on phi(lambda (m mod D)); clear",
+            heads=[u5.head()],
+            ff=stack_ff([_bool_init(lo_noisy, one), low_digit, clear_ff([r_phi, f])]),
+            clears=(r_psi, r_phi, f),
+        ),
+        Layer(
+            "wide 6: snap the low bits; T = target count, g = merge gate (level 0)",
+            ff=snap_lo,
+            clears=tuple(lo_noisy),
+        ),
+    ]
+    level = _level_layer(enc, base, c, target, gate, x)
+    answer_layer, answer = _answer_layer(base, enc)
+    repeated, final = [level], [level, answer_layer]
+    depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1)
+    construction = CONSTRUCTION
+    limit = {"float64": frontier("float64"), "float32": frontier("float32")}
+    if max_length is not None:
+        levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
+        initial = [*initial, *([level] * levels), answer_layer]
+        repeated, final = [], []
+        depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0)
+        construction = NONUNIFORM_CONSTRUCTION
+        limit = {dtype: min(max(max_length, 0), n) for dtype, n in limit.items()}
+    return Program(
+        layout=L,
+        vocab=[BOS, *alphabet, END],
+        embedding=_embedding(base, enc, alphabet),
+        initial=initial,
+        repeated=repeated,
+        final=final,
+        outputs=list(OUTPUTS),
+        readout={
+            "accept": {answer: PICK_TRUE[None, :]},
+            "reject": {answer: np.array([[0.0, 1.0]])},
+        },
+        depth_rule=depth_rule,
+        tie_tolerance=tie_tolerance(),
+        input_format="word",
+        construction=construction,
+        frontier=limit,
+    )
+
+
+CONSTRUCTION = "theorem1-wide"
+NONUNIFORM_CONSTRUCTION = "corollary1.1-wide"
+
+
+def fetch_head(
+    target: Sequence[Cell], c: Sequence[Cell], flags: Sequence[Cell], one: Cell, values: dict
+) -> Head:
+    """The key j that is flagged (active or BoS) with c_j = T_t, by the score
+    (sum_i [T_i = c_{j,i}] + flag_j) / (K + 1): 1 for the match, at most K / (K + 1) otherwise."""
+    k = len(target)
+    dim = 2 * k + 1
+    query: dict[Cell, np.ndarray] = {one: np.zeros((dim, 1))}
+    key: dict[Cell, np.ndarray] = {}
+    for i, (t, b) in enumerate(zip(target, c, strict=True)):
+        query[t] = np.zeros((dim, 2))
+        query[t][2 * i : 2 * i + 2] = np.eye(2) / (k + 1)
+        key[b] = np.zeros((dim, 2))
+        key[b][2 * i : 2 * i + 2] = np.eye(2)
+    query[one][2 * k, 0] = 1.0 / (k + 1)
+    for fl in flags:
+        key[fl] = np.zeros((dim, 2))
+        key[fl][2 * k] = PICK_TRUE
+    value, out = copy_maps(values)
+    return Head(
+        query=query,
+        key=key,
+        value=value,
+        out=out,
+        causal=True,
+        note="x = delta of the flagged key with c = T (bit-vector equality)",
+    )
+
+
+def _level_layer(enc: Encoding, base, c, target, gate, x) -> Layer:
+    """One level: fetch; delta := x delta where g; alpha := alpha and c even; c := c >> 1;
+    the next level's T and g (from the bits before the shift)."""
+    one, bos, end, alpha, delta = base.one, base.bos, base.end, base.alpha, base.delta
+    shifted: list[Cell | None] = [*c[1:], None]
+    shift = [clear_ff(c), _bool_init(c, one)]
+    for i, src in enumerate(c[1:]):
+        shift.append(_snap(src, c[i], one))
+    nxt = target_and_gate(
+        shifted,
+        [{alpha: PICK_TRUE}, {c[0]: -PICK_TRUE, one: np.array([1.0])}],
+        end,
+        target,
+        gate,
+        one,
+    )
+    ff = stack_ff(
+        [
+            enc.table_ff(
+                x, delta, {gate: PICK_TRUE[None, :]}, one=one, note="delta := x delta where g"
+            ),
+            step_ff(
+                {alpha: PICK_TRUE, c[0]: PICK_TRUE},
+                2,
+                {alpha: -TRUE},
+                one=one,
+                note="alpha -= alpha and c odd",
+            ),
+            *shift,
+            clear_ff([*target, gate]),
+            nxt,
+            clear_ff([x]),
+        ],
+        note="monoid table; alpha and c update; next T and g",
+    )
+    return Layer(
+        "wide level: x = delta of the active key with c = T; delta := x delta where g; "
+        "alpha := alpha and c even; c := c >> 1; next T, g",
+        heads=[fetch_head(target, c, [alpha, bos], one, {delta: x})],
+        ff=ff,
+        updates=(delta, alpha, *c, *target, gate),
+        clears=(x,),
+    )
+
+
+__all__ = [
+    "BITS",
+    "CAPACITY",
+    "CONSTRUCTION",
+    "NONUNIFORM_CONSTRUCTION",
+    "frontier",
+    "frontier_for_bits",
+    "layers",
+    "score_gaps",
+    "wide_program",
+]
