@@ -525,6 +525,7 @@ def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     from logdepth.dsl import commands as dsl_commands
+    from logdepth.verify.regular import DEFAULT_BUDGET_S
 
     parser = argparse.ArgumentParser(
         prog="logdepth",
@@ -585,8 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--budget",
         type=float,
-        default=60.0,
-        help="seconds spent running longer words toward the stored frontier (default 60)",
+        default=DEFAULT_BUDGET_S,
+        help="seconds spent running longer words toward the stored frontier (default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")
