@@ -161,3 +161,21 @@ def score_rounding_ulps(network) -> float:
             bound_u = float((a * b).sum()) * (factor + rows)
             worst = max(worst, bound_u / 2)
     return worst
+
+
+def largest_clearing(gap_at, need: float, limit: int) -> int:
+    """Largest n in 0..limit with gap_at(n) > need, for a gap that shrinks as n grows (binary
+    search); -1 if even n = 0 does not clear. Every construction's frontier n(p) is this with
+    its own smallest gap and its own need at p bits."""
+    if gap_at(0) <= need:
+        return -1
+    lo, hi = 0, limit
+    if gap_at(hi) > need:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if gap_at(mid) > need:
+            lo = mid
+        else:
+            hi = mid
+    return lo

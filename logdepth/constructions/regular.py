@@ -97,7 +97,12 @@ from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import MAX_EMULATED_BITS, bits_of, score_rounding_ulps
+from logdepth.precision import (
+    MAX_EMULATED_BITS,
+    bits_of,
+    largest_clearing,
+    score_rounding_ulps,
+)
 
 OUTPUTS = ["reject", "accept"]
 
@@ -173,18 +178,7 @@ def frontier_for_bits(
         need = 2.0 * score_noise(bits)
     else:
         need = 2.0 * noise_ulps * 2.0**-bits + score_noise(bits)
-    if smallest_gap(0, scale) <= need:
-        return -1
-    lo, hi = 0, limit
-    if smallest_gap(hi, scale) > need:
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if smallest_gap(mid, scale) > need:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return largest_clearing(lambda n: smallest_gap(n, scale), need, limit)
 
 
 def frontier(dtype: str, *, limit: int = 1 << 20, scale: float = POSITION_SCALE) -> int:

@@ -87,7 +87,7 @@ from logdepth.constructions.regular import (
 )
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of
+from logdepth.precision import bits_of, largest_clearing
 
 # Digit widths: the low digit m mod 2^LOW_BITS and the high digit floor(m / 2^LOW_BITS).
 # Each stage costs (2^w - 1) threshold steps (the high stage 2^w more for the multiples flag),
@@ -165,19 +165,7 @@ def smallest_gap(n: int, bits: int) -> float:
 def frontier_for_bits(bits: int) -> int:
     """Largest n <= CAPACITY whose smallest gap exceeds twice the score noise at p = `bits`
     (the gaps shrink as n grows: binary search); -1 if even n = 0 fails."""
-    need = 2.0 * score_noise(bits)
-    if smallest_gap(0, bits) <= need:
-        return -1
-    lo, hi = 0, CAPACITY
-    if smallest_gap(hi, bits) > need:
-        return hi
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if smallest_gap(mid, bits) > need:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return largest_clearing(lambda n: smallest_gap(n, bits), 2.0 * score_noise(bits), CAPACITY)
 
 
 def frontier(dtype: str) -> int:
