@@ -34,12 +34,6 @@ def one_line(p: Perm) -> str:
     return "".join(str(i + 1) for i in p)
 
 
-def parse_one_line(text: str, n: int) -> Perm:
-    if len(text) != n or sorted(text) != [str(i) for i in range(1, n + 1)]:
-        raise SpecError(f"{text!r} is not a permutation of 1..{n} in one-line notation")
-    return tuple(int(c) - 1 for c in text)
-
-
 def from_cycles(cycles: Iterable[Sequence[int]], n: int) -> Perm:
     """The permutation of 1..n given by disjoint-or-not cycles, composed left to right."""
     perm = identity(n)

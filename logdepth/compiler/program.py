@@ -77,15 +77,12 @@ class Layer:
     ff: FeedForward | None = None
     clears: tuple[Cell, ...] = ()
     updates: tuple[Cell, ...] = ()
-    attn_reads: tuple[Cell, ...] = ()  # extra cells the attention mask includes
-    ff_reads: tuple[Cell, ...] = ()  # extra cells the feed-forward mask includes
 
     def attention_reads(self) -> list[Cell]:
-        return _unique([c for h in self.heads for c in h.reads()] + list(self.attn_reads))
+        return _unique([c for h in self.heads for c in h.reads()])
 
     def feed_forward_reads(self) -> list[Cell]:
-        own = self.ff.reads() if self.ff is not None else []
-        return _unique(own + list(self.ff_reads))
+        return self.ff.reads() if self.ff is not None else []
 
     def attention_writes(self) -> list[Cell]:
         return _unique([c for h in self.heads for c in h.writes()])

@@ -230,13 +230,6 @@ def first_coordinate(cell: Cell) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def phi_dot(x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
-    """phi(x) . phi(y) = (xy + 1) / sqrt((x^2 + 1)(y^2 + 1)), the equality-by-attention score."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    return (x * y + 1.0) / np.sqrt((x * x + 1.0) * (y * y + 1.0))
-
-
 def one_minus_cos(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """1 - phi(x).phi(y) without cancellation: 2 sin^2(d/2), d = atan(y) - atan(x)."""
     d = np.arctan(np.asarray(y, dtype=float)) - np.arctan(np.asarray(x, dtype=float))

@@ -22,7 +22,6 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
@@ -449,7 +448,3 @@ def _probe_frontier(
             f"n({bits}) = {n} right under {bits}-bit emulation"
         )
     return largest, {"bits": bits, "n": n}
-
-
-def summary(report: VerifyReport) -> dict[str, Any]:
-    return {"ok": report.ok, "checks": report.checks, **report.details}
