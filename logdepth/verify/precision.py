@@ -3,8 +3,9 @@ Definition 4, emulated on float64) and find, for each input size n, the least p 
 answer of a fixed input set is right. The set always includes accepting (or connected) inputs:
 a model that rejects everything would pass random words of most languages.
 
-`least_bits` assumes that more bits never hurt (it gallops and bisects over p): a reported p
-always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
+`least_bits` assumes that more bits never hurt (it steps from a guess, or gallops and bisects
+over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
+`rederive_record` re-derives a weight file's tolerance, frontier and worst-case rounding.
 """
 
 from __future__ import annotations
