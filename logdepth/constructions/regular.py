@@ -142,16 +142,38 @@ def score_gaps(n: int, scale: float = POSITION_SCALE) -> dict[str, float]:
     (Exact forms: logdepth.precision, tested against these floats.)
     """
     top = n + 1
-    j = np.arange(0, top + 1, dtype=float)
-    sign = np.abs(phi_first((j - 0.5) / 2, scale) - phi_first(np.floor(j / 2), scale))
+    floor_min, sign_min = _position_minima(top, scale)
     return {
         "equality": float(neighbour_gap(max(top - 1, 0), 1.0, scale)),
         "half": float(neighbour_gap(max((top - 0.5) / 2 - 0.5, 0.0), 0.5, scale)),
-        "floor": float(floor_margin(j, 2.0, scale).min()),
+        "floor": floor_min,
         "tiebreak": float(phi_first(top, scale) - phi_first(top - 1, scale)) if top else 1.0,
-        "sign": float(sign.min()),
+        "sign": sign_min,
         "flag": FLAG_MARGIN,
     }
+
+
+# Positions covered by the cached prefix minima (the frontier searches run up to 2^20).
+GAP_TABLE_POSITIONS = (1 << 20) + 2
+
+
+@functools.lru_cache(maxsize=4)
+def _prefix_minima(scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Running minima over positions j = 0, 1, ... of the floor retrieval's margin and the sign
+    read's |S|: the frontier searches ask for them at many n, and each is O(n) from scratch."""
+    j = np.arange(0, GAP_TABLE_POSITIONS, dtype=float)
+    sign = np.abs(phi_first((j - 0.5) / 2, scale) - phi_first(np.floor(j / 2), scale))
+    return np.minimum.accumulate(floor_margin(j, 2.0, scale)), np.minimum.accumulate(sign)
+
+
+def _position_minima(top: int, scale: float) -> tuple[float, float]:
+    """min over j = 0..top of the floor margin and of the sign read's |S|."""
+    if top < GAP_TABLE_POSITIONS:
+        floors, signs = _prefix_minima(scale)
+        return float(floors[top]), float(signs[top])
+    j = np.arange(0, top + 1, dtype=float)
+    sign = np.abs(phi_first((j - 0.5) / 2, scale) - phi_first(np.floor(j / 2), scale))
+    return float(floor_margin(j, 2.0, scale).min()), float(sign.min())
 
 
 def smallest_gap(n: int, scale: float = POSITION_SCALE) -> float:
