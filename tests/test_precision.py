@@ -78,7 +78,7 @@ def test_round_to_bits_is_correct_rounding():
     assert got == [1.0, 1.0 + 2.0**-10, 1.0 + 2.0**-10, -1.0, 3.0]
 
 
-def test_emulation_at_52_bits_is_float64(models):
+def test_emulation_at_51_bits_answers_like_float64(models):
     cases = cases_for(models["div5"], 24, k=3)
     m = models["div5"]
     base = m.run_tokens([c.tokens for c in cases])
@@ -261,8 +261,8 @@ def test_float64_at_8192_with_accepting_words(name):
 
 # ---- the worst-case bound read off the weights --------------------------------------------------
 def test_worst_case_rounding_is_read_off_the_weights(models):
-    """A wider read (a bigger encoding) means a larger bound, and a sublayer that reads more
-    of the same cells raises it: the bound follows the tensors, not a constant."""
+    """A wider read (the random DFA's 10-state maps code against parity's) gives a larger
+    bound: it follows the tensors, not a constant; the report stores what the tensors give."""
     from logdepth.precision import score_rounding_ulps
 
     parity = score_rounding_ulps(models["parity"].network)
