@@ -37,6 +37,7 @@ class Cell:
     kind: str
     labels: tuple[str, ...]
     persistent: bool = False
+    value: float = 1.0  # a "const" cell's content at every token (its read norm)
 
     @property
     def size(self) -> int:
@@ -47,7 +48,7 @@ class Cell:
         """The norm of this cell whenever it is read, or None if it varies with the value."""
         if self.kind in VARIABLE_NORM_KINDS:
             return None
-        return 1.0
+        return self.value if self.kind == "const" else 1.0
 
     def __repr__(self) -> str:
         return f"Cell({self.name!r}, {self.kind})"
@@ -67,17 +68,29 @@ class Layout:
             self.one = self.add("one", "const", ["1"], persistent=True)
 
     def add(
-        self, name: str, kind: str, labels: list[str] | tuple[str, ...], persistent: bool = False
+        self,
+        name: str,
+        kind: str,
+        labels: list[str] | tuple[str, ...],
+        persistent: bool = False,
+        value: float = 1.0,
     ) -> Cell:
         if any(c.name == name for c in self.cells):
             raise CompileError(f"cell name {name!r} allocated twice")
         if kind not in ("const", "bool", "phi", "psi", "scalar", "code", "onehot"):
             raise CompileError(f"cell {name!r}: unknown kind {kind!r}")
-        cell = Cell(name, kind, tuple(labels), persistent)
+        cell = Cell(name, kind, tuple(labels), persistent, value)
         self.cells.append(cell)
         return cell
 
     # Typed allocators: the label conventions `inspect` shows.
+    def ballast(self, name: str, value: float) -> Cell:
+        """A constant cell holding `value` at every token (the embedding writes it). Read with
+        cells whose contents carry rounding errors, it pins the masked pre-norm: the read norm
+        is sqrt(value^2 + k), so an error e in a read cell moves it by ~e / value^2 instead of
+        ~e / k, and the sublayer's outputs inherit that much less."""
+        return self.add(name, "const", [name], persistent=True, value=value)
+
     def phi(self, name: str, persistent: bool = False) -> Cell:
         """A layer-norm hash phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2): unit norm, zero mean."""
         return self.add(

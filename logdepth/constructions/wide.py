@@ -191,16 +191,18 @@ def threshold_steps(
     *,
     one: Cell,
     scale: float = WIDE_SCALE,
+    distance: float = 0.5,
     note: str = "",
 ) -> FeedForward:
     """Step u adds out[:, u] where the value v hashed in `phi` (phi(scale v)) is >= thresholds[u]
-    (half-integers; v an integer up to drift). The pre-activation is S h with
-    h = [phi]_0 - scale theta [phi]_1 and S = 1 / (2 |h(theta + 1/2)|), so it is >= 1/2 at the
-    integers above theta and <= 0 below it; saturating_ff fires at >= 1/4."""
+    (every value at least `distance` from every threshold: integers against half-integers by
+    default). The pre-activation is S h with h = [phi]_0 - scale theta [phi]_1 and
+    S = 1 / (2 |h(theta + distance)|), so it is >= 1/2 at values above theta and <= 0 below it;
+    saturating_ff fires at >= 1/4."""
     thresholds = np.asarray(thresholds, dtype=float)
     rows = np.zeros((len(thresholds), 4))
     for u, theta in enumerate(thresholds):
-        slope = 1.0 / (2.0 * threshold_gap(theta, 0.5, scale))
+        slope = 1.0 / (2.0 * threshold_gap(theta, distance, scale))
         rows[u] = slope * (PICK_A - scale * theta * PICK_B)
     return saturating_ff(
         {phi: rows}, np.full(len(thresholds), 0.5), out, one=one, note=note or "thresholds"
