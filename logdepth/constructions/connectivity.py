@@ -44,22 +44,8 @@ from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
 from logdepth.constructions.division import DivisionBuilder
 from logdepth.constructions.gadgets import lookup_head, offset_term, step_ff
-from logdepth.constructions.graph_layers import (
-    Row,
-    Unit,
-    add_rows,
-    clear_bool,
-    clear_vector,
-    component,
-    constant,
-    feed_forward,
-    head,
-    negated,
-    row,
-    scaled,
-    vector_rows,
-)
 from logdepth.constructions.hashing import (
+    ORTHOGONAL,
     PSI_ROWS,
     UniformHead,
     clear_ff,
@@ -67,6 +53,19 @@ from logdepth.constructions.hashing import (
     psi_to_phi_ff,
     psi_to_phi_head,
     stack_ff,
+)
+from logdepth.constructions.rows import (
+    Row,
+    Unit,
+    add_rows,
+    component,
+    constant,
+    feed_forward,
+    head,
+    reset_head,
+    row,
+    scaled,
+    vector_rows,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
@@ -80,12 +79,11 @@ LAMBDA = graph_precision.HASH_SCALE
 # mu: the modulus cell holds phi(mu n). A power of two (mu n is exact); mu n <= 1 for n <= 64,
 # so the cell is far from the saturated hashes of large arguments.
 MU = graph_precision.MODULUS_SCALE
-# BoS's [i = j]-test key and its x%n hold this unit vector, orthogonal to every
+# BoS's [i = j]-test key and its x%n hold hashing.ORTHOGONAL, orthogonal to every
 # phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2), so it adds nothing to a hash dot product: BoS is then
 # the exact competitor of the [i = j] test (it scores exactly the maximum a match can reach, so
 # a match ties with it within the tie tolerance and the average of <[not BoS], [BoS]> is
 # (1/2, 1/2); without a match BoS alone wins and the average is (0, 1)).
-ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
 # Query weight on [BoS] that makes BoS attend to itself in the unmasked coordinate lookups: every
 # other key scores at most 3 (two hash cosines, each <= 1, and a type flag), while BoS's own key
 # scores at least this (its cosines are >= 0: every hash holds a value >= 0 or ORTHOGONAL).
@@ -389,18 +387,20 @@ def _layers_b0(c: _Cells) -> list[Layer]:
         Layer(
             "B_0(i, j) = A_ij OR [i = j] (the paper prints AND; reachability in <= 1 step "
             "needs OR); [i = j] and self reset (Lemma 5); C_0 := 0 everywhere",
-            ff=feed_forward(
-                or_units
-                + clear_bool(c.diag)
-                + clear_vector(c.me)
-                + [(constant(L), [(c.C, 1, 1.0)])],
-                "B := A or [i=j]; C := <0, 1>",
+            ff=stack_ff(
+                [
+                    feed_forward(or_units, "B := A or [i=j]"),
+                    clear_ff([c.diag], nonnegative=True),
+                    clear_ff([c.me], paired=True),
+                    feed_forward([(constant(L), [(c.C, 1, 1.0)])], "C := <0, 1>"),
+                ],
+                note="B := A or [i=j]; C := <0, 1>",
             ),
             clears=(c.diag, c.me),
         ),
         Layer(
             "layer 1's statistics reset by recomputation (Lemma 6)",
-            heads=[negated(_stats_head(c), "reset psi_n, psi_s, psi_t")],
+            heads=[reset_head(_stats_head(c), "reset psi_n, psi_s, psi_t")],
             clears=(c.psi_mod, c.psi_s, c.psi_t),
         ),
         Layer(
@@ -442,11 +442,11 @@ def _repeated(c: _Cells) -> list[Layer]:
         heads=[
             _matrix_lookup(c, c.rem3, c.rem2, c.b_ik, "query (i, k), keys matrix (i', j'): B(i,k)"),
             _matrix_lookup(c, c.rem2, c.rem, c.b_kj, "query (k, j), keys matrix (i', j'): B(k,j)"),
-            negated(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
+            reset_head(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=feed_forward(
-            and_units + clear_bool(c.b_ik) + clear_bool(c.b_kj),
-            "C += AND - C; reset B(i,k), B(k,j), the offset in h",
+        ff=stack_ff(
+            [feed_forward(and_units, "C += AND - C"), clear_ff([c.b_ik, c.b_kj], nonnegative=True)],
+            note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
         ),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),

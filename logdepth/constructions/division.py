@@ -52,7 +52,6 @@ ff 4, 7, and ff 1, 5 for a modulus cell). With an int modulus, attention 2 is em
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +66,7 @@ from logdepth.constructions.gadgets import (
     sign_read_head,
 )
 from logdepth.constructions.hashing import (
+    ORTHOGONAL,
     POSITION_SCALE,
     Average,
     PsiTerm,
@@ -81,9 +81,6 @@ from logdepth.constructions.hashing import (
 from logdepth.errors import CompileError
 
 LAYERS = 7
-# The gated cells hold this unit vector where the gate is closed: both hash readings PICK_A and
-# PICK_B of it are 0, so averaging it adds nothing.
-ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
 
 
 def max_modulus(scale: float = POSITION_SCALE) -> float:

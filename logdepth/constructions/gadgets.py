@@ -1,6 +1,14 @@
 """Gadgets of Appendix A that the constructions share: position offsets (Lemma 7), equality
 retrieval, equality flags (Lemma 8), the nearest-previous retrieval of Lemma 10 and Theorem 1,
-sign reads (Appendix A.1), and clearing (Lemmas 5-6, in logdepth.constructions.hashing).
+sign reads (Appendix A.1), gating and saturating steps.
+
+The gadget kit every construction builds from is three modules, each helper defined once:
+- `hashing`: numbers stored as psi/phi hashes (Lemmas 2-4), uniform averages and the psi terms
+  they write (Lemma 7's heads), linear and stacked feed-forwards, clearing (Lemma 5: `clear_ff`),
+  the vector `ORTHOGONAL` to every hash, and the score geometry the frontiers come from;
+- `rows`: heads and feed-forwards written as linear forms over cells (Theorem 2's hand-written
+  heads), and `reset_head` (Lemma 6: the same head writing minus its output);
+- `gadgets` (this module): the Appendix A gadgets above.
 
 Conventions (digest 8.1). Token index i counts from BoS = 0, so causal attention at i sees
 i + 1 keys. Integers are hashed as phi(lambda v), lambda = hashing.POSITION_SCALE (pass
