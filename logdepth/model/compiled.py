@@ -31,7 +31,7 @@ def residual_labels(config: ModelConfig) -> list[str]:
     """One readable label per residual dimension, from the cells' kinds and stored labels.
 
     `one`; booleans `bos` / `not bos`; hashes `phi(count):z`, `phi(count):1`, ...; unnormalized
-    hashes `psi(act.P):a`, ...; scalars by name; code and one-hot cells by their stored labels
+    hashes `psi(count.psi):a`, ...; scalars by name; code and one-hot cells by their stored labels
     (the values the spec names). A dimension no cell covers is `[k]`.
     """
     labels = [f"[{k}]" for k in range(config.d_model)]
