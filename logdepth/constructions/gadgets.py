@@ -27,7 +27,7 @@ What is exact and what is robust:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -197,6 +197,10 @@ def sign_read_head(scalar: Cell, out: Cell, out_map: np.ndarray, *, note: str = 
 class EqualityGadget:
     """Lemma 8 as two layers (plus a cleanup feed-forward the caller places later).
 
+    No construction uses it: it is the tested reference for Lemma 8 (tests/constructions/
+    test_gadgets.py). Theorem 2 detects [i = j] by a tie with BoS instead (connectivity.py,
+    docs/errata.md), since its two coordinate hashes are copied from different table rows.
+
     layers[0]: two equality retrievals replace phi(x) and phi(y) by their canonical copies from
                the position table; the feed-forward writes d = [copy x]_0 - [copy y]_0.
     layers[1]: a uniform head over the constant cell alone writes the flag's constant (1, 0)
@@ -209,7 +213,6 @@ class EqualityGadget:
     layers: list[Layer]
     flag: Cell
     cleanup: FeedForward
-    temporaries: list[Cell] = field(default_factory=list)
 
 
 def equality_layers(
@@ -224,6 +227,7 @@ def equality_layers(
     causal: bool = True,
 ) -> EqualityGadget:
     """Lemma 8: write [x = y] for hashes x, y of integers in 0..i (0..n with causal=False).
+    The tested reference for Lemma 8 (`EqualityGadget`: no construction uses it).
 
     The paper writes x - y and reads sgn; in floating point two hashes of the same integer
     computed along different paths differ by rounding, so sgn(x - y) would be +-1. Retrieving
@@ -281,7 +285,7 @@ def equality_layers(
         ],
         note=f"clear {name} temporaries",
     )
-    return EqualityGadget([first, second], flag, removal, [xc, yc, d])
+    return EqualityGadget([first, second], flag, removal)
 
 
 # ---------------------------------------------------------------------------------------------

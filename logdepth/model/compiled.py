@@ -158,13 +158,6 @@ class TraceResult:
     # One [heads, n, n] per attention sublayer run, in `sublayers` order (repeats included).
     attention_runs: list[np.ndarray] = field(default_factory=list)
 
-    def step(self, sublayer: str) -> int:
-        """Index into `residuals` of the stream right after the named sublayer (last match)."""
-        hits = [k for k, name in enumerate(self.sublayers) if name == sublayer]
-        if not hits:
-            raise KeyError(sublayer)
-        return hits[-1]
-
     def cell(self, name: str, step: int = -1) -> np.ndarray:
         """The raw block [positions, cell size] of a cell in residual `step` (default: last)."""
         info = self.config.cell(name)
