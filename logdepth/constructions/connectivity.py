@@ -23,8 +23,9 @@ unary give phi(s) and phi(t), the same hash of the 0-indexed s - 1 and t - 1.
 
 The 17 initial layers:
   1      statistics: n (as phi(mu n), Lemma 1's modulus cell), s/N, t/N (paper layer 1)
-  2-8    Lemma 1 (division.py, 7 layers), dividing the position j by n; free slots host
-         phi(lambda (j - 1)) (Lemma 7) and the coordinate hash phi((j mod n) + 1) (Lemma 4)
+  2-8    Lemma 1 (division.py, 7 layers), dividing the position j by n; its free slots host
+         phi(lambda (j - 1)) (Lemma 7, positions.uniform) and the coordinate hash
+         phi((j mod n) + 1) (Lemma 4, lookup.ff)
   9-12   the three lookups above (Lemma 1's lookup layer for the dividends j - 1, r, r2), the
          conversions of phi(lambda (j - 1)) and phi((j mod n) + 1), [k = 0] at pads, cleanup
   13     [i = j] at matrix entries (Lemma 8, the self key ties with BoS iff i = j); phi(s)

@@ -24,17 +24,20 @@ handled by the d = ceil(log2 n) loop iterations plus the final block's first 8 l
 weights once more); the 9th final layer looks up [Acc accepts]. n = 0 and n = 1 run only the
 final block. Layer count 8 ceil(log2 n) + 9.
 
-The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, then the table):
-  1 attn  positions, count c_t, phi(lambda (t - 1))          (uniform averages)
-    ff    count -> phi
+The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, named as in division.py,
+then the table):
+  1 attn  positions, count c_t, phi(lambda (t - 1))          (positions.uniform)
+    ff    count -> phi                                        (positions.ff)
   2-3     Lemma 1 (conversions of the division's psi cells)
   4       Lemma 1 floor retrieval; sign input
   5 attn  Lemma 1 sign read
-    ff    phi(lambda (t - 1)) psi -> phi
+    ff    phi(lambda (t - 1)) psi -> phi                      (multiple.ff)
   6 attn  Lemma 1 remainder table; clear every psi; copy alpha of t - 1
+                                                              (remainder.uniform, .attn)
   7 attn  Lemma 1 lookup at c_t (gives c_t mod 2); nearest j with alpha_{j-1}: its
-          phi(lambda (j - 1)), the position of the previous active token
+          phi(lambda (j - 1)), the position of the previous active token (lookup.attn)
     ff    gate g = (alpha and c even) or ($ and c odd); alpha := alpha and c even; clear
+                                                              (lookup.ff)
   8 attn  x = delta at that position
     ff    delta := x delta where g (the |M|^2 monoid table); clear
 
