@@ -66,7 +66,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
-from logdepth.compiler.program import FeedForward, Head, Layer
+from logdepth.compiler.program import FeedForward, Head, Layer, unique_cells
 from logdepth.constructions.gadgets import (
     avg_bos,
     avg_flag,
@@ -464,10 +464,10 @@ class DivisionBuilder:
         heads = list(self._heads[k])
         if self._uniform[k].terms:
             heads.append(self._uniform[k].head())
-        return _unique([c for h in heads for c in h.reads()])
+        return unique_cells([c for h in heads for c in h.reads()])
 
     def _ff_reads(self, k: int) -> list[Cell]:
-        return _unique([c for f in self._ffs[k] for c in f.reads()])
+        return unique_cells([c for f in self._ffs[k] for c in f.reads()])
 
     # -- host access -------------------------------------------------------------------------
     def _step(self, step: str) -> int:
@@ -511,7 +511,7 @@ class DivisionBuilder:
                 f"Lemma 1 ({self.name}): slot {slot!r} is not free: the block's sublayer there "
                 f"reads {taken[0].kind} cell {taken[0].name!r} alone"
             )
-        together = _unique(before + list(reads))
+        together = unique_cells(before + list(reads))
         alone = _variable_norm(together)
         if alone and len(together) > 1:
             raise CompileError(
@@ -562,11 +562,3 @@ class DivisionBuilder:
 
     def block(self) -> DivisionBlock:
         return DivisionBlock(self.layers(), self.quotient, self.remainder, self.position)
-
-
-def _unique(cells: list[Cell]) -> list[Cell]:
-    seen: list[Cell] = []
-    for c in cells:
-        if not any(c is s for s in seen):
-            seen.append(c)
-    return seen

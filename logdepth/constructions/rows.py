@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from logdepth.compiler.cells import Cell, Layout
-from logdepth.compiler.program import CellMap, FeedForward, Head
+from logdepth.compiler.program import CellMap, FeedForward, Head, unique_cells
 
 Row = dict[Cell, np.ndarray]
 # (cell, component, value row, coefficient): add coefficient * value[row] to cell[component].
@@ -67,13 +67,8 @@ def vector_rows(cell: Cell) -> list[Row]:
 
 
 def _stack(rows: list[Row]) -> CellMap:
-    cells: list[Cell] = []
-    for r in rows:
-        for c in r:
-            if not any(c is d for d in cells):
-                cells.append(c)
     out: CellMap = {}
-    for c in cells:
+    for c in unique_cells([c for r in rows for c in r]):
         out[c] = np.stack([r.get(c, np.zeros(c.size)) for r in rows])
     return out
 
