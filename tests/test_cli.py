@@ -308,7 +308,7 @@ def test_every_subcommand_has_version(capsys):
 def test_inspect_lists_every_head_with_its_note(capsys, parity_file):
     code, out, _ = run(capsys, "inspect", str(parity_file))
     assert code == 0
-    assert "head 0 (c): act.Fq . act.pos -> act.pos => act.floor  # act: floor(j/m)" in out
+    assert "head 0 (c): act.query . act.pos -> act.pos => act.floor  # act: floor(j/m)" in out
     assert "[    7:9    ] delta (code): delta=e delta=(odd even)" in out
     info = json.loads(run(capsys, "inspect", str(parity_file), "--json")[1])
     layer = next(x for x in info["layers"] if x["name"] == "repeated.3")

@@ -79,13 +79,13 @@ class Layer:
     updates: tuple[Cell, ...] = ()
 
     def attention_reads(self) -> list[Cell]:
-        return _unique([c for h in self.heads for c in h.reads()])
+        return unique_cells([c for h in self.heads for c in h.reads()])
 
     def feed_forward_reads(self) -> list[Cell]:
         return self.ff.reads() if self.ff is not None else []
 
     def attention_writes(self) -> list[Cell]:
-        return _unique([c for h in self.heads for c in h.writes()])
+        return unique_cells([c for h in self.heads for c in h.writes()])
 
     def feed_forward_writes(self) -> list[Cell]:
         return self.ff.writes() if self.ff is not None else []
@@ -110,7 +110,8 @@ class Program:
     frontier: dict[str, int] = field(default_factory=dict)  # dtype name -> largest input size
 
 
-def _unique(cells: list[Cell]) -> list[Cell]:
+def unique_cells(cells: list[Cell]) -> list[Cell]:
+    """The cells in order of first appearance, each once (cells compare by identity)."""
     seen: list[Cell] = []
     for c in cells:
         if not any(c is s for s in seen):
@@ -119,4 +120,4 @@ def _unique(cells: list[Cell]) -> list[Cell]:
 
 
 def _cells_of(*maps: CellMap) -> list[Cell]:
-    return _unique([c for m in maps for c in m])
+    return unique_cells([c for m in maps for c in m])

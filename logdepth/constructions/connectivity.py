@@ -14,14 +14,18 @@ that table give, with r = floor(a/n) and r2 = floor(r/n):
     r%n  = r mod n            (row r)                                           matrix i, pad k
     r2%n = (r2 - 1) mod n     (row r2, its x%n)                                 pad i (r2 = 1 + i)
 
+(`_Cells` names them for what they hold: `col` = x%n, `mid` = r%n, `pad_row` = r2%n; r and r2
+are `a_div_n` and `a_div_n2`.)
+
 Each coordinate c is stored as phi(c + 1) (converted once per table row from Lemma 1's
 phi(lambda (j mod n)), so every lookup copies the same canonical hash). The source and target in
 unary give phi(s) and phi(t), the same hash of the 0-indexed s - 1 and t - 1.
 
 The 17 initial layers:
   1      statistics: n (as phi(mu n), Lemma 1's modulus cell), s/N, t/N (paper layer 1)
-  2-8    Lemma 1 (division.py, 7 layers), dividing the position j by n; free slots host
-         phi(lambda (j - 1)) (Lemma 7) and the coordinate hash phi((j mod n) + 1) (Lemma 4)
+  2-8    Lemma 1 (division.py, 7 layers), dividing the position j by n; its free slots host
+         phi(lambda (j - 1)) (Lemma 7, positions.uniform) and the coordinate hash
+         phi((j mod n) + 1) (Lemma 4, lookup.ff)
   9-12   the three lookups above (Lemma 1's lookup layer for the dividends j - 1, r, r2), the
          conversions of phi(lambda (j - 1)) and phi((j mod n) + 1), [k = 0] at pads, cleanup
   13     [i = j] at matrix entries (Lemma 8, the self key ties with BoS iff i = j); phi(s)
@@ -44,22 +48,8 @@ from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
 from logdepth.constructions.division import DivisionBuilder
 from logdepth.constructions.gadgets import lookup_head, offset_term, step_ff
-from logdepth.constructions.graph_layers import (
-    Row,
-    Unit,
-    add_rows,
-    clear_bool,
-    clear_vector,
-    component,
-    constant,
-    feed_forward,
-    head,
-    negated,
-    row,
-    scaled,
-    vector_rows,
-)
 from logdepth.constructions.hashing import (
+    ORTHOGONAL,
     PSI_ROWS,
     UniformHead,
     clear_ff,
@@ -67,6 +57,19 @@ from logdepth.constructions.hashing import (
     psi_to_phi_ff,
     psi_to_phi_head,
     stack_ff,
+)
+from logdepth.constructions.rows import (
+    Row,
+    Unit,
+    add_rows,
+    component,
+    constant,
+    feed_forward,
+    head,
+    reset_head,
+    row,
+    scaled,
+    vector_rows,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
@@ -80,12 +83,11 @@ LAMBDA = graph_precision.HASH_SCALE
 # mu: the modulus cell holds phi(mu n). A power of two (mu n is exact); mu n <= 1 for n <= 64,
 # so the cell is far from the saturated hashes of large arguments.
 MU = graph_precision.MODULUS_SCALE
-# BoS's [i = j]-test key and its x%n hold this unit vector, orthogonal to every
+# BoS's [i = j]-test key and its x%n hold hashing.ORTHOGONAL, orthogonal to every
 # phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2), so it adds nothing to a hash dot product: BoS is then
 # the exact competitor of the [i = j] test (it scores exactly the maximum a match can reach, so
 # a match ties with it within the tie tolerance and the average of <[not BoS], [BoS]> is
 # (1/2, 1/2); without a match BoS alone wins and the average is (0, 1)).
-ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
 # Query weight on [BoS] that makes BoS attend to itself in the unmasked coordinate lookups: every
 # other key scores at most 3 (two hash cosines, each <= 1, and a type flag), while BoS's own key
 # scores at least this (its cosines are >= 0: every hash holds a value >= 0 or ORTHOGONAL).
@@ -119,18 +121,20 @@ class _Cells:
             keep_position=True,
         )
         assert self.div.quotient is not None and self.div.remainder is not None
-        self.pos = self.div.Pphi  # phi(lambda j): the table key, and the loop's tie-break
-        self.floor = self.div.quotient  # phi(lambda floor(j/n))
-        self.rem_table = self.div.remainder  # phi(lambda (j mod n))
+        self.pos = self.div.position  # phi(lambda j): the table key, and the loop's tie-break
+        self.table_floor = self.div.quotient  # phi(lambda floor(j/n))
+        self.table_mod = self.div.remainder  # phi(lambda (j mod n))
         self.psi_coord = L.psi("psi_coord")  # psi((j mod n) + 1, 1)
         self.coord = L.phi("j%n")  # phi((j mod n) + 1): the canonical coordinate hash
-        self.r = L.phi("r")  # phi(lambda floor((j - 1)/n))
-        self.rem = L.phi("x%n", persistent=True)  # phi((j - 1) mod n + 1)
-        self.rem2 = L.phi("r%n", persistent=True)  # phi(r mod n + 1)
-        self.r2 = L.phi("r2")  # phi(lambda floor(r/n))
-        self.rem3 = L.phi("r2%n", persistent=True)  # phi((r2 - 1) mod n + 1)
+        # The coordinates (module docstring), each as phi(coordinate + 1); the layout keeps the
+        # digest's names (verify.connectivity reads x%n, r%n and r2%n from weight files).
+        self.a_div_n = L.phi("r")  # phi(lambda floor(a/n)), a = j - 1 (the lookup key for mid)
+        self.col = L.phi("x%n", persistent=True)  # a mod n: the column c, matrix and pads
+        self.mid = L.phi("r%n", persistent=True)  # floor(a/n) mod n: row i (matrix), k (pads)
+        self.a_div_n2 = L.phi("r2")  # phi(lambda floor(a/n^2)) (the lookup key for pad_row)
+        self.pad_row = L.phi("r2%n", persistent=True)  # (floor(a/n^2) - 1) mod n: row i (pads)
         self.k_zero = L.bool("k=0", persistent=True)  # pads: [k = 0]
-        self.me = L.phi("self")  # phi(lambda j), ORTHOGONAL at BoS: the [i = j] test's key
+        self.diag_key = L.phi("self")  # phi(lambda j), ORTHOGONAL at BoS: the [i = j] test's key
         self.src = L.phi("s", persistent=True)  # phi(s)
         self.tgt = L.phi("t", persistent=True)  # phi(t)
         self.diag = L.bool("i=j")
@@ -210,7 +214,7 @@ def _coordinate_ff(c: _Cells, sign: float) -> FeedForward:
     sign -1 recomputes and subtracts it (Lemma 6)."""
     reads = np.vstack([PICK_A / LAMBDA + PICK_B, PICK_B])
     return linear_ff(
-        [({c.rem_table: reads}, {c.psi_coord: sign * PSI_ROWS})],
+        [({c.table_mod: reads}, {c.psi_coord: sign * PSI_ROWS})],
         note="psi_coord := psi((j mod n) + 1, 1)" if sign > 0 else "reset psi_coord",
     )
 
@@ -219,14 +223,14 @@ def _layers_division(c: _Cells) -> list[Layer]:
     div, L = c.div, c.layout
     p1_term, p1_needs = offset_term(c.psi_prev, 1, one=L.one, bos=c.bos, scale=LAMBDA)
     # Layer 1 (host layer 2): phi(lambda (j - 1)) by Lemma 7, in Lemma 1's uniform head.
-    div.uniform[0].write(p1_term, *p1_needs)
-    div.add_text(0, "psi(lambda (j - 1)) (Lemma 7)")
+    div.add("positions.uniform", p1_term, *p1_needs)
+    div.describe("positions", "psi(lambda (j - 1)) (Lemma 7)")
     # Layer 7 (host layer 8): the coordinate hash's psi from the table's remainder (a unit
     # cell, so the sublayer still reads unit cells only); the modulus cell is no longer needed.
-    div.add_ff(6, _coordinate_ff(c, 1.0))
-    div.add_ff(6, clear_ff([c.mod], note="clear phi(mu n) (Lemma 5)"))
-    div.clears[6].append(c.mod)
-    div.add_text(6, "psi((j mod n) + 1, 1); clear phi(mu n)")
+    div.add("lookup.ff", _coordinate_ff(c, 1.0))
+    div.add("lookup.ff", clear_ff([c.mod], note="clear phi(mu n) (Lemma 5)"))
+    div.declare("lookup", clears=[c.mod])
+    div.describe("lookup", "psi((j mod n) + 1, 1); clear phi(mu n)")
     return div.layers()
 
 
@@ -247,7 +251,7 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
     # (each component is relu(u) - relu(u - 1) of two separately rounded inputs: 0 exactly, or
     # 1 to a few ulps; the window of h, which reads it, has the margin 1/(2n)).
     p2 = 2.0 / math.sqrt(10.0)
-    s_row = {c.rem2: PICK_A / (p2 - 0.5), one: np.array([-0.5 / (p2 - 0.5)])}
+    s_row = {c.mid: PICK_A / (p2 - 0.5), one: np.array([-0.5 / (p2 - 0.5)])}
     k_zero = [
         step_ff(s_row, 1, {c.k_zero: np.array([0.0, 1.0])}, one=one, note="k=0: [s >= 1]"),
         step_ff(
@@ -259,7 +263,7 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
         ),
     ]
     # self := phi(lambda j) off BoS, ORTHOGONAL at BoS; x%n := ORTHOGONAL at BoS.
-    me = _bos_copy(c, c.pos, c.me) + _bos_fix(c, [c.rem])
+    diag_key = _bos_copy(c, c.pos, c.diag_key) + _bos_fix(c, [c.col])
     return [
         Layer(
             "phi(lambda (j - 1)) stored by a self-match (Lemma 4); phi((j mod n) + 1) stored "
@@ -273,7 +277,10 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
             "psi_coord reset (Lemma 6)",
             heads=[
                 lookup_head(
-                    c.prev, c.pos, {c.coord: c.rem, c.floor: c.r}, note="row j - 1: x%n, r"
+                    c.prev,
+                    c.pos,
+                    {c.coord: c.col, c.table_floor: c.a_div_n},
+                    note="row j - 1: x%n, r",
                 ),
                 _reset_prev(c),
             ],
@@ -283,25 +290,31 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
         Layer(
             "lookup for the dividend r: row r gives r%n = phi(r mod n + 1) and r2 = floor(r/n); "
             "clear phi(lambda (j - 1)), r, phi((j mod n) + 1) (Lemma 5)",
-            heads=[lookup_head(c.r, c.pos, {c.coord: c.rem2, c.floor: c.r2}, note="row r")],
-            ff=clear_ff([c.prev, c.r, c.coord]),
-            clears=(c.prev, c.r, c.coord),
+            heads=[
+                lookup_head(
+                    c.a_div_n, c.pos, {c.coord: c.mid, c.table_floor: c.a_div_n2}, note="row r"
+                )
+            ],
+            ff=clear_ff([c.prev, c.a_div_n, c.coord]),
+            clears=(c.prev, c.a_div_n, c.coord),
         ),
         Layer(
             "lookup for the dividend r2: row r2 gives its x%n = phi((r2 - 1) mod n + 1) (at "
             "pads r2 = 1 + i); [k = 0] at pads by a saturating step; the [i = j] key "
             "self := phi(lambda j), BoS's self and x%n set orthogonal; clear the table",
-            heads=[lookup_head(c.r2, c.pos, {c.rem: c.rem3}, note="row r2: r2%n")],
+            heads=[lookup_head(c.a_div_n2, c.pos, {c.col: c.pad_row}, note="row r2: r2%n")],
             ff=stack_ff(
                 [
-                    clear_ff([c.r2, c.floor, c.rem_table]),
+                    clear_ff([c.a_div_n2, c.table_floor, c.table_mod]),
                     *k_zero,
-                    feed_forward(me, "self := phi(lambda j) | ORTHOGONAL; BoS: x%n := ORTHOGONAL"),
+                    feed_forward(
+                        diag_key, "self := phi(lambda j) | ORTHOGONAL; BoS: x%n := ORTHOGONAL"
+                    ),
                 ],
                 note="clear r2 and the table; k=0; self; BoS's x%n",
             ),
-            clears=(c.r2, c.floor, c.rem_table),
-            updates=(c.rem,),
+            clears=(c.a_div_n2, c.table_floor, c.table_mod),
+            updates=(c.col,),
         ),
     ]
 
@@ -348,8 +361,8 @@ def _window_h_head(c: _Cells) -> Head:
     folded into the value): h >= 1/(2n) iff some C is 1, else h = -1/(2n)."""
     L = c.layout
     return head(
-        vector_rows(c.rem2) + vector_rows(c.rem) + [constant(L), scaled(c.is_(BOS), BOS_SELF)],
-        vector_rows(c.rem3) + vector_rows(c.rem) + [c.is_(PAD), c.is_(BOS)],
+        vector_rows(c.mid) + vector_rows(c.col) + [constant(L), scaled(c.is_(BOS), BOS_SELF)],
+        vector_rows(c.pad_row) + vector_rows(c.col) + [c.is_(PAD), c.is_(BOS)],
         [component(c.C, 0), component(c.k_zero, 0)],
         [(c.h, 0, 0, 1.0), (c.h, 0, 1, -0.5)],
         causal=False,
@@ -361,8 +374,8 @@ def _layers_b0(c: _Cells) -> list[Layer]:
     L = c.layout
     values, writes = _competitor_bool(c, c.diag)
     diag = head(
-        vector_rows(c.me) + vector_rows(c.rem2) + [constant(L, 2.0)],
-        vector_rows(c.me) + vector_rows(c.rem) + [c.is_(BOS)],
+        vector_rows(c.diag_key) + vector_rows(c.mid) + [constant(L, 2.0)],
+        vector_rows(c.diag_key) + vector_rows(c.col) + [c.is_(BOS)],
         values,
         writes,
         causal=True,
@@ -389,18 +402,20 @@ def _layers_b0(c: _Cells) -> list[Layer]:
         Layer(
             "B_0(i, j) = A_ij OR [i = j] (the paper prints AND; reachability in <= 1 step "
             "needs OR); [i = j] and self reset (Lemma 5); C_0 := 0 everywhere",
-            ff=feed_forward(
-                or_units
-                + clear_bool(c.diag)
-                + clear_vector(c.me)
-                + [(constant(L), [(c.C, 1, 1.0)])],
-                "B := A or [i=j]; C := <0, 1>",
+            ff=stack_ff(
+                [
+                    feed_forward(or_units, "B := A or [i=j]"),
+                    clear_ff([c.diag], nonnegative=True),
+                    clear_ff([c.diag_key], paired=True),
+                    feed_forward([(constant(L), [(c.C, 1, 1.0)])], "C := <0, 1>"),
+                ],
+                note="B := A or [i=j]; C := <0, 1>",
             ),
-            clears=(c.diag, c.me),
+            clears=(c.diag, c.diag_key),
         ),
         Layer(
             "layer 1's statistics reset by recomputation (Lemma 6)",
-            heads=[negated(_stats_head(c), "reset psi_n, psi_s, psi_t")],
+            heads=[reset_head(_stats_head(c), "reset psi_n, psi_s, psi_t")],
             clears=(c.psi_mod, c.psi_s, c.psi_t),
         ),
         Layer(
@@ -418,7 +433,7 @@ def _matrix_lookup(c: _Cells, first: Cell, second: Cell, out: Cell, note: str) -
     L = c.layout
     return head(
         vector_rows(first) + vector_rows(second) + [constant(L), scaled(c.is_(BOS), BOS_SELF)],
-        vector_rows(c.rem2) + vector_rows(c.rem) + [c.is_("0", "1"), c.is_(BOS)],
+        vector_rows(c.mid) + vector_rows(c.col) + [c.is_("0", "1"), c.is_(BOS)],
         vector_rows(c.B),
         [(out, 0, 0, 1.0), (out, 1, 1, 1.0)],
         causal=False,
@@ -440,13 +455,15 @@ def _repeated(c: _Cells) -> list[Layer]:
         "C_l(i, k, j) = B_{l-1}(i, k) AND B_{l-1}(k, j) at pads: two unmasked lookups into the "
         "matrix entries; h reset by recomputation; C += C_l - C_{l-1}",
         heads=[
-            _matrix_lookup(c, c.rem3, c.rem2, c.b_ik, "query (i, k), keys matrix (i', j'): B(i,k)"),
-            _matrix_lookup(c, c.rem2, c.rem, c.b_kj, "query (k, j), keys matrix (i', j'): B(k,j)"),
-            negated(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
+            _matrix_lookup(
+                c, c.pad_row, c.mid, c.b_ik, "query (i, k), keys matrix (i', j'): B(i,k)"
+            ),
+            _matrix_lookup(c, c.mid, c.col, c.b_kj, "query (k, j), keys matrix (i', j'): B(k,j)"),
+            reset_head(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=feed_forward(
-            and_units + clear_bool(c.b_ik) + clear_bool(c.b_kj),
-            "C += AND - C; reset B(i,k), B(k,j), the offset in h",
+        ff=stack_ff(
+            [feed_forward(and_units, "C += AND - C"), clear_ff([c.b_ik, c.b_kj], nonnegative=True)],
+            note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
         ),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
@@ -476,7 +493,7 @@ def _final(c: _Cells) -> Layer:
     L = c.layout
     answer = head(
         vector_rows(c.src) + vector_rows(c.tgt) + [constant(L)],
-        vector_rows(c.rem2) + vector_rows(c.rem) + [c.is_("0", "1")],
+        vector_rows(c.mid) + vector_rows(c.col) + [c.is_("0", "1")],
         vector_rows(c.B),
         [(c.answer, 0, 0, 1.0), (c.answer, 1, 1, 1.0)],
         causal=True,

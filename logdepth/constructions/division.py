@@ -27,38 +27,46 @@ How each step is made robust in floating point (docs/errata.md has the paper's v
   (constant m) or through a gated copy of phi(mu m) at the multiples (modulus in a cell).
 - Lookup (layer 6 in the paper). An equality retrieval of row a_i (a_i <= i: causal).
 
-Layer by layer (the 8-layer Theorem 1 block adds its own heads to the free slots):
+Layer by layer. Cells are named `<name>.<cell>` (`name` is the builder's argument, e.g. "act");
+each layer is a named step, and a host construction adds its own work to the free slots below.
 
-  1 attn  P := psi(lambda j)                                   (uniform head)
-          [int m] F := psi(lambda (j - (m-1)/2)/m), G := psi(lambda (j - 1/2)/m)
-    ff    [modulus cell] B := (j = 0 ? phi(mu m) : w)          (gate; w is orthogonal to reads)
-  2 attn  [modulus cell] F, G as above, through B              (uniform)
-    ff    P -> phi                                             (reads P alone)
-  3 attn  F -> phi                                             (reads F alone, self-match)
-    ff    G -> phi                                             (reads G alone; skipped if m = 2)
-  4 attn  T1 := phi(lambda floor(j/m)) by the floor retrieval
-    ff    S := [G]_0 - [T1]_0; e := (1/2, 1/2)
-  5 attn  e += (-sgn S / 2, sgn S / 2)  => e = [m | j]          (reads S alone)
-    ff    [modulus cell] E := (e and not BoS ? phi(mu m) : w)  (gate)
-  6 attn  T2 := psi(lambda (j - m floor(j/m))); clear P, F, G (Lemma 4: recompute, subtract)
-    ff    T2 -> phi                                            (reads T2 alone)
-  7 attn  lookup row a_i: copy T1, T2 of the key with hash a_i; clear T2 psi
-    ff    clear every temporary (Lemma 5)
+  1 positions     attn  pos.psi := psi(lambda j)                          (uniform head)
+                        [int m] query.psi := psi(lambda (j - (m-1)/2)/m),
+                                probe.psi := psi(lambda (j - 1/2)/m)
+                  ff    [modulus cell] m_at_bos := phi(mu m) at j = 0, else ORTHOGONAL (gate)
+  2 queries       attn  [modulus cell] query.psi, probe.psi as above, through m_at_bos (uniform)
+                  ff    pos := phi(lambda j)                              (reads pos.psi alone)
+  3 query_hashes  attn  query := phi(query.psi)                (reads query.psi alone, self-match)
+                  ff    probe := phi(probe.psi)               (reads probe.psi alone; none if m = 2)
+  4 floor         attn  floor := phi(lambda floor(j/m)) by the floor retrieval (query -> pos)
+                  ff    mult_test := [probe]_0 - [floor]_0; mult := (1/2, 1/2)
+  5 multiple      attn  mult += (-sgn mult_test, sgn mult_test)/2, so mult = [m | j]
+                                                                       (reads mult_test alone)
+                  ff    [modulus cell] m_at_mult := phi(mu m) where m | j, j > 0, else ORTHOGONAL
+  6 remainder     attn  mod.psi := psi(lambda (j - m floor(j/m))) (Lemma 11); clear pos.psi,
+                        query.psi, probe.psi (Lemma 4: recompute, subtract)    (uniform head)
+                  ff    mod := phi(lambda (j mod m))                      (reads mod.psi alone)
+  7 lookup        attn  look up row a_i: copy floor, mod of the key with hash a_i; clear mod.psi
+                  ff    clear every temporary (Lemma 5; mult_test by recomputation, Lemma 6)
 
-Free for a host construction: layer 1 ff and layer 5 ff when m is an int (they may read a psi
-alone), and extra heads/units in every sublayer that reads only unit cells (attn 1, 2, 4, 6, 7;
-ff 4, 7, and ff 1, 5 for a modulus cell). With an int modulus, attention 2 is empty.
+Slots for a host construction (Theorem 1's 8-layer block, Theorem 2's layers 2-8): each step has
+"<step>.uniform" (a psi term in the step's uniform head, which saves a head), "<step>.attn" (an
+extra head) and "<step>.ff" (extra feed-forward units). A slot is free when the block's own
+sublayer there reads only unit cells, or nothing: a cell of variable norm (psi, scalar) must be
+read alone, so queries.ff, query_hashes.attn, query_hashes.ff (for m > 2), multiple.attn and
+remainder.ff are taken, and `DivisionBuilder.add` refuses them. With an int modulus,
+positions.ff, queries.attn and multiple.ff are empty: a host may read a psi alone there.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
-from logdepth.compiler.program import FeedForward, Head, Layer
+from logdepth.compiler.program import FeedForward, Head, Layer, unique_cells
 from logdepth.constructions.gadgets import (
     avg_bos,
     avg_flag,
@@ -67,6 +75,7 @@ from logdepth.constructions.gadgets import (
     sign_read_head,
 )
 from logdepth.constructions.hashing import (
+    ORTHOGONAL,
     POSITION_SCALE,
     Average,
     PsiTerm,
@@ -80,10 +89,13 @@ from logdepth.constructions.hashing import (
 )
 from logdepth.errors import CompileError
 
-LAYERS = 7
-# The gated cells hold this unit vector where the gate is closed: both hash readings PICK_A and
-# PICK_B of it are 0, so averaging it adds nothing.
-ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
+# Lemma 1's layers, in order, named for what each computes (the module docstring's table).
+STEPS = ("positions", "queries", "query_hashes", "floor", "multiple", "remainder", "lookup")
+LAYERS = len(STEPS)
+# The three kinds of slot in every step: a psi term in the step's uniform head, an extra head,
+# extra feed-forward units.
+SLOT_KINDS = ("uniform", "attn", "ff")
+SLOTS = tuple(f"{step}.{kind}" for step in STEPS for kind in SLOT_KINDS)
 
 
 def max_modulus(scale: float = POSITION_SCALE) -> float:
@@ -105,13 +117,16 @@ class DivisionBlock:
     quotient: Cell | None
     remainder: Cell | None
     position: Cell
-    temporaries: list[Cell] = field(default_factory=list)
+
+
+def _variable_norm(cells: Iterable[Cell]) -> list[Cell]:
+    return [c for c in cells if c.norm is None]
 
 
 class DivisionBuilder:
-    """Builds Lemma 1's layers; a host construction may add work to the free slots before
-    calling `layers()` (see the module docstring for which sublayers are free), or take the
-    plain block with `block()`.
+    """Builds Lemma 1's layers; a host construction may add work to the free slots (`add`,
+    `declare`, `describe`; the module docstring names the slots) before calling `layers()`, or
+    take the plain block with `block()`.
 
     Lemma 1: a 7-layer causal block adding phi(lambda floor(a_i/m)) and phi(lambda (a_i mod m)).
 
@@ -122,7 +137,17 @@ class DivisionBuilder:
     dividend: a phi cell holding phi(lambda a_i), 0 <= a_i <= i; None divides the position i.
     outputs: which of "quotient", "remainder" to write (new phi cells, returned in the block;
         with dividend None they are the table's own cells).
-    keep_position: leave phi(lambda j) (the table key, `block.position`) in the stream.
+    keep_position: leave phi(lambda j) (the table key, `position`) in the stream.
+
+    The cells (members, each `<name>.<layout name>`): `position_psi` (pos.psi) and `position`
+    (pos): psi and phi of lambda j; `floor_query_psi` (query.psi) and `floor_query` (query): the
+    centred floor query lambda (j - (m-1)/2)/m; `probe_psi` (probe.psi) and `probe` (probe):
+    lambda (j - 1/2)/m, the multiple test's reference (the floor query itself when m = 2);
+    `table_quotient` (floor): phi(lambda floor(j/m)); `multiple_test` (mult_test): the scalar
+    [probe]_0 - [floor]_0, negative iff m | j; `is_multiple` (mult): the bool [m | j];
+    `table_remainder_psi` (mod.psi) and `table_remainder` (mod): lambda (j mod m); for a modulus
+    cell `modulus_at_bos` (m_at_bos) and `modulus_at_multiples` (m_at_mult): phi(mu m) at BoS,
+    resp. at the multiples j > 0, ORTHOGONAL elsewhere.
     """
 
     def __init__(
@@ -153,43 +178,48 @@ class DivisionBuilder:
         self.layout = layout
         self.one, self.bos = one, bos
         self.modulus = modulus
-        self.mu = modulus_scale
+        self.modulus_scale = modulus_scale
         self.dividend = dividend
         self.outputs = outputs
         self.name = name
         self.scale = scale
         self.keep_position = keep_position
-        self.constant = isinstance(modulus, int)
-        self.same_fg = self.constant and modulus == 2  # (m-1)/2 = 1/2: F and G coincide
+        self.int_modulus = isinstance(modulus, int)
+        # (m-1)/2 = 1/2: the floor query and the multiple probe coincide.
+        self.probe_is_query = self.int_modulus and modulus == 2
 
-        self.uniform = [UniformHead(note=f"{name} uniform averages") for _ in range(LAYERS)]
-        self.heads: list[list[Head]] = [[] for _ in range(LAYERS)]
-        self.ffs: list[list[FeedForward]] = [[] for _ in range(LAYERS)]
-        self.clears: list[list[Cell]] = [[] for _ in range(LAYERS)]
-        self.updates: list[list[Cell]] = [[] for _ in range(LAYERS)]
-        self.texts: list[list[str]] = [[] for _ in range(LAYERS)]
+        self._uniform = [UniformHead(note=f"{name} uniform averages") for _ in range(LAYERS)]
+        self._heads: list[list[Head]] = [[] for _ in range(LAYERS)]
+        self._ffs: list[list[FeedForward]] = [[] for _ in range(LAYERS)]
+        self._clears: list[list[Cell]] = [[] for _ in range(LAYERS)]
+        self._updates: list[list[Cell]] = [[] for _ in range(LAYERS)]
+        self._texts: list[list[str]] = [[] for _ in range(LAYERS)]
         self._build()
+        # What the block itself reads in each sublayer: a host may add to a sublayer only if
+        # these are unit cells (a psi or scalar must be read alone).
+        self._own_attn_reads = [self._attention_reads(k) for k in range(LAYERS)]
+        self._own_ff_reads = [self._ff_reads(k) for k in range(LAYERS)]
 
     # -- the block -------------------------------------------------------------------------
     def _build(self) -> None:
         L, n, lam = self.layout, self.name, self.scale
         one, bos = self.one, self.bos
-        self.P = L.psi(f"{n}.P")
-        self.Pphi = L.phi(f"{n}.pos")
-        self.F = L.psi(f"{n}.F")
-        self.Fphi = L.phi(f"{n}.Fq")
-        if self.same_fg:
-            self.G, self.Gphi = self.F, self.Fphi
+        self.position_psi = L.psi(f"{n}.pos.psi")
+        self.position = L.phi(f"{n}.pos")
+        self.floor_query_psi = L.psi(f"{n}.query.psi")
+        self.floor_query = L.phi(f"{n}.query")
+        if self.probe_is_query:
+            self.probe_psi, self.probe = self.floor_query_psi, self.floor_query
         else:
-            self.G = L.psi(f"{n}.G")
-            self.Gphi = L.phi(f"{n}.Gq")
-        self.T1 = L.phi(f"{n}.floor")
-        self.S = L.scalar(f"{n}.S")
-        self.e = L.bool(f"{n}.mult")
-        self.T2 = L.psi(f"{n}.R")
-        self.T2phi = L.phi(f"{n}.mod")
-        self.B: Cell | None = None
-        self.E: Cell | None = None
+            self.probe_psi = L.psi(f"{n}.probe.psi")
+            self.probe = L.phi(f"{n}.probe")
+        self.table_quotient = L.phi(f"{n}.floor")
+        self.multiple_test = L.scalar(f"{n}.mult_test")
+        self.is_multiple = L.bool(f"{n}.mult")
+        self.table_remainder_psi = L.psi(f"{n}.mod.psi")
+        self.table_remainder = L.phi(f"{n}.mod")
+        self.modulus_at_bos: Cell | None = None
+        self.modulus_at_multiples: Cell | None = None
         self.quotient: Cell | None = None
         self.remainder: Cell | None = None
         if self.dividend is not None:
@@ -198,251 +228,337 @@ class DivisionBuilder:
             if "remainder" in self.outputs:
                 self.remainder = L.phi(f"{n}.remainder")
         else:
-            self.quotient = self.T1 if "quotient" in self.outputs else None
-            self.remainder = self.T2phi if "remainder" in self.outputs else None
+            self.quotient = self.table_quotient if "quotient" in self.outputs else None
+            self.remainder = self.table_remainder if "remainder" in self.outputs else None
+        k = {step: at for at, step in enumerate(STEPS)}
+        position_psi, position = self.position_psi, self.position
+        query_psi, query = self.floor_query_psi, self.floor_query
+        probe_psi, probe = self.probe_psi, self.probe
+        floor, test, mult = self.table_quotient, self.multiple_test, self.is_multiple
+        mod_psi, mod = self.table_remainder_psi, self.table_remainder
 
         a_bos = avg_bos(bos)
         a_notbos = average_of("notbos", bos, [0.0, 1.0])  # j / (j + 1)
 
         # Layer 1: positions (Lemma 7 with k = 0); the gated modulus.
-        p_term = PsiTerm(self.P, a={"notbos": lam}, b={"bos": 1.0})
-        self.uniform[0].write(p_term, a_notbos, a_bos)
-        self.texts[0].append(f"{n}: P = psi(lambda j) (Lemma 7)")
-        if not self.constant:
-            self.B = L.phi(f"{n}.Bm")
-            self.ffs[0].append(
+        p_term = PsiTerm(position_psi, a={"notbos": lam}, b={"bos": 1.0})
+        self._uniform[k["positions"]].write(p_term, a_notbos, a_bos)
+        self._texts[k["positions"]].append(f"{n}: pos.psi = psi(lambda j) (Lemma 7)")
+        if not self.int_modulus:
+            self.modulus_at_bos = L.phi(f"{n}.m_at_bos")
+            self._ffs[k["positions"]].append(
                 gate_ff(
                     {bos: [1.0, 0.0]},
                     self.modulus,
-                    self.B,
+                    self.modulus_at_bos,
                     ORTHOGONAL,
                     one=one,
-                    note=f"{n}: B = [j = 0] phi(mu m)",
+                    note=f"{n}: m_at_bos = [j = 0] phi(mu m)",
                 )
             )
-            self.texts[0].append(f"{n}: B = phi(mu m) at BoS")
+            self._texts[k["positions"]].append(f"{n}: m_at_bos = phi(mu m) at BoS")
 
-        # Layer 2: the floor query F and the multiple test's reference G.
+        # Layer 2: the floor query and the multiple test's probe.
         # With an int modulus they need no gated cell, so layer 1's head writes them (one head
-        # less per block); with a modulus cell they wait for B.
+        # less per block); with a modulus cell they wait for m_at_bos.
         f_term, g_term, needs = self._query_terms(a_bos, a_notbos)
-        at = 0 if self.constant else 1
-        self.uniform[at].write(f_term, *needs)
-        if not self.same_fg:
-            self.uniform[at].write(g_term, *needs)
-        self.ffs[1].append(psi_to_phi_ff(self.P, self.Pphi))
-        self.texts[1].append(
-            f"{n}: F = psi(lambda (j - (m-1)/2)/m), G = psi(lambda (j - 1/2)/m); P -> phi"
+        at = k["positions"] if self.int_modulus else k["queries"]
+        self._uniform[at].write(f_term, *needs)
+        if not self.probe_is_query:
+            self._uniform[at].write(g_term, *needs)
+        self._ffs[k["queries"]].append(psi_to_phi_ff(position_psi, position))
+        self._texts[k["queries"]].append(
+            f"{n}: query.psi = psi(lambda (j - (m-1)/2)/m), probe.psi = psi(lambda (j - 1/2)/m); "
+            "pos.psi -> phi"
         )
 
-        # Layer 3: convert F (attention, self-match) and G (feed-forward).
-        self.heads[2].append(psi_to_phi_head(self.F, self.Fphi))
-        if not self.same_fg:
-            self.ffs[2].append(psi_to_phi_ff(self.G, self.Gphi))
-        self.texts[2].append(f"{n}: F, G -> phi")
+        # Layer 3: convert the floor query (attention, self-match) and the probe (feed-forward).
+        self._heads[k["query_hashes"]].append(psi_to_phi_head(query_psi, query))
+        if not self.probe_is_query:
+            self._ffs[k["query_hashes"]].append(psi_to_phi_ff(probe_psi, probe))
+        self._texts[k["query_hashes"]].append(f"{n}: query.psi, probe.psi -> phi")
 
-        # Layer 4: floor retrieval (Lemmas 9-10). The psi cells P, F, G are removed later, by
-        # layer 6's uniform head (Lemma 4's second half), so that no extra head is needed here.
-        self.heads[3].append(
+        # Layer 4: floor retrieval (Lemmas 9-10). The psi cells are removed later, by the
+        # remainder step's uniform head (Lemma 4's second half), so that no extra head is needed.
+        self._heads[k["floor"]].append(
             lookup_head(
-                self.Fphi,
-                self.Pphi,
-                {self.Pphi: self.T1},
+                query,
+                position,
+                {position: floor},
                 note=f"{n}: floor(j/m) by the centred query (Lemmas 9-10)",
             )
         )
-        self.uniform[5].write(p_term.negated(), a_notbos, a_bos)
-        self.uniform[5].write(f_term.negated(), *needs)
-        clears = [self.P, self.F]
-        if not self.same_fg:
-            self.uniform[5].write(g_term.negated(), *needs)
-            clears.append(self.G)
-        self.clears[5].extend(clears)
-        self.ffs[3].append(
+        remainder_head = self._uniform[k["remainder"]]
+        remainder_head.write(p_term.negated(), a_notbos, a_bos)
+        remainder_head.write(f_term.negated(), *needs)
+        clears = [position_psi, query_psi]
+        if not self.probe_is_query:
+            remainder_head.write(g_term.negated(), *needs)
+            clears.append(probe_psi)
+        self._clears[k["remainder"]].extend(clears)
+        self._ffs[k["floor"]].append(
             stack_ff(
                 [
                     linear_ff(
                         [
                             (
-                                {self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
-                                {self.S: np.array([[1.0]])},
+                                {probe: PICK_A[None, :], floor: -PICK_A[None, :]},
+                                {test: np.array([[1.0]])},
                             )
                         ]
                     ),
                     FeedForward(
-                        w_in={one: np.array([[1.0]])}, w_out={self.e: np.array([[0.5], [0.5]])}
+                        w_in={one: np.array([[1.0]])}, w_out={mult: np.array([[0.5], [0.5]])}
                     ),
                 ],
-                note=f"{n}: S = [G]_0 - [T1]_0; e = (1/2, 1/2)",
+                note=f"{n}: mult_test = [probe]_0 - [floor]_0; mult = (1/2, 1/2)",
             )
         )
-        self.texts[3].append(f"{n}: T1 = phi(lambda floor(j/m)); S = [G]_0 - [T1]_0")
+        self._texts[k["floor"]].append(
+            f"{n}: floor = phi(lambda floor(j/m)); mult_test = [probe]_0 - [floor]_0"
+        )
 
-        # Layer 5: e = [S < 0] = [m | j] (sign read, Appendix A.1).
-        self.heads[4].append(
+        # Layer 5: mult = [mult_test < 0] = [m | j] (sign read, Appendix A.1).
+        self._heads[k["multiple"]].append(
             sign_read_head(
-                self.S, self.e, np.array([[-0.5], [0.5]]), note=f"{n}: e = [m | j] = [S < 0]"
+                test, mult, np.array([[-0.5], [0.5]]), note=f"{n}: mult = [m | j] = [mult_test < 0]"
             )
         )
-        self.updates[4].append(self.e)
-        self.texts[4].append(f"{n}: e = [m | j] (sign of S)")
-        if not self.constant:
-            self.E = L.phi(f"{n}.Em")
-            self.ffs[4].append(
+        self._updates[k["multiple"]].append(mult)
+        self._texts[k["multiple"]].append(f"{n}: mult = [m | j] (sign of mult_test)")
+        if not self.int_modulus:
+            self.modulus_at_multiples = L.phi(f"{n}.m_at_mult")
+            self._ffs[k["multiple"]].append(
                 gate_ff(
-                    {self.e: [1.0, 0.0], bos: [-1.0, 0.0]},
+                    {mult: [1.0, 0.0], bos: [-1.0, 0.0]},
                     self.modulus,
-                    self.E,
+                    self.modulus_at_multiples,
                     ORTHOGONAL,
                     one=one,
-                    note=f"{n}: E = [m | j, j > 0] phi(mu m)",
+                    note=f"{n}: m_at_mult = [m | j, j > 0] phi(mu m)",
                 )
             )
 
         # Layer 6: the remainder by counting multiples (Lemma 11).
         r_term, r_needs = self._remainder_term(a_bos, a_notbos)
-        self.uniform[5].write(r_term, *r_needs)
-        self.ffs[5].append(psi_to_phi_ff(self.T2, self.T2phi))
-        self.texts[5].append(f"{n}: T2 = psi(lambda (j mod m)) (Lemma 11); -> phi")
+        remainder_head.write(r_term, *r_needs)
+        self._ffs[k["remainder"]].append(psi_to_phi_ff(mod_psi, mod))
+        self._texts[k["remainder"]].append(
+            f"{n}: mod.psi = psi(lambda (j mod m)) (Lemma 11); -> phi"
+        )
 
         # Layer 7: the lookup at a_i, then clear everything (Lemma 5).
         if self.dividend is not None:
             values = {}
             if self.quotient is not None:
-                values[self.T1] = self.quotient
+                values[floor] = self.quotient
             if self.remainder is not None:
-                values[self.T2phi] = self.remainder
+                values[mod] = self.remainder
             if values:
-                self.heads[6].append(
+                self._heads[k["lookup"]].append(
                     lookup_head(
                         self.dividend,
-                        self.Pphi,
+                        position,
                         values,
                         note=f"{n}: look up row a_i (Lemma 1, layer 6)",
                     )
                 )
-        self.uniform[6].write(r_term.negated(), *r_needs)
-        self.clears[6].append(self.T2)
-        gone = [self.Fphi, self.e]
-        if not self.same_fg:
-            gone.append(self.Gphi)
+        self._uniform[k["lookup"]].write(r_term.negated(), *r_needs)
+        self._clears[k["lookup"]].append(mod_psi)
+        gone = [query, mult]
+        if not self.probe_is_query:
+            gone.append(probe)
         if not self.keep_position:
-            gone.append(self.Pphi)
+            gone.append(position)
         if self.dividend is not None or "quotient" not in self.outputs:
-            gone.append(self.T1)
+            gone.append(floor)
         if self.dividend is not None or "remainder" not in self.outputs:
-            gone.append(self.T2phi)
-        for extra in (self.B, self.E):
-            if extra is not None:
-                gone.append(extra)
+            gone.append(mod)
+        for gated in (self.modulus_at_bos, self.modulus_at_multiples):
+            if gated is not None:
+                gone.append(gated)
         parts = [clear_ff(gone, note=f"{n}: clear temporaries (Lemma 5)")]
-        # S is a scalar (read alone only): remove it by recomputing it from G and T1 (Lemma 6).
+        # mult_test is a scalar (read alone only): remove it by recomputing it from the probe
+        # and the floor (Lemma 6).
         parts.append(
             linear_ff(
                 [
                     (
-                        {self.Gphi: PICK_A[None, :], self.T1: -PICK_A[None, :]},
-                        {self.S: np.array([[-1.0]])},
+                        {probe: PICK_A[None, :], floor: -PICK_A[None, :]},
+                        {test: np.array([[-1.0]])},
                     )
                 ]
             )
         )
-        self.ffs[6].append(stack_ff(parts, note=f"{n}: clear temporaries (Lemmas 5-6)"))
-        self.clears[6].extend(gone + [self.S])
-        self.texts[6].append(f"{n}: look up row a_i; clear temporaries")
+        self._ffs[k["lookup"]].append(stack_ff(parts, note=f"{n}: clear temporaries (Lemmas 5-6)"))
+        self._clears[k["lookup"]].extend(gone + [test])
+        self._texts[k["lookup"]].append(f"{n}: look up row a_i; clear temporaries")
 
     def _query_terms(
         self, a_bos: Average, a_notbos: Average
     ) -> tuple[PsiTerm, PsiTerm, list[Average]]:
-        """F = psi(lambda (j - (m-1)/2)/m) and G = psi(lambda (j - 1/2)/m) as uniform averages."""
+        """query.psi = psi(lambda (j - (m-1)/2)/m) and probe.psi = psi(lambda (j - 1/2)/m) as
+        uniform averages."""
         lam = self.scale
-        if self.constant:
+        if self.int_modulus:
             m = float(self.modulus)  # type: ignore[arg-type]
             f = PsiTerm(
-                self.F, a={"notbos": lam / m, "bos": -lam * (m - 1) / (2 * m)}, b={"bos": 1.0}
+                self.floor_query_psi,
+                a={"notbos": lam / m, "bos": -lam * (m - 1) / (2 * m)},
+                b={"bos": 1.0},
             )
-            g = PsiTerm(self.G, a={"notbos": lam / m, "bos": -lam / (2 * m)}, b={"bos": 1.0})
+            g = PsiTerm(
+                self.probe_psi, a={"notbos": lam / m, "bos": -lam / (2 * m)}, b={"bos": 1.0}
+            )
             return f, g, [a_notbos, a_bos]
         # Modulus in a cell: phi(mu m) = (mu m c, c, ...)/.., c = 1/sqrt(2 mu^2 m^2 + 2).
-        # X = c/(j+1) = avg [B]_b, Y = m c/(j+1) = avg [B]_a / mu, Z = c j/(j+1) = c - X.
-        assert self.B is not None
-        mu = self.mu
-        a_b0 = average_of("B.a", self.B, PICK_A)
-        a_b1 = average_of("B.b", self.B, PICK_B)
-        a_c1 = average_of("mod.b", self.modulus, PICK_B)  # type: ignore[arg-type]
-        # F: a = lam (Z - Y/2 + X/2), b = Y;  G: a = lam (Z - X/2), b = Y.
+        # X = c/(j+1) = avg [m_at_bos]_b, Y = m c/(j+1) = avg [m_at_bos]_a / mu, Z = c j/(j+1)
+        # = c - X.
+        assert self.modulus_at_bos is not None
+        mu = self.modulus_scale
+        a_b0 = average_of("m_at_bos.a", self.modulus_at_bos, PICK_A)
+        a_b1 = average_of("m_at_bos.b", self.modulus_at_bos, PICK_B)
+        a_c1 = average_of("modulus.b", self.modulus, PICK_B)  # type: ignore[arg-type]
+        # query: a = lam (Z - Y/2 + X/2), b = Y;  probe: a = lam (Z - X/2), b = Y.
         f = PsiTerm(
-            self.F, a={"mod.b": lam, "B.b": -lam / 2, "B.a": -lam / (2 * mu)}, b={"B.a": 1.0 / mu}
+            self.floor_query_psi,
+            a={"modulus.b": lam, "m_at_bos.b": -lam / 2, "m_at_bos.a": -lam / (2 * mu)},
+            b={"m_at_bos.a": 1.0 / mu},
         )
-        g = PsiTerm(self.G, a={"mod.b": lam, "B.b": -1.5 * lam}, b={"B.a": 1.0 / mu})
+        g = PsiTerm(
+            self.probe_psi,
+            a={"modulus.b": lam, "m_at_bos.b": -1.5 * lam},
+            b={"m_at_bos.a": 1.0 / mu},
+        )
         return f, g, [a_b0, a_b1, a_c1]
 
     def _remainder_term(self, a_bos: Average, a_notbos: Average) -> tuple[PsiTerm, list[Average]]:
-        """T2 = psi(lambda (j - m q)) with q = number of multiples of m in 1..j."""
+        """mod.psi = psi(lambda (j - m q)) with q = number of multiples of m in 1..j."""
         lam = self.scale
-        a_mult = avg_flag(self.e, f"{self.name}.mult")
-        if self.constant:
+        a_mult = avg_flag(self.is_multiple, f"{self.name}.mult")
+        if self.int_modulus:
             m = float(self.modulus)  # type: ignore[arg-type]
-            # (j - m q)/(j+1) = notbos - m (avg e - avg bos): e_0 = 1 counts BoS as a multiple.
+            # (j - m q)/(j+1) = notbos - m (avg mult - avg bos): mult_0 = 1 counts BoS as a
+            # multiple.
             term = PsiTerm(
-                self.T2, a={"notbos": lam, a_mult.name: -lam * m, "bos": lam * m}, b={"bos": 1.0}
+                self.table_remainder_psi,
+                a={"notbos": lam, a_mult.name: -lam * m, "bos": lam * m},
+                b={"bos": 1.0},
             )
             return term, [a_notbos, a_bos, a_mult]
-        assert self.B is not None and self.E is not None
-        mu = self.mu
-        a_b1 = average_of("B.b", self.B, PICK_B)  # X = c/(j+1)
-        a_c1 = average_of("mod.b", self.modulus, PICK_B)  # type: ignore[arg-type]  # c
-        a_e0 = average_of("E.a", self.E, PICK_A)  # mu m c q/(j+1)
-        # a = lam (Z - m c q/(j+1)) = lam (c - X - avg[E]_a / mu), b = X.
-        term = PsiTerm(self.T2, a={"mod.b": lam, "B.b": -lam, "E.a": -lam / mu}, b={"B.b": 1.0})
+        assert self.modulus_at_bos is not None and self.modulus_at_multiples is not None
+        mu = self.modulus_scale
+        a_b1 = average_of("m_at_bos.b", self.modulus_at_bos, PICK_B)  # X = c/(j+1)
+        a_c1 = average_of("modulus.b", self.modulus, PICK_B)  # type: ignore[arg-type]  # c
+        a_e0 = average_of("m_at_mult.a", self.modulus_at_multiples, PICK_A)  # mu m c q/(j+1)
+        # a = lam (Z - m c q/(j+1)) = lam (c - X - avg[m_at_mult]_a / mu), b = X.
+        term = PsiTerm(
+            self.table_remainder_psi,
+            a={"modulus.b": lam, "m_at_bos.b": -lam, "m_at_mult.a": -lam / mu},
+            b={"m_at_bos.b": 1.0},
+        )
         return term, [a_b1, a_c1, a_e0]
 
+    # -- what each sublayer reads ----------------------------------------------------------------
+    def _attention_reads(self, k: int) -> list[Cell]:
+        heads = list(self._heads[k])
+        if self._uniform[k].terms:
+            heads.append(self._uniform[k].head())
+        return unique_cells([c for h in heads for c in h.reads()])
+
+    def _ff_reads(self, k: int) -> list[Cell]:
+        return unique_cells([c for f in self._ffs[k] for c in f.reads()])
+
     # -- host access -------------------------------------------------------------------------
-    def add_head(self, layer: int, head: Head) -> None:
-        self.heads[layer].append(head)
+    def _step(self, step: str) -> int:
+        if step not in STEPS:
+            raise CompileError(
+                f"Lemma 1 ({self.name}): no step {step!r}; the steps are {', '.join(STEPS)}"
+            )
+        return STEPS.index(step)
 
-    def add_ff(self, layer: int, ff: FeedForward) -> None:
-        self.ffs[layer].append(ff)
+    def add(self, slot: str, part: PsiTerm | Head | FeedForward, *averages: Average) -> None:
+        """Add a host's work to a free slot "<step>.<kind>" (module docstring): a psi term (and
+        the averages it needs) to "<step>.uniform", a Head to "<step>.attn", a FeedForward to
+        "<step>.ff". Refuses a slot whose sublayer the block reads a psi or scalar alone in, and
+        a part that would read a psi or scalar together with other cells."""
+        step, _, kind = slot.partition(".")
+        if slot not in SLOTS:
+            raise CompileError(
+                f"Lemma 1 ({self.name}): no slot {slot!r}; slots are <step>.<kind> with steps "
+                f"{', '.join(STEPS)} and kinds {', '.join(SLOT_KINDS)}"
+            )
+        k = self._step(step)
+        want = {"uniform": PsiTerm, "attn": Head, "ff": FeedForward}[kind]
+        if not isinstance(part, want):
+            raise CompileError(
+                f"Lemma 1 ({self.name}): slot {slot!r} takes a {want.__name__}, "
+                f"not a {type(part).__name__}"
+            )
+        if averages and kind != "uniform":
+            raise CompileError(f"Lemma 1 ({self.name}): averages go with a psi term only")
+        # A psi term reads the cells its averages read; a head or feed-forward its own cells.
+        reads = (
+            [c for avg in averages for c in avg.of] if isinstance(part, PsiTerm) else part.reads()
+        )
+        if kind == "ff":
+            own, before = self._own_ff_reads[k], self._ff_reads(k)
+        else:
+            own, before = self._own_attn_reads[k], self._attention_reads(k)
+        taken = _variable_norm(own)
+        if taken:
+            raise CompileError(
+                f"Lemma 1 ({self.name}): slot {slot!r} is not free: the block's sublayer there "
+                f"reads {taken[0].kind} cell {taken[0].name!r} alone"
+            )
+        together = unique_cells(before + list(reads))
+        alone = _variable_norm(together)
+        if alone and len(together) > 1:
+            raise CompileError(
+                f"Lemma 1 ({self.name}): slot {slot!r}: {alone[0].kind} cell "
+                f"{alone[0].name!r} must be read alone, but that sublayer would also read "
+                f"{', '.join(c.name for c in together if c is not alone[0])}"
+            )
+        if isinstance(part, PsiTerm):
+            self._uniform[k].write(part, *averages)
+        elif isinstance(part, Head):
+            self._heads[k].append(part)
+        else:
+            self._ffs[k].append(part)
 
-    def add_text(self, layer: int, text: str) -> None:
-        self.texts[layer].append(text)
+    def declare(
+        self, step: str, *, clears: Iterable[Cell] = (), updates: Iterable[Cell] = ()
+    ) -> None:
+        """Enter a host's cells in a step's hygiene ledger: `clears` (returned to zero by its
+        parts there), `updates` (live cells its parts change by a delta)."""
+        k = self._step(step)
+        self._clears[k].extend(clears)
+        self._updates[k].extend(updates)
+
+    def describe(self, step: str, text: str) -> None:
+        """Add what a host's work in a step computes to that layer's text."""
+        self._texts[self._step(step)].append(text)
 
     def layers(self) -> list[Layer]:
         """The block's layers (with whatever a host added)."""
         out = []
         for k in range(LAYERS):
-            heads = list(self.heads[k])
-            if self.uniform[k].terms:
-                heads.insert(0, self.uniform[k].head())
-            ffs = [f for f in self.ffs[k] if f.units]
+            heads = list(self._heads[k])
+            if self._uniform[k].terms:
+                heads.insert(0, self._uniform[k].head())
+            ffs = [f for f in self._ffs[k] if f.units]
             ff = stack_ff(ffs) if ffs else None
-            text = f"Lemma 1 ({self.name}) layer {k + 1}: " + "; ".join(self.texts[k])
+            text = f"Lemma 1 ({self.name}) layer {k + 1}: " + "; ".join(self._texts[k])
             out.append(
                 Layer(
                     text,
                     heads=heads,
                     ff=ff,
-                    clears=tuple(self.clears[k]),
-                    updates=tuple(self.updates[k]),
+                    clears=tuple(self._clears[k]),
+                    updates=tuple(self._updates[k]),
                 )
             )
         return out
 
     def block(self) -> DivisionBlock:
-        temporaries = [
-            c
-            for c in (
-                self.P,
-                self.F,
-                self.G,
-                self.Fphi,
-                self.Gphi,
-                self.S,
-                self.e,
-                self.T2,
-                self.B,
-                self.E,
-            )
-            if c is not None
-        ]
-        return DivisionBlock(self.layers(), self.quotient, self.remainder, self.Pphi, temporaries)
+        return DivisionBlock(self.layers(), self.quotient, self.remainder, self.position)

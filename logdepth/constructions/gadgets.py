@@ -1,6 +1,14 @@
 """Gadgets of Appendix A that the constructions share: position offsets (Lemma 7), equality
 retrieval, equality flags (Lemma 8), the nearest-previous retrieval of Lemma 10 and Theorem 1,
-sign reads (Appendix A.1), and clearing (Lemmas 5-6, in logdepth.constructions.hashing).
+sign reads (Appendix A.1), gating and saturating steps.
+
+The gadget kit every construction builds from is three modules, each helper defined once:
+- `hashing`: numbers stored as psi/phi hashes (Lemmas 2-4), uniform averages and the psi terms
+  they write (Lemma 7's heads), linear and stacked feed-forwards, clearing (Lemma 5: `clear_ff`),
+  the vector `ORTHOGONAL` to every hash, and the score geometry the frontiers come from;
+- `rows`: heads and feed-forwards written as linear forms over cells (Theorem 2's hand-written
+  heads), and `reset_head` (Lemma 6: the same head writing minus its output);
+- `gadgets` (this module): the Appendix A gadgets above.
 
 Conventions (digest 8.1). Token index i counts from BoS = 0, so causal attention at i sees
 i + 1 keys. Integers are hashed as phi(lambda v), lambda = hashing.POSITION_SCALE (pass
@@ -19,7 +27,7 @@ What is exact and what is robust:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -189,6 +197,10 @@ def sign_read_head(scalar: Cell, out: Cell, out_map: np.ndarray, *, note: str = 
 class EqualityGadget:
     """Lemma 8 as two layers (plus a cleanup feed-forward the caller places later).
 
+    No construction uses it: it is the tested reference for Lemma 8 (tests/constructions/
+    test_gadgets.py). Theorem 2 detects [i = j] by a tie with BoS instead (connectivity.py,
+    docs/errata.md), since its two coordinate hashes are copied from different table rows.
+
     layers[0]: two equality retrievals replace phi(x) and phi(y) by their canonical copies from
                the position table; the feed-forward writes d = [copy x]_0 - [copy y]_0.
     layers[1]: a uniform head over the constant cell alone writes the flag's constant (1, 0)
@@ -201,7 +213,6 @@ class EqualityGadget:
     layers: list[Layer]
     flag: Cell
     cleanup: FeedForward
-    temporaries: list[Cell] = field(default_factory=list)
 
 
 def equality_layers(
@@ -216,6 +227,7 @@ def equality_layers(
     causal: bool = True,
 ) -> EqualityGadget:
     """Lemma 8: write [x = y] for hashes x, y of integers in 0..i (0..n with causal=False).
+    The tested reference for Lemma 8 (`EqualityGadget`: no construction uses it).
 
     The paper writes x - y and reads sgn; in floating point two hashes of the same integer
     computed along different paths differ by rounding, so sgn(x - y) would be +-1. Retrieving
@@ -273,7 +285,7 @@ def equality_layers(
         ],
         note=f"clear {name} temporaries",
     )
-    return EqualityGadget([first, second], flag, removal, [xc, yc, d])
+    return EqualityGadget([first, second], flag, removal)
 
 
 # ---------------------------------------------------------------------------------------------

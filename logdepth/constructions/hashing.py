@@ -46,6 +46,13 @@ PSI_ROWS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # (a, b
 IDENTITY4 = np.eye(4)
 
 
+# A unit vector orthogonal to every phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2): its hash readings
+# PICK_A and PICK_B are both 0 and its dot product with any hash is 0, so it stands for "no
+# value". Lemma 1's gated modulus cells hold it where the gate is closed (averaging it adds
+# nothing); Theorem 2's BoS holds it in its [i = j] key and x%n (it adds nothing to a score).
+ORTHOGONAL = np.array([1.0, 0.0, 1.0, 0.0]) / math.sqrt(2.0)
+
+
 def hashed(v: float, scale: float = POSITION_SCALE) -> np.ndarray:
     """phi(scale * v) as a numpy vector (the value a phi cell holds for the integer v)."""
     z = scale * v
@@ -88,6 +95,9 @@ class PsiTerm:
     sign: float = 1.0
 
     def negated(self) -> PsiTerm:
+        """The term with the opposite sign: written by a later uniform head whose averages are
+        unchanged, it removes the psi (Lemma 4's recompute-and-subtract clear). A whole head's
+        counterpart is `rows.reset_head`."""
         return PsiTerm(self.cell, self.a, self.b, -self.sign)
 
 
@@ -212,10 +222,32 @@ def psi_to_phi_head(psi: Cell, phi: Cell) -> Head:
     )
 
 
-def clear_ff(cells: Iterable[Cell], note: str = "") -> FeedForward:
-    """Lemma 5: read unit-norm cells and write minus their content (exact up to rounding)."""
-    maps = [({c: np.eye(c.size)}, {c: -np.eye(c.size)}) for c in cells]
-    return linear_ff(maps, note or "clear " + ", ".join(c.name for c in cells))
+def clear_ff(
+    cells: Iterable[Cell], note: str = "", *, nonnegative: bool = False, paired: bool = False
+) -> FeedForward:
+    """Lemma 5: read unit-norm cells and write minus their content (exact up to rounding).
+
+    Each component x is removed as relu(x) - relu(-x): two hidden units, per cell first the
+    relu(x) units of every component, then the relu(-x) units. `paired=True` orders them
+    x_0, -x_0, x_1, -x_1, ... instead (the order Theorem 2's B_0 layer was first written in, kept
+    so that its weights stay bit-identical). `nonnegative=True` is for cells whose components
+    are all >= 0 (a bool <b, 1 - b>): relu(x) = x, one unit per component.
+    """
+    cells = list(cells)
+    parts = []
+    for c in cells:
+        eye = np.eye(c.size)
+        if nonnegative:
+            w_in, w_out = eye, -eye
+        elif paired:
+            w_in = np.empty((2 * c.size, c.size))
+            w_in[0::2], w_in[1::2] = eye, -eye
+            w_out = np.empty((c.size, 2 * c.size))
+            w_out[:, 0::2], w_out[:, 1::2] = -eye, eye
+        else:
+            w_in, w_out = np.vstack([eye, -eye]), np.hstack([-eye, eye])
+        parts.append(FeedForward(w_in={c: w_in}, w_out={c: w_out}))
+    return stack_ff(parts, note or "clear " + ", ".join(c.name for c in cells))
 
 
 def first_coordinate(cell: Cell) -> np.ndarray:

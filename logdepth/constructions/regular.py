@@ -24,17 +24,20 @@ handled by the d = ceil(log2 n) loop iterations plus the final block's first 8 l
 weights once more); the 9th final layer looks up [Acc accepts]. n = 0 and n = 1 run only the
 final block. Layer count 8 ceil(log2 n) + 9.
 
-The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, then the table):
-  1 attn  positions, count c_t, phi(lambda (t - 1))          (uniform averages)
-    ff    count -> phi
+The 8 layers (Lemma 1's 7 with Theorem 1's work in their free slots, named as in division.py,
+then the table):
+  1 attn  positions, count c_t, phi(lambda (t - 1))          (positions.uniform)
+    ff    count -> phi                                        (positions.ff)
   2-3     Lemma 1 (conversions of the division's psi cells)
   4       Lemma 1 floor retrieval; sign input
   5 attn  Lemma 1 sign read
-    ff    phi(lambda (t - 1)) psi -> phi
+    ff    phi(lambda (t - 1)) psi -> phi                      (multiple.ff)
   6 attn  Lemma 1 remainder table; clear every psi; copy alpha of t - 1
+                                                              (remainder.uniform, .attn)
   7 attn  Lemma 1 lookup at c_t (gives c_t mod 2); nearest j with alpha_{j-1}: its
-          phi(lambda (j - 1)), the position of the previous active token
+          phi(lambda (j - 1)), the position of the previous active token (lookup.attn)
     ff    gate g = (alpha and c even) or ($ and c odd); alpha := alpha and c even; clear
+                                                              (lookup.ff)
   8 attn  x = delta at that position
     ff    delta := x delta where g (the |M|^2 monoid table); clear
 
@@ -333,7 +336,7 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
         keep_position=True,
     )
     parity = div.remainder
-    pos = div.Pphi
+    pos = div.position
     assert parity is not None
     count_psi = L.psi("count.psi")
     prev_psi = L.psi("prev.psi")
@@ -348,39 +351,43 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     p1_term, p1_needs = offset_term(prev_psi, 1, one=one, bos=bos)
 
     # Layer 1: the count c_t (Theorem 1's activeness step 1) and phi(lambda (t - 1)) (Lemma 7).
-    div.uniform[0].write(c_term, *c_needs)
-    div.uniform[0].write(p1_term, *p1_needs)
-    div.add_ff(0, psi_to_phi_ff(count_psi, count))
-    div.add_text(0, "count c_t of active tokens <= t; phi(lambda (t-1)); count -> phi")
+    div.add("positions.uniform", c_term, *c_needs)
+    div.add("positions.uniform", p1_term, *p1_needs)
+    div.add("positions.ff", psi_to_phi_ff(count_psi, count))
+    div.describe("positions", "count c_t of active tokens <= t; phi(lambda (t-1)); count -> phi")
     # Layer 6: the count's psi is no longer needed (Lemma 4: recompute and subtract; alpha is
     # unchanged until layer 7).
-    div.uniform[5].write(c_term.negated(), *c_needs)
-    div.clears[5].append(count_psi)
+    div.add("remainder.uniform", c_term.negated(), *c_needs)
+    div.declare("remainder", clears=[count_psi])
     # Layer 5: phi(lambda (t - 1)).
-    div.add_ff(4, psi_to_phi_ff(prev_psi, prev))
-    div.add_text(4, "prev position -> phi")
+    div.add("multiple.ff", psi_to_phi_ff(prev_psi, prev))
+    div.describe("multiple", "prev position -> phi")
     # Layer 6: copy alpha of t - 1 (merge step 2); clear the prev psi.
-    div.uniform[5].write(p1_term.negated(), *p1_needs)
-    div.clears[5].append(prev_psi)
-    div.add_head(
-        5, lookup_head(prev, pos, {alpha: alpha_prev}, note="copy alpha of t - 1 (merge step 2)")
+    div.add("remainder.uniform", p1_term.negated(), *p1_needs)
+    div.declare("remainder", clears=[prev_psi])
+    div.add(
+        "remainder.attn",
+        lookup_head(prev, pos, {alpha: alpha_prev}, note="copy alpha of t - 1 (merge step 2)"),
     )
-    div.add_text(5, "copy alpha of t - 1")
+    div.describe("remainder", "copy alpha of t - 1")
     # Layer 7: the nearest j <= t whose predecessor is active (merge step 3; at $ the last
     # active token): fetch phi(lambda (j - 1)), the position of that previous active token.
-    div.add_head(
-        6,
+    div.add(
+        "lookup.attn",
         nearest_previous_head(
             alpha_prev, pos, one, {prev: left_pos}, note="position of the previous active token"
         ),
     )
-    v1 = float(PICK_A @ hashed(1))  # [phi(lambda 1)]_a; u = [R]_a / v1 = c_t mod 2 in {0, 1}
+    v1 = float(PICK_A @ hashed(1))  # [phi(lambda 1)]_a; u = [parity]_a / v1 = c_t mod 2 in {0, 1}
     u_row = {parity: PICK_A[None, :] / v1}
-    div.add_ff(6, _gate_and_update(base, gate, u_row, parity))
-    div.add_ff(6, clear_ff([count, prev, alpha_prev, parity], note="clear merge temporaries"))
-    div.clears[6].extend([count, prev, alpha_prev, parity])
-    div.updates[6].append(alpha)
-    div.add_text(6, "previous active token; g = merge/absorb gate; alpha := alpha and c even")
+    div.add("lookup.ff", _gate_and_update(base, gate, u_row, parity))
+    div.add(
+        "lookup.ff", clear_ff([count, prev, alpha_prev, parity], note="clear merge temporaries")
+    )
+    div.declare("lookup", clears=[count, prev, alpha_prev, parity], updates=[alpha])
+    div.describe(
+        "lookup", "previous active token; g = merge/absorb gate; alpha := alpha and c even"
+    )
     layers = div.layers()
     # Layer 8: fetch its block x, then delta := x delta where g (the monoid table).
     table = stack_ff(

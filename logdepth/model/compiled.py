@@ -31,7 +31,7 @@ def residual_labels(config: ModelConfig) -> list[str]:
     """One readable label per residual dimension, from the cells' kinds and stored labels.
 
     `one`; booleans `bos` / `not bos`; hashes `phi(count):z`, `phi(count):1`, ...; unnormalized
-    hashes `psi(act.P):a`, ...; scalars by name; code and one-hot cells by their stored labels
+    hashes `psi(count.psi):a`, ...; scalars by name; code and one-hot cells by their stored labels
     (the values the spec names). A dimension no cell covers is `[k]`.
     """
     labels = [f"[{k}]" for k in range(config.d_model)]
@@ -157,13 +157,6 @@ class TraceResult:
     attention: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [heads, n, n]
     # One [heads, n, n] per attention sublayer run, in `sublayers` order (repeats included).
     attention_runs: list[np.ndarray] = field(default_factory=list)
-
-    def step(self, sublayer: str) -> int:
-        """Index into `residuals` of the stream right after the named sublayer (last match)."""
-        hits = [k for k, name in enumerate(self.sublayers) if name == sublayer]
-        if not hits:
-            raise KeyError(sublayer)
-        return hits[-1]
 
     def cell(self, name: str, step: int = -1) -> np.ndarray:
         """The raw block [positions, cell size] of a cell in residual `step` (default: last)."""

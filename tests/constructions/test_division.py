@@ -1,6 +1,7 @@
 """Lemma 1 (division) through the forward pass: for every i <= 300, m in 2..9 and a random
 a_i <= i per position, the outputs read back as phi(lambda floor(a_i/m)) and
-phi(lambda (a_i mod m)). Both modulus forms: an int, and a phi(mu m) cell at every token."""
+phi(lambda (a_i mod m)). Both modulus forms: an int, and a phi(mu m) cell at every token. And
+the block's named slots: a host writes only into the free ones."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ import numpy as np
 import pytest
 
 from logdepth.compiler.cells import Layout, phi
-from logdepth.constructions.division import LAYERS, DivisionBuilder, max_modulus
-from logdepth.constructions.hashing import POSITION_SCALE, hashed, read_hash
+from logdepth.compiler.program import FeedForward, Head
+from logdepth.constructions.division import LAYERS, SLOTS, DivisionBuilder, max_modulus
+from logdepth.constructions.hashing import (
+    POSITION_SCALE,
+    PsiTerm,
+    average_of,
+    hashed,
+    psi_to_phi_ff,
+    read_hash,
+)
 from logdepth.errors import CompileError
 from tests.constructions.harness import run
 
@@ -80,3 +89,75 @@ def test_modulus_outside_the_floor_margin_is_refused():
         DivisionBuilder(L, one=L.one, bos=bos, modulus=1)
     with pytest.raises(CompileError):
         DivisionBuilder(L, one=L.one, bos=bos, modulus=int(max_modulus()) + 1)
+
+
+# ---- the host's slots ---------------------------------------------------------------------------
+def _builder(m: int | None):
+    """A block dividing by the int m, or (m None) by a modulus cell."""
+    L = Layout()
+    bos = L.bool("bos", persistent=True)
+    mod = L.phi("modulus", persistent=True) if m is None else None
+    div = DivisionBuilder(L, one=L.one, bos=bos, modulus=m if m is not None else mod)
+    return L, div
+
+
+def _unit_part(L, kind: str):
+    """A part of the slot kind `kind` that reads only the constant cell."""
+    out = L.bool(f"out{len(L.cells)}")
+    if kind == "ff":
+        return FeedForward(w_in={L.one: np.ones((1, 1))}, w_out={out: np.ones((2, 1))})
+    if kind == "attn":
+        one = np.ones((1, 1))
+        return Head(query={L.one: one}, key={L.one: one}, value={L.one: one}, out={out: one.T})
+    return PsiTerm(L.psi(f"psi{len(L.cells)}"), a={"one": 1.0}, b={"one": 1.0})
+
+
+# The slots whose sublayer Lemma 1 reads a psi or scalar alone in (module docstring).
+TAKEN = {
+    "queries.ff",
+    "query_hashes.uniform",
+    "query_hashes.attn",
+    "query_hashes.ff",
+    "multiple.uniform",
+    "multiple.attn",
+    "remainder.ff",
+}
+
+
+@pytest.mark.parametrize("m", [3, 2, None], ids=["int", "two", "cell"])
+def test_a_host_may_write_only_into_free_slots(m):
+    """Every slot takes a part reading unit cells, except those where the block reads a psi or
+    scalar alone; with m = 2 the probe is the floor query, so query_hashes.ff is empty."""
+    taken = TAKEN - {"query_hashes.ff"} if m == 2 else TAKEN
+    for slot in SLOTS:
+        L, div = _builder(m)
+        part = _unit_part(L, slot.split(".")[1])
+        averages = [average_of("one", L.one, [1.0])] if isinstance(part, PsiTerm) else []
+        if slot in taken:
+            with pytest.raises(CompileError, match=f"slot '{slot}' is not free"):
+                div.add(slot, part, *averages)
+        else:
+            div.add(slot, part, *averages)
+            assert len(div.layers()) == LAYERS
+
+
+def test_a_psi_is_read_alone_or_refused():
+    """With an int modulus positions.ff is empty, so a host may read a psi alone there (Theorem
+    1's count); a psi beside the block's unit cells (lookup.ff) is refused."""
+    L, div = _builder(3)
+    psi, phi_cell = L.psi("count.psi"), L.phi("count")
+    div.add("positions.ff", psi_to_phi_ff(psi, phi_cell))
+    with pytest.raises(CompileError, match="must be read alone"):
+        div.add("positions.ff", _unit_part(L, "ff"))
+    with pytest.raises(CompileError, match="'count.psi' must be read alone"):
+        div.add("lookup.ff", psi_to_phi_ff(psi, phi_cell))
+
+
+def test_slot_names_and_part_kinds_are_checked():
+    L, div = _builder(3)
+    with pytest.raises(CompileError, match="no slot 'floor.mlp'"):
+        div.add("floor.mlp", _unit_part(L, "ff"))
+    with pytest.raises(CompileError, match="takes a Head, not a FeedForward"):
+        div.add("floor.attn", _unit_part(L, "ff"))
+    with pytest.raises(CompileError, match="no step 'divide'"):
+        div.describe("divide", "text")

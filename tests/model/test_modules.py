@@ -257,6 +257,6 @@ def test_heads_say_what_each_head_reads_and_writes(parity):
     heads = parity.heads()
     assert len(heads) == sum(s.n_heads for s in parity.config.repeated + parity.config.final)
     floor = next(h for h in heads if h.layer == "repeated.3")
-    assert (floor.query, floor.key, floor.writes) == (("act.Fq",), ("act.pos",), ("act.floor",))
+    assert (floor.query, floor.key, floor.writes) == (("act.query",), ("act.pos",), ("act.floor",))
     assert floor.causal and "floor(j/m)" in floor.note
     assert all(h.note for h in heads)  # every head's note survived assembly

@@ -1,4 +1,5 @@
-"""Small builders for hand-written heads and feed-forwards over named cells (Theorem 2).
+"""Linear forms over cells ("rows") and the heads and feed-forwards built from them: the part of
+the gadget kit (with `hashing` and `gadgets`) for hand-written heads, used by Theorem 2.
 
 A head is written as lists of *rows*: each row is a linear form over cells ({cell: vector}).
 The query and key lists pair up row by row, so the score is the sum over rows of
@@ -6,9 +7,10 @@ The query and key lists pair up row by row, so the score is the sum over rows of
 value row goes, with which coefficient, into which component of which cell. Feed-forwards are
 lists of units: one input row and the components each unit's ReLU is added to.
 
-The helpers at the bottom are the recurring pieces of the graph construction: the full vector
-of a phi cell (so that a row-paired dot product of two phi cells is their cosine, the equality
-primitive of digest 1.3), the first component of a cell, a token-type indicator, a constant.
+The row helpers are the recurring pieces of the graph construction: the full vector of a phi
+cell (so that a row-paired dot product of two phi cells is their cosine, the equality primitive
+of digest 1.3), one component of a cell, a constant. Clearing a cell (Lemma 5) is
+`hashing.clear_ff`, one definition for every construction.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from logdepth.compiler.cells import Cell, Layout
-from logdepth.compiler.program import CellMap, FeedForward, Head
+from logdepth.compiler.program import CellMap, FeedForward, Head, unique_cells
 
 Row = dict[Cell, np.ndarray]
 # (cell, component, value row, coefficient): add coefficient * value[row] to cell[component].
@@ -42,6 +44,7 @@ def add_rows(*rows: Row) -> Row:
 
 
 def scaled(r: Row, c: float) -> Row:
+    """c times a linear form."""
     return {cell: c * v for cell, v in r.items()}
 
 
@@ -64,13 +67,8 @@ def vector_rows(cell: Cell) -> list[Row]:
 
 
 def _stack(rows: list[Row]) -> CellMap:
-    cells: list[Cell] = []
-    for r in rows:
-        for c in r:
-            if not any(c is d for d in cells):
-                cells.append(c)
     out: CellMap = {}
-    for c in cells:
+    for c in unique_cells([c for r in rows for c in r]):
         out[c] = np.stack([r.get(c, np.zeros(c.size)) for r in rows])
     return out
 
@@ -101,8 +99,10 @@ def head(
     )
 
 
-def negated(h: Head, note: str) -> Head:
-    """The same head writing minus its output: recompute-and-reset (Lemma 6)."""
+def reset_head(h: Head, note: str) -> Head:
+    """The same head writing minus its output (recompute-and-reset, Lemma 6): placed where the
+    cells `h` reads still hold what they held when `h` ran, it returns `h`'s writes to zero.
+    (Its counterpart for one psi term of a uniform head is `hashing.PsiTerm.negated`.)"""
     return Head(
         query=h.query,
         key=h.key,
@@ -125,22 +125,3 @@ def feed_forward(units: list[Unit], note: str) -> FeedForward:
             block = w_out.setdefault(cell, np.zeros((cell.size, len(units))))
             block[comp, k] += coef
     return FeedForward(w_in=w_in, w_out=w_out, note=note)
-
-
-def copy_signed(src: Row, dst: list[tuple[Cell, int, float]]) -> list[Unit]:
-    """Two units that add the (signed) value of `src` to `dst`: relu(x) - relu(-x) = x."""
-    return [(src, dst), (scaled(src, -1.0), [(c, k, -a) for c, k, a in dst])]
-
-
-def clear_vector(cell: Cell) -> list[Unit]:
-    """Lemma 5: read a stored unit vector (a phi, or BoS's orthogonal vector) and write its
-    negative, component by component."""
-    units: list[Unit] = []
-    for k in range(cell.size):
-        units += copy_signed(component(cell, k), [(cell, k, -1.0)])
-    return units
-
-
-def clear_bool(cell: Cell) -> list[Unit]:
-    """Lemma 5 for a boolean <b, 1-b> (both components are >= 0)."""
-    return [(component(cell, 0), [(cell, 0, -1.0)]), (component(cell, 1), [(cell, 1, -1.0)])]
