@@ -75,23 +75,9 @@ import numpy as np
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
-from logdepth.constructions.division import ORTHOGONAL
 from logdepth.constructions.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
-from logdepth.constructions.graph_layers import (
-    Row,
-    Unit,
-    add_rows,
-    clear_bool,
-    component,
-    constant,
-    feed_forward,
-    head,
-    negated,
-    row,
-    scaled,
-    vector_rows,
-)
 from logdepth.constructions.hashing import (
+    ORTHOGONAL,
     PsiTerm,
     UniformHead,
     average_of,
@@ -101,6 +87,19 @@ from logdepth.constructions.hashing import (
     stack_ff,
 )
 from logdepth.constructions.regular import score_noise
+from logdepth.constructions.rows import (
+    Row,
+    Unit,
+    add_rows,
+    component,
+    constant,
+    feed_forward,
+    head,
+    reset_head,
+    row,
+    scaled,
+    vector_rows,
+)
 from logdepth.constructions.wide import (
     TRUE,
     _bit_columns,
@@ -525,7 +524,7 @@ def _initial(c: _Cells) -> list[Layer]:
         Layer(
             "statistics and stage 1 reset (Lemma 4: recompute, subtract); snap every stage-1 "
             "flag into the d2 bits; snap s - 1, t - 1 (the t thresholds ride here)",
-            heads=[negated(stats, "reset statistics"), negated(stage1, "reset psi(x, n^2)")],
+            heads=[reset_head(stats, "reset statistics"), reset_head(stage1, "reset psi(x, n^2)")],
             ff=_pinned(
                 c,
                 [
@@ -547,7 +546,7 @@ def _initial(c: _Cells) -> list[Layer]:
         Layer(
             "stage 2 reset (recompute, subtract); d1 steps [(r1 + 1/2)/n >= q] (unsnapped); "
             "snap t - 1; clear phi(mu n), its BoS gate and phi(r1/n)",
-            heads=[negated(_stage2_head(c), "reset psi(r1, n)")],
+            heads=[reset_head(_stage2_head(c), "reset psi(r1, n)")],
             ff=_pinned(
                 c,
                 [
@@ -572,7 +571,7 @@ def _initial(c: _Cells) -> list[Layer]:
         ),
         Layer(
             "stage 3 reset; d0 steps [d0 + 1/2 >= q] (unsnapped)",
-            heads=[negated(_stage3_head(c), "reset psi(d0, 1)")],
+            heads=[reset_head(_stage3_head(c), "reset psi(d0, 1)")],
             ff=stack_ff(
                 [
                     _steps_into_bits(
@@ -720,11 +719,14 @@ def _repeated(c: _Cells) -> list[Layer]:
         heads=[
             _matrix_lookup(c, c.d2, c.d1, c.b_ik, "pad (i, k, .) -> matrix (i, k): B(i,k)"),
             _matrix_lookup(c, c.d1, c.d0, c.b_kj, "pad (., k, j) -> matrix (k, j): B(k,j)"),
-            negated(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
+            reset_head(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=feed_forward(
-            and_units + clear_bool(c.b_ik) + clear_bool(c.b_kj),
-            "C += AND - C; reset B(i,k), B(k,j), the offset in h",
+        ff=stack_ff(
+            [
+                feed_forward(and_units, "C += AND - C; the offset in h"),
+                clear_ff([c.b_ik, c.b_kj], nonnegative=True),
+            ],
+            note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
         ),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
