@@ -75,10 +75,17 @@ def name_code_cells(model: CompiledModel) -> CompiledModel:
     return model
 
 
-def compile_connectivity() -> CompiledModel:
-    """Theorem 2's (17, 2, 1)-universal transformer: one set of weights for every graph size."""
-    from logdepth.constructions.connectivity import compile_connectivity as build
-
+def compile_connectivity(construction: str = "uniform") -> CompiledModel:
+    """Theorem 2's (17, 2, 1)-universal transformer: one set of weights for every graph size.
+    ``construction="wide"`` is Theorem 2 with bit-vector coordinates (constructions/
+    graph_wide.py: 2 ceil(log2 n) + 14 layers, every n <= 128; float32 frontier 31 vertices
+    instead of none)."""
+    if construction == "uniform":
+        from logdepth.constructions.connectivity import compile_connectivity as build
+    elif construction == "wide":
+        from logdepth.constructions.graph_wide import compile_connectivity_wide as build
+    else:
+        raise CompileError(f"unknown connectivity construction {construction!r} (uniform or wide)")
     return build()
 
 

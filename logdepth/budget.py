@@ -12,7 +12,9 @@ The paper's statements (camera-ready numbering):
 The exact counts invert the layer formulas our weights are built and tested with:
 - Theorem 1 (uniform): 8 ceil(log2 n) + 9 <= d;
 - Corollary 1.1 (non-uniform, built for N): 4 ceil(log2 N) + 5 <= d;
-- Theorem 2: 2 ceil(log2 n) + 18 <= d.
+- Theorem 2: 2 ceil(log2 n) + 18 <= d;
+- the wide codes (docs/wide.md): ceil(log2 n) + 8 <= d for Theorem 1 and 2 ceil(log2 n) + 14
+  <= d for Theorem 2, each capped at the capacity of its position bits.
 For n <= 1 the loop runs 0 times (ceil(log2 n) = 0), so d >= 9, 5 and 18 handle n = 1.
 """
 
@@ -20,6 +22,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+# The wide constructions' capacities (constructions/wide.py, graph_wide.py: the largest n their
+# position bits hold); restated so that `budget` needs no construction module.
+WIDE_CAPACITY = 2**20 - 1
+GRAPH_WIDE_CAPACITY = 128
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,20 @@ def budgets(layers: int) -> list[Budget]:
             "Theorem 2",
             "2 ceil(log2 n) + 18",
             _largest_power(2, 18, layers),
+            "vertices",
+        ),
+        Budget(
+            "theorem1-wide",
+            "Theorem 1, wide code",
+            "ceil(log2 n) + 8, n < 2^20",
+            min(_largest_power(1, 8, layers), WIDE_CAPACITY),
+            "symbols",
+        ),
+        Budget(
+            "connectivity-wide",
+            "Theorem 2, wide code",
+            "2 ceil(log2 n) + 14, n <= 128",
+            min(_largest_power(2, 14, layers), GRAPH_WIDE_CAPACITY),
             "vertices",
         ),
         Budget(

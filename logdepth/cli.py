@@ -93,6 +93,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 "--connectivity takes no spec, --name or --max-length: one set of weights "
                 "serves every graph"
             )
+        if args.construction not in ("uniform", "wide"):
+            raise InputError(
+                f"--connectivity has the constructions uniform and wide, not {args.construction}"
+            )
     elif args.spec is None:
         raise InputError("compile needs a SPEC file (or --connectivity)")
     elif args.construction in ("nonuniform", "nonuniform-wide") and args.max_length is None:
@@ -107,7 +111,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.spec is not None:
         refuse_inputs(out, [args.spec], error=InputError)
     if args.connectivity:
-        model = logdepth.compile_connectivity()
+        model = logdepth.compile_connectivity(construction=args.construction)
     else:
         spec = logdepth.parse_file(args.spec)
         name, automaton = _pick(spec, args.name, args.spec, "automaton")

@@ -264,7 +264,9 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
     groups = [(lv["step"], f"B_{lv['level']}") for lv in levels]
     answer = _answer(trace, model)
     reach = graph_verify.reachability(adjacency)
-    n_formula = graph_verify.expected_layers(n)
+    construction = model.config.construction
+    n_formula = graph_verify.expected_layers(n, construction)
+    slope, offset = graph_verify.LAYER_FORMULAS[construction]
     data = _header(
         model, trace, f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?"
     )
@@ -285,8 +287,10 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
             "expected": "connected" if reach[s, t] else "disconnected",
             "formula": {
                 "paper": "Theorem 2: a (17, 2, 1)-universal transformer runs "
-                "2 ceil(log2 n) + 18 layers",
-                "text": f"2 ceil(log2 {n}) + 18 = 2 * {DepthRule.ceil_log2(n)} + 18",
+                "2 ceil(log2 n) + 18 layers"
+                + ("" if offset == 18 else f"; its wide code runs {slope} ceil(log2 n) + {offset}"),
+                "text": f"{slope} ceil(log2 {n}) + {offset} = {slope} * "
+                f"{DepthRule.ceil_log2(n)} + {offset}",
                 "value": n_formula,
             },
             "layers": _layers(model, trace, groups, _cell_decoder(model)),

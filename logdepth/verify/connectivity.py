@@ -28,9 +28,25 @@ TRACE_MAX_VERTICES = 8
 DEFAULT_MAX_VERTICES = 8
 
 
-def expected_layers(n: int) -> int:
-    """Theorem 2: 17 initial + 2 ceil(log2 n) repeated + 1 final layers."""
-    return 2 * DepthRule.ceil_log2(n) + 18
+# Each graph construction's layer formula, slope * ceil(log2 n) + offset (restated here, not
+# read from the file's config, so that a file whose shape was edited fails the count).
+FAITHFUL = "connectivity (Theorem 2, (17, 2, 1)-universal)"
+LAYER_FORMULAS: dict[str, tuple[int, int]] = {
+    FAITHFUL: (2, 18),  # 17 initial + 2 ceil(log2 n) repeated + 1 final
+    "connectivity-wide": (2, 14),  # 13 initial + 2 ceil(log2 n) + 1 (graph_wide.py)
+}
+
+
+def expected_layers(n: int, construction: str = FAITHFUL) -> int:
+    """Theorem 2's layer count for n vertices: 2 ceil(log2 n) + 18, or the wide code's
+    2 ceil(log2 n) + 14."""
+    slope, offset = LAYER_FORMULAS[construction]
+    return slope * DepthRule.ceil_log2(n) + offset
+
+
+def layer_formula(construction: str = FAITHFUL) -> str:
+    slope, offset = LAYER_FORMULAS[construction]
+    return f"{slope} ceil(log2 n) + {offset}"
 
 
 def reachability(adjacency: np.ndarray) -> np.ndarray:
@@ -172,10 +188,11 @@ def check_invariants(model: CompiledModel, adj: np.ndarray, report: VerifyReport
     trace = model.trace_tokens(inputs.encode_graph(adj, 0, n - 1))
     layers = len(trace.layer_ends())
     report.checks += 1
-    if layers != expected_layers(n) or model.num_layers(n) != expected_layers(n):
+    want = expected_layers(n, model.config.construction)
+    if layers != want or model.num_layers(n) != want:
         report.fail(
             f"n={n}: {layers} layers run ({model.num_layers(n)} declared), expected "
-            f"2 ceil(log2 n) + 18 = {expected_layers(n)}"
+            f"{layer_formula(model.config.construction)} = {want}"
         )
     for level, got in enumerate(decode_levels(trace, n)):
         report.checks += 1
@@ -200,11 +217,15 @@ def verify_connectivity(
 ) -> VerifyReport:
     """Random graphs (directed and undirected, n <= max_vertices, every (s, t) pair) and every
     directed graph with n <= `exhaustive` vertices against BFS; B_l level invariants on the
-    random graphs small enough to trace; layer counts against 2 ceil(log2 n) + 18."""
+    random graphs small enough to trace; layer counts against the construction's formula."""
     report = VerifyReport()
     if model.config.input_format != "graph":
         report.fail(f"not a graph-connectivity model (input format {model.config.input_format!r})")
         return report
+    if model.config.construction not in LAYER_FORMULAS:
+        report.fail(f"no layer formula is known for construction {model.config.construction!r}")
+        return report
+    construction = model.config.construction
     limit = model.frontier or 0
     top = min(DEFAULT_MAX_VERTICES if max_vertices is None else max_vertices, limit)
     if top < 1:
@@ -235,8 +256,9 @@ def verify_connectivity(
             progress(done, total)
     for n in sorted(set(by_size) | {1, 2, 3, 4, 5, 8, 16, 32}):
         report.checks += 1
-        if model.num_layers(n) != expected_layers(n):
-            report.fail(f"n={n}: {model.num_layers(n)} layers, expected {expected_layers(n)}")
+        want = expected_layers(n, construction)
+        if model.num_layers(n) != want:
+            report.fail(f"n={n}: {model.num_layers(n)} layers, expected {want}")
     rederive_record(model, report)
     report.details = {
         "max_vertices": top,
@@ -246,6 +268,7 @@ def verify_connectivity(
     }
     if report.ok:
         report.lines.append(
-            "level invariants B_l = [(I + A)^(2^l) > 0] and layer counts 2 ceil(log2 n) + 18 hold"
+            "level invariants B_l = [(I + A)^(2^l) > 0] and layer counts "
+            f"{layer_formula(construction)} hold"
         )
     return report

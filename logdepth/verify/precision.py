@@ -256,12 +256,15 @@ def rederive_record(model: CompiledModel, report: Any) -> None:
     - the worst-case score rounding read off the tensors (`score_rounding_ulps`), where the
       file records one.
     """
-    from logdepth.constructions import graph_precision, regular, wide
+    from logdepth.constructions import graph_precision, graph_wide, regular, wide
     from logdepth.precision import bits_of, score_rounding_ulps
 
     config = model.config
     stored = model.extra.get("report") or {}
-    if config.input_format == "graph":
+    if config.construction == "connectivity-wide":
+        tolerance = graph_wide.tie_tolerance()
+        frontier = {dtype: graph_wide.frontier(dtype) for dtype in config.frontier}
+    elif config.input_format == "graph":
         tolerance = graph_precision.TIE_TOLERANCE
         frontier = graph_precision.frontier()
     elif config.construction in REGULAR_FRONTIERS:
