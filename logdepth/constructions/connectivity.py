@@ -502,8 +502,9 @@ def _final(c: _Cells) -> Layer:
     return Layer("final: answer = B(s, t) read at the last token", heads=[answer])
 
 
-def build_program() -> Program:
-    """The whole construction as a Program over named cells (before assembly)."""
+def build_program(with_frontier: bool = True) -> Program:
+    """The whole construction as a Program over named cells (before assembly). The frontier
+    depends on the program's own shape (graph_precision.program_shape builds it without)."""
     c = _Cells()
     initial = [_layer_stats(c)] + _layers_division(c) + _layers_lookups(c) + _layers_b0(c)
     for k, layer in enumerate(initial, start=1):
@@ -524,7 +525,7 @@ def build_program() -> Program:
         tie_tolerance=graph_precision.TIE_TOLERANCE,
         input_format="graph",
         construction=CONSTRUCTION,
-        frontier=graph_precision.frontier(),
+        frontier=graph_precision.frontier() if with_frontier else {},
     )
 
 

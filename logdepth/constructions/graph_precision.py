@@ -36,12 +36,13 @@ lambda^2 / n^2 at small v. Scanning lambda = 2^-6 .. 2^-16 for the float64 front
 20, 23, 25, 29, 32, 36, 41, 39, 19, 9: 2^-13 is the best, and the position gap ends it (from
 2^-14 on Lemma 1's floor query self-match does).
 
-Rounding. A score is sum_r q_r k_r over at most D_HEAD rows; each q_r (k_r) is a short dot
+Rounding. A score is sum_r q_r k_r over at most d_head rows; each q_r (k_r) is a short dot
 product (one cell, at most 6 entries) with the normalized stream z = h/|h|, whose entries carry
 a relative error of at most (d_model/2 + 2) u (the norm is a d_model-term sum of squares, then a
 root and a division; u the unit roundoff). So every factor is off by at most ~(d_model/2 + 8) u
-relatively, and the whole score by at most ROUNDING_TERMS * u * SCORE_MAGNITUDE, where
-ROUNDING_TERMS = 2 (D_MODEL_MAX/2 + 8) + D_HEAD accumulated operations and SCORE_MAGNITUDE
+relatively, and the whole score by at most rounding_terms() * u * SCORE_MAGNITUDE, where
+`rounding_terms()` = 2 (d_model/2 + 8) + d_head accumulated (both read off the program by
+`program_shape`) operations and SCORE_MAGNITUDE
 bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type flag and BoS's
 self weight 4).
 
@@ -60,8 +61,10 @@ bound, 1.4e-4. So the float32 frontier is 0 (every input is refused); see docs/e
 
 from __future__ import annotations
 
+import functools
 import math
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -75,11 +78,29 @@ TIE_TOLERANCE = TAU
 HASH_SCALE = 2.0**-13
 # mu of the modulus cell phi(mu n) (Lemma 1 with the modulus in a cell).
 MODULUS_SCALE = 2.0**-6
-# The widest head of the construction pairs 10 rows (two phi cells, a type flag, a BoS flag).
-D_HEAD = 10
-# The construction's d_model is below this (checked by the tests).
-D_MODEL_MAX = 140
-ROUNDING_TERMS = 2 * (D_MODEL_MAX // 2 + 8) + D_HEAD
+
+
+@functools.lru_cache(maxsize=1)
+def program_shape() -> tuple[int, int]:
+    """(d_model, widest head) of the construction, read off its program, not restated: the
+    widest head pairs 10 rows (two phi cells, a type flag, a BoS flag), d_model is 135."""
+    from logdepth.constructions.connectivity import build_program  # it imports this module
+
+    return shape_of(build_program(with_frontier=False))
+
+
+def shape_of(program: Any) -> tuple[int, int]:
+    heads = [h for layer in program.initial + program.repeated + program.final for h in layer.heads]
+    widest = max(np.atleast_2d(next(iter(h.query.values()))).shape[0] for h in heads)
+    return program.layout.d_model, widest
+
+
+def rounding_terms() -> int:
+    """2 (d_model/2 + 8) + d_head accumulated operations of one score (module docstring)."""
+    d_model, d_head = program_shape()
+    return 2 * (d_model // 2 + 8) + d_head
+
+
 # sum_r |q_r k_r| <= 1 + 1 + 1 + 4 (two cosines, a type flag, BoS's self weight).
 SCORE_MAGNITUDE = 7.0
 # Scanned vertex counts: beyond this the input (n^3 pads) is far past any machine anyway.
@@ -98,7 +119,7 @@ def _bits(dtype_or_bits: str | int) -> int:
 def rounding_bound(dtype_or_bits: str | int) -> float:
     """Worst-case absolute rounding error of one attention score at p stored mantissa bits (or
     a dtype name), unit roundoff u = 2^-(p+1)."""
-    k = ROUNDING_TERMS * unit_roundoff(_bits(dtype_or_bits))
+    k = rounding_terms() * unit_roundoff(_bits(dtype_or_bits))
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 

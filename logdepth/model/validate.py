@@ -40,8 +40,9 @@ EPS64 = 2.0**-52
 REGULAR_TOLERANCE = (0.0, 32 * EPS64)
 # Theorem 2 (constructions/graph_precision.py): TAU = 2^-40; ties are not bitwise there, so the
 # tolerance must also exceed twice the float64 rounding bound of a score,
-# 7 k / (1 - k) with k = (2 (140 // 2 + 8) + 10) u, u = 2^-53 (graph_precision.rounding_bound).
-_K64 = (2 * (140 // 2 + 8) + 10) * 2.0**-53
+# 7 k / (1 - k) with k = (2 (135 // 2 + 8) + 10) u, u = 2^-53 (graph_precision.rounding_bound;
+# 135 and 10 are its d_model and widest head, graph_precision.program_shape()).
+_K64 = (2 * (135 // 2 + 8) + 10) * 2.0**-53
 GRAPH_TOLERANCE = (2 * 7.0 * _K64 / (1.0 - _K64), 2.0**-40)
 
 

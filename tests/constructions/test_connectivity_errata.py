@@ -176,11 +176,15 @@ def test_loop_needs_no_alternation_flag():
 # ---- precision: tolerance, gaps, frontier ------------------------------------------------------
 def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
     program = build_program()
-    assert program.layout.d_model <= graph_precision.D_MODEL_MAX
-    for part in (program.initial, program.repeated, program.final):
-        for layer in part:
-            for h in layer.heads:
-                assert next(iter(h.query.values())).shape[0] <= graph_precision.D_HEAD
+    # The bound's shape is the program's own, counted here independently of shape_of.
+    widest = max(
+        next(iter(h.query.values())).shape[0]
+        for part in (program.initial, program.repeated, program.final)
+        for layer in part
+        for h in layer.heads
+    )
+    assert graph_precision.program_shape() == (program.layout.d_model, widest)
+    assert graph_precision.rounding_terms() == 2 * (program.layout.d_model // 2 + 8) + widest
     tau = graph_precision.TAU
     err = graph_precision.rounding_bound("float64")
     assert 2 * err < tau
