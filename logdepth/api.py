@@ -11,45 +11,34 @@ from logdepth.model.compiled import load as _load
 
 
 def compile(
-    automaton: Any,
+    automaton: Any = None,
     construction: str = "uniform",
     max_length: int | None = None,
     source: str | None = None,
 ) -> CompiledModel:
-    """Compile a DFA or NFA (e.g. ``spec["parity"]``) to Theorem 1's (0, 8, 9)-universal
-    transformer, or with ``construction="nonuniform", max_length=N`` to Corollary 1.1's plain
-    4*ceil(log2 N) + 5 layer transformer. ``construction="wide"`` is Theorem 1 with a
-    better-conditioned position code (constructions/wide.py: ceil(log2 n) + 8 layers, float32
-    frontier 30,838 instead of 110); ``construction="nonuniform-wide", max_length=N`` its
-    Corollary 1.1 form (ceil(log2 N) + 8 layers, all initial)."""
+    """Compile with a construction of the registry (`logdepth constructions` lists them).
+
+    Word constructions take a DFA or NFA (e.g. ``spec["parity"]``): "uniform" is Theorem 1's
+    (0, 8, 9)-universal transformer; "nonuniform" with ``max_length=N`` Corollary 1.1's
+    4*ceil(log2 N) + 5 layers; "wide" and "nonuniform-wide" the same with the bit-vector
+    position code (docs/wide.md). Graph constructions ("connectivity", "connectivity-wide")
+    take no object: one set of weights serves every graph."""
+    from logdepth import registry
     from logdepth.automata.dfa import DFA
     from logdepth.automata.nfa import NFA
-    from logdepth.constructions.regular import compile_regular
 
-    if construction not in ("uniform", "nonuniform", "wide", "nonuniform-wide"):
-        raise CompileError(
-            f"unknown construction {construction!r} (uniform, nonuniform, wide or nonuniform-wide)"
-        )
-    if construction in ("nonuniform", "nonuniform-wide") and max_length is None:
-        raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    entry = registry.get(construction)
     if max_length is not None and (
         isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
     ):
         raise CompileError(f"max_length must be a positive integer, not {max_length!r}")
-    if construction in ("uniform", "wide") and max_length is not None:
-        raise CompileError(
-            f"max_length is for construction='nonuniform'; {construction} serves every n"
-        )
     if source is not None and not isinstance(source, str):
         raise CompileError(f"source must be the spec text (a str), not {type(source).__name__}")
-    if not isinstance(automaton, DFA | NFA):
+    if entry.accepts == "automaton" and not isinstance(automaton, DFA | NFA):
         kind = type(automaton).__name__
-        hint = " (graphs compile with compile_connectivity())" if kind == "Graph" else ""
+        hint = " (graphs compile with construction='connectivity')" if kind == "Graph" else ""
         raise CompileError(f"cannot compile a {kind} as a regular language{hint}")
-    model = compile_regular(
-        automaton, construction=construction, max_length=max_length, source=source
-    )
-    return name_code_cells(model)
+    return entry.compile(automaton, max_length=max_length, source=source)
 
 
 def name_code_cells(model: CompiledModel) -> CompiledModel:
@@ -79,14 +68,12 @@ def compile_connectivity(construction: str = "uniform") -> CompiledModel:
     """Theorem 2's (17, 2, 1)-universal transformer: one set of weights for every graph size.
     ``construction="wide"`` is Theorem 2 with bit-vector coordinates (constructions/
     graph_wide.py: 2 ceil(log2 n) + 14 layers, every n <= 128; float32 frontier 31 vertices
-    instead of none)."""
-    if construction == "uniform":
-        from logdepth.constructions.connectivity import compile_connectivity as build
-    elif construction == "wide":
-        from logdepth.constructions.graph_wide import compile_connectivity_wide as build
-    else:
+    instead of none). The same as ``compile(construction="connectivity")`` (or
+    "connectivity-wide")."""
+    names = {"uniform": "connectivity", "wide": "connectivity-wide"}
+    if construction not in names:
         raise CompileError(f"unknown connectivity construction {construction!r} (uniform or wide)")
-    return build()
+    return compile(construction=names[construction])
 
 
 def load(path: str | Path) -> CompiledModel:

@@ -9,7 +9,8 @@ The paper's statements (camera-ready numbering):
   vertices (d = 32 -> 64). The introduction's "128 vertices at depth 32" and "2.1 B at depth 80"
   need one more in the exponent, 2^((d - 20)/2 + 1) (docs/errata.md).
 
-The exact counts invert the layer formulas our weights are built and tested with:
+The exact counts invert the layer formulas of every registered construction (logdepth.registry),
+the formulas our weights are built and tested with:
 - Theorem 1 (uniform): 8 ceil(log2 n) + 9 <= d;
 - Corollary 1.1 (non-uniform, built for N): 4 ceil(log2 N) + 5 <= d;
 - Theorem 2: 2 ceil(log2 n) + 18 <= d;
@@ -23,10 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# The wide constructions' capacities (constructions/wide.py, graph_wide.py: the largest n their
-# position bits hold); restated so that `budget` needs no construction module.
-WIDE_CAPACITY = 2**20 - 1
-GRAPH_WIDE_CAPACITY = 128
+from logdepth.registry import CONSTRUCTIONS, Construction
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Budget:
     construction: str
     reference: str
     formula: str
-    largest: int  # the largest input size (0: not even size 1)
+    largest: int | None  # the largest input size (0: not even size 1; None: any size)
     unit: str
 
 
@@ -45,6 +43,17 @@ def _largest_power(slope: int, offset: int, layers: int) -> int:
     if layers < offset:
         return 0
     return 2 ** ((layers - offset) // slope)
+
+
+def _largest(entry: Construction, layers: int) -> int | None:
+    """The largest input a registered construction handles in `layers` layers, capped at its
+    capacity; None: any size (a constant-depth construction that fits, without a capacity)."""
+    if layers < entry.offset:
+        return 0
+    if entry.slope == 0:
+        return entry.capacity
+    n = _largest_power(entry.slope, entry.offset, layers)
+    return n if entry.capacity is None else min(n, entry.capacity)
 
 
 def paper_regular(layers: int) -> float:
@@ -63,42 +72,11 @@ def budgets(layers: int) -> list[Budget]:
     paper's corollary bounds (floored)."""
     if layers < 0:
         raise ValueError("a layer budget is a non-negative integer")
-    return [
-        Budget(
-            "theorem1-uniform",
-            "Theorem 1",
-            "8 ceil(log2 n) + 9",
-            _largest_power(8, 9, layers),
-            "symbols",
-        ),
-        Budget(
-            "corollary1.1-nonuniform",
-            "Corollary 1.1",
-            "4 ceil(log2 N) + 5",
-            _largest_power(4, 5, layers),
-            "symbols",
-        ),
-        Budget(
-            "connectivity",
-            "Theorem 2",
-            "2 ceil(log2 n) + 18",
-            _largest_power(2, 18, layers),
-            "vertices",
-        ),
-        Budget(
-            "theorem1-wide",
-            "Theorem 1, wide code",
-            "ceil(log2 n) + 8, n < 2^20",
-            min(_largest_power(1, 8, layers), WIDE_CAPACITY),
-            "symbols",
-        ),
-        Budget(
-            "connectivity-wide",
-            "Theorem 2, wide code",
-            "2 ceil(log2 n) + 14, n <= 128",
-            min(_largest_power(2, 14, layers), GRAPH_WIDE_CAPACITY),
-            "vertices",
-        ),
+    exact = [
+        Budget(entry.name, entry.reference, entry.formula, _largest(entry, layers), entry.unit)
+        for entry in CONSTRUCTIONS
+    ]
+    return exact + [
         Budget(
             "paper: Corollary 1.2",
             "Corollary 1.2",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
+from logdepth.registry import names as registry_names
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -81,43 +82,56 @@ def _graph_argument(text: str):
 
 
 # ---- subcommands ------------------------------------------------------------------------------
+def _compile_construction(args: argparse.Namespace) -> str:
+    """The registry name `compile` builds: --construction, with --connectivity kept as the
+    short form of the graph constructions (--connectivity [--construction uniform|wide])."""
+    if not args.connectivity:
+        return args.construction or "uniform"
+    graph = {None: "connectivity", "uniform": "connectivity", "wide": "connectivity-wide"}
+    graph.update({"connectivity": "connectivity", "connectivity-wide": "connectivity-wide"})
+    if args.construction not in graph:
+        raise InputError(
+            f"--connectivity has the constructions uniform and wide, not {args.construction}"
+        )
+    return graph[args.construction]
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     import logdepth
+    from logdepth import registry
     from logdepth.fileio import refuse_inputs
 
     out = Path(args.output)
+    construction = _compile_construction(args)
+    entry = registry.get(construction)
     # Fail before the work: option mistakes, and an output that would overwrite the spec.
-    if args.connectivity:
+    if entry.accepts == "graph":
         if args.spec is not None or args.name is not None or args.max_length is not None:
             raise InputError(
-                "--connectivity takes no spec, --name or --max-length: one set of weights "
-                "serves every graph"
-            )
-        if args.construction not in ("uniform", "wide"):
-            raise InputError(
-                f"--connectivity has the constructions uniform and wide, not {args.construction}"
+                f"--construction {construction} takes no spec, --name or --max-length: one set "
+                "of weights serves every graph"
             )
     elif args.spec is None:
-        raise InputError("compile needs a SPEC file (or --connectivity)")
-    elif args.construction in ("nonuniform", "nonuniform-wide") and args.max_length is None:
-        raise InputError(f"--construction {args.construction} needs --max-length N")
-    elif args.construction in ("uniform", "wide") and args.max_length is not None:
+        raise InputError(f"--construction {construction} needs a SPEC file")
+    elif entry.needs_max_length and args.max_length is None:
+        raise InputError(f"--construction {construction} needs --max-length N")
+    elif not entry.needs_max_length and args.max_length is not None:
         raise InputError(
-            f"--max-length is for --construction nonuniform; the {args.construction} model "
-            "serves every length up to its frontier"
+            f"--max-length is for a non-uniform construction (--construction nonuniform or "
+            f"nonuniform-wide); the {construction} model serves every length up to its frontier"
         )
     if args.max_length is not None and args.max_length < 1:
         raise InputError(f"--max-length must be at least 1, not {args.max_length}")
     if args.spec is not None:
         refuse_inputs(out, [args.spec], error=InputError)
-    if args.connectivity:
-        model = logdepth.compile_connectivity(construction=args.construction)
+    if entry.accepts == "graph":
+        model = logdepth.compile(construction=construction)
     else:
         spec = logdepth.parse_file(args.spec)
         name, automaton = _pick(spec, args.name, args.spec, "automaton")
         model = logdepth.compile(
             automaton,
-            construction=args.construction,
+            construction=construction,
             max_length=args.max_length,
             source=spec.source,
         )
@@ -191,9 +205,14 @@ def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: s
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Answer words (Theorem 1 models) or graph queries (Theorem 2), one line each."""
+    from logdepth import registry
+
     model = _load_for_running(args)
-    if model.config.input_format == "graph":
-        return _run_graphs(model, args)
+    return RUNNERS[registry.input_of(model).name](model, args)
+
+
+def _run_words(model: Any, args: argparse.Namespace) -> int:
+    """Answer every word; a bad word fails only its own line."""
     if args.graph or args.pair or args.queries or args.source or args.target:
         raise InputError("this model recognizes words; --graph needs a connectivity model")
     words = _words(args)
@@ -277,40 +296,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # Each sample is a forward pass: past the exhaustive limit it would run for days.
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
+    from logdepth import registry
+
     model = _load_for_running(args)
     progress = _progress(not args.json)
-    if model.config.input_format == "graph":
-        from logdepth.verify.connectivity import verify_connectivity
-
-        report = verify_connectivity(
-            model,
-            max_vertices=args.max_length,
-            samples=100 if args.samples is None else args.samples,
-            exhaustive=args.exhaustive,
-            seed=args.seed,
-            progress=progress,
+    entry = registry.of_config(model.config.construction)
+    if entry is None:
+        raise InputError(
+            f"{args.model}: no construction is registered as {model.config.construction!r}, so "
+            "there is no oracle or formula to verify it against (`logdepth constructions`)"
         )
-    else:
-        from logdepth.verify.regular import verify_regular
-
-        if args.spec is not None:
-            path, _, name = args.spec.rpartition(":")
-            if not path:
-                path, name = args.spec, None
-            spec = logdepth.parse_file(path)
-            _, automaton = _pick(spec, name or None, path, "automaton", how="--spec SPEC:NAME")
-            kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
-            extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
-            model = CompiledModel(model.network, extra)
-        report = verify_regular(
-            model,
-            max_length=args.max_length,
-            samples=200 if args.samples is None else args.samples,
-            exhaustive=args.exhaustive,
-            seed=args.seed,
-            progress=progress,
-            budget_s=args.budget,
-        )
+    if args.spec is not None:
+        if entry.accepts != "automaton":
+            raise InputError(f"--spec is for word models; {entry.name} decides connectivity")
+        path, _, name = args.spec.rpartition(":")
+        if not path:
+            path, name = args.spec, None
+        spec = logdepth.parse_file(path)
+        _, automaton = _pick(spec, name or None, path, "automaton", how="--spec SPEC:NAME")
+        kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
+        extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
+        model = CompiledModel(model.network, extra)
+    report = entry.verify_function()(
+        model,
+        max_length=args.max_length,
+        samples=args.samples,
+        exhaustive=args.exhaustive,
+        seed=args.seed,
+        progress=progress,
+        budget_s=args.budget,
+    )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -320,7 +335,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if report.counterexample is not None:
             # Words are quoted so that the empty word is visible.
             shown = report.counterexample
-            if model.config.input_format == "word":
+            if entry.input_format and registry.INPUTS[entry.input_format].quoted:
                 shown = repr(shown)
             print(f"shortest counterexample: {shown}")
     return 0 if report.ok else 1
@@ -377,15 +392,16 @@ def _names(cells: Sequence[str]) -> str:
 def cmd_precision(args: argparse.Namespace) -> int:
     """Least mantissa bits p per n = 2^k (p-bit emulation, Definition 4) and the fit."""
     import logdepth
+    from logdepth import registry
     from logdepth.precision import log2_sizes
     from logdepth.verify.precision import sweep
 
     model = logdepth.load(args.model)
-    graphs = model.config.input_format == "graph"
-    largest = args.max_n if args.max_n is not None else (8 if graphs else 1024)
+    fmt = registry.input_of(model)
+    largest = args.max_n if args.max_n is not None else fmt.default_max_n
     if largest < 2:
         raise InputError("--max-n must be at least 2")
-    what = "vertices" if graphs else "symbols"
+    what = fmt.unit
     print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
     print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
     print(f"  {'n':>8} {'p':>4}  frontier(p) stored: {model.config.frontier or 'none'}")
@@ -407,17 +423,30 @@ def cmd_precision(args: argparse.Namespace) -> int:
 
 def _trace_input(model: Any, args: argparse.Namespace, attention: bool = True):
     """The trace of MODEL on the command line's input: a word, or --graph/--source/--target."""
-    if model.config.input_format == "graph":
-        if args.graph is None or args.source is None or args.target is None:
-            raise InputError("this model decides connectivity: give --graph, --source, --target")
-        if args.word is not None:
-            raise InputError("this model takes a graph, not a word")
-        return None, _graph_argument(args.graph)
+    from logdepth import registry
+
+    return TRACE_INPUTS[registry.input_of(model).name](args)
+
+
+def _graph_trace_input(args: argparse.Namespace):
+    if args.graph is None or args.source is None or args.target is None:
+        raise InputError("this model decides connectivity: give --graph, --source, --target")
+    if args.word is not None:
+        raise InputError("this model takes a graph, not a word")
+    return None, _graph_argument(args.graph)
+
+
+def _word_trace_input(args: argparse.Namespace):
     if args.graph is not None:
         raise InputError("this model recognizes words; --graph needs a connectivity model")
     if args.word is None:
         raise InputError("give the word to run ('' is the empty word)")
     return args.word, None
+
+
+# Per input format (registry.INPUTS): how `run` answers and what `explain` traces.
+RUNNERS = {"word": _run_words, "graph": _run_graphs}
+TRACE_INPUTS = {"word": _word_trace_input, "graph": _graph_trace_input}
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -480,6 +509,38 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_constructions(args: argparse.Namespace) -> int:
+    """Every registered construction: its name, reference, input, layer formula."""
+    from logdepth.registry import CONSTRUCTIONS
+
+    rows = [
+        {
+            "name": c.name,
+            "reference": c.reference,
+            "accepts": c.accepts,
+            "input": c.input_format,
+            "layers": c.formula,
+            "capacity": c.capacity,
+            "needs_max_length": c.needs_max_length,
+            "config_name": c.config_name,
+            "summary": c.summary,
+        }
+        for c in CONSTRUCTIONS
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        cap = f", n <= {r['capacity']:,}" if r["capacity"] else ""
+        size = " (--max-length N)" if r["needs_max_length"] else ""
+        print(f"{r['name']}{size}: {r['reference']}")
+        what = "a DFA or NFA" if r["accepts"] == "automaton" else "nothing (one file, every graph)"
+        print(f"    compiles {what}; runs on {r['input']}s; layers {r['layers']}{cap}")
+        if r["summary"]:
+            print(f"    {r['summary']}")
+    return 0
+
+
 def cmd_budget(args: argparse.Namespace) -> int:
     """Corollaries 1.2 and 2.1 as depth budgets, next to the exact layer formulas."""
     from dataclasses import asdict
@@ -494,7 +555,8 @@ def cmd_budget(args: argparse.Namespace) -> int:
         return 0
     print(f"largest input with {args.layers} layers:")
     for r in rows:
-        print(f"  {r.construction:<26} {r.formula:<26} {r.largest:>15,} {r.unit}")
+        largest = "any" if r.largest is None else f"{r.largest:,}"
+        print(f"  {r.construction:<26} {r.formula:<30} {largest:>15} {r.unit}")
     print("(exact: inverts the layer counts of the built weights; paper: its corollary bounds)")
     return 0
 
@@ -544,11 +606,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="which automaton of the spec file")
     p.add_argument(
         "--construction",
-        choices=["uniform", "nonuniform", "wide", "nonuniform-wide"],
-        default="uniform",
+        choices=registry_names(),
+        help="which construction (default uniform; `logdepth constructions` lists them)",
     )
     p.add_argument("--max-length", type=int, help="longest word (nonuniform, Corollary 1.1)")
-    p.add_argument("--connectivity", action="store_true", help="Theorem 2's graph model")
+    p.add_argument(
+        "--connectivity",
+        action="store_true",
+        help="Theorem 2's graph model (--construction connectivity; with wide: connectivity-wide)",
+    )
     p.add_argument("-o", "--output", required=True, help="weight file to write (.safetensors)")
     p.set_defaults(func=cmd_compile)
 
@@ -635,6 +701,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, default=1024, help="largest n of --depth")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("constructions", help="list every construction: reference, input, layers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_constructions)
 
     p = sub.add_parser("budget", help="largest input per construction for a number of layers")
     p.add_argument("--layers", type=int, required=True, help="the depth budget d")

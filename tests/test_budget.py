@@ -30,7 +30,7 @@ def _by_name(layers: int) -> dict[str, int]:
 def test_uniform_and_graph_budgets_are_the_compiled_layer_counts(uniform, connectivity, layers):
     """The largest n fits in `layers` by the weights' own count and n + 1 does not."""
     got = _by_name(layers)
-    for model, key in ((uniform, "theorem1-uniform"), (connectivity, "connectivity")):
+    for model, key in ((uniform, "uniform"), (connectivity, "connectivity")):
         n = got[key]
         if n:
             assert model.num_layers(n) <= layers < model.num_layers(n + 1)
@@ -40,7 +40,7 @@ def test_uniform_and_graph_budgets_are_the_compiled_layer_counts(uniform, connec
 
 @pytest.mark.parametrize("layers", [9, 13, 21, 32])
 def test_nonuniform_budget_is_the_largest_build_that_fits(layers):
-    n = _by_name(layers)["corollary1.1-nonuniform"]
+    n = _by_name(layers)["nonuniform"]
     fits = compile_regular(PARITY, construction="nonuniform", max_length=n)
     assert fits.num_layers(n) <= layers
     bigger = compile_regular(PARITY, construction="nonuniform", max_length=n + 1)
@@ -60,7 +60,7 @@ def test_corollary_1_2_drops_the_ceiling():
     layers, one more than the 32 that Corollary 1.2 promises it."""
     model = compile_regular(PARITY, construction="nonuniform", max_length=107)
     assert model.num_layers(107) == 33
-    assert _by_name(32)["corollary1.1-nonuniform"] == 64
+    assert _by_name(32)["nonuniform"] == 64
 
 
 def test_cli_budget(capsys):

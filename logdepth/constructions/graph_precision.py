@@ -123,6 +123,11 @@ def rounding_bound(dtype_or_bits: str | int) -> float:
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 
+def precision_model():
+    """(tie tolerance, n(p)) of Theorem 2, for the registry."""
+    return TIE_TOLERANCE, frontier_for
+
+
 def tau_for(bits: int) -> float:
     """The tolerance the model applies at p bits: the stored TAU (float64's) x 2^(52 - p)
     (UniversalTransformer.tie_tolerance)."""

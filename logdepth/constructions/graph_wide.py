@@ -250,6 +250,11 @@ def frontier_for_bits(bits: int) -> int:
     return largest_clearing(lambda n: smallest_gap(n, bits), 2.0 * score_noise(bits), CAPACITY)
 
 
+def precision_model():
+    """(tie tolerance, n(p)) of the wide Theorem 2, for the registry."""
+    return tie_tolerance(), frontier_for_bits
+
+
 def frontier(dtype: str) -> int:
     return frontier_for_bits(bits_of(dtype))
 

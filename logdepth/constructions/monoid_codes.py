@@ -213,6 +213,32 @@ class Encoding:
     def cell(self, layout: Layout, name: str, persistent: bool = False) -> Cell:
         return layout.code(name, self.labels(name), persistent)
 
+    def codebook(self) -> dict[str, Any]:
+        """What a weight file stores so that verify can read these codes without the compiler
+        (`logdepth.verify.codebook.Codebook`): the letters, identity and accepting set, and for
+        one-hot codes the multiplication table and each element's state map or relation."""
+        if self.kind == "onehot":
+            assert self.monoid is not None
+            return {
+                "kind": "onehot",
+                "via": self.via,
+                "states": self.states,
+                "table": self.monoid.table.tolist(),
+                "elements": [list(map(int, e)) for e in self.monoid.elements],
+                "letters": {a: int(k) for a, k in self.letters.items()},
+                "identity": int(self.identity),  # type: ignore[arg-type]
+                "accepting": [bool(x) for x in self.accepting],
+            }
+        start, acc = self.accepting
+        return {
+            "kind": "maps",
+            "via": self.via,
+            "states": self.states,
+            "letters": {a: list(map(int, v)) for a, v in self.letters.items()},  # type: ignore[arg-type]
+            "identity": list(map(int, self.identity)),  # type: ignore[arg-type]
+            "accepting": [int(start), [bool(x) for x in acc]],
+        }
+
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "encoding": self.kind,

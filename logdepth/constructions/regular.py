@@ -126,6 +126,11 @@ SCORE_NOISE_ULPS = 32
 FLAG_MARGIN = 1.0 - 1.0 / math.sqrt(2.0)
 
 
+def precision_model():
+    """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the registry."""
+    return tie_tolerance(), frontier_for_bits
+
+
 def score_noise(bits: int | str) -> float:
     """SCORE_NOISE_ULPS ulps (of 1) at p stored mantissa bits (or a dtype name)."""
     p = bits_of(bits) if isinstance(bits, str) else int(bits)
@@ -764,6 +769,8 @@ def _report(
         "frontier_by_bits": frontier_curve(max_length if construction != "uniform" else None),
         "tie_tolerance": program.tie_tolerance,
         "position_scale": POSITION_SCALE,
+        # The element codes, so that verify decodes without the compiler.
+        "codebook": enc.codebook(),
     }
     m = enc.monoid
     if m is None:

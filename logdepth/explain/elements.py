@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only: explain reads models through `model` and `verify`
-    from logdepth.constructions.monoid_codes import Element, Encoding
+    from logdepth.verify.codebook import Codebook as Encoding
+    from logdepth.verify.codebook import Element
 
 MAX_WORDS = 5000  # shortest words are searched over at most this many elements
 MAX_SHOWN_STATES = 8  # a state map over more states is abbreviated in its short name
@@ -98,10 +99,7 @@ class ElementNamer:
         return ElementName(short, full, self._words.get(element), self.encoding.accepts(element))
 
     def _mapping(self, element: Element) -> tuple[int, ...]:
-        if self.encoding.kind == "onehot":
-            assert self.encoding.monoid is not None
-            return self.encoding.monoid.elements[int(element)]  # type: ignore[arg-type]
-        return tuple(element)  # type: ignore[arg-type]
+        return self.encoding.mapping(element)
 
     def _shortest_words(self) -> dict[Element, str]:
         enc = self.encoding

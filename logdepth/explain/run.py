@@ -106,28 +106,21 @@ def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, A
 
 # ---- words ------------------------------------------------------------------------------------
 def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
-    cfg = model.config
-    if cfg.construction in (word_verify.WIDE, word_verify.WIDE_NONUNIFORM):
+    """The layer formula of the file's construction (registry), evaluated at n or its N."""
+    entry = word_verify.construction_of(model)
+    size = n
+    if entry.needs_max_length:
         big_n = (model.extra.get("report") or {}).get("max_length")
-        size = big_n if isinstance(big_n, int) else n
-        return {
-            "paper": "Theorem 1 with the wide position code (constructions/wide.py): "
-            "ceil(log2 n) + 8 layers",
-            "text": f"ceil(log2 {size}) + 8",
-            "value": word_verify.wide_layers(size),
-        }
-    if cfg.construction.startswith("corollary"):
-        big_n = (model.extra.get("report") or {}).get("max_length")
-        value = word_verify.nonuniform_layers(int(big_n)) if isinstance(big_n, int) else None
-        return {
-            "paper": "Corollary 1.1: 4 ceil(log2 N) + 5 layers, N the longest word built for",
-            "text": f"4 ceil(log2 {big_n}) + 5",
-            "value": value,
-        }
+        size = big_n if isinstance(big_n, int) else None
+    var = "N" if entry.needs_max_length else "n"
+    formula = entry.formula.replace(var, str(size))
     return {
-        "paper": "Theorem 1: a (0, 8, 9)-universal transformer runs 8 ceil(log2 n) + 9 layers",
-        "text": f"8 ceil(log2 {n}) + 9 = 8 * {DepthRule.ceil_log2(n)} + 9",
-        "value": word_verify.expected_layers(model, n),
+        "paper": f"{entry.reference}: {entry.formula} layers"
+        + (f", {var} the longest word built for" if entry.needs_max_length else ""),
+        "text": f"{formula} = {entry.slope} * {DepthRule.ceil_log2(size)} + {entry.offset}"
+        if size is not None
+        else formula,
+        "value": word_verify.expected_layers(model, n) if size is not None else None,
     }
 
 
@@ -266,7 +259,8 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
     reach = graph_verify.reachability(adjacency)
     construction = model.config.construction
     n_formula = graph_verify.expected_layers(n, construction)
-    slope, offset = graph_verify.LAYER_FORMULAS[construction]
+    entry = graph_verify.construction_of(construction)
+    slope, offset = entry.slope, entry.offset
     data = _header(
         model, trace, f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?"
     )

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from logdepth import registry
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
-from logdepth.model.config import BOS, DepthRule
+from logdepth.model.config import BOS
+from logdepth.registry import Construction
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -28,25 +30,24 @@ TRACE_MAX_VERTICES = 8
 DEFAULT_MAX_VERTICES = 8
 
 
-# Each graph construction's layer formula, slope * ceil(log2 n) + offset (restated here, not
-# read from the file's config, so that a file whose shape was edited fails the count).
-FAITHFUL = "connectivity (Theorem 2, (17, 2, 1)-universal)"
-LAYER_FORMULAS: dict[str, tuple[int, int]] = {
-    FAITHFUL: (2, 18),  # 17 initial + 2 ceil(log2 n) repeated + 1 final
-    "connectivity-wide": (2, 14),  # 13 initial + 2 ceil(log2 n) + 1 (graph_wide.py)
-}
+def expected_layers(n: int, construction: str | None = None) -> int:
+    """The layer count the construction's formula (registry) promises for n vertices:
+    2 ceil(log2 n) + 18 for Theorem 2 (the default), 2 ceil(log2 n) + 14 for its wide code."""
+    return construction_of(construction).layers(n)
 
 
-def expected_layers(n: int, construction: str = FAITHFUL) -> int:
-    """Theorem 2's layer count for n vertices: 2 ceil(log2 n) + 18, or the wide code's
-    2 ceil(log2 n) + 14."""
-    slope, offset = LAYER_FORMULAS[construction]
-    return slope * DepthRule.ceil_log2(n) + offset
+def layer_formula(construction: str | None = None) -> str:
+    return construction_of(construction).formula
 
 
-def layer_formula(construction: str = FAITHFUL) -> str:
-    slope, offset = LAYER_FORMULAS[construction]
-    return f"{slope} ceil(log2 n) + {offset}"
+def construction_of(construction: str | None) -> Construction:
+    """The registry entry of a graph construction's config name (None: Theorem 2's)."""
+    entry = (
+        registry.get("connectivity") if construction is None else registry.of_config(construction)
+    )
+    if entry is None or entry.input_format != "graph":
+        raise ValueError(f"no graph construction is registered as {construction!r}")
+    return entry
 
 
 def reachability(adjacency: np.ndarray) -> np.ndarray:
@@ -210,19 +211,29 @@ def verify_connectivity(
     model: CompiledModel,
     *,
     max_vertices: int | None = None,
-    samples: int = 100,
+    samples: int | None = None,
     exhaustive: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    max_length: int | None = None,
+    budget_s: float | None = None,
 ) -> VerifyReport:
     """Random graphs (directed and undirected, n <= max_vertices, every (s, t) pair) and every
     directed graph with n <= `exhaustive` vertices against BFS; B_l level invariants on the
-    random graphs small enough to trace; layer counts against the construction's formula."""
+    random graphs small enough to trace; layer counts against the construction's formula.
+
+    `max_length` is `max_vertices` under verify's common name (the registry calls every
+    verifier alike); `budget_s` is accepted for the same reason and unused: graph models have
+    no frontier probe here (their frontiers are checked by emulation in the tests)."""
+    if max_vertices is None:
+        max_vertices = max_length
+    samples = 100 if samples is None else samples
     report = VerifyReport()
     if model.config.input_format != "graph":
         report.fail(f"not a graph-connectivity model (input format {model.config.input_format!r})")
         return report
-    if model.config.construction not in LAYER_FORMULAS:
+    entry = registry.of_config(model.config.construction)
+    if entry is None or entry.input_format != "graph":
         report.fail(f"no layer formula is known for construction {model.config.construction!r}")
         return report
     construction = model.config.construction

@@ -110,12 +110,21 @@ def graph_cases(n: int, k: int, seed: int) -> list[Case]:
 
 
 def cases_for(model: CompiledModel, n: int, k: int = 4, seed: int = 0) -> list[Case]:
-    """The fixed input set at size n for any model: words (with accepting ones) or graphs."""
-    if model.config.input_format == "graph":
-        return graph_cases(n, k, seed)
+    """The fixed input set at size n for any model, by its input format (registry.INPUTS):
+    words with accepting ones, or graphs with connected queries."""
+    from logdepth import registry
+
+    return registry.input_of(model).case_set(model, n, k, seed)
+
+
+def word_case_set(model: CompiledModel, n: int, k: int, seed: int) -> list[Case]:
     from logdepth.verify.regular import automaton_of
 
     return word_cases(model, automaton_of(model), n, k, seed)
+
+
+def graph_case_set(model: CompiledModel, n: int, k: int, seed: int) -> list[Case]:
+    return graph_cases(n, k, seed)
 
 
 def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> bool:
@@ -237,51 +246,37 @@ def sweep(
 
 
 # ---- re-deriving a weight file's precision record ----------------------------------------------
-# Which gap model derives each word construction's frontier (no registry yet: issue 9).
-REGULAR_FRONTIERS = {
-    "theorem1-uniform": "regular",
-    "corollary1.1-nonuniform": "regular",
-    "theorem1-wide": "wide",
-    "corollary1.1-wide": "wide",
-}
 
 
 def rederive_record(model: CompiledModel, report: Any) -> None:
-    """Re-derive, from the tensors and the construction's own gap model, what the file claims
-    about its precision, and `report.fail` on any mismatch (an edited file whose checksum was
-    recomputed passes `load` but not this):
+    """Re-derive, from the tensors and the construction's own gap model (reached through the
+    registry entry the config names), what the file claims about its precision, and
+    `report.fail` on any mismatch (an edited file whose checksum was recomputed passes `load`
+    but not this):
 
     - the tie tolerance the construction derives;
-    - the stored frontier per dtype;
+    - the stored frontier per dtype (a non-uniform build's capped at its N);
     - the worst-case score rounding read off the tensors (`score_rounding_ulps`), where the
       file records one.
     """
-    from logdepth.constructions import graph_precision, graph_wide, regular, wide
+    from logdepth import registry
     from logdepth.precision import bits_of, score_rounding_ulps
 
     config = model.config
     stored = model.extra.get("report") or {}
-    if config.construction == "connectivity-wide":
-        tolerance = graph_wide.tie_tolerance()
-        frontier = {dtype: graph_wide.frontier(dtype) for dtype in config.frontier}
-    elif config.input_format == "graph":
-        tolerance = graph_precision.TIE_TOLERANCE
-        frontier = graph_precision.frontier()
-    elif config.construction in REGULAR_FRONTIERS:
-        module = REGULAR_FRONTIERS[config.construction]
-        derive = regular.frontier_for_bits if module == "regular" else wide.frontier_for_bits
-        cap = stored.get("max_length") if config.depth_rule.fixed is not None else None
-        tolerance = regular.tie_tolerance()
-        frontier = {}
-        for dtype in config.frontier:
-            n = derive(bits_of(dtype))
-            frontier[dtype] = n if cap is None else min(n, max(int(cap), 0))
-    else:
+    entry = registry.of_config(config.construction)
+    if entry is None:
         report.fail(
             f"no precision model is known for construction {config.construction!r}: its "
             "frontier and tolerance cannot be re-derived"
         )
         return
+    tolerance, n_of_bits = entry.precision_model()
+    cap = stored.get("max_length") if entry.needs_max_length else None
+    frontier = {}
+    for dtype in config.frontier:
+        n = max(n_of_bits(bits_of(dtype)), 0)
+        frontier[dtype] = n if cap is None else min(n, max(int(cap), 0))
     if config.tie_tolerance != tolerance:
         report.fail(
             f"tie tolerance {config.tie_tolerance:.3g} is not the {tolerance:.3g} the "

@@ -23,14 +23,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from logdepth import registry
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
-from logdepth.constructions.monoid_codes import Element, Encoding, choose_encoding
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel, TraceResult
-from logdepth.model.config import DepthRule
 from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.registry import Construction
+from logdepth.verify.codebook import Codebook, Element
 from logdepth.verify.precision import accepted_words, all_right, rederive_record, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -45,43 +46,43 @@ EXHAUSTIVE_BUDGET = 2048
 INVARIANT_WORDS = 24
 INVARIANT_MAX_LENGTH = 128
 BATCH = 64
-WIDE = "theorem1-wide"  # constructions/wide.py's config names
-WIDE_NONUNIFORM = "corollary1.1-wide"
+
+
+def construction_of(model: CompiledModel) -> Construction:
+    """The registry entry the file's config names; InputError for a hand-built program."""
+    entry = registry.of_config(model.config.construction)
+    if entry is None or entry.input_format != "word":
+        raise InputError(
+            f"no word construction is registered as {model.config.construction!r}: its layer "
+            "formula and level layout are unknown (`logdepth constructions` lists them)"
+        )
+    return entry
 
 
 def expected_layers(model: CompiledModel, n: int) -> int:
-    """The layer count the theorem promises for input size n: 8 ceil(log2 n) + 9 (Theorem 1),
-    or 4 ceil(log2 N) + 5 for a Corollary 1.1 build for N (its report's max_length), from the
-    formula, never from the config (which is what is being checked)."""
-    if model.config.construction.startswith("corollary"):
+    """The layer count the construction's formula promises for input size n (a non-uniform
+    build: for its N, the report's max_length), never from the config (which is what is being
+    checked): 8 ceil(log2 n) + 9 for Theorem 1, 4 ceil(log2 N) + 5 for Corollary 1.1, ..."""
+    entry = construction_of(model)
+    if entry.needs_max_length:
         maximum = (model.extra.get("report") or {}).get("max_length")
         if not isinstance(maximum, int) or isinstance(maximum, bool) or maximum < 0:
             raise InputError(
-                "this Corollary 1.1 file's report has no max_length N, so its layer count "
+                f"this {entry.reference} file's report has no max_length N, so its layer count "
                 "cannot be checked against its formula; recompile it"
             )
-        return promised_nonuniform_layers(model, maximum)
-    if model.config.construction == WIDE:
-        return wide_layers(n)
-    return 8 * DepthRule.ceil_log2(n) + 9
+        return entry.layers(n, maximum)
+    return entry.layers(n)
 
 
 def wide_layers(n: int) -> int:
-    """The wide Theorem 1 (constructions/wide.py): 6 initial layers, levels 0..ceil(log2 n) of
-    one layer each, the answer layer: ceil(log2 n) + 8."""
-    return DepthRule.ceil_log2(n) + 8
-
-
-def promised_nonuniform_layers(model: CompiledModel, max_length: int) -> int:
-    """The layer count a non-uniform model promises for its N = max_length."""
-    if model.config.construction == WIDE_NONUNIFORM:
-        return wide_layers(max_length)
-    return nonuniform_layers(max_length)
+    """The wide Theorem 1 (constructions/wide.py): ceil(log2 n) + 8."""
+    return registry.get("wide").layers(n)
 
 
 def nonuniform_layers(max_length: int) -> int:
     """Corollary 1.1: 4 ceil(log2 N) + 5."""
-    return 4 * DepthRule.ceil_log2(max(max_length, 1)) + 5
+    return registry.get("nonuniform").layers(max_length, max_length)
 
 
 def automaton_of(model: CompiledModel) -> DFA | NFA:
@@ -95,11 +96,10 @@ def automaton_of(model: CompiledModel) -> DFA | NFA:
     return DFA.from_dict(spec)
 
 
-def encoding_of(model: CompiledModel, automaton: DFA | NFA | None = None) -> Encoding:
-    """The element encoding the weights use, rebuilt from the spec (deterministic)."""
-    automaton = automaton or automaton_of(model)
-    report = model.extra.get("report") or {}
-    return choose_encoding(automaton, report.get("encoding"), report.get("via"))
+def encoding_of(model: CompiledModel, automaton: DFA | NFA | None = None) -> Codebook:
+    """The element codes the weights use, from the codebook the file carries (`automaton` is
+    accepted for the callers that have one; the codes do not depend on it)."""
+    return Codebook.of(model.extra.get("report") or {})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,21 +125,20 @@ class LevelCheck:
 
 
 def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
-    """Residual indices right after each level."""
+    """Residual indices right after each level: a fixed-depth build's layout from its registry
+    entry (first, per), a uniform one's from its loop (s + r, r)."""
     ends = trace.layer_ends()
-    if model.config.construction == WIDE_NONUNIFORM:
-        start = 6  # the position layers, then one layer per level, then the answer layer
-        return [ends[start + k] for k in range(len(ends) - start - 1)]
-    if model.config.construction.startswith("corollary"):
-        per = 4
-        levels = (len(ends) - 1) // per
-        return [ends[per * k + per - 1] for k in range(levels)]
+    entry = construction_of(model)
+    if entry.level_layers is not None:
+        first, per, after = entry.level_layers
+        levels = (len(ends) - first - after) // per + 1
+        return [ends[first - 1 + per * k] for k in range(levels)]
     per = len(model.config.repeated)
     start = len(model.config.initial)  # 0 for the faithful Theorem 1; 6 for the wide one
     return [ends[start + per * k + per - 1] for k in range(trace.depth + 1)]
 
 
-def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) -> list[LevelState]:
+def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Codebook) -> list[LevelState]:
     """P_l(t) at each active token and the accumulator at $, after every level."""
     states = []
     n = len(trace.tokens) - 2
@@ -152,7 +151,7 @@ def decode_levels(model: CompiledModel, trace: TraceResult, encoding: Encoding) 
 
 
 def check_levels(
-    model: CompiledModel, word: Sequence[str], encoding: Encoding | None = None
+    model: CompiledModel, word: Sequence[str], encoding: Codebook | None = None
 ) -> LevelCheck:
     """Trace `word` and compare every level's state with products computed from the word."""
     encoding = encoding or encoding_of(model)
@@ -219,17 +218,19 @@ def verify_regular(
     model: CompiledModel,
     *,
     max_length: int | None = None,
-    samples: int = 200,
+    samples: int | None = None,
     exhaustive: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
-    budget_s: float = DEFAULT_BUDGET_S,
+    budget_s: float | None = None,
 ) -> VerifyReport:
     """Check the transformer against its automaton: exhaustive and random words (through the
     forward pass), accepting words at every special length, the level invariants (decoded from
     traces), the layer counts, and the stored frontier (`_probe_frontier`: longer and longer
     words up to the frontier within `budget_s` seconds, then the precision model's prediction
     n(p) at an affordable p under p-bit emulation)."""
+    samples = 200 if samples is None else samples
+    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
     report = VerifyReport()
     automaton = automaton_of(model)
     alphabet = list(automaton.alphabet)
