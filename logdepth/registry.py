@@ -38,8 +38,8 @@ class Construction:
         end, the layers per level and the layers after the last level (None: the config's s
         and r, a uniform construction's loop).
     build: "module:function" called as function(obj, **options, max_length=.., source=..).
-    precision: "module:function" returning (tie tolerance, n(p) function) for the file's
-        precision record (`verify.precision.rederive_record`).
+    precision: "module:function(report)" returning (tie tolerance, n(p) function) for the
+        file's precision record (`verify.precision.rederive_record`).
     verifier: "module:function" with verify's keyword arguments (`verify.run`).
     capacity: the largest input its position code holds (None: unbounded).
     """
@@ -83,8 +83,10 @@ class Construction:
     def builder(self) -> Callable[..., Any]:
         return _resolve(self.build)
 
-    def precision_model(self) -> tuple[float, Callable[[int], int]]:
-        return _resolve(self.precision)()
+    def precision_model(self, report: Any = None) -> tuple[float, Callable[[int], int]]:
+        """(tie tolerance, n(p)) from the construction's gap model; `report` is the file's
+        report, for models whose frontier depends on the build (counting: its modulus)."""
+        return _resolve(self.precision)(report or {})
 
     def verify_function(self) -> Callable[..., Any]:
         return _resolve(self.verifier)

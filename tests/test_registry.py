@@ -24,7 +24,7 @@ def test_every_entry_builds_and_its_file_names_it(entry):
     big_n = 37 if entry.needs_max_length else None
     model = logdepth.compile(obj, construction=entry.name, max_length=big_n)
     assert registry.of_config(model.config.construction) is entry
-    tolerance, n_of_bits = entry.precision_model()
+    tolerance, n_of_bits = entry.precision_model(model.extra.get("report"))
     assert tolerance == model.config.tie_tolerance
     assert max(n_of_bits(52), 0) >= model.config.frontier["float64"]
     assert callable(entry.verify_function())

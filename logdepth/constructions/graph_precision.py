@@ -123,7 +123,7 @@ def rounding_bound(dtype_or_bits: str | int) -> float:
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 
-def precision_model():
+def precision_model(report=None):
     """(tie tolerance, n(p)) of Theorem 2, for the registry."""
     return TIE_TOLERANCE, frontier_for
 

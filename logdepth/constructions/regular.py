@@ -126,7 +126,7 @@ SCORE_NOISE_ULPS = 32
 FLAG_MARGIN = 1.0 - 1.0 / math.sqrt(2.0)
 
 
-def precision_model():
+def precision_model(report=None):
     """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the registry."""
     return tie_tolerance(), frontier_for_bits
 

@@ -168,7 +168,7 @@ def frontier_for_bits(bits: int) -> int:
     return largest_clearing(lambda n: smallest_gap(n, bits), 2.0 * score_noise(bits), CAPACITY)
 
 
-def precision_model():
+def precision_model(report=None):
     """(tie tolerance, n(p)) of the wide Theorem 1, for the registry: Theorem 1's tolerance."""
     return tie_tolerance(), frontier_for_bits
 

@@ -271,7 +271,7 @@ def rederive_record(model: CompiledModel, report: Any) -> None:
             "frontier and tolerance cannot be re-derived"
         )
         return
-    tolerance, n_of_bits = entry.precision_model()
+    tolerance, n_of_bits = entry.precision_model(stored)
     cap = stored.get("max_length") if entry.needs_max_length else None
     frontier = {}
     for dtype in config.frontier:
