@@ -58,7 +58,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -424,6 +424,13 @@ def _lifted(modulus: int) -> int:
     return max(int(modulus), 2)
 
 
+def precision_model(modulus: int) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, p -> n(p)) of a counting model for modulus m (its report's "modulus"),
+    for re-deriving a weight file's record: the frontier depends on m, the tolerance does not
+    (Theorem 1's: every multi-key tie is bitwise or harmless, see `score_gaps`)."""
+    return tie_tolerance(), functools.partial(frontier_for_bits, modulus=_lifted(modulus))
+
+
 def layers() -> int:
     """The layer count for every n and every modulus: 8."""
     return LAYERS
@@ -467,6 +474,8 @@ def counting_program(
         term, needs = count_term(count_psi[b], avg_flag(flag, f"flag.{b}"), bos=bos, scale=scale)
         terms.append((term, needs))
         div.add("positions.uniform", term, *needs)
+    if counts:
+        div.describe("positions", "psi(lambda N_b(t)) for every count (Lemma 7)")
     for b, slot in enumerate(COUNT_SLOTS[: len(counts)]):
         step = slot.split(".")[0]
         if slot.endswith(".attn"):
@@ -475,7 +484,6 @@ def counting_program(
             div.add(slot, psi_to_phi_ff(count_psi[b], count[b]))
         div.describe(step, f"count.{b} := phi(lambda N_{b}) (read alone)")
     if counts:
-        div.describe("positions", "psi(lambda N_b(t)) for every count (Lemma 7)")
         # Layer 6: the psi cells are no longer needed (Lemma 4: the flags have not changed).
         for term, needs in terms:
             div.add("remainder.uniform", term.negated(), *needs)
@@ -674,5 +682,6 @@ __all__ = [
     "layers",
     "plan_counts",
     "position_scale",
+    "precision_model",
     "score_gaps",
 ]

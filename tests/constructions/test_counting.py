@@ -316,6 +316,9 @@ def test_frontier_record():
     curve = [report["frontier_by_bits"][str(p)] for p in counting.CURVE_BITS]
     assert curve == sorted(curve) and curve[-1] == model.config.frontier["float64"]
     assert report["layers"].startswith("8 (constant")
+    tolerance, n_of_bits = counting.precision_model(report["modulus"])
+    assert tolerance == model.config.tie_tolerance
+    assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == model.config.frontier
     # The scale grows with m just enough to leave float32 a frontier (module docstring).
     assert counting.position_scale(2) == counting.POSITION_SCALE
     assert frontier_for_bits(23, 7, scale=counting.POSITION_SCALE) == -1
