@@ -50,7 +50,12 @@ threshold steps on rem.b (a value in 0..m-1 that drifts with n: Lemma 11's remai
 difference of averages) and the output error the steps pass to layer 8. Lemma 1's floor query
 needs (lambda / m)^2 / 2 above the noise already at n = 0, so the hash scale grows with m
 (`position_scale`: the smallest lambda = 2^-6 2^k that leaves float32 a frontier); the frontier
-is therefore a function of p and m.
+is therefore a function of p and m (`precision_model` reads m from a file's report):
+
+    m          2-3      4-7      8-15     16-24    25-255
+    lambda     2^-6     2^-5     2^-4     2^-3     2^-6
+    float64    19,483   13,776   9,741    6,888    19,483
+    float32    110      84       61       44       none (even n = 0 fails: not stored)
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -402,6 +408,14 @@ def frontier(dtype: str, modulus: int) -> int:
     return frontier_for_bits(bits_of(dtype), modulus)
 
 
+def frontiers(modulus: int) -> dict[str, int]:
+    """The frontier a weight file stores: each dtype whose n(p) is at least 0. A dtype where
+    even n = 0 fails (float32 for m >= 25: no scale clears Lemma 1's floor query there) is left
+    out, so the weights promise no input in it (CompiledModel refuses to run them there)."""
+    out = {dtype: frontier(dtype, modulus) for dtype in ("float64", "float32")}
+    return {dtype: n for dtype, n in out.items() if n >= 0}
+
+
 @functools.lru_cache(maxsize=256)
 def position_scale(modulus: int) -> float:
     """The hash scale lambda for modulus m: the smallest 2^-6 2^k (k >= 0, m < 4 / lambda, the
@@ -424,10 +438,13 @@ def _lifted(modulus: int) -> int:
     return max(int(modulus), 2)
 
 
-def precision_model(modulus: int) -> tuple[float, Callable[[int], int]]:
-    """(tie tolerance, p -> n(p)) of a counting model for modulus m (its report's "modulus"),
-    for re-deriving a weight file's record: the frontier depends on m, the tolerance does not
-    (Theorem 1's: every multi-key tie is bitwise or harmless, see `score_gaps`)."""
+def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, p -> n(p)) of a counting model, from its weight file's report (the
+    registry's precision interface): the frontier depends on the report's "modulus", the
+    tolerance does not (Theorem 1's: every multi-key tie is bitwise or harmless, `score_gaps`)."""
+    modulus = (report or {}).get("modulus")
+    if isinstance(modulus, bool) or not isinstance(modulus, int):
+        raise CompileError("a counting model's report names its modulus; this one does not")
     return tie_tolerance(), functools.partial(frontier_for_bits, modulus=_lifted(modulus))
 
 
@@ -554,7 +571,7 @@ def counting_program(
         tie_tolerance=tie_tolerance(),
         input_format="word",
         construction=CONSTRUCTION,
-        frontier={"float64": frontier("float64", m), "float32": frontier("float32", m)},
+        frontier=frontiers(m),
     )
 
 
@@ -682,6 +699,7 @@ __all__ = [
     "layers",
     "plan_counts",
     "position_scale",
+    "frontiers",
     "precision_model",
     "score_gaps",
 ]

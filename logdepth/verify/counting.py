@@ -17,14 +17,16 @@ the weight file's report and checked against the automaton before it is used to 
   layer 8, residue = c_t mod m with c_t = sum_{j <= t} k_{w_j}.
 - The layer count is COUNTING_LAYERS for every length checked and for n = 1, 8, 4096, 10^6,
   and every trace runs that many layers.
-- The stored frontier curve n(p): words of the predicted length at an affordable p under
-  p-bit emulation (`verify.precision.all_right`).
+- Longer words (accepted, random, rejected) at F/2^k toward the stored frontier F, within
+  `budget_s` seconds; then the stored frontier curve n(p): words of the predicted length at an
+  affordable p under p-bit emulation (`verify.precision.all_right`).
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -44,6 +46,8 @@ COUNTING_LAYERS = 8
 COUNTS_AT, PARTS_AT, RESIDUE_AT = 5, 6, 7
 LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
 DEFAULT_MAX_LENGTH = 64
+DEFAULT_SAMPLES = 200
+DEFAULT_BUDGET_S = 30.0
 EXHAUSTIVE_BUDGET = 2048
 TRACED_WORDS = 12
 TRACED_MAX_LENGTH = 128
@@ -152,15 +156,19 @@ def verify_counting(
     automaton: DFA | NFA | None = None,
     *,
     max_length: int | None = None,
-    samples: int = 200,
+    samples: int | None = None,
     exhaustive: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    budget_s: float | None = None,
 ) -> VerifyReport:
     """Check a counting-mod transformer against its automaton (module docstring). `automaton`
     defaults to the spec the weight file carries; `max_length` (default 64) is capped at the
-    stored frontier; `exhaustive` (default: every word while there are at most 2,048) is the
-    longest length checked word by word."""
+    stored frontier; `samples` random words (default 200); `exhaustive` (default: every word
+    while there are at most 2,048) is the longest length checked word by word; `budget_s`
+    (default 30) the seconds spent on longer words toward the stored frontier."""
+    samples = DEFAULT_SAMPLES if samples is None else samples
+    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
     report = VerifyReport()
     if automaton is None:
         spec = model.extra.get("spec")
@@ -285,12 +293,34 @@ def verify_counting(
             f"token of {len(traced)} traced words up to length {cap}"
         )
 
-    # 5. The precision model's prediction at an affordable p.
+    # 5. Longer words toward the stored frontier, while the next length (about 4x the time of
+    # the last: attention is quadratic) fits in the budget.
+    longest, spent, last = limit, 0.0, 0.0
+    for n in sorted({frontier >> k for k in range(32)} - {0}):
+        if n <= limit:
+            continue
+        if spent + 4 * last > budget_s:
+            break
+        start = time.perf_counter()
+        cases = word_cases(model, automaton, n, 1, seed)
+        report.checks += len(cases)
+        if not all_right(model, cases, None):
+            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            break
+        last = time.perf_counter() - start
+        spent += last
+        longest = n
+    report.lines.append(
+        f"longest words run: n = {longest:,} of the stored {model.dtype_name} frontier "
+        f"{frontier:,} (budget {budget_s:g} s)"
+    )
+
+    # 6. The precision model's prediction at an affordable p.
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
     affordable = [
         (int(p), int(n)) for p, n in curve.items() if int(p) <= MAX_EMULATED_BITS and 0 < int(n)
     ]
-    affordable = [(p, n) for p, n in affordable if n <= max(limit, 0)]
+    affordable = [(p, n) for p, n in affordable if n <= longest]
     emulated = None
     if affordable:
         bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
@@ -311,6 +341,7 @@ def verify_counting(
         "words": len(words),
         "exhaustive_length": ex_len,
         "max_length": limit,
+        "largest_n_run": longest,
         "mismatches": len(mismatches),
         "traced": len(traced),
         "cell_errors": len(cell_errors),

@@ -25,7 +25,7 @@ from logdepth.constructions.counting import (
     plan_counts,
 )
 from logdepth.constructions.regular import compile_regular, tie_tolerance
-from logdepth.errors import CompileError
+from logdepth.errors import CompileError, InputError
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.counting import COUNTING_LAYERS, check_cells, verify_counting
 from logdepth.verify.precision import all_right, cases_for, word_cases
@@ -316,7 +316,7 @@ def test_frontier_record():
     curve = [report["frontier_by_bits"][str(p)] for p in counting.CURVE_BITS]
     assert curve == sorted(curve) and curve[-1] == model.config.frontier["float64"]
     assert report["layers"].startswith("8 (constant")
-    tolerance, n_of_bits = counting.precision_model(report["modulus"])
+    tolerance, n_of_bits = counting.precision_model(report)
     assert tolerance == model.config.tie_tolerance
     assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == model.config.frontier
     # The scale grows with m just enough to leave float32 a frontier (module docstring).
@@ -335,6 +335,21 @@ def test_words_at_the_predicted_frontier_are_right_under_emulation(name, bits):
     cases = cases_for(model, n, k=4, seed=bits)
     assert any(c.want == "accept" for c in cases)
     assert all_right(model, cases, bits)
+
+
+def test_a_dtype_without_a_frontier_is_left_out(tmp_path):
+    """m = 50: no hash scale clears Lemma 1's floor query in float32 (n(23) = -1), so the file
+    promises nothing there; it still loads (a stored frontier is never negative)."""
+    dfa = count_dfa(50, {"a": 1, "b": 0}, {0, 7})
+    model = compile_counting(dfa)
+    assert frontier_for_bits(23, 50) == -1 and model.config.frontier == {"float64": 19483}
+    path = tmp_path / "mod50.safetensors"
+    model.save(path)
+    loaded = logdepth.load(path)
+    assert loaded.accepts("a" * 57) and not loaded.accepts("a" * 56)
+    with pytest.raises(InputError, match="carry no frontier for float32"):
+        loaded.to("float32").accepts("a")
+    assert not verify_counting(loaded.to("float32"), dfa, budget_s=0).ok
 
 
 def test_weight_file_round_trip(tmp_path):
@@ -368,23 +383,56 @@ def test_a_model_ignoring_the_residue_fails_these_checks():
     words = words_up_to(dfa.alphabet, 4)
     assert not wrong_answers(model, dfa, words)
     assert wrong_answers(broken, dfa, words)
-    assert not verify_counting(broken, dfa, max_length=32, samples=20).ok
+    assert not verify_counting(broken, dfa, max_length=32, samples=20, budget_s=0).ok
 
 
 def test_verify_counting_passes_and_catches_a_false_claim():
     dfa, model = CASES["random-mod6"], model_of("random-mod6")
-    report = verify_counting(model, dfa, max_length=128, samples=40, seed=1)
+    report = verify_counting(model, dfa, max_length=128, samples=40, seed=1, budget_s=2)
     assert report.ok, report.lines
     assert report.details["mismatches"] == 0 and report.details["layers"] == 8
-    assert report.details["emulated"] is not None
+    assert report.details["emulated"] is not None and report.details["largest_n_run"] > 128
     # A report whose residues are not the automaton's is refused before anything is decoded.
     extra = dict(model.extra)
     stored = extra["report"]
     others = [r for r in range(stored["modulus"]) if r not in stored["residues"]]
     extra["report"] = dict(stored, residues=others)
     forged = CompiledModel(model.network, extra)
-    bad = verify_counting(forged, dfa, max_length=8, samples=4)
+    bad = verify_counting(forged, dfa, max_length=8, samples=4, budget_s=0)
     assert not bad.ok and "do not decide the automaton's language" in bad.lines[-1]
+
+
+def test_the_registry_entry_the_report_proposes():
+    """The entry logdepth.registry would hold for this construction (the registry is another
+    engineer's file): compile, layer formula, precision model from the report, verifier."""
+    from logdepth.registry import Construction
+
+    entry = Construction(
+        name="counting",
+        config_name=counting.CONSTRUCTION,
+        reference="Lemma 1 with Lemma 7's averages (modular counting)",
+        summary="constant depth: Lemma 1's table divides up to 3 letter counts by m",
+        accepts="automaton",
+        input_format="word",
+        slope=0,
+        offset=counting.LAYERS,
+        build="logdepth.constructions.counting:compile_counting",
+        precision="logdepth.constructions.counting:precision_model",
+        verifier="logdepth.verify.counting:verify_counting",
+    )
+    dfa = CASES["random-mod4"]
+    model = entry.compile(dfa, source="count ...")
+    assert model.extra["source"] == "count ..." and entry.formula == "8 (every n)"
+    assert {entry.layers(n) for n in (1, 4096, 10**6)} == {model.num_layers(4096)}
+    tolerance, n_of_bits = entry.precision_model(model.extra["report"])
+    assert tolerance == model.config.tie_tolerance
+    assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == model.config.frontier
+    report = entry.verify_function()(
+        model, max_length=16, samples=None, exhaustive=4, seed=0, progress=None, budget_s=0
+    )
+    assert report.ok, report.lines
+    with pytest.raises(CompileError, match="names its modulus"):
+        entry.precision_model({})
 
 
 def test_verify_counting_imports_no_construction():
