@@ -10,7 +10,7 @@ from typing import Any
 
 from logdepth.errors import CompileError, SpecError
 
-SOURCE_KINDS = ("dfa", "regex", "group", "nfa")
+SOURCE_KINDS = ("dfa", "regex", "group", "nfa", "count")
 # How many states determinizing or minimizing may handle before it is refused. Theorem 1's
 # tables need |Q|^2 feed-forward units at least (monoid_codes.MAX_TABLE_UNITS = 2,000,000 allows
 # minimal DFAs of ~1,400 states), so a larger intermediate DFA only matters when it minimizes to

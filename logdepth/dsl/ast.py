@@ -54,7 +54,16 @@ class Cycles:
     span: Span = _span()
 
 
-Value = Ident | Str | Cycles
+@dataclass(frozen=True)
+class Assign:
+    """``key = value`` inside a field's list, e.g. the weights of a count block: ``a = 1``."""
+
+    key: Ident
+    value: Ident
+    span: Span = _span()
+
+
+Value = Ident | Str | Cycles | Assign
 
 
 @dataclass(frozen=True)

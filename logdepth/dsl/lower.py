@@ -8,13 +8,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from logdepth.automata.dfa import DFA
+from logdepth.automata.dfa import DFA, state_budget
 from logdepth.automata.groups import KINDS as GROUP_KINDS
 from logdepth.automata.groups import MAX_DEGREE, check_degree, from_cycles, group_dfa
 from logdepth.automata.nfa import NFA
 from logdepth.automata.regex import compile_regex
 from logdepth.automata.words import parse_word
-from logdepth.dsl.ast import Arrow, Block, CheckStmt, Cycles, Field, Ident, Module, Span, Str, Words
+from logdepth.dsl.ast import (
+    Arrow,
+    Assign,
+    Block,
+    CheckStmt,
+    Cycles,
+    Field,
+    Ident,
+    Module,
+    Span,
+    Str,
+    Words,
+)
 from logdepth.errors import InputError, SpecError
 from logdepth.graphs import Graph
 
@@ -23,6 +35,7 @@ FIELDS = {
     "nfa": ("alphabet", "states", "start", "accept"),
     "regex": ("alphabet", "pattern"),
     "group": ("generators", "degree", "alphabet"),
+    "count": ("alphabet", "weights", "modulus", "accept"),
     "graph": ("nodes",),
 }
 AUTOMATON_VERBS = ("accepts", "rejects")
@@ -36,6 +49,17 @@ def _or_list(items) -> str:
 
 def _names(ids) -> str:
     return ", ".join(i.text for i in ids)
+
+
+def _kind_of(v) -> str:
+    """How a value that is not a plain name is named in an error."""
+    if isinstance(v, Str):
+        return "a string"
+    if isinstance(v, Assign):
+        return f"an assignment '{v.key.text} = {v.value.text}'"
+    if isinstance(v, Cycles):
+        return "cycles"
+    return f"{v.text!r}"
 
 
 def _hint(word: str, choices) -> str:
@@ -159,10 +183,16 @@ class _Lowerer:
             if not isinstance(v, Ident):
                 raise self.error(
                     v if not isinstance(v, Cycles) else f,
-                    f"{f.key.text}: expected {what}, not {'a string' if isinstance(v, Str) else 'cycles'}",
+                    f"{f.key.text}: expected {what}, not {_kind_of(v)}",
                 )
             out.append(v)
         return out
+
+    def number(self, i: Ident, what: str) -> int:
+        """A whole number written as ASCII digits (a NAME), or an error at it."""
+        if not i.text.isdigit():
+            raise self.error(i, f"{what} must be a whole number, not {i.text!r}")
+        return int(i.text)
 
     def unique(self, idents: list[Ident], what: str) -> list[str]:
         seen: dict[str, Ident] = {}
@@ -389,7 +419,7 @@ class _Lowerer:
         # Points used, to infer the degree.
         top = 1
         for v in gf.values:
-            if isinstance(v, Str):
+            if isinstance(v, Str | Assign):
                 raise self.error(
                     v, "generators: expected cycles like (1 2 3) or one-line notation like 231"
                 )
@@ -434,6 +464,65 @@ class _Lowerer:
             return group_dfa(name, generators=gens, degree=n, alphabet=mode)
         except SpecError as exc:
             raise self.error(gf, exc.message) from None
+
+    def count(self, block: Block) -> DFA:
+        """A modular count, lowered to its DFA: states r0..r{m-1} (the residue of the weighted
+        count so far), start r0, reading a moves r_i to r_(i + weight(a) mod m)."""
+        fields, arrows, words = self.fields(block)
+        self.no_words(block, words)
+        self.no_arrows(block, arrows)
+        name = block.name.text
+        alphabet = self.alphabet(block, fields)
+        f = fields.get("modulus")
+        if f is None:
+            raise self.error(block.name, f"count {name!r} has no modulus (add 'modulus: 3')")
+        ids = self.idents(f, "a number")
+        if len(ids) != 1:
+            raise self.error(f, "modulus: expected one number")
+        m = self.number(ids[0], "the modulus")
+        if m < 2:
+            raise self.error(ids[0], f"modulus {m} is out of range: a count needs at least 2")
+        if m > state_budget():
+            raise self.error(
+                ids[0],
+                f"modulus {m} makes a DFA of {m:,} states, over the state budget of {state_budget():,} (raise it with LOGDEPTH_MAX_STATES=N)",
+            )
+        weights = dict.fromkeys(alphabet, 0)
+        given: dict[str, Assign] = {}
+        for v in fields["weights"].values if "weights" in fields else ():
+            if not isinstance(v, Assign):
+                raise self.error(
+                    v if not isinstance(v, Cycles) else fields["weights"],
+                    f"weights: expected 'symbol = weight' (e.g. 'a = 1'), not {_kind_of(v)}",
+                )
+            sym = v.key.text
+            if sym not in weights:
+                raise self.error(
+                    v.key,
+                    f"undefined symbol {sym!r}: not in the alphabet of {name!r} ({', '.join(alphabet)}){_hint(sym, alphabet)}",
+                )
+            if sym in given:
+                raise self.error(
+                    v.key,
+                    f"duplicate symbol {sym!r} in weights (first given on line {given[sym].span.line})",
+                )
+            given[sym] = v
+            weights[sym] = self.number(v.value, f"the weight of {sym!r}") % m
+        residues = []
+        if "accept" in fields:
+            for i in self.idents(fields["accept"], f"residues 0..{m - 1}"):
+                r = self.number(i, "a residue")
+                if r >= m:
+                    raise self.error(
+                        i, f"residue {r} is out of range 0..{m - 1} (the modulus is {m})"
+                    )
+                if r in residues:
+                    raise self.error(i, f"duplicate residue {r}")
+                residues.append(r)
+        states = tuple(f"r{i}" for i in range(m))
+        delta = {(f"r{i}", a): f"r{(i + k) % m}" for i in range(m) for a, k in weights.items()}
+        accept = frozenset(f"r{r}" for r in residues)
+        return DFA(name, states, tuple(alphabet), "r0", accept, delta, "count")
 
     # -- graphs ----------------------------------------------------------------------------
     def graph(self, block: Block) -> Graph:
@@ -579,6 +668,8 @@ class _Lowerer:
                 objects[name] = self.regex(item)
             elif item.kind == "group":
                 objects[name] = self.group(item)
+            elif item.kind == "count":
+                objects[name] = self.count(item)
             else:
                 objects[name] = self.graph(item)
         checks = [self.check(item, objects) for item in module.items if isinstance(item, CheckStmt)]

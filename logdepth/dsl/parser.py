@@ -13,6 +13,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from logdepth.dsl.ast import (
     Arrow,
+    Assign,
     Block,
     CheckStmt,
     Cycles,
@@ -86,6 +87,9 @@ class _ToAST(Transformer):
     def cycle(self, c):
         # c[0] is the "(" token: the cycle's span.
         return tuple(_ident(t) for t in c[1:]), _span(c[0])
+
+    def assign(self, c):
+        return Assign(_ident(c[0]), _ident(c[1]), _span(c[0]))
 
     def arrow(self, c):
         symbols = c[1] if c[1] is not None else ()

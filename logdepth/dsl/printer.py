@@ -6,7 +6,18 @@ lines inside blocks are not."""
 from __future__ import annotations
 
 from logdepth.automata.words import format_word
-from logdepth.dsl.ast import Arrow, Block, CheckStmt, Cycles, Field, Ident, Str, Words, escape
+from logdepth.dsl.ast import (
+    Arrow,
+    Assign,
+    Block,
+    CheckStmt,
+    Cycles,
+    Field,
+    Ident,
+    Str,
+    Words,
+    escape,
+)
 from logdepth.graphs import Graph
 
 INDENT = "    "
@@ -17,6 +28,8 @@ def _value(v) -> str:
         return v.text
     if isinstance(v, Str):
         return f'"{escape(v.value)}"'
+    if isinstance(v, Assign):
+        return f"{v.key.text} = {v.value.text}"
     assert isinstance(v, Cycles)
     return "".join("(" + " ".join(p.text for p in cyc) + ")" for cyc in v.cycles)
 

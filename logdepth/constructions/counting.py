@@ -1,0 +1,705 @@
+"""Modular counting in constant depth, from Lemma 1 (division) and Lemma 7's averages alone.
+
+The languages {w : sum_sigma k_sigma #_sigma(w) mod m in R}: {w : #_a(w) = r mod m}, and every
+DFA whose transition monoid is a cyclic group Z_m (each letter acts as g^(k_sigma) for one
+generator g; the start state is g^0 and the accepting states name the residues R:
+`cyclic_weights`). The number of layers does not depend on n: 8 for every input, every m.
+
+Why not one weighted count. Lemma 1 divides a_i only for 0 <= a_i <= i: its table has one row
+per position j <= i (row j holds j mod m), and token i looks up row a_i. The weighted count
+c_t = sum_{j<=t} k_{w_j} reaches (m - 1) t with weights in 0..m-1, past the table. So the
+weights (reduced mod m) are split into at most MAX_COUNTS = 3 plain counts
+
+    N_b(t) = #{j <= t : w_j in S_b} <= t,   c_t = sum_b w_b N_b(t)  (mod m),
+
+by `plan_counts`: a basis w_1..w_B (B <= 3) of Z_m such that each weight is the sum of a subset
+of it, symbol sigma counted by the w_b of its subset (#_a mod m: the basis (1); every m <= 8:
+(1, 2, 4), the binary digits; at most 7 distinct nonzero weights in all). Three because a psi
+must be read alone, and Lemma 1's block leaves exactly three sublayers free for that
+(positions.ff, queries.attn, multiple.ff: division.py). Each N_b is a valid dividend, and all
+of them are looked up in the one table: c mod m = sum_b w_b (N_b mod m) mod m.
+
+The layers (Lemma 1's 7 with this work in its free slots, named as in division.py; then one):
+  1 attn  Lemma 1 positions; psi(lambda N_b(t)/(t+1), 1/(t+1)) for every count (Lemma 7's
+          averages of the count's flag and of [j = 0]: gadgets.count_term)  (positions.uniform)
+    ff    count.0 := phi(lambda N_0)                                       (positions.ff)
+  2 attn  count.1 := phi(lambda N_1) (self-match: reads count.1.psi alone)   (queries.attn)
+    ff    Lemma 1 pos.psi -> phi
+  3-4     Lemma 1 (query hashes, floor retrieval)
+  5 attn  Lemma 1 sign read
+    ff    count.2 := phi(lambda N_2)                                       (multiple.ff)
+  6 attn  Lemma 1 remainder table j mod m; clear every count psi (Lemma 4)   (remainder.uniform)
+    ff    Lemma 1 mod.psi -> phi
+  7 attn  Lemma 1's lookup once per count: rem.b := row N_b's phi(lambda (N_b mod m))
+                                                                            (lookup.attn)
+    ff    part.b := one-hot of w_b (N_b mod m) mod m by threshold steps on rem.b
+          (wide.threshold_steps); clear rem.b, count.b, the table           (lookup.ff)
+  8 ff    S' = sum_b (value of part.b) in 0..3 (m - 1); saturating steps [S' >= s] write
+          residue := one-hot of c_t mod m and answer := [c_t mod m in R]; clear part.b
+
+(s, r, t) = (7, 0, 1): the repeated block is empty, so the unrolling d(n) the depth rule names
+changes nothing and every n runs 8 layers. Every token t computes its own c_t mod m (every
+N_b(t) <= t is a row of its table); the answer is read at $, the end marker, whose counts are
+the whole word's.
+
+Precision (`frontier_for_bits`). The weights are right for inputs of size n while every gap the
+construction relies on at positions <= n + 1 exceeds twice the score noise (regular.score_noise,
+the same budget as Theorem 1): the count lookups and self-match (neighbouring integers <= n + 1),
+Lemma 1's floor query self-match (spacing 1/m), its floor retrieval and its sign read, the
+threshold steps on rem.b (a value in 0..m-1 that drifts with n: Lemma 11's remainder is a
+difference of averages) and the output error the steps pass to layer 8. Lemma 1's floor query
+needs (lambda / m)^2 / 2 above the noise already at n = 0, so the hash scale grows with m
+(`position_scale`: the smallest lambda = 2^-6 2^k that leaves float32 a frontier); the frontier
+is therefore a function of p and m (`precision_model` reads m from a file's report):
+
+    m          2-3      4-7      8-15     16-24    25-255
+    lambda     2^-6     2^-5     2^-4     2^-3     2^-6
+    float64    19,483   13,776   9,741    6,888    19,483
+    float32    110      84       61       44       none (even n = 0 fails: not stored)
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.nfa import NFA
+from logdepth.compiler.assemble import assemble
+from logdepth.compiler.cells import PICK_TRUE, Cell, Layout, boolean
+from logdepth.compiler.program import FeedForward, Layer, Program
+from logdepth.constructions.division import DivisionBuilder, max_modulus
+from logdepth.constructions.gadgets import (
+    STEP_MARGIN,
+    avg_flag,
+    constant_ff,
+    count_term,
+    lookup_head,
+    saturating_ff,
+)
+from logdepth.constructions.hashing import (
+    POSITION_SCALE,
+    clear_ff,
+    floor_margin,
+    neighbour_gap,
+    one_minus_cos,
+    phi_first,
+    psi_to_phi_ff,
+    psi_to_phi_head,
+    stack_ff,
+)
+from logdepth.constructions.regular import (
+    CURVE_BITS,
+    OUTPUTS,
+    SCORE_NOISE_ULPS,
+    frontier_curve,
+    score_noise,
+    tie_tolerance,
+)
+from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
+from logdepth.errors import CompileError
+from logdepth.model.compiled import CompiledModel
+from logdepth.model.config import BOS, DepthRule
+from logdepth.model.inputs import END
+from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
+
+CONSTRUCTION = "counting-mod"
+THEOREM = "Lemma 1 (division) with Lemma 7's averages: modular counting in constant depth"
+REFERENCE = "Merrill & Sabharwal (2025), Lemma 1 and Lemma 7 (Appendix A)"
+# The sublayers where Lemma 1's block (int modulus) reads nothing, so a host may read a psi
+# alone there: one count's psi -> phi conversion each (division.py's slot table).
+COUNT_SLOTS = ("positions.ff", "queries.attn", "multiple.ff")
+MAX_COUNTS = len(COUNT_SLOTS)
+LAYERS = 8  # Lemma 1's 7 layers, then the answer layer
+LAYERS_TEXT = "8 (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
+
+# Rounding drift of rem.b, the table's Lemma 11 remainder, in units of u (n + 2): its psi is
+# lambda (j/(j+1) - m #mult/(j+1) + m/(j+1)) over 1/(j+1), each average within a few u, so the
+# value j mod m read back is off by ~6 u (j + 1); the margin as in wide.DRIFT_ULPS.
+DRIFT_ULPS = 16
+# A fired saturating step's output is 1 up to the rounding of its two pre-activations, about
+# u |4 t| each, with t = slope h <= 2 (m - 1) sqrt(1 + (lambda m)^2) for a threshold step on
+# phi(lambda r), r < m: STEP_ERROR_ULPS u m sqrt(1 + (lambda m)^2) bounds it.
+STEP_ERROR_ULPS = 16
+FRONTIER_LIMIT = 1 << 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Recognizing a cyclic group
+# ---------------------------------------------------------------------------------------------
+
+
+def cyclic_weights(dfa: DFA) -> tuple[int, dict[str, int], frozenset[int]]:
+    """(m, weights, residues) with L(dfa) = {w : sum_sigma weights[sigma] #_sigma(w) mod m in
+    residues}, when the transition monoid of the minimal DFA is a cyclic group Z_m.
+
+    The generator g is chosen so that the weights (0..m-1, alphabet order) are
+    lexicographically smallest (then the residues): #_a(w) mod m gets a = 1, b = 0. A trivial
+    language (one state) is Z_1: m = 1, every weight 0, residues {0} or {}.
+    `CompileError` names why a DFA is not modular counting: a letter that is not a permutation
+    of the minimal DFA's states (not a group), two letters that do not commute (not abelian),
+    or an abelian group with no element of order m (not cyclic).
+
+    Why this is the whole test: the letters generate a group G acting on the states, and every
+    state is reachable from the start, so G is transitive. A transitive abelian group acts
+    regularly (the start's stabilizer is normal, so it fixes every state: trivial), so the
+    state start.h names the element h, m = |Q|, and G = Z_m iff some h has order m.
+    """
+    if not isinstance(dfa, DFA):
+        raise CompileError(f"cyclic_weights takes a DFA, not a {type(dfa).__name__}")
+    target = dfa.minimize()
+    states, alphabet = target.states, target.alphabet
+    m = len(states)
+    index = {q: i for i, q in enumerate(states)}
+    perm = {
+        a: np.array([index[target.delta[(q, a)]] for q in states], dtype=np.int64) for a in alphabet
+    }
+    what = f"the transition monoid of {dfa.name!r}"
+    for a in alphabet:
+        image = perm[a]
+        if len(set(image.tolist())) < m:
+            seen: dict[int, int] = {}
+            for p, r in enumerate(image.tolist()):
+                if r in seen:
+                    raise CompileError(
+                        f"{what} is not a group: letter {a!r} maps states {states[seen[r]]!r} "
+                        f"and {states[p]!r} of the minimal DFA both to {states[r]!r}, so it "
+                        "cannot be undone; no modular count (a cyclic group) decides this "
+                        "language"
+                    )
+                seen[r] = p
+    for i, a in enumerate(alphabet):
+        for b in alphabet[i + 1 :]:
+            if not np.array_equal(perm[a][perm[b]], perm[b][perm[a]]):
+                raise CompileError(
+                    f"{what} is a non-abelian group: {a!r} then {b!r} differs from {b!r} then "
+                    f"{a!r}, so it is not cyclic and no modular count decides this language"
+                )
+    start = index[target.start]
+    # A word reaching each state, as parent pointers in BFS order.
+    order, parent, letter = [start], {start: -1}, {start: ""}
+    for p in order:
+        for a in alphabet:
+            r = int(perm[a][p])
+            if r not in parent:
+                parent[r], letter[r] = p, a
+                order.append(r)
+
+    def element(q: int) -> np.ndarray:
+        """The group element taking the start to q, as a map on states: regular and abelian,
+        so it sends start.x to q.x for every word x."""
+        h = np.empty(m, dtype=np.int64)
+        h[start] = q
+        for p in order[1:]:
+            h[p] = perm[letter[p]][h[parent[p]]]
+        return h
+
+    generator = None
+    for q in order:
+        h = element(q)
+        x, length = int(h[start]), 1
+        while x != start:
+            x, length = int(h[x]), length + 1
+        if length == m:
+            generator = h
+            break
+    if generator is None:
+        raise CompileError(
+            f"{what} is an abelian group of order {m} with no element of order {m}: it is not "
+            "cyclic (a product of counters), so one modular count does not decide this language"
+        )
+    log = np.empty(m, dtype=np.int64)
+    x = start
+    for k in range(m):
+        log[x] = k
+        x = int(generator[x])
+    raw = [int(log[perm[a][start]]) for a in alphabet]
+    accept = sorted(int(log[index[q]]) for q in target.accept)
+    best = None
+    for u in _units(m):
+        key = (tuple(u * k % m for k in raw), tuple(sorted(u * r % m for r in accept)))
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    return m, dict(zip(alphabet, best[0], strict=True)), frozenset(best[1])
+
+
+def _units(m: int) -> list[int]:
+    """The units of Z_m in increasing order (Z_1: [1])."""
+    return [u for u in range(1, max(m, 2)) if math.gcd(u, m) == 1] if m > 1 else [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting the weighted count into counts a table can divide
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    """One plain count N_b(t) = #{j <= t : w_j in symbols}, weighted by `weight` mod m."""
+
+    weight: int
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """c = sum_sigma k_sigma #_sigma = sum_b counts[b].weight N_b (mod modulus)."""
+
+    modulus: int
+    counts: tuple[Count, ...]
+
+
+def plan_counts(modulus: int, weights: Mapping[str, int]) -> CountPlan:
+    """The fewest counts (at most MAX_COUNTS) with c = sum_sigma weights[sigma] #_sigma (mod m):
+    a basis w_1..w_B of Z_m such that every weight is the sum of a subset of it, symbol sigma
+    counted by the w_b of its subset (the first subset, fewest elements first, that sums to
+    k_sigma). #_a mod m: the basis (1); weights 1, 2, 3: (1, 2); every m <= 8: (1, 2, 4).
+    `CompileError` when no basis of MAX_COUNTS elements covers the weights (at most
+    2^MAX_COUNTS - 1 distinct nonzero weights can be covered)."""
+    m = modulus
+    reduced = {a: k % m for a, k in weights.items()}
+    needed = sorted({k for k in reduced.values() if k})
+    basis = _basis(m, needed)
+    if basis is None:
+        shown = ", ".join(f"{a} = {k}" for a, k in reduced.items())
+        raise CompileError(
+            f"modular counting mod {m} with weights {shown} needs more than {MAX_COUNTS} "
+            f"counts: Lemma 1's block has {MAX_COUNTS} free sublayers to read a count alone, "
+            f"and no {MAX_COUNTS} numbers mod {m} have every weight as a subset sum"
+        )
+    subsets = sorted(
+        (s for r in range(len(basis) + 1) for s in itertools.combinations(range(len(basis)), r)),
+        key=lambda s: (len(s), s),
+    )
+    chosen = {
+        a: next(s for s in subsets if sum(basis[b] for b in s) % m == k) for a, k in reduced.items()
+    }
+    counts = tuple(
+        Count(w, tuple(a for a, s in chosen.items() if b in s)) for b, w in enumerate(basis)
+    )
+    return CountPlan(m, counts)
+
+
+def _basis(m: int, needed: Sequence[int]) -> tuple[int, ...] | None:
+    """A basis of at most MAX_COUNTS nonzero residues mod m whose subset sums (mod m) include
+    every needed weight, with the fewest elements; the weights themselves when they are one
+    (then each symbol is counted once), else the first in lexicographic order. None if none."""
+
+    def covers(basis: Sequence[int]) -> bool:
+        sums = {sum(s) % m for r in range(len(basis) + 1) for s in itertools.combinations(basis, r)}
+        return all(k in sums for k in needed)
+
+    if len(needed) <= 1:
+        return tuple(needed)
+    if len(needed) == 2:
+        return tuple(needed)
+    # Two elements have 3 nonzero subset sums: enough for 3 weights at most.
+    if len(needed) == 3:
+        for pair in itertools.combinations(range(1, m), 2):
+            if covers(pair):
+                return pair
+        return tuple(needed)
+    if len(needed) > 2**MAX_COUNTS - 1:
+        return None
+    for pair in itertools.combinations(range(1, m), 2):
+        # A third element w covers what the pair's sums P miss only if the first missed weight
+        # k is in P + w: four candidates.
+        sums = {0, pair[0], pair[1], (pair[0] + pair[1]) % m}
+        missed = [k for k in needed if k not in sums]
+        for w in sorted({(missed[0] - p) % m for p in sums} - {0}):
+            if covers((*pair, w)):
+                return tuple(sorted((*pair, w)))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Gaps and frontier
+# ---------------------------------------------------------------------------------------------
+
+
+# Positions covered by the cached running minima (the frontier searches run up to 2^20).
+GAP_TABLE_POSITIONS = FRONTIER_LIMIT + 2
+
+
+@functools.lru_cache(maxsize=16)
+def _prefix_minima(m: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Running minima over positions j = 0, 1, ... of Lemma 1's floor-retrieval margin and of
+    its sign read's |S| = |[phi(lambda (j - 1/2)/m)]_0 - [phi(lambda floor(j/m))]_0| (the
+    frontier searches ask for them at many n; regular.py keeps the same table for m = 2)."""
+    j = np.arange(GAP_TABLE_POSITIONS, dtype=float)
+    sign = np.abs(phi_first((j - 0.5) / m, scale) - phi_first(np.floor(j / m), scale))
+    return np.minimum.accumulate(floor_margin(j, float(m), scale)), np.minimum.accumulate(sign)
+
+
+def _position_minima(top: int, m: int, scale: float) -> tuple[float, float]:
+    """min over j = 0..top of the floor margin and of the sign read's |S|."""
+    if top < GAP_TABLE_POSITIONS:
+        floors, signs = _prefix_minima(m, scale)
+        return float(floors[top]), float(signs[top])
+    j = np.arange(top + 1, dtype=float)
+    sign = np.abs(phi_first((j - 0.5) / m, scale) - phi_first(np.floor(j / m), scale))
+    return float(floor_margin(j, float(m), scale).min()), float(sign.min())
+
+
+def score_gaps(n: int, modulus: int, bits: int, scale: float | None = None) -> dict[str, float]:
+    """The construction's smallest gaps at input size n (positions 0..n + 1) with p = `bits`,
+    each on the scale where the score noise is SCORE_NOISE_ULPS ulps of 1.
+
+    equality: hashes of neighbouring integers <= n + 1 (the count lookups, keys <= n + 1, and
+        count.1's self-match);
+    query: Lemma 1's floor query self-match, values (j - (m-1)/2)/m, spacing 1/m, at both ends;
+    floor, sign: Lemma 1's floor retrieval margin and sign read over j <= n + 1;
+    threshold: the steps on rem.b (values 0..m-1 at distance 1/2 - drift from the thresholds;
+        the error of h = [phi]_0 - lambda theta [phi]_1 is at most (1 + lambda theta) noise);
+    steps: what layer 8's steps have to spare (STEP_MARGIN) after the output errors of layer 7's
+        steps, summed into S' = sum_b part.b, and 1/2 for the answer after layer 8's own.
+    """
+    m = modulus
+    lam = position_scale(m) if scale is None else scale
+    u = 2.0 ** -(bits + 1)
+    top = n + 1
+    floor_min, sign_min = _position_minima(top, m, lam)
+    low, high = -(m - 1) / (2 * m), (top - (m - 1) / 2) / m
+    query = min(
+        float(one_minus_cos(lam * low, lam * (low + 1 / m))),
+        float(neighbour_gap(max(high - 1 / m, low), 1 / m, lam)),
+    )
+    theta = m - 1.5  # the largest threshold
+    d = 0.5 - DRIFT_ULPS * u * (n + 2)
+    threshold = threshold_gap(theta, d, lam) / (1 + lam * theta) if d > 0 and m > 1 else -1.0
+    step_error = STEP_ERROR_ULPS * u * m * math.sqrt(1 + (lam * m) ** 2)
+    s_error = 2 * MAX_COUNTS * (m - 1) ** 2 * step_error  # 2: the codes' norm moves too
+    answer_error = 16 * u * (MAX_COUNTS * m) ** 2
+    return {
+        "equality": float(neighbour_gap(max(top - 1, 0), 1.0, lam)),
+        "query": query,
+        "floor": floor_min,
+        "sign": sign_min,
+        "threshold": threshold,
+        "steps": min(STEP_MARGIN - s_error, 0.5 - answer_error),
+    }
+
+
+def smallest_gap(n: int, modulus: int, bits: int, scale: float | None = None) -> float:
+    return min(score_gaps(n, modulus, bits, scale).values())
+
+
+@functools.lru_cache(maxsize=1024)
+def frontier_for_bits(bits: int, modulus: int, *, scale: float | None = None) -> int:
+    """n(p): the largest n <= 2^20 whose smallest gap exceeds twice the score noise at p =
+    `bits` stored mantissa bits, for modulus m (the gaps shrink as n grows: binary search);
+    -1 if even n = 0 fails. The scale is `position_scale(m)` unless given."""
+    m = _lifted(modulus)
+    if not 2 <= m < max_modulus(POSITION_SCALE):
+        raise CompileError(f"modulus {modulus} is outside 1..{int(max_modulus()) - 1}")
+    need = 2.0 * score_noise(bits)
+    return largest_clearing(lambda n: smallest_gap(n, m, bits, scale), need, FRONTIER_LIMIT)
+
+
+def frontier(dtype: str, modulus: int) -> int:
+    """The derived frontier of a dtype ("float64": p = 52, "float32": p = 23)."""
+    return frontier_for_bits(bits_of(dtype), modulus)
+
+
+def frontiers(modulus: int) -> dict[str, int]:
+    """The frontier a weight file stores: each dtype whose n(p) is at least 0. A dtype where
+    even n = 0 fails (float32 for m >= 25: no scale clears Lemma 1's floor query there) is left
+    out, so the weights promise no input in it (CompiledModel refuses to run them there)."""
+    out = {dtype: frontier(dtype, modulus) for dtype in ("float64", "float32")}
+    return {dtype: n for dtype, n in out.items() if n >= 0}
+
+
+@functools.lru_cache(maxsize=256)
+def position_scale(modulus: int) -> float:
+    """The hash scale lambda for modulus m: the smallest 2^-6 2^k (k >= 0, m < 4 / lambda, the
+    floor retrieval's limit) whose float32 frontier is positive; 2^-6 if none is. Lemma 1's
+    floor query compares values 1/m apart, a score gap of about (lambda / m)^2 / 2 already at
+    n = 0, so a larger m needs a larger lambda; a larger lambda shrinks the gaps of large
+    integers (~ 1 / (2 lambda^2 n^4)), so no larger than that."""
+    m = _lifted(modulus)
+    k = 0
+    while m < max_modulus(POSITION_SCALE * 2**k):
+        lam = POSITION_SCALE * 2**k
+        if frontier_for_bits(bits_of("float32"), m, scale=lam) > 0:
+            return lam
+        k += 1
+    return POSITION_SCALE
+
+
+def _lifted(modulus: int) -> int:
+    """Z_1 (a trivial language) is run as Z_2 with every weight 0: Lemma 1 needs m >= 2."""
+    return max(int(modulus), 2)
+
+
+def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, p -> n(p)) of a counting model, from its weight file's report (the
+    registry's precision interface): the frontier depends on the report's "modulus", the
+    tolerance does not (Theorem 1's: every multi-key tie is bitwise or harmless, `score_gaps`)."""
+    modulus = (report or {}).get("modulus")
+    if isinstance(modulus, bool) or not isinstance(modulus, int):
+        raise CompileError("a counting model's report names its modulus; this one does not")
+    return tie_tolerance(), functools.partial(frontier_for_bits, modulus=_lifted(modulus))
+
+
+def layers() -> int:
+    """The layer count for every n and every modulus: 8."""
+    return LAYERS
+
+
+FRONTIER_METHOD = (
+    "derived: the largest n whose smallest gap (count lookups, Lemma 1's block for this "
+    f"modulus, the residue steps) exceeds twice the score noise ({SCORE_NOISE_ULPS} ulps at p "
+    "bits); checked by p-bit emulation and by runs (docs/precision.md)"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# The program
+# ---------------------------------------------------------------------------------------------
+
+
+def counting_program(
+    alphabet: Sequence[str], plan: CountPlan, residues: frozenset[int], scale: float
+) -> Program:
+    """The 8 layers of the module docstring for the plan's counts and the residues R."""
+    m, counts = plan.modulus, plan.counts
+    L = Layout()
+    one = L.one
+    bos = L.bool("bos", persistent=True)
+    flags = [L.bool(f"flag.{b}", persistent=True) for b in range(len(counts))]
+    div = DivisionBuilder(
+        L, one=one, bos=bos, modulus=m, outputs=("remainder",), name="div", scale=scale
+    )
+    table = div.table_remainder  # phi(lambda (j mod m)) at every row j, kept by the block
+    count_psi = [L.psi(f"count.{b}.psi") for b in range(len(counts))]
+    count = [L.phi(f"count.{b}") for b in range(len(counts))]
+    rem = [L.phi(f"rem.{b}") for b in range(len(counts))]
+    part = [L.code(f"part.{b}", [f"part.{b}={r}" for r in range(m)]) for b in range(len(counts))]
+    residue = L.code("residue", [f"residue={r}" for r in range(m)])
+    answer = L.bool("answer")
+
+    # Layer 1: the counts' psi (Lemma 7's averages); layers 1, 2, 5: each read alone -> phi.
+    terms = []
+    for b, flag in enumerate(flags):
+        term, needs = count_term(count_psi[b], avg_flag(flag, f"flag.{b}"), bos=bos, scale=scale)
+        terms.append((term, needs))
+        div.add("positions.uniform", term, *needs)
+    if counts:
+        div.describe("positions", "psi(lambda N_b(t)) for every count (Lemma 7)")
+    for b, slot in enumerate(COUNT_SLOTS[: len(counts)]):
+        step = slot.split(".")[0]
+        if slot.endswith(".attn"):
+            div.add(slot, psi_to_phi_head(count_psi[b], count[b]))
+        else:
+            div.add(slot, psi_to_phi_ff(count_psi[b], count[b]))
+        div.describe(step, f"count.{b} := phi(lambda N_{b}) (read alone)")
+    if counts:
+        # Layer 6: the psi cells are no longer needed (Lemma 4: the flags have not changed).
+        for term, needs in terms:
+            div.add("remainder.uniform", term.negated(), *needs)
+        div.declare("remainder", clears=count_psi)
+        div.describe("remainder", "clear the counts' psi (Lemma 4)")
+
+    # Layer 7: Lemma 1's lookup once per count; part.b by threshold steps; clear.
+    for b in range(len(counts)):
+        div.add(
+            "lookup.attn",
+            lookup_head(count[b], div.position, {table: rem[b]}, note=f"rem.{b} = N_{b} mod m"),
+        )
+    parts: list[FeedForward] = []
+    if counts:
+        parts.append(constant_ff({p: _onehot(m, 0) for p in part}, one=one))
+    for b, c in enumerate(counts):
+        steps = range(1, m)  # [N_b mod m >= r] moves part.b from w (r - 1) to w r
+        cols = np.stack(
+            [_onehot(m, c.weight * r % m) - _onehot(m, c.weight * (r - 1) % m) for r in steps],
+            axis=1,
+        )
+        parts.append(
+            threshold_steps(
+                rem[b],
+                [r - 0.5 for r in steps],
+                {part[b]: cols},
+                one=one,
+                scale=scale,
+                note=f"part.{b} = one-hot of {c.weight} (N_{b} mod m) mod m",
+            )
+        )
+    gone = [*rem, *count, table]
+    parts.append(clear_ff(gone, note="clear the counts, their residues and the table"))
+    div.add("lookup.ff", stack_ff(parts, note="part.b by threshold steps on rem.b; clear"))
+    div.declare("lookup", clears=gone)
+    div.describe("lookup", "rem.b := row N_b's j mod m; part.b := w_b rem.b mod m (steps)")
+    layers = div.layers()
+
+    # Layer 8: residue and answer from S' = sum_b part.b (= c mod m, up to multiples of m).
+    layers.append(
+        Layer(
+            "counting layer 8: residue := c_t mod m, answer := [c_t mod m in R] by saturating "
+            "steps on S' = sum_b part.b; clear part.b",
+            ff=_answer_ff(plan, residues, part, residue, answer, one),
+            clears=tuple(part),
+        )
+    )
+    embedding: dict[str, dict[Cell, np.ndarray]] = {}
+    for token in (BOS, END, *alphabet):
+        row = {one: np.ones(1), bos: boolean(token == BOS)}
+        for b, c in enumerate(counts):
+            row[flags[b]] = boolean(token in c.symbols)
+        embedding[token] = row
+    return Program(
+        layout=L,
+        vocab=[BOS, *alphabet, END],
+        embedding=embedding,
+        initial=layers[:-1],
+        repeated=[],
+        final=layers[-1:],
+        outputs=list(OUTPUTS),
+        readout={
+            "accept": {answer: PICK_TRUE[None, :]},
+            "reject": {answer: np.array([[0.0, 1.0]])},
+        },
+        # r = 0: the unrolling d(n) runs an empty block, so the depth is constant.
+        depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
+        tie_tolerance=tie_tolerance(),
+        input_format="word",
+        construction=CONSTRUCTION,
+        frontier=frontiers(m),
+    )
+
+
+def _onehot(m: int, r: int) -> np.ndarray:
+    out = np.zeros(m)
+    out[r] = 1.0
+    return out
+
+
+def _answer_ff(
+    plan: CountPlan,
+    residues: frozenset[int],
+    part: Sequence[Cell],
+    residue: Cell,
+    answer: Cell,
+    one: Cell,
+) -> FeedForward:
+    """residue := e_(c mod m), answer := [c mod m in R], from S' = sum_b sum_r r part.b[r],
+    an integer in 0..B (m - 1) with S' = c (mod m): step s fires at S' >= s and moves the
+    residue from (s - 1) mod m to s mod m (telescoping one-hots; exact when the steps are)."""
+    m = plan.modulus
+    top = len(part) * (m - 1)
+
+    def accepted(s: int) -> float:
+        return float(s % m in residues)
+
+    parts = [
+        constant_ff(
+            {residue: _onehot(m, 0), answer: np.array([accepted(0), 1.0 - accepted(0)])},
+            one=one,
+            note="residue := e_0, answer := [0 in R]",
+        )
+    ]
+    if top:
+        steps = list(range(1, top + 1))
+        rows = {p: np.tile(np.arange(m, dtype=float), (top, 1)) for p in part}
+        res_cols = np.stack(
+            [_onehot(m, s % m) - _onehot(m, (s - 1) % m) for s in steps],
+            axis=1,
+        )
+        ans_cols = np.stack([(accepted(s) - accepted(s - 1)) * TRUE for s in steps], axis=1)
+        parts.append(
+            saturating_ff(
+                rows,
+                np.array(steps, dtype=float),
+                {residue: res_cols, answer: ans_cols},
+                one=one,
+                note="[S' >= s]: the residue and the answer",
+            )
+        )
+        parts.append(clear_ff(part, nonnegative=True, note="clear part.b"))
+    return stack_ff(parts, note="residue and answer from S' = sum_b part.b")
+
+
+# ---------------------------------------------------------------------------------------------
+# The public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def compile_counting(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
+    """Compile a DFA (an NFA is determinized) whose transition monoid is a cyclic group Z_m
+    into the constant-depth counting transformer (module docstring): 8 layers for every n.
+
+    model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
+    (the weights and residues of `cyclic_weights`, the counts of `plan_counts`, the layer
+    count, the frontier and how it was derived). `CompileError` if the monoid is not cyclic,
+    m is past Lemma 1's limit, or the weights need more than MAX_COUNTS counts.
+    """
+    if not isinstance(automaton, DFA | NFA):
+        raise CompileError(f"cannot compile a {type(automaton).__name__} as modular counting")
+    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
+    order, weights, residues = cyclic_weights(dfa)
+    m = _lifted(order)
+    if m >= max_modulus(POSITION_SCALE):
+        raise CompileError(
+            f"modulus {m} is past Lemma 1's limit: its floor retrieval needs m < "
+            f"{max_modulus(POSITION_SCALE):g} (division.max_modulus)"
+        )
+    plan = plan_counts(m, weights)
+    scale = position_scale(m)
+    alphabet = list(automaton.alphabet)
+    program = counting_program(alphabet, plan, residues, scale)
+    network = assemble(program)
+    report = {
+        "theorem": THEOREM,
+        "reference": REFERENCE,
+        "construction": CONSTRUCTION,
+        "states": len(dfa.states),
+        "states_minimized": order,
+        "alphabet": len(alphabet),
+        "group_order": order,
+        "modulus": m,
+        "weights": dict(weights),
+        "residues": sorted(residues),
+        "counts": [{"weight": c.weight, "symbols": list(c.symbols)} for c in plan.counts],
+        "layers": LAYERS_TEXT,
+        "layer_count": LAYERS,
+        "d_model": program.layout.d_model,
+        "frontier": dict(program.frontier),
+        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
+        "frontier_method": FRONTIER_METHOD,
+        "frontier_by_bits": frontier_curve(None, lambda p: frontier_for_bits(p, m)),
+        "tie_tolerance": program.tie_tolerance,
+        "position_scale": scale,
+        "score_rounding_ulps": round(score_rounding_ulps(network), 1),
+    }
+    extra = {
+        "spec": automaton.to_dict(),
+        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
+        "source": source,
+        "report": report,
+    }
+    return CompiledModel(network, extra)
+
+
+__all__ = [
+    "CONSTRUCTION",
+    "CURVE_BITS",
+    "LAYERS",
+    "MAX_COUNTS",
+    "compile_counting",
+    "cyclic_weights",
+    "frontier",
+    "frontier_for_bits",
+    "layers",
+    "plan_counts",
+    "position_scale",
+    "frontiers",
+    "precision_model",
+    "score_gaps",
+]

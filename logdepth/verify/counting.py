@@ -1,0 +1,353 @@
+"""Verification of the constant-depth modular counting transformer (constructions/counting.py)
+against the automaton it came from.
+
+Everything is checked through the weights: answers come from `model.accepts_batch` (the forward
+pass), the per-token values are decoded from the residual stream of `model.trace` by cell name.
+Nothing here imports `logdepth.constructions`: what the compiler claims (the modulus m, the
+weights k_sigma, the accepted residues R, the counts N_b and their weights w_b) is read from
+the weight file's report and checked against the automaton before it is used to decode.
+
+- The claim decides the automaton's language: a breadth-first search of the product of the
+  automaton's DFA and Z_m (reading sigma adds k_sigma) finds no reachable pair (q, r) with
+  [q accepting] != [r in R]; and sum_b w_b [sigma in S_b] = k_sigma (mod m) for every symbol.
+- Every word up to `exhaustive`, random words up to `max_length`, and accepted (and rejected)
+  words at the lengths 0, 1, 2, 2^k - 1, 2^k, 2^k + 1, answered like the automaton.
+- Per token t of a few traced words (Lemma 1's per-position values; counting.py's layer table):
+  after layer 6, count.b = phi(lambda N_b(t)); after layer 7, part.b = w_b N_b(t) mod m; after
+  layer 8, residue = c_t mod m with c_t = sum_{j <= t} k_{w_j}.
+- The layer count is COUNTING_LAYERS for every length checked and for n = 1, 8, 4096, 10^6,
+  and every trace runs that many layers.
+- Longer words (accepted, random, rejected) at F/2^k toward the stored frontier F, within
+  `budget_s` seconds; then the stored frontier curve n(p): words of the predicted length at an
+  affordable p under p-bit emulation (`verify.precision.all_right`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from logdepth.automata.dfa import DFA
+from logdepth.automata.nfa import NFA
+from logdepth.automata.words import format_word
+from logdepth.model.compiled import CompiledModel
+from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.precision import accepted_words, all_right, rejected_words, word_cases
+from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
+
+CONSTRUCTION = "counting-mod"  # counting.CONSTRUCTION, restated: no construction import
+# counting.LAYERS: Lemma 1's 7 layers and the answer layer, for every n (tested against it).
+COUNTING_LAYERS = 8
+# Layer ends (0-based) where the decoded cells are live: the counts after layer 6, the parts
+# after layer 7, the residue after layer 8 (counting.py's layer table).
+COUNTS_AT, PARTS_AT, RESIDUE_AT = 5, 6, 7
+LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
+DEFAULT_MAX_LENGTH = 64
+DEFAULT_SAMPLES = 200
+DEFAULT_BUDGET_S = 30.0
+EXHAUSTIVE_BUDGET = 2048
+TRACED_WORDS = 12
+TRACED_MAX_LENGTH = 128
+BATCH = 64
+
+
+def _claim(model: CompiledModel) -> dict[str, Any]:
+    report = model.extra.get("report") or {}
+    if model.config.construction != CONSTRUCTION:
+        raise ValueError(
+            f"verify_counting checks {CONSTRUCTION!r} models, not {model.config.construction!r}"
+        )
+    return {
+        "m": int(report["modulus"]),
+        "weights": {str(a): int(k) for a, k in report["weights"].items()},
+        "residues": {int(r) for r in report["residues"]},
+        "counts": [(int(c["weight"]), set(c["symbols"])) for c in report["counts"]],
+        "scale": float(report["position_scale"]),
+    }
+
+
+def language_mismatch(
+    automaton: DFA | NFA, modulus: int, weights: Mapping[str, int], residues: set[int]
+) -> tuple[str, ...] | None:
+    """A shortest word on which the automaton and "sum k_sigma #_sigma mod m in R" disagree,
+    or None when they define the same language (breadth-first search of the product)."""
+    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
+    start = (dfa.start, 0)
+    parent: dict[tuple[str, int], tuple[tuple[str, int], str] | None] = {start: None}
+    queue = [start]
+    for q, r in queue:
+        if (q in dfa.accept) != (r in residues):
+            word: list[str] = []
+            at: tuple[str, int] = (q, r)
+            while parent[at] is not None:
+                at, a = parent[at]  # type: ignore[misc]
+                word.append(a)
+            return tuple(reversed(word))
+        for a in dfa.alphabet:
+            nxt = (dfa.delta[(q, a)], (r + weights[a]) % modulus)
+            if nxt not in parent:
+                parent[nxt] = ((q, r), a)
+                queue.append(nxt)
+    return None
+
+
+def _special_lengths(limit: int) -> list[int]:
+    """0, 1, 2 and 2^k - 1, 2^k, 2^k + 1 up to limit."""
+    out = {0, 1, 2}
+    k = 1
+    while 2**k - 1 <= limit:
+        out.update((2**k - 1, 2**k, 2**k + 1))
+        k += 1
+    return sorted(x for x in out if x <= limit)
+
+
+def _exhaustive_length(alphabet: Sequence[str], cap: int) -> int:
+    k, total = 0, 1
+    while k < cap and total + len(alphabet) ** (k + 1) <= EXHAUSTIVE_BUDGET:
+        total, k = total + len(alphabet) ** (k + 1), k + 1
+    return k
+
+
+def expected_cells(claim: dict[str, Any], word: Sequence[str]) -> dict[str, list]:
+    """What counting.py's cells hold at tokens 0..n + 1 (BoS, the word, $): N_b(t), part.b
+    = w_b N_b(t) mod m and residue = c_t mod m (the $ token adds nothing)."""
+    m = claim["m"]
+    tokens = [None, *word, None]
+    out: dict[str, list] = {}
+    for b, (weight, symbols) in enumerate(claim["counts"]):
+        running = list(itertools.accumulate(int(a in symbols) for a in tokens))
+        out[f"count.{b}"] = running
+        out[f"part.{b}"] = [weight * n % m for n in running]
+    c = itertools.accumulate(0 if a is None else claim["weights"][a] for a in tokens)
+    out["residue"] = [x % m for x in c]
+    return out
+
+
+def check_cells(model: CompiledModel, claim: dict[str, Any], word: Sequence[str]) -> list[str]:
+    """Trace `word` and compare the decoded counts, parts and residue at every token with
+    `expected_cells`; returns the differences found (empty when all hold)."""
+    trace = model.trace(list(word))
+    ends = trace.layer_ends()
+    errors = []
+    if len(ends) != COUNTING_LAYERS:
+        errors.append(f"the trace ran {len(ends)} layers, expected {COUNTING_LAYERS}")
+        return errors
+    want = expected_cells(claim, word)
+    shown = format_word(word, model.alphabet) or "(empty)"
+    for name, values in want.items():
+        if name.startswith("count."):
+            got = [float(z) / claim["scale"] for z in trace.decode(name, ends[COUNTS_AT])]
+            bad = [t for t, (g, w) in enumerate(zip(got, values, strict=True)) if abs(g - w) > 1e-3]
+        else:
+            step = ends[PARTS_AT] if name.startswith("part.") else ends[RESIDUE_AT]
+            got = list(trace.decode(name, step))
+            bad = [t for t, (g, w) in enumerate(zip(got, values, strict=True)) if g != str(w)]
+        if bad:
+            t = bad[0]
+            errors.append(f"{shown}: token {t} holds {name} = {got[t]}, expected {values[t]}")
+    return errors
+
+
+def verify_counting(
+    model: CompiledModel,
+    automaton: DFA | NFA | None = None,
+    *,
+    max_length: int | None = None,
+    samples: int | None = None,
+    exhaustive: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    budget_s: float | None = None,
+) -> VerifyReport:
+    """Check a counting-mod transformer against its automaton (module docstring). `automaton`
+    defaults to the spec the weight file carries; `max_length` (default 64) is capped at the
+    stored frontier; `samples` random words (default 200); `exhaustive` (default: every word
+    while there are at most 2,048) is the longest length checked word by word; `budget_s`
+    (default 30) the seconds spent on longer words toward the stored frontier."""
+    samples = DEFAULT_SAMPLES if samples is None else samples
+    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
+    report = VerifyReport()
+    if automaton is None:
+        spec = model.extra.get("spec")
+        if spec is None:
+            report.fail("the weight file carries no spec to verify against")
+            return report
+        kind = NFA if model.extra.get("spec_type") == "nfa" else DFA
+        automaton = kind.from_dict(spec)
+    try:
+        claim = _claim(model)
+    except (KeyError, TypeError, ValueError) as err:
+        report.fail(f"the weight file's report does not describe a counting model: {err}")
+        return report
+    m, weights, residues = claim["m"], claim["weights"], claim["residues"]
+    alphabet = list(automaton.alphabet)
+
+    # 1. The claim decides the automaton's language, and the counts add up to the weights.
+    report.checks += 1
+    if set(weights) != set(alphabet):
+        report.fail("the report's weights do not name the automaton's alphabet")
+        return report
+    word = language_mismatch(automaton, m, weights, residues)
+    if word is not None:
+        text = format_word(word, alphabet)
+        report.fail(
+            f"the stored weights and residues mod {m} do not decide the automaton's language: "
+            f"they disagree on {text!r}",
+            counterexample=text,
+        )
+        return report
+    for a in alphabet:
+        report.checks += 1
+        total = sum(w for w, symbols in claim["counts"] if a in symbols) % m
+        if total != weights[a] % m:
+            report.fail(f"the counts weigh {a!r} {total}, its weight is {weights[a]} (mod {m})")
+    report.lines.append(
+        f"the report's counting claim (mod {m}, residues {sorted(residues)}, "
+        f"{len(claim['counts'])} counts) decides the automaton's language"
+    )
+
+    # 2. Words through the forward pass.
+    frontier = model.frontier if model.frontier is not None else -1
+    limit = DEFAULT_MAX_LENGTH if max_length is None else max_length
+    if limit > frontier:
+        report.lines.append(
+            f"max length {limit} is beyond the frontier {frontier} ({model.dtype_name}); "
+            f"checking up to {frontier}"
+        )
+        limit = frontier
+    if limit < 0:
+        report.fail(f"the weights carry no usable frontier for {model.dtype_name}")
+        return report
+    rng = random.Random(seed)
+    ex_len = _exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
+    check_exhaustive_size(
+        sum(len(alphabet) ** k for k in range(ex_len + 1)),
+        f"every word up to length {ex_len} over {len(alphabet)} symbols",
+    )
+    words: list[tuple[str, ...]] = []
+    for k in range(ex_len + 1):
+        words.extend(itertools.product(alphabet, repeat=k))
+    n_exhaustive = len(words)
+    specials = _special_lengths(limit)
+    lengths = specials + [rng.randint(0, limit) for _ in range(samples)]
+    words += [tuple(rng.choice(alphabet) for _ in range(n)) for n in lengths]
+    # Accepted and rejected words: a model that answers one way passes most random words.
+    for n in specials + lengths[len(specials) :: 4]:
+        words += [tuple(w) for w in accepted_words(automaton, n, 1, rng)]
+        words += [tuple(w) for w in rejected_words(automaton, n, 1, rng)]
+    order = sorted(range(len(words)), key=lambda k: len(words[k]))
+    mismatches = []
+    for start in range(0, len(words), BATCH):
+        chunk = [words[k] for k in order[start : start + BATCH]]
+        for w, got in zip(chunk, model.accepts_batch([list(w) for w in chunk]), strict=True):
+            report.checks += 1
+            if got != automaton.accepts(list(w)):
+                mismatches.append((w, got))
+        if progress is not None:
+            progress(min(start + BATCH, len(words)), len(words))
+    n_accepted = sum(1 for w in words if automaton.accepts(list(w)))
+    report.lines.append(
+        f"{len(words)} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random, "
+        f"accepted or rejected, up to {limit}; {n_accepted} accepted by the automaton) against "
+        "the automaton"
+    )
+    if mismatches:
+        w, got = min(mismatches, key=lambda x: (len(x[0]), x[0]))
+        text = format_word(w, alphabet)
+        report.fail(
+            f"{len(mismatches)} words answered wrongly; shortest {text!r}: the transformer "
+            f"{'accepts' if got else 'rejects'} it",
+            counterexample=text,
+        )
+
+    # 3. The layer count is the constant.
+    sizes = sorted({len(w) for w in words} | set(LAYER_CHECK_SIZES))
+    wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != COUNTING_LAYERS]
+    report.checks += len(sizes)
+    if wrong:
+        n, got = wrong[0]
+        report.fail(f"{got} layers for n = {n}, expected {COUNTING_LAYERS} for every n")
+    else:
+        report.lines.append(
+            f"{COUNTING_LAYERS} layers for all {len(sizes)} sizes checked (n up to {max(sizes):,})"
+        )
+
+    # 4. Per-token values decoded from traces.
+    cap = min(limit, TRACED_MAX_LENGTH)
+    spread = _special_lengths(cap)
+    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
+    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
+    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    cell_errors = []
+    for w in traced:
+        report.checks += 1
+        cell_errors += check_cells(model, claim, w)
+    if cell_errors:
+        report.fail(f"decoded cells: {cell_errors[0]} ({len(cell_errors)} in all)")
+    else:
+        report.lines.append(
+            f"count.b, part.b and residue hold N_b(t), w_b N_b(t) mod m and c_t mod m at every "
+            f"token of {len(traced)} traced words up to length {cap}"
+        )
+
+    # 5. Longer words toward the stored frontier, while the next length (about 4x the time of
+    # the last: attention is quadratic) fits in the budget.
+    longest, spent, last = limit, 0.0, 0.0
+    for n in sorted({frontier >> k for k in range(32)} - {0}):
+        if n <= limit:
+            continue
+        if spent + 4 * last > budget_s:
+            break
+        start = time.perf_counter()
+        cases = word_cases(model, automaton, n, 1, seed)
+        report.checks += len(cases)
+        if not all_right(model, cases, None):
+            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            break
+        last = time.perf_counter() - start
+        spent += last
+        longest = n
+    report.lines.append(
+        f"longest words run: n = {longest:,} of the stored {model.dtype_name} frontier "
+        f"{frontier:,} (budget {budget_s:g} s)"
+    )
+
+    # 6. The precision model's prediction at an affordable p.
+    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
+    affordable = [
+        (int(p), int(n)) for p, n in curve.items() if int(p) <= MAX_EMULATED_BITS and 0 < int(n)
+    ]
+    affordable = [(p, n) for p, n in affordable if n <= longest]
+    emulated = None
+    if affordable:
+        bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
+        cases = word_cases(model, automaton, n, 2, seed)
+        report.checks += len(cases)
+        emulated = {"bits": bits, "n": n}
+        if all_right(model, cases, bits):
+            report.lines.append(
+                f"precision model checked: {len(cases)} words of the predicted n({bits}) = {n} "
+                f"right under {bits}-bit emulation"
+            )
+        else:
+            report.fail(
+                f"the precision model predicts n({bits}) = {n}, but under {bits}-bit emulation "
+                f"words of length {n} are answered wrongly"
+            )
+    report.details = {
+        "words": len(words),
+        "exhaustive_length": ex_len,
+        "max_length": limit,
+        "largest_n_run": longest,
+        "mismatches": len(mismatches),
+        "traced": len(traced),
+        "cell_errors": len(cell_errors),
+        "layers": COUNTING_LAYERS,
+        "emulated": emulated,
+        "dtype": model.dtype_name,
+        "frontier": frontier,
+    }
+    return report
