@@ -254,6 +254,22 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
     ),
 )
 
+CONSTRUCTIONS += (
+    Construction(
+        name="counting",
+        config_name="counting-mod",
+        reference="Lemma 1 with Lemma 7's averages (modular counting, constant depth)",
+        summary="8 layers for every n: Lemma 1's table divides up to 3 letter counts by m",
+        accepts="automaton",
+        input_format="word",
+        slope=0,
+        offset=8,
+        build="logdepth.constructions.counting:compile_counting",
+        precision="logdepth.constructions.counting:precision_model",
+        verifier="logdepth.verify.counting:verify_counting",
+    ),
+)
+
 _BY_NAME = {c.name: c for c in CONSTRUCTIONS}
 _BY_CONFIG = {c.config_name: c for c in CONSTRUCTIONS}
 

@@ -99,6 +99,11 @@ GRAPH_WIDE_FRONTIER = {"float64": 128, "float32": 31}
 CONTRACTS["connectivity-wide"] = Contract(
     "graph", GRAPH_OUTPUTS, (13, 2, 1), 2, False, GRAPH_WIDE_TOLERANCE, GRAPH_WIDE_FRONTIER
 )
+# Modular counting (constructions/counting.py): Theorem 1's tolerance; its frontier depends on
+# the modulus, and the largest over every m is Theorem 1's (m = 2, 3 at lambda = 2^-6).
+CONTRACTS["counting-mod"] = Contract(
+    "word", WORD_OUTPUTS, (7, 0, 1), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
+)
 # A config that names no known construction (a hand-built program) may not use a tolerance
 # larger than any construction does: none derives a frontier for more.
 MAX_TIE_TOLERANCE = max(c.tolerance[1] for c in CONTRACTS.values())

@@ -30,6 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from logdepth import registry
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
@@ -38,7 +39,9 @@ from logdepth.precision import MAX_EMULATED_BITS
 from logdepth.verify.precision import accepted_words, all_right, rejected_words, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
-CONSTRUCTION = "counting-mod"  # counting.CONSTRUCTION, restated: no construction import
+# The registry entry this verifier serves (its config name is read from the registry, not
+# restated here).
+ENTRY = "counting"
 # counting.LAYERS: Lemma 1's 7 layers and the answer layer, for every n (tested against it).
 COUNTING_LAYERS = 8
 # Layer ends (0-based) where the decoded cells are live: the counts after layer 6, the parts
@@ -56,9 +59,10 @@ BATCH = 64
 
 def _claim(model: CompiledModel) -> dict[str, Any]:
     report = model.extra.get("report") or {}
-    if model.config.construction != CONSTRUCTION:
+    expected = registry.get(ENTRY).config_name
+    if model.config.construction != expected:
         raise ValueError(
-            f"verify_counting checks {CONSTRUCTION!r} models, not {model.config.construction!r}"
+            f"verify_counting checks {expected!r} models, not {model.config.construction!r}"
         )
     return {
         "m": int(report["modulus"]),

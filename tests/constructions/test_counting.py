@@ -156,7 +156,9 @@ def test_verify_restates_the_constructions_constants():
     assert COUNTING_LAYERS == counting.LAYERS
     from logdepth.verify import counting as verify_counting_module
 
-    assert verify_counting_module.CONSTRUCTION == counting.CONSTRUCTION
+    from logdepth import registry
+
+    assert registry.get(verify_counting_module.ENTRY).config_name == counting.CONSTRUCTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -402,24 +404,13 @@ def test_verify_counting_passes_and_catches_a_false_claim():
     assert not bad.ok and "do not decide the automaton's language" in bad.lines[-1]
 
 
-def test_the_registry_entry_the_report_proposes():
-    """The entry logdepth.registry would hold for this construction (the registry is another
-    engineer's file): compile, layer formula, precision model from the report, verifier."""
-    from logdepth.registry import Construction
+def test_the_registry_entry_drives_compile_precision_and_verify():
+    """The registry's entry for this construction: compile, layer formula, precision model
+    from the report, verifier."""
+    from logdepth import registry
 
-    entry = Construction(
-        name="counting",
-        config_name=counting.CONSTRUCTION,
-        reference="Lemma 1 with Lemma 7's averages (modular counting)",
-        summary="constant depth: Lemma 1's table divides up to 3 letter counts by m",
-        accepts="automaton",
-        input_format="word",
-        slope=0,
-        offset=counting.LAYERS,
-        build="logdepth.constructions.counting:compile_counting",
-        precision="logdepth.constructions.counting:precision_model",
-        verifier="logdepth.verify.counting:verify_counting",
-    )
+    entry = registry.get("counting")
+    assert entry.config_name == counting.CONSTRUCTION and entry.offset == counting.LAYERS
     dfa = CASES["random-mod4"]
     model = entry.compile(dfa, source="count ...")
     assert model.extra["source"] == "count ..." and entry.formula == "8 (every n)"
