@@ -60,6 +60,7 @@ class Construction:
     capacity: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     finish: str | None = None  # "module:function" applied to the built model (e.g. names)
+    monoid_codes: bool = False  # its cells carry Theorem 1's monoid elements (a codebook)
 
     # -- layer counts ------------------------------------------------------------------------
     def layers(self, n: int, max_length: int | None = None) -> int:
@@ -173,6 +174,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         precision="logdepth.constructions.regular:precision_model",
         verifier=_VERIFY_WORDS,
         finish=_NAME_ELEMENTS,
+        monoid_codes=True,
     ),
     Construction(
         name="nonuniform",
@@ -190,6 +192,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         precision="logdepth.constructions.regular:precision_model",
         verifier=_VERIFY_WORDS,
         finish=_NAME_ELEMENTS,
+        monoid_codes=True,
     ),
     Construction(
         name="wide",
@@ -206,6 +209,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         precision="logdepth.constructions.wide:precision_model",
         verifier=_VERIFY_WORDS,
         finish=_NAME_ELEMENTS,
+        monoid_codes=True,
     ),
     Construction(
         name="nonuniform-wide",
@@ -224,6 +228,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         precision="logdepth.constructions.wide:precision_model",
         verifier=_VERIFY_WORDS,
         finish=_NAME_ELEMENTS,
+        monoid_codes=True,
     ),
     Construction(
         name="connectivity",

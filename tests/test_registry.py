@@ -96,3 +96,12 @@ def test_no_dispatch_on_construction_names_outside_the_registry():
                 "construction.startswith"
             ):
                 raise AssertionError(f"{path.name}: {ast.unparse(node)}")
+
+
+def test_explain_refuses_a_model_without_monoid_codes_with_a_reason():
+    from logdepth.errors import InputError
+    from logdepth.explain.run import explain_word
+
+    model = logdepth.compile(PARITY, construction="counting")
+    with pytest.raises(InputError, match="counting model"):
+        explain_word(model, "0110")

@@ -126,6 +126,12 @@ def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
 
 def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
     """Trace `word` and decode the binary tree of block products level by level."""
+    entry = word_verify.construction_of(model)
+    if not entry.monoid_codes:
+        raise InputError(
+            f"explain draws Theorem 1's binary tree of monoid products; a {entry.name} model "
+            f"({entry.reference}) multiplies none (`logdepth inspect` shows its layers)"
+        )
     automaton = word_verify.automaton_of(model)
     encoding = word_verify.encoding_of(model, automaton)
     namer = ElementNamer(automaton, encoding)
