@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from logdepth.compiler.cells import Cell, Layout
 from logdepth.compiler.program import FeedForward
 from logdepth.constructions.gadgets import saturating_ff
 from logdepth.errors import CompileError
+from logdepth.model.codebook import Codebook
 
 Element = int | tuple[int, ...]  # an index into the monoid (onehot) or a map as a tuple (maps)
 
@@ -74,48 +76,30 @@ class Encoding:
         q = self.states
         return 2 * (q**3 + q * q)
 
-    def labels(self, name: str) -> list[str]:
-        if self.kind == "onehot":
-            return [f"{name}[{a}]" for a in range(self.dim)]
-        q = self.states
-        return [f"{name}[{s}->{t}]" for s in range(q) for t in range(q)]
+    # -- values: read through the same Codebook a weight file carries --------------------------
+    @cached_property
+    def reader(self) -> Codebook:
+        return Codebook(self.codebook())
 
-    # -- values ----------------------------------------------------------------------------------
+    def labels(self, name: str) -> list[str]:
+        return self.reader.labels(name)
+
     def code(self, element: Element) -> np.ndarray:
-        v = np.zeros(self.dim)
-        if self.kind == "onehot":
-            v[int(element)] = 1.0  # type: ignore[arg-type]
-            return v
-        q = self.states
-        for s, t in enumerate(element):  # type: ignore[arg-type]
-            v[s * q + t] = 1.0 / math.sqrt(q)
-        return v
+        return self.reader.code(element)
 
     def decode(self, block: np.ndarray) -> list[Element]:
         """Element of each row of a [positions, dim] block (argmax; rows of maps)."""
-        if self.kind == "onehot":
-            return [int(k) for k in np.argmax(block, axis=1)]
-        q = self.states
-        rows = block.reshape(len(block), q, q)
-        return [tuple(int(t) for t in r) for r in np.argmax(rows, axis=2)]
+        return self.reader.decode(block)
 
     def multiply(self, a: Element, b: Element) -> Element:
         """a then b."""
-        if self.kind == "onehot":
-            return int(self.monoid.table[int(a), int(b)])  # type: ignore[union-attr]
-        return tuple(b[s] for s in a)  # type: ignore[index]
+        return self.reader.multiply(a, b)
 
     def product(self, word: Sequence[str]) -> Element:
-        e = self.identity
-        for sym in word:
-            e = self.multiply(e, self.letters[sym])
-        return e
+        return self.reader.product(word)
 
     def accepts(self, element: Element) -> bool:
-        if self.kind == "onehot":
-            return bool(self.accepting[int(element)])  # type: ignore[arg-type]
-        start, acc = self.accepting
-        return bool(acc[element[start]])  # type: ignore[index]
+        return self.reader.accepts(element)
 
     def _changes(self) -> np.ndarray:
         """onehot: mask of pairs (a, b) whose product differs from b (other units do nothing)."""

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # types only: explain reads models through `model` and `verify`
-    from logdepth.verify.codebook import Codebook as Encoding
-    from logdepth.verify.codebook import Element
+    from logdepth.model.codebook import Codebook as Encoding
+    from logdepth.model.codebook import Element
 
 MAX_WORDS = 5000  # shortest words are searched over at most this many elements
 MAX_SHOWN_STATES = 8  # a state map over more states is abbreviated in its short name

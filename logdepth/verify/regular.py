@@ -28,10 +28,10 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.errors import InputError
+from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.precision import MAX_EMULATED_BITS
 from logdepth.registry import Construction
-from logdepth.verify.codebook import Codebook, Element
 from logdepth.verify.precision import accepted_words, all_right, rederive_record, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 

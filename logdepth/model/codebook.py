@@ -4,8 +4,8 @@ Theorem 1 (Section 3) writes transition-monoid elements into the `delta` and `le
 either one-hot over the monoid M or as the |Q| x |Q| matrix of a state map. To decode a cell, to
 multiply decoded elements and to name them, verify needs the element table the weights were
 built with. The compiler stores it in the report (`monoid_codes.Encoding.codebook`), so that
-`logdepth.verify` decodes a file without the compiler: this module imports nothing from
-`logdepth.constructions`.
+`logdepth.verify` decodes a file without the compiler. The compiler's Encoding reads its own
+codes through this class too, so there is one implementation of decode, multiply and accept.
 """
 
 from __future__ import annotations
