@@ -441,16 +441,28 @@ def _matrix_lookup(c: _Cells, first: Cell, second: Cell, out: Cell, note: str) -
     )
 
 
-def _repeated(c: _Cells) -> list[Layer]:
-    L = c.layout
+def loop_and_ff(
+    layout: Layout, b_ik: Cell, b_kj: Cell, C: Cell, h: Cell, not_matrix: Row
+) -> FeedForward:
+    """The C layer's feed-forward (shared with graph_wide.py): C += (B(i,k) AND B(k,j)) - C,
+    the B(i,k) and B(k,j) copies cleared, and h's offset at non-matrix tokens removed (the B
+    layer's self head adds it back, so that h can be reset by recomputation)."""
     and_units: list[Unit] = [
         (
-            add_rows(component(c.b_ik, 0), component(c.b_kj, 0), constant(L, -1.0)),
-            [(c.C, 0, 1.0), (c.C, 1, -1.0)],
+            add_rows(component(b_ik, 0), component(b_kj, 0), constant(layout, -1.0)),
+            [(C, 0, 1.0), (C, 1, -1.0)],
         ),
-        (component(c.C, 0), [(c.C, 0, -1.0), (c.C, 1, 1.0)]),
-        (c.is_not("0", "1"), [(c.h, 0, -1.0)]),
+        (component(C, 0), [(C, 0, -1.0), (C, 1, 1.0)]),
+        (not_matrix, [(h, 0, -1.0)]),
     ]
+    return stack_ff(
+        [feed_forward(and_units, "C += AND - C"), clear_ff([b_ik, b_kj], nonnegative=True)],
+        note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
+    )
+
+
+def _repeated(c: _Cells) -> list[Layer]:
+    L = c.layout
     c_layer = Layer(
         "C_l(i, k, j) = B_{l-1}(i, k) AND B_{l-1}(k, j) at pads: two unmasked lookups into the "
         "matrix entries; h reset by recomputation; C += C_l - C_{l-1}",
@@ -461,10 +473,7 @@ def _repeated(c: _Cells) -> list[Layer]:
             _matrix_lookup(c, c.mid, c.col, c.b_kj, "query (k, j), keys matrix (i', j'): B(k,j)"),
             reset_head(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=stack_ff(
-            [feed_forward(and_units, "C += AND - C"), clear_ff([c.b_ik, c.b_kj], nonnegative=True)],
-            note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
-        ),
+        ff=loop_and_ff(L, c.b_ik, c.b_kj, c.C, c.h, c.is_not("0", "1")),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
     )

@@ -75,6 +75,7 @@ import numpy as np
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
+from logdepth.constructions.connectivity import loop_and_ff
 from logdepth.constructions.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
 from logdepth.constructions.hashing import (
     ORTHOGONAL,
@@ -89,7 +90,6 @@ from logdepth.constructions.hashing import (
 from logdepth.constructions.regular import score_noise
 from logdepth.constructions.rows import (
     Row,
-    Unit,
     add_rows,
     component,
     constant,
@@ -709,15 +709,6 @@ def _matrix_lookup(c: _Cells, first: Sequence[Cell], second: Sequence[Cell], out
 
 
 def _repeated(c: _Cells) -> list[Layer]:
-    L = c.layout
-    and_units: list[Unit] = [
-        (
-            add_rows(component(c.b_ik, 0), component(c.b_kj, 0), constant(L, -1.0)),
-            [(c.C, 0, 1.0), (c.C, 1, -1.0)],
-        ),
-        (component(c.C, 0), [(c.C, 0, -1.0), (c.C, 1, 1.0)]),
-        (c.is_not("0", "1"), [(c.h, 0, -1.0)]),
-    ]
     c_layer = Layer(
         "C_l(i, k, j) = B_{l-1}(i, k) AND B_{l-1}(k, j) at pads: two unmasked bit-vector "
         "lookups into the matrix entries; h reset by recomputation; C += C_l - C_{l-1}",
@@ -726,13 +717,7 @@ def _repeated(c: _Cells) -> list[Layer]:
             _matrix_lookup(c, c.d1, c.d0, c.b_kj, "pad (., k, j) -> matrix (k, j): B(k,j)"),
             reset_head(_window_h_head(c), "reset h (recompute repeated layer 2's average)"),
         ],
-        ff=stack_ff(
-            [
-                feed_forward(and_units, "C += AND - C; the offset in h"),
-                clear_ff([c.b_ik, c.b_kj], nonnegative=True),
-            ],
-            note="C += AND - C; reset B(i,k), B(k,j), the offset in h",
-        ),
+        ff=loop_and_ff(c.layout, c.b_ik, c.b_kj, c.C, c.h, c.is_not("0", "1")),
         clears=(c.b_ik, c.b_kj, c.h),
         updates=(c.C,),
     )
