@@ -36,8 +36,9 @@ from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS
-from logdepth.verify.precision import accepted_words, all_right, rejected_words, word_cases
-from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
+from logdepth.verify.precision import accepted_words, all_right, word_cases
+from logdepth.verify.report import Progress, VerifyReport
+from logdepth.verify.words import check_answers, clamp_to_frontier, special_lengths, word_set
 
 # The registry entry this verifier serves (its config name is read from the registry, not
 # restated here).
@@ -51,10 +52,8 @@ LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
 DEFAULT_MAX_LENGTH = 64
 DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_S = 30.0
-EXHAUSTIVE_BUDGET = 2048
 TRACED_WORDS = 12
 TRACED_MAX_LENGTH = 128
-BATCH = 64
 
 
 def _claim(model: CompiledModel) -> dict[str, Any]:
@@ -96,23 +95,6 @@ def language_mismatch(
                 parent[nxt] = ((q, r), a)
                 queue.append(nxt)
     return None
-
-
-def _special_lengths(limit: int) -> list[int]:
-    """0, 1, 2 and 2^k - 1, 2^k, 2^k + 1 up to limit."""
-    out = {0, 1, 2}
-    k = 1
-    while 2**k - 1 <= limit:
-        out.update((2**k - 1, 2**k, 2**k + 1))
-        k += 1
-    return sorted(x for x in out if x <= limit)
-
-
-def _exhaustive_length(alphabet: Sequence[str], cap: int) -> int:
-    k, total = 0, 1
-    while k < cap and total + len(alphabet) ** (k + 1) <= EXHAUSTIVE_BUDGET:
-        total, k = total + len(alphabet) ** (k + 1), k + 1
-    return k
 
 
 def expected_cells(claim: dict[str, Any], word: Sequence[str]) -> dict[str, list]:
@@ -215,57 +197,15 @@ def verify_counting(
 
     # 2. Words through the forward pass.
     frontier = model.frontier if model.frontier is not None else -1
-    limit = DEFAULT_MAX_LENGTH if max_length is None else max_length
-    if limit > frontier:
-        report.lines.append(
-            f"max length {limit} is beyond the frontier {frontier} ({model.dtype_name}); "
-            f"checking up to {frontier}"
-        )
-        limit = frontier
+    limit = clamp_to_frontier(
+        model, DEFAULT_MAX_LENGTH if max_length is None else max_length, report
+    )
     if limit < 0:
-        report.fail(f"the weights carry no usable frontier for {model.dtype_name}")
         return report
     rng = random.Random(seed)
-    ex_len = _exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
-    check_exhaustive_size(
-        sum(len(alphabet) ** k for k in range(ex_len + 1)),
-        f"every word up to length {ex_len} over {len(alphabet)} symbols",
-    )
-    words: list[tuple[str, ...]] = []
-    for k in range(ex_len + 1):
-        words.extend(itertools.product(alphabet, repeat=k))
-    n_exhaustive = len(words)
-    specials = _special_lengths(limit)
-    lengths = specials + [rng.randint(0, limit) for _ in range(samples)]
-    words += [tuple(rng.choice(alphabet) for _ in range(n)) for n in lengths]
-    # Accepted and rejected words: a model that answers one way passes most random words.
-    for n in specials + lengths[len(specials) :: 4]:
-        words += [tuple(w) for w in accepted_words(automaton, n, 1, rng)]
-        words += [tuple(w) for w in rejected_words(automaton, n, 1, rng)]
-    order = sorted(range(len(words)), key=lambda k: len(words[k]))
-    mismatches = []
-    for start in range(0, len(words), BATCH):
-        chunk = [words[k] for k in order[start : start + BATCH]]
-        for w, got in zip(chunk, model.accepts_batch([list(w) for w in chunk]), strict=True):
-            report.checks += 1
-            if got != automaton.accepts(list(w)):
-                mismatches.append((w, got))
-        if progress is not None:
-            progress(min(start + BATCH, len(words)), len(words))
-    n_accepted = sum(1 for w in words if automaton.accepts(list(w)))
-    report.lines.append(
-        f"{len(words)} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random, "
-        f"accepted or rejected, up to {limit}; {n_accepted} accepted by the automaton) against "
-        "the automaton"
-    )
-    if mismatches:
-        w, got = min(mismatches, key=lambda x: (len(x[0]), x[0]))
-        text = format_word(w, alphabet)
-        report.fail(
-            f"{len(mismatches)} words answered wrongly; shortest {text!r}: the transformer "
-            f"{'accepts' if got else 'rejects'} it",
-            counterexample=text,
-        )
+    batch = word_set(automaton, limit, samples, exhaustive, rng)
+    mismatches = check_answers(model, automaton, batch, report, progress)
+    words, ex_len = batch.words, batch.exhaustive_length
 
     # 3. The layer count is the constant.
     sizes = sorted({len(w) for w in words} | set(LAYER_CHECK_SIZES))
@@ -281,7 +221,7 @@ def verify_counting(
 
     # 4. Per-token values decoded from traces.
     cap = min(limit, TRACED_MAX_LENGTH)
-    spread = _special_lengths(cap)
+    spread = special_lengths(cap)
     spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
     traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
     traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
@@ -346,7 +286,7 @@ def verify_counting(
         "exhaustive_length": ex_len,
         "max_length": limit,
         "largest_n_run": longest,
-        "mismatches": len(mismatches),
+        "mismatches": mismatches,
         "traced": len(traced),
         "cell_errors": len(cell_errors),
         "layers": COUNTING_LAYERS,

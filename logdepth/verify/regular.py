@@ -17,7 +17,6 @@ constructions/wide.py) for every n checked.
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections.abc import Sequence
@@ -32,20 +31,23 @@ from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.precision import MAX_EMULATED_BITS
 from logdepth.registry import Construction
-from logdepth.verify.precision import accepted_words, all_right, rederive_record, word_cases
-from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
+from logdepth.verify.precision import all_right, rederive_record, word_cases
+from logdepth.verify.report import Progress, VerifyReport
+from logdepth.verify.words import (
+    check_answers,
+    clamp_to_frontier,
+    special_lengths,
+    word_set,
+)
 
 DEFAULT_MAX_LENGTH = 64
 # Seconds `verify` spends reaching toward the stored frontier (`_probe_frontier`).
 DEFAULT_BUDGET_S = 30.0
 EMULATION_FULL_LENGTH = 1024
-# Exhaustive words: every word up to the largest length whose count stays under this.
-EXHAUSTIVE_BUDGET = 2048
 # Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
 # at most this many words, of length at most INVARIANT_MAX_LENGTH.
 INVARIANT_WORDS = 24
 INVARIANT_MAX_LENGTH = 128
-BATCH = 64
 
 
 def construction_of(model: CompiledModel) -> Construction:
@@ -194,26 +196,6 @@ def check_levels(
 # ---------------------------------------------------------------------------------------------
 
 
-def _exhaustive_length(alphabet: Sequence[str], cap: int) -> int:
-    k, total = 0, 1
-    while k < cap:
-        nxt = total + len(alphabet) ** (k + 1)
-        if nxt > EXHAUSTIVE_BUDGET:
-            break
-        total, k = nxt, k + 1
-    return k
-
-
-def _special_lengths(limit: int) -> list[int]:
-    """0, 1, 2 and 2^k - 1, 2^k, 2^k + 1 up to limit (the off-by-one cases of digest 3)."""
-    out = {0, 1, 2}
-    k = 1
-    while 2**k - 1 <= limit:
-        out.update(x for x in (2**k - 1, 2**k, 2**k + 1) if x <= limit)
-        k += 1
-    return sorted(x for x in out if x <= limit)
-
-
 def verify_regular(
     model: CompiledModel,
     *,
@@ -233,71 +215,16 @@ def verify_regular(
     budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
     report = VerifyReport()
     automaton = automaton_of(model)
-    alphabet = list(automaton.alphabet)
     frontier = model.frontier if model.frontier is not None else -1
-    limit = DEFAULT_MAX_LENGTH if max_length is None else max_length
-    if limit > frontier:
-        report.lines.append(
-            f"max length {limit} is beyond the frontier {frontier} ({model.dtype_name}); "
-            f"checking up to {frontier}"
-        )
-        limit = frontier
+    limit = clamp_to_frontier(
+        model, DEFAULT_MAX_LENGTH if max_length is None else max_length, report
+    )
     if limit < 0:
-        report.fail(f"the weights carry no usable frontier for {model.dtype_name}")
         return report
     rng = random.Random(seed)
-    ex_len = _exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
-    check_exhaustive_size(
-        sum(len(alphabet) ** k for k in range(ex_len + 1)),
-        f"every word up to length {ex_len} over {len(alphabet)} symbols",
-    )
-    words: list[tuple[str, ...]] = []
-    for k in range(ex_len + 1):
-        words.extend(itertools.product(alphabet, repeat=k))
-    n_exhaustive = len(words)
-    for length in _special_lengths(limit):
-        words.append(tuple(rng.choice(alphabet) for _ in range(length)))
-    for _ in range(samples):
-        length = rng.randint(0, limit)
-        words.append(tuple(rng.choice(alphabet) for _ in range(length)))
-    # Accepting words at every special length and at a quarter of the random lengths: a model
-    # that rejects everything passes random words of most languages.
-    accepting_lengths = _special_lengths(limit) + [
-        rng.randint(0, limit) for _ in range(samples // 4)
-    ]
-    for length in accepting_lengths:
-        words.extend(tuple(w) for w in accepted_words(automaton, length, 1, rng))
-
-    total = len(words)
-    mismatches: list[tuple[tuple[str, ...], bool, bool]] = []
-    done = 0
-    order = sorted(range(total), key=lambda k: len(words[k]))
-    for start in range(0, total, BATCH):
-        chunk = [words[k] for k in order[start : start + BATCH]]
-        answers = model.accepts_batch([list(w) for w in chunk])
-        for w, got in zip(chunk, answers, strict=True):
-            want = automaton.accepts(list(w))
-            report.checks += 1
-            if got != want:
-                mismatches.append((w, got, want))
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-    n_accepting = sum(1 for w in words if automaton.accepts(list(w)))
-    report.lines.append(
-        f"{total} words ({n_exhaustive} exhaustive up to length {ex_len}, the rest random, "
-        f"accepting, or of lengths 2^k - 1, 2^k, 2^k + 1 up to {limit}; {n_accepting} "
-        "accepted by the automaton) against the automaton"
-    )
-    if mismatches:
-        mismatches.sort(key=lambda m: (len(m[0]), m[0]))
-        w, got, want = mismatches[0]
-        text = format_word(w, alphabet)
-        report.fail(
-            f"{len(mismatches)} words answered wrongly; shortest {text!r}: transformer "
-            f"{'accepts' if got else 'rejects'}, automaton {'accepts' if want else 'rejects'}",
-            counterexample=text,
-        )
+    batch = word_set(automaton, limit, samples, exhaustive, rng)
+    mismatches = check_answers(model, automaton, batch, report, progress)
+    words, total, ex_len = batch.words, len(batch.words), batch.exhaustive_length
 
     # Layer counts for every length checked.
     lengths = sorted({len(w) for w in words})
@@ -328,7 +255,7 @@ def verify_regular(
         "words": total,
         "exhaustive_length": ex_len,
         "max_length": limit,
-        "mismatches": len(mismatches),
+        "mismatches": mismatches,
         "invariant_errors": invariant_errors,
         "dtype": model.dtype_name,
         "frontier": frontier,
@@ -360,7 +287,7 @@ def _check_invariants(
     alphabet = list(automaton.alphabet)
     picked = [w for w in words if len(w) <= cap]
     chosen: list[tuple[str, ...]] = []
-    for length in _special_lengths(cap):
+    for length in special_lengths(cap):
         chosen.append(tuple(rng.choice(alphabet) for _ in range(length)))
     rng.shuffle(picked)
     chosen.extend(picked[: max(0, INVARIANT_WORDS - len(chosen))])
