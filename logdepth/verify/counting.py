@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,10 +34,15 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
-from logdepth.precision import MAX_EMULATED_BITS
-from logdepth.verify.precision import accepted_words, all_right, word_cases
+from logdepth.verify.precision import accepted_words
 from logdepth.verify.report import Progress, VerifyReport
-from logdepth.verify.words import check_answers, clamp_to_frontier, special_lengths, word_set
+from logdepth.verify.words import (
+    check_answers,
+    clamp_to_frontier,
+    probe_frontier,
+    special_lengths,
+    word_set,
+)
 
 # The registry entry this verifier serves (its config name is read from the registry, not
 # restated here).
@@ -237,50 +241,9 @@ def verify_counting(
             f"token of {len(traced)} traced words up to length {cap}"
         )
 
-    # 5. Longer words toward the stored frontier, while the next length (about 4x the time of
-    # the last: attention is quadratic) fits in the budget.
-    longest, spent, last = limit, 0.0, 0.0
-    for n in sorted({frontier >> k for k in range(32)} - {0}):
-        if n <= limit:
-            continue
-        if spent + 4 * last > budget_s:
-            break
-        start = time.perf_counter()
-        cases = word_cases(model, automaton, n, 1, seed)
-        report.checks += len(cases)
-        if not all_right(model, cases, None):
-            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
-            break
-        last = time.perf_counter() - start
-        spent += last
-        longest = n
-    report.lines.append(
-        f"longest words run: n = {longest:,} of the stored {model.dtype_name} frontier "
-        f"{frontier:,} (budget {budget_s:g} s)"
-    )
-
-    # 6. The precision model's prediction at an affordable p.
-    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    affordable = [
-        (int(p), int(n)) for p, n in curve.items() if int(p) <= MAX_EMULATED_BITS and 0 < int(n)
-    ]
-    affordable = [(p, n) for p, n in affordable if n <= longest]
-    emulated = None
-    if affordable:
-        bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
-        cases = word_cases(model, automaton, n, 2, seed)
-        report.checks += len(cases)
-        emulated = {"bits": bits, "n": n}
-        if all_right(model, cases, bits):
-            report.lines.append(
-                f"precision model checked: {len(cases)} words of the predicted n({bits}) = {n} "
-                f"right under {bits}-bit emulation"
-            )
-        else:
-            report.fail(
-                f"the precision model predicts n({bits}) = {n}, but under {bits}-bit emulation "
-                f"words of length {n} are answered wrongly"
-            )
+    # 5. Longer words toward the stored frontier within the budget, then the precision
+    # model's prediction n(p) at an affordable p under emulation.
+    longest, emulated = probe_frontier(model, automaton, limit, budget_s, seed, report)
     report.details = {
         "words": len(words),
         "exhaustive_length": ex_len,

@@ -18,7 +18,6 @@ constructions/wide.py) for every n checked.
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,21 +28,20 @@ from logdepth.automata.words import format_word
 from logdepth.errors import InputError
 from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
-from logdepth.precision import MAX_EMULATED_BITS
 from logdepth.registry import Construction
-from logdepth.verify.precision import all_right, rederive_record, word_cases
+from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
     check_answers,
     clamp_to_frontier,
+    probe_frontier,
     special_lengths,
     word_set,
 )
 
 DEFAULT_MAX_LENGTH = 64
-# Seconds `verify` spends reaching toward the stored frontier (`_probe_frontier`).
+# Seconds `verify` spends reaching toward the stored frontier (`verify.words.probe_frontier`).
 DEFAULT_BUDGET_S = 30.0
-EMULATION_FULL_LENGTH = 1024
 # Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
 # at most this many words, of length at most INVARIANT_MAX_LENGTH.
 INVARIANT_WORDS = 24
@@ -207,10 +205,11 @@ def verify_regular(
     budget_s: float | None = None,
 ) -> VerifyReport:
     """Check the transformer against its automaton: exhaustive and random words (through the
-    forward pass), accepting words at every special length, the level invariants (decoded from
-    traces), the layer counts, and the stored frontier (`_probe_frontier`: longer and longer
-    words up to the frontier within `budget_s` seconds, then the precision model's prediction
-    n(p) at an affordable p under p-bit emulation)."""
+    forward pass), accepting and rejected words at every special length, the level invariants
+    (decoded from traces), the layer counts, and the stored frontier
+    (`verify.words.probe_frontier`: longer and longer words up to the frontier within
+    `budget_s` seconds, then the precision model's prediction n(p) at an affordable p under
+    p-bit emulation)."""
     samples = 200 if samples is None else samples
     budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
     report = VerifyReport()
@@ -244,7 +243,7 @@ def verify_regular(
     rederive_record(model, report)
     # Level invariants on a few traced words.
     invariant_errors, traced = _check_invariants(model, automaton, words, limit, rng, report)
-    longest_run, emulated = _probe_frontier(model, automaton, max(limit, 0), budget_s, seed, report)
+    longest_run, emulated = probe_frontier(model, automaton, max(limit, 0), budget_s, seed, report)
     report.details = {
         "largest_n_run": max(longest_run, max(lengths, default=0)),
         "invariants_traced": traced,
@@ -312,67 +311,3 @@ def _check_invariants(
             f"{len(chosen)} traced words up to length {cap}"
         )
     return errors, len(chosen)
-
-
-def _probe_frontier(
-    model: CompiledModel,
-    automaton: DFA | NFA,
-    checked: int,
-    budget_s: float,
-    seed: int,
-    report: VerifyReport,
-) -> tuple[int, dict[str, int] | None]:
-    """Reach toward the stored frontier: (1) lengths F/2^k above `checked`, smallest first,
-    one accepting and one random word each, in the model's dtype, while the next length
-    (about 4x the time of the last: attention is quadratic) fits in `budget_s`; (2) the
-    precision model's prediction: at the largest emulatable p whose predicted n(p) is at most
-    what ran (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit
-    emulation. Returns (largest n run, the
-    emulated check {bits, n} or None)."""
-    frontier = model.frontier or 0
-    lengths = sorted({frontier >> k for k in range(32)} - {0})
-    lengths = [n for n in lengths if n > checked]
-    largest, spent, last = checked, 0.0, 0.0
-    for n in lengths:
-        if spent + 4 * last > budget_s:
-            break
-        start = time.perf_counter()
-        cases = word_cases(model, automaton, n, 1, seed)
-        report.checks += len(cases)
-        if not all_right(model, cases, None):
-            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
-            return n, None
-        last = time.perf_counter() - start
-        spent += last
-        largest = n
-    report.lines.append(
-        f"longest words run: n = {largest} of the stored {model.dtype_name} frontier {frontier} "
-        f"(budget {budget_s:g} s)"
-    )
-    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    # Emulation rounds every operation (about 3x a plain run): past short lengths it stays
-    # within the budget by running at most half the longest length run.
-    emulation_cap = largest if largest <= EMULATION_FULL_LENGTH else largest // 2
-    affordable = [
-        (int(p), n)
-        for p, n in curve.items()
-        if int(p) <= MAX_EMULATED_BITS and 0 < n <= emulation_cap
-    ]
-    if not affordable:
-        report.lines.append("no emulated check: the file carries no frontier curve n(p)")
-        return largest, None
-    # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
-    bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
-    cases = word_cases(model, automaton, n, 2, seed)
-    report.checks += len(cases)
-    if not all_right(model, cases, bits):
-        report.fail(
-            f"the precision model predicts n({bits}) = {n}, but at {bits} emulated bits words "
-            f"of length {n} are answered wrongly: the derived frontier is not trustworthy"
-        )
-    else:
-        report.lines.append(
-            f"precision model checked: {len(cases)} words (with accepting ones) of the predicted "
-            f"n({bits}) = {n} right under {bits}-bit emulation"
-        )
-    return largest, {"bits": bits, "n": n}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,12 +19,16 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
-from logdepth.verify.precision import accepted_words, rejected_words
+from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.precision import accepted_words, all_right, rejected_words, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 # Exhaustive words: every word up to the largest length whose count stays under this.
 EXHAUSTIVE_BUDGET = 2048
 BATCH = 64
+# Emulated runs up to this length use the longest length run; past it, at most half of it
+# (emulation rounds every operation, about 3x a plain run).
+EMULATION_FULL_LENGTH = 1024
 
 
 def special_lengths(limit: int) -> list[int]:
@@ -138,3 +143,67 @@ def check_answers(
             counterexample=text,
         )
     return len(mismatches)
+
+
+def probe_frontier(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    checked: int,
+    budget_s: float,
+    seed: int,
+    report: VerifyReport,
+) -> tuple[int, dict[str, int] | None]:
+    """Reach toward the stored frontier: (1) lengths F/2^k above `checked`, smallest first,
+    one accepting and one random word each, in the model's dtype, while the next length
+    (about 4x the time of the last: attention is quadratic) fits in `budget_s`; (2) the
+    precision model's prediction: at the largest emulatable p whose predicted n(p) is at most
+    what ran (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit
+    emulation. Returns (largest n run, the
+    emulated check {bits, n} or None)."""
+    frontier = model.frontier or 0
+    lengths = sorted({frontier >> k for k in range(32)} - {0})
+    lengths = [n for n in lengths if n > checked]
+    largest, spent, last = checked, 0.0, 0.0
+    for n in lengths:
+        if spent + 4 * last > budget_s:
+            break
+        start = time.perf_counter()
+        cases = word_cases(model, automaton, n, 1, seed)
+        report.checks += len(cases)
+        if not all_right(model, cases, None):
+            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            return n, None
+        last = time.perf_counter() - start
+        spent += last
+        largest = n
+    report.lines.append(
+        f"longest words run: n = {largest} of the stored {model.dtype_name} frontier {frontier} "
+        f"(budget {budget_s:g} s)"
+    )
+    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
+    # Emulation rounds every operation (about 3x a plain run): past short lengths it stays
+    # within the budget by running at most half the longest length run.
+    emulation_cap = largest if largest <= EMULATION_FULL_LENGTH else largest // 2
+    affordable = [
+        (int(p), n)
+        for p, n in curve.items()
+        if int(p) <= MAX_EMULATED_BITS and 0 < n <= emulation_cap
+    ]
+    if not affordable:
+        report.lines.append("no emulated check: the file carries no frontier curve n(p)")
+        return largest, None
+    # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
+    bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
+    cases = word_cases(model, automaton, n, 2, seed)
+    report.checks += len(cases)
+    if not all_right(model, cases, bits):
+        report.fail(
+            f"the precision model predicts n({bits}) = {n}, but at {bits} emulated bits words "
+            f"of length {n} are answered wrongly: the derived frontier is not trustworthy"
+        )
+    else:
+        report.lines.append(
+            f"precision model checked: {len(cases)} words (with accepting ones) of the predicted "
+            f"n({bits}) = {n} right under {bits}-bit emulation"
+        )
+    return largest, {"bits": bits, "n": n}
