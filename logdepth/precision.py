@@ -38,6 +38,13 @@ def unit_roundoff(bits: int) -> float:
     return 2.0 ** -(bits + 1)
 
 
+def tolerance_at(stored: float, bits: int) -> float:
+    """The tie tolerance the model applies at p bits: a file's stored (float64) tolerance times
+    2^(52 - p), as `UniversalTransformer.tie_tolerance` does (the tolerance is a multiple of
+    the score rounding, so it scales with the unit roundoff)."""
+    return stored * 2.0 ** (52 - bits)
+
+
 def bits_of(dtype: str) -> int:
     """Stored mantissa bits of a dtype name ("float64" -> 52, "float32" -> 23)."""
     try:

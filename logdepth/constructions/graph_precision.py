@@ -69,7 +69,7 @@ from typing import Any
 import numpy as np
 
 from logdepth.constructions.hashing import floor_margin, neighbour_gap, phi_first
-from logdepth.precision import MAX_EMULATED_BITS, bits_of, unit_roundoff
+from logdepth.precision import MAX_EMULATED_BITS, bits_of, tolerance_at, unit_roundoff
 
 TAU = 2.0**-40
 TIE_TOLERANCE = TAU
@@ -131,7 +131,7 @@ def precision_model(report=None):
 def tau_for(bits: int) -> float:
     """The tolerance the model applies at p bits: the stored TAU (float64's) x 2^(52 - p)
     (UniversalTransformer.tie_tolerance)."""
-    return TAU * 2.0 ** (52 - bits)
+    return tolerance_at(TAU, bits)
 
 
 @cache

@@ -72,6 +72,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import precision
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
@@ -236,7 +237,7 @@ def tie_tolerance() -> float:
 
 
 def tolerance_at(bits: int) -> float:
-    return tie_tolerance() * 2.0 ** (52 - bits)
+    return precision.tolerance_at(tie_tolerance(), bits)
 
 
 def smallest_gap(n: int, bits: int) -> float:
