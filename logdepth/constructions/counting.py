@@ -72,7 +72,7 @@ import numpy as np
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
-from logdepth.compiler.cells import PICK_TRUE, Cell, Layout, boolean
+from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.constructions.division import DivisionBuilder, max_modulus
 from logdepth.constructions.gadgets import (
@@ -101,6 +101,7 @@ from logdepth.constructions.regular import (
     frontier_curve,
     score_noise,
     tie_tolerance,
+    word_readout,
 )
 from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
 from logdepth.errors import CompileError
@@ -562,10 +563,7 @@ def counting_program(
         repeated=[],
         final=layers[-1:],
         outputs=list(OUTPUTS),
-        readout={
-            "accept": {answer: PICK_TRUE[None, :]},
-            "reject": {answer: np.array([[0.0, 1.0]])},
-        },
+        readout=word_readout(answer),
         # r = 0: the unrolling d(n) runs an empty block, so the depth is constant.
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
         tie_tolerance=tie_tolerance(),

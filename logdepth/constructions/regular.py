@@ -126,6 +126,14 @@ SCORE_NOISE_ULPS = 32
 FLAG_MARGIN = 1.0 - 1.0 / math.sqrt(2.0)
 
 
+def word_readout(answer: Cell) -> dict[str, dict[Cell, np.ndarray]]:
+    """accept/reject read off the answer bool <b, 1 - b> (every word construction)."""
+    return {
+        "accept": {answer: PICK_TRUE[None, :]},
+        "reject": {answer: np.array([[0.0, 1.0]])},
+    }
+
+
 def precision_model(report=None):
     """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the registry."""
     return tie_tolerance(), frontier_for_bits
@@ -423,10 +431,7 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
         repeated=layers,
         final=[*layers, answer_layer],
         outputs=list(OUTPUTS),
-        readout={
-            "accept": {answer: PICK_TRUE[None, :]},
-            "reject": {answer: np.array([[0.0, 1.0]])},
-        },
+        readout=word_readout(answer),
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
         tie_tolerance=tie_tolerance(),
         input_format="word",
@@ -668,10 +673,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
         repeated=[],
         final=[],
         outputs=list(OUTPUTS),
-        readout={
-            "accept": {answer: PICK_TRUE[None, :]},
-            "reject": {answer: np.array([[0.0, 1.0]])},
-        },
+        readout=word_readout(answer),
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0),
         tie_tolerance=tie_tolerance(),
         input_format="word",

@@ -84,6 +84,7 @@ from logdepth.constructions.regular import (
     _embedding,
     score_noise,
     tie_tolerance,
+    word_readout,
 )
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
@@ -446,10 +447,7 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
         repeated=repeated,
         final=final,
         outputs=list(OUTPUTS),
-        readout={
-            "accept": {answer: PICK_TRUE[None, :]},
-            "reject": {answer: np.array([[0.0, 1.0]])},
-        },
+        readout=word_readout(answer),
         depth_rule=depth_rule,
         tie_tolerance=tie_tolerance(),
         input_format="word",
