@@ -28,6 +28,7 @@ from logdepth.errors import CompileError, InputError, LogdepthError, SpecError, 
 from logdepth.graphs import Graph
 from logdepth.model import validate, weights
 from logdepth.model.config import DepthRule
+from logdepth.precision import bits_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BASICS = ROOT / "examples" / "basics.ld"
@@ -169,6 +170,26 @@ def test_the_contracts_restate_what_the_constructions_build():
     # The tolerance each construction stores is below the smallest gap at its frontier.
     assert regular.tie_tolerance() < regular.smallest_gap(regular.frontier("float64"))
     assert graph_precision.TAU < graph_precision.score_gap(graph_precision.frontier()["float64"])
+
+
+def test_the_counting_and_wide_graph_contracts_restate_their_constructions():
+    from logdepth.constructions import counting, graph_wide
+
+    contract = validate.CONTRACTS[counting.CONSTRUCTION]
+    config = counting.compile_counting(random_dfa(1, 2, seed=0)).config
+    assert config.s_r_t == contract.s_r_t and not contract.fixed_depth
+    assert contract.tolerance[0] < config.tie_tolerance <= contract.tolerance[1]
+    # The contract's frontier is the most any modulus derives.
+    for dtype in ("float64", "float32"):
+        best = max(counting.frontier_for_bits(bits_of(dtype), m) for m in range(2, 256, 7))
+        assert contract.frontier[dtype] == best
+    wide_graph = validate.CONTRACTS[graph_wide.CONSTRUCTION]
+    assert wide_graph.tolerance[1] == graph_wide.tie_tolerance()
+    assert wide_graph.tolerance[0] > graph_wide.key_deviation(graph_wide.CAPACITY, 52)
+    assert dict(wide_graph.frontier) == {
+        "float64": graph_wide.frontier("float64"),
+        "float32": graph_wide.frontier("float32"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -154,9 +154,8 @@ def test_the_layer_count_is_the_same_for_every_n(name):
 
 def test_verify_restates_the_constructions_constants():
     assert COUNTING_LAYERS == counting.LAYERS
-    from logdepth.verify import counting as verify_counting_module
-
     from logdepth import registry
+    from logdepth.verify import counting as verify_counting_module
 
     assert registry.get(verify_counting_module.ENTRY).config_name == counting.CONSTRUCTION
 
