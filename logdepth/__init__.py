@@ -6,8 +6,9 @@ transformers, run those weights, and verify them against ground truth.
     m = logdepth.compile(spec["parity"])
     m.accepts("0110")
 
-The torch-backed names (compile, compile_connectivity, load, CompiledModel) are imported on first
-use, so the DSL (`parse`, `logdepth fmt`) starts without loading torch.
+The torch-backed names (compile, compile_connectivity, load, CompiledModel) and `classify` (which
+needs sympy) are imported on first use, so the DSL (`parse`, `logdepth fmt`) starts without
+loading torch.
 """
 
 from typing import Any
@@ -25,6 +26,7 @@ from logdepth.errors import (
 __version__ = "0.1.0"
 
 _LAZY = {
+    "classify": "logdepth.automata.classes",
     "compile": "logdepth.api",
     "compile_connectivity": "logdepth.api",
     "load": "logdepth.api",
@@ -48,6 +50,7 @@ __all__ = [
     "LogdepthError",
     "SpecError",
     "WeightFileError",
+    "classify",
     "compile",
     "compile_connectivity",
     "format",
