@@ -561,6 +561,44 @@ def cmd_budget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classify(args: argparse.Namespace) -> int:
+    """The class of each automaton's language (aperiodic / solvable / non-solvable) from its
+    syntactic monoid, with certificates; one section (--json: one object per line) each."""
+    import logdepth
+    from logdepth.graphs import Graph
+
+    spec = logdepth.parse_file(args.spec)
+    if args.name is not None:
+        if args.name in spec and isinstance(spec[args.name], Graph):
+            raise SpecError(
+                f"{args.name!r} is a graph; classify takes an automaton (a dfa, nfa, regex or "
+                "group block)",
+                file=args.spec,
+            )
+        names = [_pick(spec, args.name, args.spec, "automaton")[0]]
+    else:
+        names = [n for n in spec.names if not isinstance(spec[n], Graph)]
+        if not names:
+            raise SpecError("the file defines no automaton to classify", file=args.spec)
+    ok = True
+    for k, name in enumerate(names):
+        try:
+            result = logdepth.classify(spec[name])
+        except LogdepthError as err:
+            if args.name is not None:
+                raise
+            ok = False
+            print(f"logdepth: error: {name}: {err}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"name": name, "error": str(err)}, ensure_ascii=False))
+            continue
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            print(("\n" if k else "") + "\n".join(result.lines()))
+    return 0 if ok else 1
+
+
 # ---- entry point -----------------------------------------------------------------------------
 def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`logdepth check` decides every check by running compiled weights, not the oracles."""
@@ -710,6 +748,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, required=True, help="the depth budget d")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_budget)
+
+    p = sub.add_parser(
+        "classify",
+        help="aperiodic / solvable / non-solvable: the syntactic monoid, with certificates",
+    )
+    p.add_argument("spec", help="spec file")
+    p.add_argument("--name", help="only this automaton (default: every automaton of the file)")
+    p.add_argument("--json", action="store_true", help="one JSON object per automaton, per line")
+    p.set_defaults(func=cmd_classify)
 
     dsl_commands.register(sub, check_hook=_check_hook)
     for command in sub.choices.values():  # `logdepth run --version` works too
