@@ -407,7 +407,7 @@ def _power(x: Map, k: int) -> Map:
 
 
 # ---- groups ----------------------------------------------------------------------------------
-def _describe(group: Any) -> str | None:
+def describe_group(group: Any) -> str | None:
     """A name for a small group when its invariants pin it down, else None."""
     order = group.order()
     if order == 1:
@@ -443,7 +443,7 @@ def _describe(group: Any) -> str | None:
             rotations = {r**k for k in range(half)}
             if any(s not in rotations and s * r * s == r**-1 for s in involutions):
                 return f"D{half}"
-            break  # every rotation generates the same cyclic subgroup of index 2
+            break  # in D_n (n >= 3) every element of order n is a rotation: one r decides
     return None
 
 
@@ -496,7 +496,7 @@ def _subgroup(mon: _Monoid, e: Map, members: list[int], count: int) -> Subgroup:
         rank=len(points),
         idempotents_in_d_class=count,
         order=group.order(),
-        structure=_describe(group),
+        structure=describe_group(group),
         is_cyclic=bool(group.is_cyclic),
         is_abelian=bool(group.is_abelian),
         is_solvable=bool(group.is_solvable),
