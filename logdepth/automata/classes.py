@@ -36,7 +36,7 @@ from typing import Any
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
-from logdepth.errors import CompileError, SpecError
+from logdepth.errors import CompileError
 
 # Every step here is linear in |M| (times |Q| and the alphabet) in pure Python: 100,000
 # elements of a 20-state DFA take a few seconds. Raise it with the environment variable below.
@@ -229,7 +229,10 @@ def minimal_dfa(automaton: DFA | NFA) -> DFA:
         automaton = automaton.determinize()
     if not isinstance(automaton, DFA):
         what = type(automaton).__name__
-        raise SpecError(f"classify takes a DFA or an NFA (a language), not a {what}")
+        raise CompileError(
+            f"cannot take the syntactic monoid of a {what}: it belongs to a regular language "
+            "(a DFA or an NFA)"
+        )
     return automaton.minimize()
 
 
@@ -579,6 +582,10 @@ def classify(automaton: DFA | NFA, max_size: int | None = None) -> Classificatio
     Refuses (`CompileError`) a syntactic monoid of more than `max_size` elements (default
     `monoid_budget()`: $LOGDEPTH_MAX_MONOID or 100,000).
     """
+    if max_size is not None and (
+        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
+    ):
+        raise CompileError(f"max_size must be a positive integer, not {max_size!r}")
     dfa = minimal_dfa(automaton)
     mon = _enumerate(dfa, monoid_budget() if max_size is None else max_size)
     n = len(mon.elements)

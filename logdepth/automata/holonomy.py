@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from logdepth.automata.classes import describe_group, minimal_dfa, strongly_connected
@@ -138,6 +139,9 @@ def holonomy(
     """The holonomy decomposition of the minimal DFA of `automaton` (module docstring)."""
     from sympy.combinatorics import Permutation, PermutationGroup
 
+    for what, limit in (("max_image_sets", max_image_sets), ("max_encodings", max_encodings)):
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise CompileError(f"{what} must be a positive integer, not {limit!r}")
     dfa = minimal_dfa(automaton)
     n = len(dfa.states)
     idx = {q: i for i, q in enumerate(dfa.states)}
@@ -232,6 +236,7 @@ def holonomy(
                     queue.append(t)
     v_map = {j: {q: p for p, q in m.items()} for j, m in u_map.items()}
 
+    @cache
     def tile_permutation(j: int, k: int) -> tuple[int, ...]:
         """The permutation of rep tiles induced by letter k from member j into its class."""
         c = number[comp[j]]
@@ -273,11 +278,20 @@ def holonomy(
     def level_of(j: int) -> int:
         return height[comp[j]]
 
+    @cache
     def descend(j: int, value: Value) -> int:
         """The chain's next set below set j: u_P of the chosen tile of P's representative."""
         assert value is not None
         m = u_map[j]
         return where[sum(1 << m[q] for q in _bits(tiles[value[0]][value[1]]))]
+
+    @cache
+    def reset_tile(pa: int, q: int) -> int:
+        """The first tile of Q (by index) that contains P.a."""
+        cq = number[comp[q]]
+        return next(
+            t for t in range(len(tiles[cq])) if sets[pa] & ~sets[descend(q, (cq, t))] == 0
+        )
 
     # 7. Every encoding of every state: a chain of tiles from X down to a singleton.
     decode: dict[tuple[Value, ...], str] = {}
@@ -316,12 +330,7 @@ def holonomy(
                         perm = tile_permutation(p, k)
                         action = Action(klass=cq, permutation=perm)
                     else:
-                        first = next(
-                            t
-                            for t in range(len(tiles[cq]))
-                            if sets[pa] & ~sets[descend(q, (cq, t))] == 0
-                        )
-                        action = Action(value=(cq, first))
+                        action = Action(value=(cq, reset_tile(pa, q)))
                 key = (values[:i], a)
                 known = tables[i].setdefault(key, action)
                 assert known == action, "a level's action must depend on the levels above only"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import logdepth
 from logdepth.automata.classes import classify, minimal_dfa
 from logdepth.automata.dfa import DFA, random_dfa
-from logdepth.errors import CompileError, SpecError
+from logdepth.errors import CompileError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -366,8 +366,10 @@ def test_monoid_budget_refuses_with_the_limit_and_how_to_raise(monkeypatch):
 
 def test_a_graph_is_refused():
     spec = logdepth.parse_file(ROOT / "examples" / "basics.ld")
-    with pytest.raises(SpecError, match="DFA or an NFA"):
+    with pytest.raises(CompileError, match="syntactic monoid of a Graph.*DFA or an NFA"):
         classify(spec["diamond"])
+    with pytest.raises(CompileError, match="max_size must be a positive integer"):
+        classify(spec["parity"], max_size=0)
 
 
 @settings(max_examples=40, deadline=None)
