@@ -273,6 +273,19 @@ CONSTRUCTIONS += (
         precision="logdepth.constructions.counting:precision_model",
         verifier="logdepth.verify.counting:verify_counting",
     ),
+    Construction(
+        name="starfree",
+        config_name="starfree-cascade",
+        reference="holonomy cascade of reset levels (star-free languages, constant depth)",
+        summary="2 layers per cascade level for every n (the levels are the language's)",
+        accepts="automaton",
+        input_format="word",
+        slope=0,
+        offset=2,
+        build="logdepth.constructions.starfree:compile_starfree",
+        precision="logdepth.constructions.starfree:precision_model",
+        verifier="logdepth.verify.starfree:verify_starfree",
+    ),
 )
 
 _BY_NAME = {c.name: c for c in CONSTRUCTIONS}
