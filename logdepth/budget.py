@@ -75,6 +75,7 @@ def budgets(layers: int) -> list[Budget]:
     exact = [
         Budget(entry.name, entry.reference, entry.formula, _largest(entry, layers), entry.unit)
         for entry in CONSTRUCTIONS
+        if not entry.chooser  # auto's depth is the construction it picks
     ]
     return exact + [
         Budget(

@@ -42,6 +42,11 @@ class Construction:
         file's precision record (`verify.precision.rederive_record`).
     verifier: "module:function" with verify's keyword arguments (`verify.run`).
     capacity: the largest input its position code holds (None: unbounded).
+    depth: "module:function(report)" giving one build's layer count, for a constant-depth
+        construction whose constant is the language's (starfree: 2 per cascade level); `offset`
+        is then the fewest layers any build has, and `depth_text` says what sets it.
+    chooser: builds with another entry, chosen per language and named in the report's
+        "chosen" record (auto); its files name that entry's config, never its own.
     """
 
     name: str
@@ -61,16 +66,26 @@ class Construction:
     options: dict[str, Any] = field(default_factory=dict)
     finish: str | None = None  # "module:function" applied to the built model (e.g. names)
     monoid_codes: bool = False  # its cells carry Theorem 1's monoid elements (a codebook)
+    depth: str | None = None
+    depth_text: str = ""
+    chooser: bool = False
 
     # -- layer counts ------------------------------------------------------------------------
-    def layers(self, n: int, max_length: int | None = None) -> int:
-        """The layer count the formula promises for input size n (or the build's N)."""
+    def layers(
+        self, n: int, max_length: int | None = None, report: dict[str, Any] | None = None
+    ) -> int:
+        """The layer count the formula promises for input size n (or the build's N); for a
+        construction whose depth is the language's, the build's (from its `report`)."""
+        if self.depth is not None and report is not None:
+            return int(_resolve(self.depth)(report))
         size = max(max_length, 1) if self.needs_max_length and max_length is not None else n
         return self.slope * DepthRule.ceil_log2(size) + self.offset
 
     @property
     def formula(self) -> str:
         var = "N" if self.needs_max_length else "n"
+        if self.depth_text:
+            return f"{self.depth_text} (every {var})"
         if self.slope == 0:
             return f"{self.offset} (every {var})"
         lead = "" if self.slope == 1 else f"{self.slope} "
@@ -281,10 +296,31 @@ CONSTRUCTIONS += (
         accepts="automaton",
         input_format="word",
         slope=0,
-        offset=2,
+        offset=1,
+        depth="logdepth.constructions.starfree:layers_of",
+        depth_text="2 L, L >= 1 the cascade's levels",
         build="logdepth.constructions.starfree:compile_starfree",
         precision="logdepth.constructions.starfree:precision_model",
         verifier="logdepth.verify.starfree:verify_starfree",
+    ),
+)
+
+CONSTRUCTIONS += (
+    Construction(
+        name="auto",
+        config_name="auto",
+        reference="chosen by the language's class (logdepth.classify)",
+        summary="counting for a cyclic group, starfree for an aperiodic monoid, else wide",
+        accepts="automaton",
+        input_format="word",
+        slope=1,
+        offset=1,
+        depth="logdepth.constructions.auto:layers_of",
+        depth_text="the chosen construction's",
+        chooser=True,
+        build="logdepth.constructions.auto:compile_auto",
+        precision="logdepth.constructions.auto:precision_model",
+        verifier="logdepth.constructions.auto:verify_auto",
     ),
 )
 

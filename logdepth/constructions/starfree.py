@@ -249,6 +249,16 @@ def layer_count(levels: int) -> int:
     return max(LAYERS_PER_LEVEL * levels, 1)
 
 
+def layers_of(report: Mapping[str, Any]) -> int:
+    """One build's layer count from its report (the registry's `depth` hook)."""
+    levels = report.get("levels")
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
+        raise CompileError(
+            "a starfree model's report names its number of levels; this one does not"
+        )
+    return layer_count(levels)
+
+
 # ---------------------------------------------------------------------------------------------
 # Gaps and frontier
 # ---------------------------------------------------------------------------------------------
@@ -292,12 +302,8 @@ def frontiers(levels: int) -> dict[str, int]:
 def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
     """(tie tolerance, p -> n(p)) from the file's report: the frontier depends on whether the
     cascade has a second level (a previous-position read), read from the report's "levels"."""
-    levels = (report or {}).get("levels")
-    if isinstance(levels, bool) or not isinstance(levels, int):
-        raise CompileError(
-            "a starfree model's report names its number of levels; this one does not"
-        )
-    return tie_tolerance(), functools.partial(frontier_for_bits, levels=levels)
+    layers_of(report or {})
+    return tie_tolerance(), functools.partial(frontier_for_bits, levels=(report or {})["levels"])
 
 
 FRONTIER_METHOD = (
@@ -572,6 +578,7 @@ __all__ = [
     "frontier_for_bits",
     "frontiers",
     "layer_count",
+    "layers_of",
     "precision_model",
     "score_gaps",
 ]
