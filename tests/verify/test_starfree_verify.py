@@ -1,0 +1,114 @@
+"""verify_starfree: passes on compiled star-free weights from the file alone, and fails when
+the answer layer is tampered with, when a level's table is, or when the stored cascade is not
+the automaton's; it imports no construction and restates the construction's constants."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import logdepth
+from logdepth.cli import main
+from logdepth.constructions import starfree
+from logdepth.model.compiled import CompiledModel
+from logdepth.verify import starfree as verify_module
+from logdepth.verify.starfree import check_cells, read_claim, verify_starfree
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = logdepth.parse_file(ROOT / "examples" / "basics.ld")
+ABB = logdepth.parse('regex abb {\n alphabet: a, b\n pattern: "(a|b)*abb"\n}\n')["abb"]
+
+
+@pytest.fixture(scope="module")
+def abb() -> CompiledModel:
+    return starfree.compile_starfree(ABB)
+
+
+def _tampered(model: CompiledModel, layer: str, cell: str, columns: slice) -> CompiledModel:
+    """The same weights with `cell`'s rows of `layer`'s feed-forward output zeroed in
+    `columns` (the other hidden units write other cells)."""
+    tensors = {k: v.clone() for k, v in model.network.tensors.items()}
+    info = model.config.cell(cell)
+    tensors[f"{layer}.mlp.W_out"][info.offset : info.stop, columns] = 0.0
+    return CompiledModel(type(model.network)(model.config, tensors), model.extra)
+
+
+def test_verify_passes_from_the_weight_file_alone(tmp_path, abb):
+    path = tmp_path / "abb.safetensors"
+    abb.save(path)
+    report = verify_starfree(
+        logdepth.load(path), max_length=32, samples=20, exhaustive=5, budget_s=0.5
+    )
+    assert report.ok, report.lines
+    assert report.details["levels"] == 3 and report.details["layers"] == 6
+    assert report.details["cell_errors"] == 0 and report.details["emulated"] is not None
+
+
+def test_a_tampered_answer_layer_is_caught(abb):
+    """The answer's steps removed (only its constant 'false' stays): every word is rejected."""
+    broken = _tampered(abb, "final.0", "answer", slice(1, None))
+    assert not broken.accepts("aabb") and abb.accepts("aabb")
+    report = verify_starfree(broken, ABB, max_length=16, samples=10, exhaustive=4, budget_s=0)
+    assert not report.ok and report.counterexample == "abb"
+
+
+def test_a_tampered_level_table_is_caught_by_the_decoded_levels(abb):
+    """Level 1's table never resets (its steps removed): level.1 keeps the start value."""
+    broken = _tampered(abb, "initial.2", "rv.1", slice(None))
+    broken = _tampered(broken, "initial.2", "reset.1", slice(None))
+    errors = check_cells(broken, read_claim(broken), list("abab"))
+    assert errors and "level.1" in errors[0]
+    assert not verify_starfree(broken, ABB, max_length=8, samples=4, exhaustive=3, budget_s=0).ok
+
+
+def test_a_stored_cascade_that_is_not_the_automatons_is_refused(abb):
+    extra = dict(abb.extra)
+    cascade = dict(extra["report"]["cascade"])
+    cascade["accept"] = []
+    extra["report"] = dict(extra["report"], cascade=cascade)
+    forged = CompiledModel(abb.network, extra)
+    report = verify_starfree(forged, ABB, max_length=8, samples=4, exhaustive=3, budget_s=0)
+    assert not report.ok and "disagree on 'abb'" in report.lines[-1]
+
+
+def test_the_cli_verifies_a_starfree_file(tmp_path, capsys):
+    path = tmp_path / "ends_ab.safetensors"
+    assert main(["compile", str(ROOT / "examples" / "basics.ld"), "--name", "ends_ab",
+                 "--construction", "starfree", "-o", str(path)]) == 0
+    assert main(["verify", str(path), "--max-length", "16", "--samples", "8", "--exhaustive", "4",
+                 "--budget", "0"]) == 0
+    assert "every level" in capsys.readouterr().out
+
+
+def test_verify_restates_the_constructions_constants():
+    assert verify_module.KEEP == starfree.KEEP
+    assert verify_module.LAYERS_PER_LEVEL == starfree.LAYERS_PER_LEVEL
+    assert verify_module.ENTRY == "starfree"
+
+
+def test_verify_starfree_imports_no_construction():
+    code = (
+        "import sys, logdepth.verify.starfree; "
+        "print([m for m in sys.modules if m.startswith('logdepth.constructions')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_registry_entry_drives_compile_precision_and_verify():
+    from logdepth import registry
+
+    entry = registry.get("starfree")
+    model = entry.compile(SPEC["ends_ab"], source="nfa ...")
+    report = model.extra["report"]
+    assert model.extra["source"] == "nfa ..." and entry.config_name == starfree.CONSTRUCTION
+    assert entry.layers(10**6, report=report) == model.num_layers(10**6) == 4
+    tolerance, n_of_bits = entry.precision_model(report)
+    assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == model.config.frontier
+    assert tolerance == model.config.tie_tolerance
+    assert entry.verify_function()(model, max_length=8, samples=4, exhaustive=3, budget_s=0).ok
+    with pytest.raises(logdepth.CompileError, match="number of levels"):
+        entry.precision_model({})
