@@ -599,6 +599,36 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _sizes(text: str) -> list[int]:
+    """--n 64,4096,1000000: positive integers, comma-separated."""
+    try:
+        sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--n takes comma-separated sizes such as 64,4096, not {text!r}") from None
+    if not sizes or any(n < 1 for n in sizes):
+        raise InputError(f"--n takes sizes of at least 1, not {text!r}")
+    return sizes
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Every construction that applies to one automaton, side by side (logdepth.compare)."""
+    from dataclasses import asdict
+
+    import logdepth
+    from logdepth.compare import compare, lines
+
+    sizes = _sizes(args.n)
+    spec = logdepth.parse_file(args.spec)
+    name, automaton = _pick(spec, args.name, args.spec, "automaton")
+    rows = compare(automaton, sizes)
+    if args.json:
+        print(json.dumps({"name": name, "rows": [asdict(r) for r in rows]}, indent=2))
+        return 0
+    print(f"{name}: layers per n, width, parameters, stored frontiers (symbols), compile time")
+    print("\n".join(lines(rows, sizes)))
+    return 0
+
+
 # ---- entry point -----------------------------------------------------------------------------
 def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`logdepth check` decides every check by running compiled weights, not the oracles."""
@@ -757,6 +787,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="only this automaton (default: every automaton of the file)")
     p.add_argument("--json", action="store_true", help="one JSON object per automaton, per line")
     p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser(
+        "compare", help="every construction for one automaton: layers, width, frontiers, time"
+    )
+    p.add_argument("spec", help="spec file")
+    p.add_argument("--name", help="which automaton of the spec file")
+    p.add_argument("--n", default="64,4096,1000000", help="sizes for the layer counts")
+    p.add_argument("--json", action="store_true", help="the rows as JSON")
+    p.set_defaults(func=cmd_compare)
 
     dsl_commands.register(sub, check_hook=_check_hook)
     for command in sub.choices.values():  # `logdepth run --version` works too
