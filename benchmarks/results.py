@@ -289,6 +289,9 @@ def write_page(
     ]
     if graphs is not None:
         lines += _graph_lines(args, *graphs)
+    from depth_by_class import depth_lines  # benchmarks/ is this script's directory
+
+    lines += depth_lines()
     (out / "results.md").write_text("\n".join(lines))
 
 
