@@ -18,48 +18,6 @@ sys.path.insert(0, str(ROOT))
 import logdepth  # noqa: E402
 
 SIZES = (64, 4096, 1_000_000)
-STARFREE = """
-regex abb {
-    alphabet: a, b
-    pattern: "(a|b)*abb"
-}
-regex no000 {
-    alphabet: 0, 1
-    pattern: "(1|01|001)*(0|00)?"
-}
-regex abba {
-    alphabet: a, b
-    pattern: ".*abba.*"
-}
-dfa flipflop {
-    alphabet: s, r, n
-    start: off
-    accept: on
-    off s -> on
-    off r, n -> off
-    on s, n -> on
-    on r -> off
-}
-dfa counter {
-    alphabet: a, r
-    start: c0
-    accept: c6
-    c0 a -> c1
-    c1 a -> c2
-    c2 a -> c3
-    c3 a -> c4
-    c4 a -> c5
-    c5 a -> c6
-    c6 a -> c6
-    c0 r -> c0
-    c1 r -> c0
-    c2 r -> c0
-    c3 r -> c0
-    c4 r -> c0
-    c5 r -> c0
-    c6 r -> c0
-}
-"""
 SHOWN = {
     "abb": "(a\\|b)*abb",  # escaped: a markdown table cell
     "no000": "no 000",
@@ -71,7 +29,7 @@ SHOWN = {
 
 def languages() -> list[tuple[str, object]]:
     basics = logdepth.parse_file(ROOT / "examples" / "basics.ld")
-    extra = logdepth.parse(STARFREE)
+    extra = logdepth.parse_file(ROOT / "examples" / "starfree.ld")
     out = [(n, basics[n]) for n in ("parity", "mod3", "ends_ab", "no_aa", "a5", "rot")]
     return out + [(SHOWN[n], extra[n]) for n in SHOWN]
 

@@ -17,18 +17,7 @@ from logdepth.verify.precision import word_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 BASICS = logdepth.parse_file(ROOT / "examples" / "basics.ld")
-STARFREE = logdepth.parse(
-    """
-regex abb {
-    alphabet: a, b
-    pattern: "(a|b)*abb"
-}
-regex abba {
-    alphabet: a, b
-    pattern: ".*abba.*"
-}
-"""
-)
+STARFREE = logdepth.parse_file(ROOT / "examples" / "starfree.ld")
 
 
 @pytest.mark.parametrize(

@@ -98,9 +98,10 @@ from logdepth.constructions.regular import (
     CURVE_BITS,
     OUTPUTS,
     SCORE_NOISE_ULPS,
-    frontier_curve,
+    frontier_record,
     score_noise,
     tie_tolerance,
+    word_model,
     word_readout,
 )
 from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
@@ -668,21 +669,11 @@ def compile_counting(automaton: DFA | NFA, source: str | None = None) -> Compile
         "layers": LAYERS_TEXT,
         "layer_count": LAYERS,
         "d_model": program.layout.d_model,
-        "frontier": dict(program.frontier),
-        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
-        "frontier_method": FRONTIER_METHOD,
-        "frontier_by_bits": frontier_curve(None, lambda p: frontier_for_bits(p, m)),
-        "tie_tolerance": program.tie_tolerance,
+        **frontier_record(program, FRONTIER_METHOD, lambda p: frontier_for_bits(p, m)),
         "position_scale": scale,
         "score_rounding_ulps": round(score_rounding_ulps(network), 1),
     }
-    extra = {
-        "spec": automaton.to_dict(),
-        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
-        "source": source,
-        "report": report,
-    }
-    return CompiledModel(network, extra)
+    return word_model(network, automaton, source, report)
 
 
 __all__ = [

@@ -245,6 +245,30 @@ def frontier_curve(cap: int | None = None, model=None) -> dict[str, int]:
     return out
 
 
+def frontier_record(program: Program, method: str, n_of_bits) -> dict:
+    """The report's frontier fields for a program's stored frontier (every dtype derived),
+    how it was derived, its curve n(p) (`n_of_bits`) and the tie tolerance."""
+    return {
+        "frontier": dict(program.frontier),
+        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
+        "frontier_method": method,
+        "frontier_by_bits": frontier_curve(None, n_of_bits),
+        "tie_tolerance": program.tie_tolerance,
+    }
+
+
+def word_model(network, automaton, source: str | None, report: dict) -> CompiledModel:
+    """A word construction's CompiledModel: the network, and in its extra the spec the file
+    verifies against (the automaton, DFA or NFA), the source text and the report."""
+    extra = {
+        "spec": automaton.to_dict(),
+        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
+        "source": source,
+        "report": report,
+    }
+    return CompiledModel(network, extra)
+
+
 def worst_case_frontier(network, cap: int | None = None) -> dict:
     """The frontier a first-order worst-case analysis of the assembled weights guarantees
     (`precision.score_rounding_ulps`), next to the stored one, which rests on the
@@ -743,13 +767,7 @@ def compile_regular(
 
         report["frontier_by_bits"] = frontier_curve(cap, wide.frontier_for_bits)
         report["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
-    extra = {
-        "spec": automaton.to_dict(),
-        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
-        "source": source,
-        "report": report,
-    }
-    return CompiledModel(network, extra)
+    return word_model(network, automaton, source, report)
 
 
 def _report(

@@ -73,9 +73,10 @@ from logdepth.constructions.regular import (
     FLAG_MARGIN,
     OUTPUTS,
     SCORE_NOISE_ULPS,
-    frontier_curve,
+    frontier_record,
     score_noise,
     tie_tolerance,
+    word_model,
     word_readout,
 )
 from logdepth.constructions.wide import TRUE
@@ -134,19 +135,6 @@ class Plan:
             sum(1 for v in table.values() if v != KEEP) + 1 for table in self.tables[1:]
         )
         return level_rows + sum(1 for s in self.decode.values() if s in self.accept)
-
-    def run(self, word: Sequence[str]) -> list[tuple[int, ...]]:
-        """The encodings at tokens 0..n + 1 (BoS: the start; $ keeps)."""
-        values = self.start
-        out = [values]
-        for a in word:
-            values = tuple(self.tables[i][(values[:i], a)] for i in range(self.levels))
-            values = tuple(
-                old if new == KEEP else new for old, new in zip(out[-1], values, strict=True)
-            )
-            out.append(values)
-        out.append(values)
-        return out
 
     def to_report(self) -> dict[str, Any]:
         """The cascade as JSON: what `verify.starfree` reruns without this module."""
@@ -552,21 +540,11 @@ def compile_starfree(automaton: DFA | NFA, source: str | None = None) -> Compile
         "layers": f"{layers} (constant in n: 2 per cascade level, {n_levels} levels)",
         "layer_count": layers,
         "d_model": program.layout.d_model,
-        "frontier": dict(program.frontier),
-        "frontier_basis": {dtype: "derived" for dtype in program.frontier},
-        "frontier_method": FRONTIER_METHOD,
-        "frontier_by_bits": frontier_curve(None, lambda p: frontier_for_bits(p, n_levels)),
-        "tie_tolerance": program.tie_tolerance,
+        **frontier_record(program, FRONTIER_METHOD, lambda p: frontier_for_bits(p, n_levels)),
         "position_scale": POSITION_SCALE,
         "score_rounding_ulps": round(score_rounding_ulps(network), 1),
     }
-    extra = {
-        "spec": automaton.to_dict(),
-        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
-        "source": source,
-        "report": report,
-    }
-    return CompiledModel(network, extra)
+    return word_model(network, automaton, source, report)
 
 
 __all__ = [

@@ -31,8 +31,10 @@ from logdepth import registry
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
+from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.precision import accepted_words
+from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
     check_answers,
@@ -197,12 +199,11 @@ def verify_starfree(
     budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
     report = VerifyReport()
     if automaton is None:
-        spec = model.extra.get("spec")
-        if spec is None:
-            report.fail("the weight file carries no spec to verify against")
+        try:
+            automaton = automaton_of(model)
+        except InputError as err:
+            report.fail(str(err))
             return report
-        kind = NFA if model.extra.get("spec_type") == "nfa" else DFA
-        automaton = kind.from_dict(spec)
     try:
         claim = read_claim(model)
     except (KeyError, TypeError, ValueError) as err:

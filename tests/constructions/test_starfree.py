@@ -28,49 +28,14 @@ from logdepth.verify.precision import accepted_words, all_right, word_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 BASICS = logdepth.parse_file(ROOT / "examples" / "basics.ld")
-SPEC = logdepth.parse(
-    """
-regex abb {
-    alphabet: a, b
-    pattern: "(a|b)*abb"
-}
-regex no000 {
-    alphabet: 0, 1
-    pattern: "(1|01|001)*(0|00)?"
-}
-regex abba {
-    alphabet: a, b
-    pattern: ".*abba.*"
-}
-dfa flipflop {
-    alphabet: s, r, n
-    start: off
-    accept: on
-    off s -> on
-    off r, n -> off
-    on s, n -> on
-    on r -> off
-}
-"""
-)
-
-
-def saturating_counter(top: int = 6) -> DFA:
-    """Counts a's up to `top` (then stays), r resets to 0; accepts the count `top`."""
-    states = [f"c{i}" for i in range(top + 1)]
-    delta = {}
-    for i, q in enumerate(states):
-        delta[(q, "a")] = states[min(i + 1, top)]
-        delta[(q, "r")] = states[0]
-    return DFA("counter", states, ["a", "r"], "c0", frozenset({states[top]}), delta)
-
+SPEC = logdepth.parse_file(ROOT / "examples" / "starfree.ld")
 
 CASES = {
     "abb": SPEC["abb"],
     "no000": SPEC["no000"],
     "abba": SPEC["abba"],
     "flipflop": SPEC["flipflop"],
-    "counter": saturating_counter(),
+    "counter": SPEC["counter"],
     "ends_ab": BASICS["ends_ab"],
 }
 _MODELS: dict[str, CompiledModel] = {}
