@@ -104,6 +104,12 @@ CONTRACTS["connectivity-wide"] = Contract(
 CONTRACTS["counting-mod"] = Contract(
     "word", WORD_OUTPUTS, (7, 0, 1), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
 )
+# Star-free cascades (constructions/starfree.py): Theorem 1's tolerance; (2 L - 1, 0, 1) for L
+# levels, so no fixed (s, r, t); the frontier is the most any cascade derives, a one-level
+# one's (starfree.frontier_for_bits(52 / 23, 1); two or more levels derive Theorem 1's).
+CONTRACTS["starfree-cascade"] = Contract(
+    "word", WORD_OUTPUTS, None, 1, False, REGULAR_TOLERANCE, {"float64": 586747, "float32": 720}
+)
 # A config that names no known construction (a hand-built program) may not use a tolerance
 # larger than any construction does: none derives a frontier for more.
 MAX_TIE_TOLERANCE = max(c.tolerance[1] for c in CONTRACTS.values())

@@ -114,3 +114,17 @@ def test_the_registry_entry_drives_compile_precision_and_verify():
     assert entry.verify_function()(model, max_length=8, samples=4, exhaustive=3, budget_s=0).ok
     with pytest.raises(logdepth.CompileError, match="number of levels"):
         entry.precision_model({})
+
+
+def test_the_load_contract_restates_the_construction(tmp_path, abb):
+    from logdepth.model import validate
+
+    contract = validate.CONTRACTS[starfree.CONSTRUCTION]
+    assert contract.s_r_t is None and not contract.fixed_depth
+    assert contract.tolerance[0] < abb.config.tie_tolerance <= contract.tolerance[1]
+    for dtype, bits in (("float64", 52), ("float32", 23)):
+        best = max(starfree.frontier_for_bits(bits, levels) for levels in range(6))
+        assert contract.frontier[dtype] == best == starfree.frontier_for_bits(bits, 1)
+    path = tmp_path / "abb.safetensors"
+    abb.save(path)
+    assert logdepth.load(path).config == abb.config
