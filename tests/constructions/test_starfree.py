@@ -233,3 +233,18 @@ def test_the_table_limit_is_refused_with_the_estimate(monkeypatch):
     monkeypatch.setattr(starfree, "MAX_TABLE_ROWS", 3)
     with pytest.raises(CompileError, match=r"needs \d+ table rows .* past the limit of 3"):
         compile_starfree(CASES["abba"])
+
+
+@pytest.mark.parametrize("n", [10, 1000, 19483])
+def test_the_gaps_are_the_exact_closed_forms(n):
+    """score_gaps against logdepth.precision's sympy forms at 50 digits: the previous read's
+    equality gap at positions n, n + 1 and Lemma 10's tie-breaker between them."""
+    from logdepth.constructions.hashing import POSITION_SCALE as lam
+    from logdepth.precision import cos_gap_form, exact, tiebreak_form
+
+    gaps = starfree.score_gaps(n, 2)
+    equality = exact(cos_gap_form(), x=lam * n, y=lam * (n + 1))
+    tiebreak = exact(tiebreak_form(), v=n, **{"lambda": lam})
+    assert gaps["equality"] == pytest.approx(equality, rel=1e-9)
+    assert gaps["tiebreak"] == pytest.approx(tiebreak, rel=1e-9)
+    assert "equality" not in starfree.score_gaps(n, 1)
