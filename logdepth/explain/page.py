@@ -156,6 +156,48 @@ def _reachability(data: dict[str, Any]) -> str:
     )
 
 
+# ---- star-free cascades -----------------------------------------------------------------------
+def _cascade(data: dict[str, Any]) -> str:
+    """One row per cascade level, one column per token: the level's value (its tile's states
+    on hover), resets marked where the value changes; wrong values (against the stored
+    cascade) outlined."""
+    tokens = data["tokens"]
+    layer_of = _first_layers(data)
+    head = "".join(f"<th>{escape(t)}</th>" for t in tokens)
+    rows = []
+    for lv in data["levels"]:
+        first, last = layer_of.get(f"level {lv['level']}", (None, None))
+        link = ""
+        if first is not None:
+            link = f' <a href="#layer-{first}">layers {first}&ndash;{last}</a>'
+
+        cells = []
+        previous = None
+        for t, value in enumerate(lv["values"]):
+            classes = ["on" if value["label"] != previous else "off"]
+            if t in lv["wrong"]:
+                classes.append("wrong")
+            title = f"level {lv['level']} after token {t}: {value['tile']}"
+            cells.append(
+                f'<td class="{" ".join(classes)}" title="{_attr(title)}">'
+                f"{escape(value['label'])}</td>"
+            )
+            previous = value["label"]
+        rows.append(
+            f"<tr><th>level {lv['level']} (height {lv['height']}){link}</th>{''.join(cells)}</tr>"
+        )
+    states = "".join(f"<td>{escape(q)}</td>" for q in data["states"])
+    rows.append(f"<tr><th>DFA state</th>{states}</tr>")
+    return (
+        '<section id="paper"><h2>The holonomy cascade, level by level</h2>'
+        '<p class="legend">Each level holds the value written by the last token at or before '
+        "it that resets the level (BoS resets all to the start; darker cells: a new value). "
+        "Hover for the tile (a set of the minimal DFA's states); the last row is the state "
+        "the levels name.</p>"
+        f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(rows)}</table></section>'
+    )
+
+
 # ---- layers -----------------------------------------------------------------------------------
 def _first_layers(data: dict[str, Any]) -> dict[str, tuple[int, int]]:
     out: dict[str, tuple[int, int]] = {}
@@ -243,7 +285,7 @@ def _summary(data: dict[str, Any]) -> str:
 
 def render_html(data: dict[str, Any]) -> str:
     """The whole page for the output of `explain_word` or `explain_graph`."""
-    paper = _tree(data) if data["kind"] == "word" else _reachability(data)
+    paper = {"word": _tree, "graph": _reachability, "cascade": _cascade}[data["kind"]](data)
     payload = {
         "tokens": data["tokens"],
         "layers": [

@@ -23,7 +23,7 @@ from logdepth.explain.elements import ElementNamer
 from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
 from logdepth.explain.png import attention_png
 from logdepth.model import inputs
-from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell
+from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell, decode_names
 from logdepth.model.config import BOS, DepthRule
 from logdepth.verify import connectivity as graph_verify
 from logdepth.verify import regular as word_verify
@@ -127,6 +127,8 @@ def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
 def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
     """Trace `word` and decode the binary tree of block products level by level."""
     entry = word_verify.construction_of(model)
+    if "cascade" in (model.extra.get("report") or {}):
+        return explain_cascade(model, word)
     if not entry.monoid_codes:
         raise InputError(
             f"explain draws Theorem 1's binary tree of monoid products; a {entry.name} model "
@@ -208,6 +210,70 @@ def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, A
             "answer": answer,
             "expected": "accept" if automaton.accepts(symbols) else "reject",
             "formula": _word_formula(model, n),
+            "layers": _layers(model, trace, groups, decode),
+            "spec": {"name": automaton.name, "kind": type(automaton).__name__},
+        }
+    )
+    return data
+
+
+def explain_cascade(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
+    """A star-free cascade model (its report's "cascade", docs/starfree.md): each level's value
+    at every token, decoded from the residual stream after the last layer, with the tile (the
+    set of states) it names, checked against the stored cascade run in plain Python."""
+    from logdepth.verify.starfree import read_claim
+
+    entry = word_verify.construction_of(model)
+    automaton = word_verify.automaton_of(model)
+    report = model.extra.get("report") or {}
+    claim = read_claim(model)
+    symbols = list(inputs.split_word(word, model.alphabet))
+    trace = model.trace(symbols)
+    n = len(symbols)
+    run = claim.run(symbols)
+    ends = trace.layer_ends()
+    levels = []
+    for i, stored in enumerate(report["cascade"]["levels"]):
+        tiles = {
+            v: "{" + ", ".join(t) + "}" if t else "-"
+            for v, t in zip(stored["values"], stored["tiles"], strict=True)
+        }
+        got = list(trace.decode(f"level.{i}"))
+        want = [claim.labels[i][enc[i]] for enc in run]
+        levels.append(
+            {
+                "level": i,
+                "height": stored["height"],
+                "values": [{"label": g, "tile": tiles.get(g, "?")} for g in got],
+                "wrong": [t for t, (g, w) in enumerate(zip(got, want, strict=True)) if g != w],
+                "step": ends[2 * i + 1],
+            }
+        )
+    code_cells = {c.name for c in model.config.cells if c.kind == "code"}
+
+    def decode_codes(name: str, block: np.ndarray) -> list[Any]:
+        return decode_names(model.config.cell(name), block)
+
+    decode = _cell_decoder(model, {c: decode_codes for c in code_cells})
+    groups = [(lv["step"], f"level {lv['level']}") for lv in levels]
+    shown = " ".join(symbols) or "(empty word)"
+    data = _header(model, trace, f"{automaton.name} on a word of length {n}")
+    data["subtitle"] = shown if len(shown) <= 160 else shown[:157] + "..."
+    layer_count = entry.layers(n, report=report)
+    data.update(
+        {
+            "kind": "cascade",
+            "n": n,
+            "tokens": ["BoS", *symbols, "$"],
+            "levels": levels,
+            "states": [claim.decode[enc] for enc in run],
+            "answer": _answer(trace, model),
+            "expected": "accept" if automaton.accepts(symbols) else "reject",
+            "formula": {
+                "paper": f"{entry.reference}: {entry.formula} layers",
+                "text": f"2 L = 2 * {claim.levels}" if claim.levels else "1 (no levels)",
+                "value": layer_count,
+            },
             "layers": _layers(model, trace, groups, decode),
             "spec": {"name": automaton.name, "kind": type(automaton).__name__},
         }

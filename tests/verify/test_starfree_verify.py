@@ -128,3 +128,22 @@ def test_the_load_contract_restates_the_construction(tmp_path, abb):
     path = tmp_path / "abb.safetensors"
     abb.save(path)
     assert logdepth.load(path).config == abb.config
+
+
+def test_explain_draws_the_cascade_level_by_level(tmp_path, abb):
+    """explain's page for a star-free model: every level's value at every token (none wrong
+    against the stored cascade), the DFA state they name, and the layers grouped by level."""
+    from logdepth.explain import explain_word, render_html
+
+    data = explain_word(abb, "abaabb")
+    assert data["kind"] == "cascade" and data["answer"] == data["expected"] == "accept"
+    assert [lv["level"] for lv in data["levels"]] == [0, 1, 2]
+    assert all(not lv["wrong"] and len(lv["values"]) == 8 for lv in data["levels"])
+    assert data["formula"]["value"] == data["layers_run"] == 6
+    assert {layer["group"] for layer in data["layers"]} == {"level 0", "level 1", "level 2"}
+    page = render_html(data)
+    assert "The holonomy cascade, level by level" in page and 'class="wrong"' not in page
+    path = tmp_path / "abb.safetensors"
+    abb.save(path)
+    out = tmp_path / "abb.html"
+    assert main(["explain", str(path), "abaabb", "-o", str(out)]) == 0 and out.exists()
