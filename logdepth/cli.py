@@ -142,6 +142,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
     for key, value in report.items() if isinstance(report, dict) else []:
         if isinstance(value, str | int | float | bool):
             print(f"  {key}: {value}")
+    chosen = report.get("chosen") if isinstance(report, dict) else None
+    if isinstance(chosen, dict):  # construction="auto" says what it picked and why
+        why = f"{chosen.get('class')}: {chosen.get('reason')}"
+        print(f"  chosen: {chosen.get('construction')} ({why})")
     return 0
 
 

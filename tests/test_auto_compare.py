@@ -69,6 +69,7 @@ def test_the_choice_is_recorded_in_the_file(tmp_path, capsys):
     path.write_text('regex abb {\n    alphabet: a, b\n    pattern: "(a|b)*abb"\n}\n')
     out = tmp_path / "abb.safetensors"
     assert main(["compile", str(path), "--construction", "auto", "-o", str(out)]) == 0
+    assert "chosen: starfree (aperiodic: " in capsys.readouterr().out
     loaded = logdepth.load(out)
     assert loaded.extra["report"]["chosen"]["construction"] == "starfree"
     assert main(["inspect", str(out)]) == 0

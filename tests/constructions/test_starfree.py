@@ -25,6 +25,7 @@ from logdepth.constructions.starfree import compile_starfree, frontier_for_bits
 from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.precision import accepted_words, all_right, word_cases
+from logdepth.verify.starfree import check_cells, read_claim
 
 ROOT = Path(__file__).resolve().parents[2]
 BASICS = logdepth.parse_file(ROOT / "examples" / "basics.ld")
@@ -122,6 +123,9 @@ def test_random_aperiodic_dfas_every_word_up_to_length_6(states, symbols, seed):
     model = compile_starfree(dfa)
     words = words_up_to(dfa.alphabet, 6 if symbols == 2 else 4)
     assert not wrong_answers(model, dfa, words)
+    # Every level at every token of one longer word, against the stored cascade rerun.
+    word = [dfa.alphabet[(seed >> k) % symbols] for k in range(20)]
+    assert check_cells(model, read_claim(model), word) == []
 
 
 # ---------------------------------------------------------------------------------------------
