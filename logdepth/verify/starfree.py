@@ -33,14 +33,13 @@ from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
-from logdepth.verify.precision import accepted_words
 from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
     check_answers,
     clamp_to_frontier,
     probe_frontier,
-    special_lengths,
+    traced_words,
     word_set,
 )
 
@@ -245,11 +244,7 @@ def verify_starfree(
 
     # 4. Every level at every token of traced words.
     cap = min(limit, TRACED_MAX_LENGTH)
-    spread = special_lengths(cap)
-    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
-    alphabet = list(automaton.alphabet)
-    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
-    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    traced = traced_words(automaton, cap, TRACED_WORDS, rng)
     cell_errors: list[str] = []
     for w in traced:
         report.checks += 1

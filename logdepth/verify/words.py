@@ -104,6 +104,19 @@ def word_set(
     return WordSet(words, n_exhaustive, ex_len, limit)
 
 
+def traced_words(
+    automaton: DFA | NFA, cap: int, count: int, rng: random.Random
+) -> list[tuple[str, ...]]:
+    """Words whose per-token cells a verifier decodes: random words at about count - 2 of the
+    special lengths up to `cap` (cap included) and one accepted word of length `cap`."""
+    alphabet = list(automaton.alphabet)
+    spread = special_lengths(cap)
+    spread = sorted({*spread[:: -(-len(spread) // (count - 2))], cap})
+    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
+    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    return traced
+
+
 def check_answers(
     model: CompiledModel,
     automaton: DFA | NFA,
