@@ -38,6 +38,13 @@ DEFAULT_MAX_MEMORY = 4 * GIB
 SECONDS_ENV = "LOGDEPTH_MAX_SECONDS"
 DEFAULT_MAX_SECONDS = 600.0
 
+# Seconds one attention score costs on a CPU, a floor: a float64 score goes through memory
+# about eight times (the q.k product, the causal and padding masks, the row maximum, the
+# tolerance test, the row sum, the value product), 64 bytes at the ~12 GB/s one core streams:
+# ~5 ns. `benchmarks/cost.py` measures it (slower on a loaded machine), so a time estimate
+# from it is a lower bound: "at least".
+SCORE_SECONDS = 64 / 12e9
+
 _SUFFIXES = {"": 1, "B": 1, "K": KIB, "M": KIB**2, "G": KIB**3, "T": KIB**4}
 
 
@@ -115,8 +122,8 @@ class Estimate:
         if self.seconds is not None and self.seconds > seconds:
             raise error(
                 self._message(
-                    f"needs about {format_seconds(self.seconds)} of work, over the limit of "
-                    f"{format_seconds(seconds)}",
+                    f"needs at least {format_seconds(self.seconds)} of work (a floor: a "
+                    f"loaded machine takes longer), over the limit of {format_seconds(seconds)}",
                     f"{SECONDS_ENV}=S (e.g. {SECONDS_ENV}={int(self.seconds * 2) + 1})",
                     hint,
                 )

@@ -20,9 +20,15 @@ import numpy as np
 import torch
 
 from logdepth.errors import InputError
+from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
-from logdepth.model.transformer import Trace, UniversalTransformer
+from logdepth.model.transformer import (
+    SCORE_BLOCK_ELEMENTS,
+    AttentionSink,
+    Trace,
+    UniversalTransformer,
+)
 
 DTYPE_NAMES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -383,11 +389,71 @@ class CompiledModel:
                 answers[k] = self.config.outputs[int(logits[row].argmax())]
         return answers
 
+    def trace_cost(
+        self, length: int, depth: int, attention: bool = True, map_side: int | None = None
+    ) -> Estimate:
+        """The bytes a trace of one `length`-token sequence at unrolling `depth` keeps, from the
+        config's shapes (`trace_tokens` checks it before running):
+        - residuals: one [length, d_model] copy after every sublayer that runs (the embedding,
+          then each attention and feed-forward of the schedule), 8 bytes a value in float64
+          (the dtype's size otherwise);
+        - `attention`: one [heads, length, length] matrix per attention run;
+        - `map_side` (a sink pools each run to at most that many pixels a side, as explain
+          does): one float64 [heads, side, side] pooling at a time and a byte per pixel kept;
+        - the forward pass's own score chunk (`SCORE_BLOCK_ELEMENTS`, about three buffers of
+          it at the peak: transformer.py) and the residual it carries (a few [length, d_model]).
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        steps = 1 + sum(bool(s.n_heads) + bool(s.d_ff) for s in shapes)
+        residuals = steps * length * self.config.d_model * size
+        head_runs = sum(s.n_heads for s in shapes)
+        maps = head_runs * length * length * size if attention else 0
+        if map_side is not None:
+            side = min(length, map_side)
+            widest = max((s.n_heads for s in shapes), default=0)
+            maps += head_runs * side * side + widest * side * side * FLOAT64_BYTES
+        forward = 3 * SCORE_BLOCK_ELEMENTS * size + 4 * length * self.config.d_model * size
+        detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
+        if attention:
+            detail += f", {head_runs:,} attention maps of {length:,} x {length:,}"
+        return Estimate(f"tracing {length:,} tokens", residuals + maps + forward, detail=detail)
+
+    def run_cost(self, length: int, depth: int) -> Estimate:
+        """What one forward pass over a `length`-token sequence at unrolling `depth` costs, from
+        the config's shapes (a Theorem 2 query checks it before its tokens are built):
+        - bytes: the score chunk (three buffers of `SCORE_BLOCK_ELEMENTS`: transformer.py), the
+          residual stream and the sublayer output, read columns and new residual that a layer
+          holds beside it (4 [length, d_model]), and the token list (a pointer a token);
+        - seconds (on a CPU): every head scores length^2 query-key pairs (a causal head
+          length (length + 1) / 2), each at least `limits.SCORE_SECONDS`.
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        pairs = length * length
+        causal_pairs = length * (length + 1) // 2
+        scores = sum(
+            causal_pairs if causal else pairs for s in shapes for causal in s.causal
+        )
+        memory = 3 * SCORE_BLOCK_ELEMENTS * size + 4 * length * self.config.d_model * size
+        memory += 2 * FLOAT64_BYTES * length
+        # The floor is a CPU's: on another device the time is not estimated.
+        seconds = scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
+        detail = f"{length:,} tokens, {scores:,} attention scores over {len(shapes)} layers"
+        return Estimate(f"a forward pass over {length:,} tokens", memory, seconds, detail)
+
     def trace_tokens(
-        self, tokens: Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        tokens: Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one sequence, recording the residual after every sublayer and (if `attention`)
-        every head's weights; `attention=False` keeps long inputs within memory."""
+        every head's weights; `attention=False` keeps long inputs within memory, and an
+        `attention_sink` (explain's pooled maps) receives the weights chunk by chunk instead
+        of the trace keeping them. Refuses (InputError) a trace whose `trace_cost` is over
+        the memory limit (limits.py), before running it."""
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
         n = self.input_size(tokens)
         self._check_frontier(n)
@@ -395,9 +461,13 @@ class CompiledModel:
         for token in tokens:
             if token not in vocab:
                 raise InputError(f"token {token!r} is not in the model's vocabulary")
+        full = attention and attention_sink is None
+        side = getattr(attention_sink, "max_side", None)
+        hint = "trace(..., attention=False) keeps no attention maps" if full else ""
+        self.trace_cost(len(tokens), d, full, side).check(InputError, hint)
         device = self.network.device
         ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
-        record = Trace(record_attention=attention)
+        record = Trace(record_attention=full, attention_sink=attention_sink)
         with torch.no_grad():
             self.network(ids, torch.tensor([len(tokens)], device=device), d, trace=record)
         return TraceResult(
@@ -458,11 +528,15 @@ class CompiledModel:
         return answers
 
     def trace(
-        self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        word: str | Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one word, recording the residual stream after every sublayer (and, unless
-        `attention=False`, every head's weights): see `TraceResult`."""
-        return self.trace_tokens(self._word_tokens(word), depth, attention)
+        `attention=False`, every head's weights): see `TraceResult` and `trace_tokens`."""
+        return self.trace_tokens(self._word_tokens(word), depth, attention, attention_sink)
 
     # ---- graphs (Theorem 2) -----------------------------------------------------------------
     def connected(self, graph: Any, source: str, target: str) -> bool:
@@ -508,6 +582,11 @@ class CompiledModel:
         for v in (source, target):
             if v not in nodes:
                 raise InputError(f"vertex {v!r} is not a node of the graph")
+        n = len(nodes)
+        length = 1 + n * n + n**3 + nodes.index(source) + 1 + nodes.index(target) + 1
+        self.run_cost(length, self.config.depth_rule.depth(n)).check(
+            InputError, f"a graph of {n} vertices is n^3 + n^2 + s + t + 1 = {length:,} tokens"
+        )
         adjacency = np.asarray(graph.adjacency(), dtype=bool)
         return inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
 
