@@ -413,7 +413,7 @@ class CompiledModel:
             side = min(length, map_side)
             widest = max((s.n_heads for s in shapes), default=0)
             maps += head_runs * side * side + widest * side * side * FLOAT64_BYTES
-        forward = 3 * SCORE_BLOCK_ELEMENTS * size + 4 * length * self.config.d_model * size
+        forward = _forward_bytes(shapes, length, self.config.d_model, size)
         detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
         if attention:
             detail += f", {head_runs:,} attention maps of {length:,} x {length:,}"
@@ -435,7 +435,7 @@ class CompiledModel:
         scores = sum(
             causal_pairs if causal else pairs for s in shapes for causal in s.causal
         )
-        memory = 3 * SCORE_BLOCK_ELEMENTS * size + 4 * length * self.config.d_model * size
+        memory = _forward_bytes(shapes, length, self.config.d_model, size)
         memory += 2 * FLOAT64_BYTES * length
         # The floor is a CPU's: on another device the time is not estimated.
         seconds = scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
@@ -604,6 +604,17 @@ def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file (WeightFileError with the reason on any problem)."""
     network, extra = weights.load(path)
     return CompiledModel(network, extra)
+
+
+def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) -> int:
+    """A forward pass's own peak over one sequence: its score chunk, at most
+    `SCORE_BLOCK_ELEMENTS` of [heads, rows, keys] and no more than [heads, length, length],
+    about three buffers of it (scores, masks, weights: transformer.py), and the residual stream
+    with the sublayer output, read columns and new residual a layer holds beside it (4 copies
+    of [length, d_model]); `size` bytes a value."""
+    heads = max((s.n_heads for s in shapes), default=0)
+    chunk = min(SCORE_BLOCK_ELEMENTS, heads * length * length)
+    return 3 * chunk * size + 4 * length * d_model * size
 
 
 def _shown(value: Any) -> str:
