@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import logdepth  # noqa: E402
-from logdepth.explain.png import MAX_SIDE  # noqa: E402
+from logdepth.explain.png import PooledMaps  # noqa: E402
 
 TARGET_BYTES, TARGET_N = 2e9, 4000
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.lengths:
             word = "".join(rng.choice("01") for _ in range(n))
             depth = model.config.depth_rule.depth(n)
-            estimate = model.trace_cost(n + 2, depth, attention=False, map_side=MAX_SIDE).bytes
+            estimate = model.trace_cost(n + 2, depth, attention=False, sink=PooledMaps()).bytes
             full = model.trace_cost(n + 2, depth, attention=True).bytes
             page = Path(tmp) / f"run{n}.html"
             command = [sys.executable, "-m", "logdepth", "explain", str(weights), word]

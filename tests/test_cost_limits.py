@@ -164,6 +164,25 @@ def test_the_monoid_enumeration_stops_where_memory_runs_out(monkeypatch):
         TransitionMonoid.of(nfa)
 
 
+def test_determinizing_stops_where_memory_runs_out(monkeypatch):
+    """The k-th symbol from the end is s0, over 40 letters: 2^11 subsets, each with 40
+    transitions (about 20 MB traced); 1 MiB stops it well before the state budget."""
+    letters = [f"s{i}" for i in range(40)]
+    states = [f"q{i}" for i in range(12)]
+    delta = {("q0", x): frozenset(["q0"]) for x in letters}
+    delta["q0", "s0"] = frozenset(["q0", "q1"])
+    for i in range(1, 11):
+        delta.update({(f"q{i}", x): frozenset([f"q{i + 1}"]) for x in letters})
+    nfa = NFA("kth", states, letters, frozenset(["q0"]), frozenset(["q11"]), delta)
+    monkeypatch.setenv(limits.MEMORY_ENV, "1M")
+    with pytest.raises(CompileError, match="determinizing.*memory limit of 1.0 MiB"):
+        nfa.determinize()
+    monkeypatch.delenv(limits.MEMORY_ENV)
+    dfa = nfa.determinize()
+    word = ["s3"] * 5 + ["s0"] + ["s7"] * 10
+    assert dfa.accepts(word) and not dfa.accepts(word[1:] + ["s1"])
+
+
 # ---- trace and explain -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def parity():
@@ -191,7 +210,7 @@ def test_explain_keeps_pooled_maps_not_every_attention_matrix(parity, monkeypatc
     word = _word(100)
     tokens, depth = 102, parity.config.depth_rule.depth(100)
     full_cost = parity.trace_cost(tokens, depth, attention=True).bytes
-    pooled_cost = parity.trace_cost(tokens, depth, attention=False, map_side=png.MAX_SIDE).bytes
+    pooled_cost = parity.trace_cost(tokens, depth, attention=False, sink=png.PooledMaps()).bytes
     assert pooled_cost < full_cost
     traces = []
     original = compiled.CompiledModel.trace_tokens

@@ -94,6 +94,14 @@ class PooledMaps:
         step = max(1, -(-n // max_side))
         return -(-n // step), step
 
+    def peak_bytes(self, n: int, runs: int, widest: int) -> int:
+        """What this sink holds over a trace of `runs` head runs on n tokens (`trace_cost`):
+        a byte per pixel kept, one float64 pooling of the widest layer, and a slice's
+        transients (the division, nan_to_num, the scaled copy and its pooling: 4 copies)."""
+        m, _ = self.side(n, self.max_side)
+        slice_bytes = 4 * min(SLICE_ELEMENTS, widest * n * n) * 8
+        return runs * m * m + widest * m * m * 8 + slice_bytes
+
     def begin(self, name: str, batch: int, heads: int, n: int) -> None:
         m, self._step = self.side(n, self.max_side)
         self._pooled = torch.zeros(batch, heads, m, m, dtype=torch.float64)

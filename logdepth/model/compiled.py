@@ -390,7 +390,7 @@ class CompiledModel:
         return answers
 
     def trace_cost(
-        self, length: int, depth: int, attention: bool = True, map_side: int | None = None
+        self, length: int, depth: int, attention: bool = True, sink: Any = None
     ) -> Estimate:
         """The bytes a trace of one `length`-token sequence at unrolling `depth` keeps, from the
         config's shapes (`trace_tokens` checks it before running):
@@ -398,8 +398,8 @@ class CompiledModel:
           then each attention and feed-forward of the schedule), 8 bytes a value in float64
           (the dtype's size otherwise);
         - `attention`: one [heads, length, length] matrix per attention run;
-        - `map_side` (a sink pools each run to at most that many pixels a side, as explain
-          does): one float64 [heads, side, side] pooling at a time and a byte per pixel kept;
+        - `sink` (an `AttentionSink` that takes the maps instead, as explain's pooled maps
+          do): what its `peak_bytes(length, head_runs, widest)` says it keeps, if it says;
         - the forward pass's own score chunk (`SCORE_BLOCK_ELEMENTS`, about three buffers of
           it at the peak: transformer.py) and the residual it carries (a few [length, d_model]).
         """
@@ -409,10 +409,9 @@ class CompiledModel:
         residuals = steps * length * self.config.d_model * size
         head_runs = sum(s.n_heads for s in shapes)
         maps = head_runs * length * length * size if attention else 0
-        if map_side is not None:
-            side = min(length, map_side)
+        if hasattr(sink, "peak_bytes"):
             widest = max((s.n_heads for s in shapes), default=0)
-            maps += head_runs * side * side + widest * side * side * FLOAT64_BYTES
+            maps += int(sink.peak_bytes(length, head_runs, widest))
         forward = _forward_bytes(shapes, length, self.config.d_model, size)
         detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
         if attention:
@@ -462,9 +461,8 @@ class CompiledModel:
             if token not in vocab:
                 raise InputError(f"token {token!r} is not in the model's vocabulary")
         full = attention and attention_sink is None
-        side = getattr(attention_sink, "max_side", None)
         hint = "trace(..., attention=False) keeps no attention maps" if full else ""
-        self.trace_cost(len(tokens), d, full, side).check(InputError, hint)
+        self.trace_cost(len(tokens), d, full, attention_sink).check(InputError, hint)
         device = self.network.device
         ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
         record = Trace(record_attention=full, attention_sink=attention_sink)
