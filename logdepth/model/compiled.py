@@ -401,7 +401,8 @@ class CompiledModel:
         - `sink` (an `AttentionSink` that takes the maps instead, as explain's pooled maps
           do): what its `peak_bytes(length, head_runs, widest)` says it keeps, if it says;
         - the forward pass's own score chunk (`SCORE_BLOCK_ELEMENTS`, about three buffers of
-          it at the peak: transformer.py) and the residual it carries (a few [length, d_model]).
+          it at the peak: transformer.py) and the residual it carries (a few [length, d_model]);
+        - seconds: those of the forward pass (`run_cost`).
         """
         size = torch.finfo(self.network.dtype).bits // 8
         shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
@@ -416,7 +417,8 @@ class CompiledModel:
         detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
         if attention:
             detail += f", {head_runs:,} attention maps of {length:,} x {length:,}"
-        return Estimate(f"tracing {length:,} tokens", residuals + maps + forward, detail=detail)
+        seconds = self._seconds(_scores(shapes, length))
+        return Estimate(f"tracing {length:,} tokens", residuals + maps + forward, seconds, detail)
 
     def run_cost(self, length: int, depth: int) -> Estimate:
         """What one forward pass over a `length`-token sequence at unrolling `depth` costs, from
@@ -424,22 +426,23 @@ class CompiledModel:
         - bytes: the score chunk (three buffers of `SCORE_BLOCK_ELEMENTS`: transformer.py), the
           residual stream and the sublayer output, read columns and new residual that a layer
           holds beside it (4 [length, d_model]), and the token list (a pointer a token);
-        - seconds (on a CPU): every head scores length^2 query-key pairs (a causal head
-          length (length + 1) / 2), each at least `limits.SCORE_SECONDS`.
+        - seconds (on a CPU): the attention scores (`_scores`), each at least
+          `limits.SCORE_SECONDS`.
         """
         size = torch.finfo(self.network.dtype).bits // 8
         shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
-        pairs = length * length
-        causal_pairs = length * (length + 1) // 2
-        scores = sum(
-            causal_pairs if causal else pairs for s in shapes for causal in s.causal
-        )
+        scores = _scores(shapes, length)
         memory = _forward_bytes(shapes, length, self.config.d_model, size)
-        memory += 2 * FLOAT64_BYTES * length
-        # The floor is a CPU's: on another device the time is not estimated.
-        seconds = scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
+        memory += 2 * FLOAT64_BYTES * length  # the token list (a pointer each) and the ids
         detail = f"{length:,} tokens, {scores:,} attention scores over {len(shapes)} layers"
-        return Estimate(f"a forward pass over {length:,} tokens", memory, seconds, detail)
+        return Estimate(
+            f"a forward pass over {length:,} tokens", memory, self._seconds(scores), detail
+        )
+
+    def _seconds(self, scores: int) -> float | None:
+        """The time floor of `scores` attention scores; on a device other than the CPU, whose
+        floor `limits.SCORE_SECONDS` is, the time is not estimated."""
+        return scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
 
     def trace_tokens(
         self,
@@ -602,6 +605,17 @@ def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file (WeightFileError with the reason on any problem)."""
     network, extra = weights.load(path)
     return CompiledModel(network, extra)
+
+
+def _scores(shapes: Sequence[Any], length: int) -> int:
+    """Query-key pairs the heads of `shapes` score over `length` tokens: length^2 a head, or
+    length (length + 1) / 2 for a causal head in a layer of causal heads only (its chunks
+    score only the keys they see: transformer.py)."""
+    total = 0
+    for s in shapes:
+        per_head = length * (length + 1) // 2 if all(s.causal) else length * length
+        total += s.n_heads * per_head
+    return total
 
 
 def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) -> int:
