@@ -464,7 +464,12 @@ class CompiledModel:
             if token not in vocab:
                 raise InputError(f"token {token!r} is not in the model's vocabulary")
         full = attention and attention_sink is None
-        hint = "trace(..., attention=False) keeps no attention maps" if full else ""
+        hint = (
+            "without the attention maps it needs less: trace(..., attention=False), "
+            "`logdepth plot --what residual`, or `logdepth explain` (pooled maps)"
+            if full
+            else ""
+        )
         self.trace_cost(len(tokens), d, full, attention_sink).check(InputError, hint)
         device = self.network.device
         ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
