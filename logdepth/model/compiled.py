@@ -20,9 +20,15 @@ import numpy as np
 import torch
 
 from logdepth.errors import InputError
+from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
-from logdepth.model.transformer import Trace, UniversalTransformer
+from logdepth.model.transformer import (
+    SCORE_BLOCK_ELEMENTS,
+    AttentionSink,
+    Trace,
+    UniversalTransformer,
+)
 
 DTYPE_NAMES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -383,11 +389,73 @@ class CompiledModel:
                 answers[k] = self.config.outputs[int(logits[row].argmax())]
         return answers
 
+    def trace_cost(
+        self, length: int, depth: int, attention: bool = True, sink: Any = None
+    ) -> Estimate:
+        """The bytes a trace of one `length`-token sequence at unrolling `depth` keeps, from the
+        config's shapes (`trace_tokens` checks it before running):
+        - residuals: one [length, d_model] copy after every sublayer that runs (the embedding,
+          then each attention and feed-forward of the schedule), 8 bytes a value in float64
+          (the dtype's size otherwise);
+        - `attention`: one [heads, length, length] matrix per attention run;
+        - `sink` (an `AttentionSink` that takes the maps instead, as explain's pooled maps
+          do): what its `peak_bytes(length, head_runs, widest)` says it keeps, if it says;
+        - the forward pass's own score chunk (`SCORE_BLOCK_ELEMENTS`, about three buffers of
+          it at the peak: transformer.py) and the residual it carries (a few [length, d_model]);
+        - seconds: those of the forward pass (`run_cost`).
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        steps = 1 + sum(bool(s.n_heads) + bool(s.d_ff) for s in shapes)
+        residuals = steps * length * self.config.d_model * size
+        head_runs = sum(s.n_heads for s in shapes)
+        maps = head_runs * length * length * size if attention else 0
+        if hasattr(sink, "peak_bytes"):
+            widest = max((s.n_heads for s in shapes), default=0)
+            maps += int(sink.peak_bytes(length, head_runs, widest))
+        forward = _forward_bytes(shapes, length, self.config.d_model, size)
+        detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
+        if attention:
+            detail += f", {head_runs:,} attention maps of {length:,} x {length:,}"
+        seconds = self._seconds(_scores(shapes, length))
+        return Estimate(f"tracing {length:,} tokens", residuals + maps + forward, seconds, detail)
+
+    def run_cost(self, length: int, depth: int) -> Estimate:
+        """What one forward pass over a `length`-token sequence at unrolling `depth` costs, from
+        the config's shapes (a Theorem 2 query checks it before its tokens are built):
+        - bytes: the score chunk (three buffers of `SCORE_BLOCK_ELEMENTS`: transformer.py), the
+          residual stream and the sublayer output, read columns and new residual that a layer
+          holds beside it (4 [length, d_model]), and the token list (a pointer a token);
+        - seconds (on a CPU): the attention scores (`_scores`), each at least
+          `limits.SCORE_SECONDS`.
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        scores = _scores(shapes, length)
+        memory = _forward_bytes(shapes, length, self.config.d_model, size)
+        memory += 2 * FLOAT64_BYTES * length  # the token list (a pointer each) and the ids
+        detail = f"{length:,} tokens, {scores:,} attention scores over {len(shapes)} layers"
+        return Estimate(
+            f"a forward pass over {length:,} tokens", memory, self._seconds(scores), detail
+        )
+
+    def _seconds(self, scores: int) -> float | None:
+        """The time floor of `scores` attention scores; on a device other than the CPU, whose
+        floor `limits.SCORE_SECONDS` is, the time is not estimated."""
+        return scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
+
     def trace_tokens(
-        self, tokens: Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        tokens: Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one sequence, recording the residual after every sublayer and (if `attention`)
-        every head's weights; `attention=False` keeps long inputs within memory."""
+        every head's weights; `attention=False` keeps long inputs within memory, and an
+        `attention_sink` (explain's pooled maps) receives the weights chunk by chunk instead
+        of the trace keeping them. Refuses (InputError) a trace whose `trace_cost` is over
+        the memory limit (limits.py), before running it."""
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
         n = self.input_size(tokens)
         self._check_frontier(n)
@@ -395,9 +463,17 @@ class CompiledModel:
         for token in tokens:
             if token not in vocab:
                 raise InputError(f"token {token!r} is not in the model's vocabulary")
+        full = attention and attention_sink is None
+        hint = (
+            "without the attention maps it needs less: trace(..., attention=False), "
+            "`logdepth plot --what residual`, or `logdepth explain` (pooled maps)"
+            if full
+            else ""
+        )
+        self.trace_cost(len(tokens), d, full, attention_sink).check(InputError, hint)
         device = self.network.device
         ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
-        record = Trace(record_attention=attention)
+        record = Trace(record_attention=full, attention_sink=attention_sink)
         with torch.no_grad():
             self.network(ids, torch.tensor([len(tokens)], device=device), d, trace=record)
         return TraceResult(
@@ -458,11 +534,15 @@ class CompiledModel:
         return answers
 
     def trace(
-        self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        word: str | Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one word, recording the residual stream after every sublayer (and, unless
-        `attention=False`, every head's weights): see `TraceResult`."""
-        return self.trace_tokens(self._word_tokens(word), depth, attention)
+        `attention=False`, every head's weights): see `TraceResult` and `trace_tokens`."""
+        return self.trace_tokens(self._word_tokens(word), depth, attention, attention_sink)
 
     # ---- graphs (Theorem 2) -----------------------------------------------------------------
     def connected(self, graph: Any, source: str, target: str) -> bool:
@@ -508,6 +588,11 @@ class CompiledModel:
         for v in (source, target):
             if v not in nodes:
                 raise InputError(f"vertex {v!r} is not a node of the graph")
+        n = len(nodes)
+        length = 1 + n * n + n**3 + nodes.index(source) + 1 + nodes.index(target) + 1
+        self.run_cost(length, self.config.depth_rule.depth(n)).check(
+            InputError, f"a graph of {n} vertices is n^3 + n^2 + s + t + 1 = {length:,} tokens"
+        )
         adjacency = np.asarray(graph.adjacency(), dtype=bool)
         return inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
 
@@ -525,6 +610,28 @@ def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file (WeightFileError with the reason on any problem)."""
     network, extra = weights.load(path)
     return CompiledModel(network, extra)
+
+
+def _scores(shapes: Sequence[Any], length: int) -> int:
+    """Query-key pairs the heads of `shapes` score over `length` tokens: length^2 a head, or
+    length (length + 1) / 2 for a causal head in a layer of causal heads only (its chunks
+    score only the keys they see: transformer.py)."""
+    total = 0
+    for s in shapes:
+        per_head = length * (length + 1) // 2 if all(s.causal) else length * length
+        total += s.n_heads * per_head
+    return total
+
+
+def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) -> int:
+    """A forward pass's own peak over one sequence: its score chunk, at most
+    `SCORE_BLOCK_ELEMENTS` of [heads, rows, keys] and no more than [heads, length, length],
+    about three buffers of it (scores, masks, weights: transformer.py), and the residual stream
+    with the sublayer output, read columns and new residual a layer holds beside it (4 copies
+    of [length, d_model]); `size` bytes a value."""
+    heads = max((s.n_heads for s in shapes), default=0)
+    chunk = min(SCORE_BLOCK_ELEMENTS, heads * length * length)
+    return 3 * chunk * size + 4 * length * d_model * size
 
 
 def _shown(value: Any) -> str:
