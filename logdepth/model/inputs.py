@@ -22,6 +22,26 @@ GRAPH_VOCAB = (BOS, "0", "1", PAD, SOURCE, TARGET)
 SPECIAL_TOKENS = (BOS, END)
 
 
+# An input quoted in a message shows at most ECHO_LIMIT characters and counts the rest, so that
+# a 10 MB word is not copied into every message: the CLI's "logdepth: error: word '...'" then
+# fits one 80-column terminal line.
+ECHO_COLUMNS = 80
+ECHO_LIMIT = ECHO_COLUMNS - len("logdepth: error: word ''")
+
+
+def quoted(text: object) -> str:
+    """`repr(text)`, shortened past ECHO_LIMIT characters to the first ones and a count of
+    all: 'abc...'... (10,000,000 characters). A non-string is shown by its repr, shortened."""
+    if not isinstance(text, str):
+        shown = repr(text)
+        if len(shown) <= ECHO_LIMIT:
+            return shown
+        return f"{shown[:ECHO_LIMIT]}... ({type(text).__name__}, {len(shown):,} characters shown)"
+    if len(text) <= ECHO_LIMIT:
+        return repr(text)
+    return f"{text[:ECHO_LIMIT]!r}... ({len(text):,} characters)"
+
+
 def word_symbols(vocab: Sequence[str]) -> list[str]:
     """The alphabet: every vocabulary token but the special ones."""
     return [t for t in vocab if t not in SPECIAL_TOKENS]
@@ -38,7 +58,7 @@ def split_word(word: str | Sequence[str], alphabet: Sequence[str]) -> tuple[str,
     for position, symbol in enumerate(symbols, start=1):
         if symbol not in known:
             raise InputError(
-                f"symbol {symbol!r} at position {position} is not in the alphabet "
+                f"symbol {quoted(symbol)} at position {position} is not in the alphabet "
                 f"{{{', '.join(alphabet)}}}"
             )
     return symbols
@@ -76,8 +96,8 @@ def single_char(alphabet: Iterable[str]) -> bool:
 def _unknown(symbol: str, position: int, text: str, alphabet: Sequence[str]) -> InputError:
     shown = ", ".join(alphabet)
     err = InputError(
-        f"symbol {symbol!r} at position {position + 1} of word {text!r} is not in the "
-        f"alphabet {{{shown}}}"
+        f"symbol {quoted(symbol)} at position {position + 1} of word {quoted(text)} is not in "
+        f"the alphabet {{{shown}}}"
     )
     # The message counts characters from 1; `position` is the 0-based offset where the symbol
     # starts inside `text`, so callers can point a caret at it.
