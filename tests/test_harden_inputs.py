@@ -319,3 +319,16 @@ def test_depth_plot_refuses_sizes_out_of_range(capsys, tmp_path, max_n):
     out = tmp_path / "d.png"
     code, _, err = run(capsys, "plot", "--depth", "--max-n", max_n, "-o", str(out))
     assert code == 1 and "--max-n" in err and not out.exists()
+
+
+@pytest.mark.slow
+def test_connected_reports_non_finite_logits_per_query():
+    from logdepth.graphs import Graph
+
+    model = logdepth.compile_connectivity()
+    graph = Graph("g", ("a", "b", "c"), True, frozenset({("a", "b")}))
+    poison_row(model, 1, float("nan"))
+    good, bad = model.connected_each([(graph, "a", "b"), (graph, "b", "a")])
+    assert good is True and isinstance(bad, NonFiniteError)
+    with pytest.raises(NonFiniteError, match="non-finite logits"):
+        model.connected_batch([(graph, "a", "b"), (graph, "b", "a")])
