@@ -139,6 +139,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
             source=spec.source,
         )
     model.save(out)
+    reach = model.config.frontier.get("float64")
+    if args.max_length is not None and reach is not None and reach < args.max_length:
+        # Built as asked, but precision, not the build, sets how long a word it answers.
+        print(
+            f"logdepth: note: --max-length {args.max_length:,} is past these weights' float64 "
+            f"frontier: words longer than {reach:,} symbols are refused (docs/precision.md)",
+            file=sys.stderr,
+        )
     report = model.extra.get("report", {})
     s, r, t = model.config.s_r_t
     print(f"wrote {out}: ({s}, {r}, {t})-universal transformer, width {model.config.d_model}")

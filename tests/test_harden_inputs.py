@@ -332,3 +332,20 @@ def test_connected_reports_non_finite_logits_per_query():
     assert good is True and isinstance(bad, NonFiniteError)
     with pytest.raises(NonFiniteError, match="non-finite logits"):
         model.connected_batch([(graph, "a", "b"), (graph, "b", "a")])
+
+
+def test_nonuniform_past_its_precision_frontier_says_precision(capsys, tmp_path):
+    """Built for N past the float64 frontier: compile says so, and a word between the frontier
+    and N is refused for precision (a larger --max-length would not help)."""
+    big = 2**20
+    out = tmp_path / "n.safetensors"
+    argv = ["compile", str(BASICS), "--name", "parity", "--construction", "nonuniform"]
+    code, _, err = run(capsys, *argv, "--max-length", str(big), "-o", str(out))
+    model = logdepth.load(out)
+    assert code == 0 and model.frontier < big
+    assert f"--max-length {big:,} is past these weights' float64 frontier" in err
+    with pytest.raises(InputError, match="derived frontier") as caught:
+        model.accepts("0" * (model.frontier + 1))
+    assert "larger --max-length" not in str(caught.value)
+    with pytest.raises(InputError, match="larger --max-length"):
+        model.accepts("0" * (big + 1))

@@ -342,7 +342,12 @@ class CompiledModel:
                 f"these weights carry no frontier for {self.dtype_name}; "
                 "they promise no input in this dtype"
             )
-        if n > limit and self.config.depth_rule.fixed is not None:
+        report = self.extra.get("report")
+        built = report.get("max_length") if isinstance(report, dict) else None
+        # A non-uniform build for N past the precision frontier is limited by precision, not N:
+        # a larger --max-length would not help there.
+        past_build = not isinstance(built, int) or isinstance(built, bool) or n > built
+        if n > limit and self.config.depth_rule.fixed is not None and past_build:
             raise InputError(
                 f"input size {n} is beyond what these non-uniform weights were built and "
                 f"verified for ({limit}): their depth is fixed (Corollary 1.1); compile with a "
