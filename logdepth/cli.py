@@ -178,7 +178,11 @@ def _lines(path: str) -> list[str]:
     if path == "-":
         text = sys.stdin.read()
     else:
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"{path}: cannot read: not UTF-8 text (byte {err.start})") from None
+        text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of a word
     if not text:
         return []
     return [line.rstrip("\r") for line in text.split("\n")][: -1 if text.endswith("\n") else None]

@@ -349,3 +349,12 @@ def test_nonuniform_past_its_precision_frontier_says_precision(capsys, tmp_path)
     assert "larger --max-length" not in str(caught.value)
     with pytest.raises(InputError, match="larger --max-length"):
         model.accepts("0" * (big + 1))
+
+
+def test_a_words_file_that_is_not_utf8_is_a_clear_error(capsys, parity_file, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_bytes(b"01\n\xff10\n")
+    code, out, err = run(capsys, "run", str(parity_file), "--file", str(words))
+    assert code == 1 and out == "" and "not UTF-8 text (byte 3)" in err
+    words.write_bytes("\ufeff0110\n".encode())  # a byte-order mark is not part of the word
+    assert run(capsys, "run", str(parity_file), "--file", str(words)) == (0, "0110\taccept\n", "")
