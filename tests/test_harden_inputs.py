@@ -358,3 +358,13 @@ def test_a_words_file_that_is_not_utf8_is_a_clear_error(capsys, parity_file, tmp
     assert code == 1 and out == "" and "not UTF-8 text (byte 3)" in err
     words.write_bytes("\ufeff0110\n".encode())  # a byte-order mark is not part of the word
     assert run(capsys, "run", str(parity_file), "--file", str(words)) == (0, "0110\taccept\n", "")
+
+
+@pytest.mark.parametrize("device", ["hpu", "lazy"])
+def test_a_device_torch_cannot_use_is_one_clear_line(capsys, parity_file, device):
+    """Neither backend is in a stock torch build: a missing module (hpu) or torch's whole
+    dispatcher table (lazy) must come out as one line."""
+    code, out, err = run(capsys, "run", str(parity_file), "01", "--device", device)
+    assert code == 1 and out == ""
+    assert err.startswith(f"logdepth: error: cannot move the weights to {device}")
+    assert err.count("\n") == 1

@@ -277,9 +277,12 @@ class CompiledModel:
             tensors = {
                 k: v.to(device=new_device, dtype=new_dtype) for k, v in self.network.tensors.items()
             }
-        # e.g. CUDA asked for, not present; NotImplementedError: a backend without the ops
-        except (AssertionError, RuntimeError, NotImplementedError) as err:
-            raise InputError(f"cannot move the weights to {new_device}: {err}") from None
+        # e.g. CUDA asked for, not present; NotImplementedError: a backend without the ops;
+        # ImportError: a backend whose torch module is absent (hpu)
+        except (AssertionError, RuntimeError, NotImplementedError, ImportError) as err:
+            # The first line: torch appends its whole dispatcher table to some of these.
+            why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise InputError(f"cannot move the weights to {new_device}: {why}") from None
         network = UniversalTransformer(self.config, tensors)
         network.attention_mode, network.beta = self.network.attention_mode, self.network.beta
         network.precision_bits = self.network.precision_bits
