@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
-from logdepth.model.inputs import quoted
+from logdepth.model.inputs import ECHO_LIMIT, quoted
 from logdepth.registry import names as registry_names
 
 
@@ -232,31 +232,24 @@ def _escaped(text: str) -> str:
     return "".join(out)
 
 
-def _echo(text: str, failed: bool) -> str:
-    """An input as its answer line echoes it: whole when answered; for an error, shortened
-    past ECHO_LIMIT characters to its first ones and a count (a 10 MB bad word is not copied)."""
-    from logdepth.model.inputs import ECHO_LIMIT
-
-    if failed and len(text) > ECHO_LIMIT:
-        return f"{_escaped(text[:ECHO_LIMIT])}... ({len(text):,} characters)"
-    return _escaped(text)
+def _shortened(text: str) -> str:
+    """A failed input as its answer line echoes it: past ECHO_LIMIT characters, its first ones
+    and a count (a 10 MB bad word is not copied to the output)."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    return f"{text[:ECHO_LIMIT]}... ({len(text):,} characters)"
 
 
 def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: str) -> bool:
     """Print one answer line (TSV: the fields, then the answer; --json: one object) and, for
     an error, a message naming the input (`what`) on stderr. True when it was an answer."""
     ok = not isinstance(answer, Exception)
-    if args.json:
-        from logdepth.model.inputs import ECHO_LIMIT
-
-        shown = {
-            k: v if ok or len(v) <= ECHO_LIMIT else _echo(v, failed=True) for k, v in fields.items()
-        }
+    shown = fields if ok else {k: _shortened(v) for k, v in fields.items()}
+    if args.json:  # json.dumps escapes control characters itself
         out = {**shown, "answer": answer} if ok else {**shown, "error": str(answer)}
         print(json.dumps(out, ensure_ascii=False).translate(_JSON_BREAKS))
     else:
-        shown_fields = [_echo(v, failed=not ok) for v in fields.values()]
-        print("\t".join([*shown_fields, answer if ok else "error"]))
+        print("\t".join([*map(_escaped, shown.values()), answer if ok else "error"]))
     if not ok:
         print(f"logdepth: error: {what}: {answer}", file=sys.stderr)
     return ok
