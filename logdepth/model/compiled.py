@@ -371,9 +371,10 @@ class CompiledModel:
         Logits holding NaN or infinity (a forward hook, an edited tensor, an overflow) have no
         argmax worth reading: a `NonFiniteError`, never an answer."""
         answers = self._run_rows(sequences, depth, check)
-        for answer in answers:
+        for k, answer in enumerate(answers):
             if isinstance(answer, NonFiniteError):
-                raise answer
+                where = f"input {k + 1} of {len(answers)}: " if len(answers) > 1 else ""
+                raise NonFiniteError(f"{where}{answer}")
         return [str(a) for a in answers]
 
     def _run_rows(

@@ -10,6 +10,7 @@ with `model` alone.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 
 from logdepth.errors import InputError
@@ -31,12 +32,10 @@ ECHO_LIMIT = ECHO_COLUMNS - len("logdepth: error: word ''")
 
 def quoted(text: object) -> str:
     """`repr(text)`, shortened past ECHO_LIMIT characters to the first ones and a count of
-    all: 'abc...'... (10,000,000 characters). A non-string is shown by its repr, shortened."""
+    all: 'abc...'... (10,000,000 characters). A non-string is shown by `reprlib.repr` (a few
+    items of a long list, never the whole)."""
     if not isinstance(text, str):
-        shown = repr(text)
-        if len(shown) <= ECHO_LIMIT:
-            return shown
-        return f"{shown[:ECHO_LIMIT]}... ({type(text).__name__}, {len(shown):,} characters shown)"
+        return reprlib.repr(text)
     if len(text) <= ECHO_LIMIT:
         return repr(text)
     return f"{text[:ECHO_LIMIT]!r}... ({len(text):,} characters)"
