@@ -175,13 +175,19 @@ def _load_for_running(args: argparse.Namespace) -> Any:
 def _lines(path: str) -> list[str]:
     """The lines of a file, or of stdin for "-", without their line ends ('' stays a word; an
     empty input has no lines, not one empty one)."""
-    if path == "-":
+    stdin = getattr(sys.stdin, "buffer", None) if path == "-" else None
+    if path == "-" and stdin is None:  # replaced by text (a test harness): already decoded
         text = sys.stdin.read()
     else:
+        data = stdin.read() if stdin is not None else Path(path).read_bytes()
         try:
-            text = Path(path).read_bytes().decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as err:
-            raise InputError(f"{path}: cannot read: not UTF-8 text (byte {err.start})") from None
+            line = data.count(b"\n", 0, err.start) + 1
+            where = "stdin" if path == "-" else path
+            raise InputError(
+                f"{where}:{line}: cannot read: not UTF-8 text (byte {err.start:,})"
+            ) from None
         text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of a word
     if not text:
         return []
@@ -213,19 +219,23 @@ def _words(args: argparse.Namespace) -> tuple[list[str], bool]:
 # line, a newline would add one) and backslashes (so that an escape is never ambiguous) are
 # written as the escapes Python writes them: \t \n \r \\ \x1b \u2028.
 _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
-# Line breaks to readers that split on more than \n (str.splitlines), escaped in JSON lines too.
-_JSON_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+# Escaped in JSON lines too: line breaks to readers that split on more than \n (str.splitlines),
+# and lone surrogates (bytes of a command-line word that were not UTF-8), which a strict
+# stdout cannot encode.
+_JSON_ESCAPES = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)})
 
 
 def _escaped(text: str) -> str:
-    """`text` with control characters, line and paragraph separators and backslashes escaped."""
+    """`text` with control characters, lone surrogates, line and paragraph separators and
+    backslashes escaped."""
     if text.isprintable() and "\\" not in text:
         return text
     out = []
     for ch in text:
         if ch in _ESCAPES:
             out.append(_ESCAPES[ch])
-        elif unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+        elif unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
             out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
@@ -247,7 +257,7 @@ def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: s
     shown = fields if ok else {k: _shortened(v) for k, v in fields.items()}
     if args.json:  # json.dumps escapes control characters itself
         out = {**shown, "answer": answer} if ok else {**shown, "error": str(answer)}
-        print(json.dumps(out, ensure_ascii=False).translate(_JSON_BREAKS))
+        print(json.dumps(out, ensure_ascii=False).translate(_JSON_ESCAPES))
     else:
         print("\t".join([*map(_escaped, shown.values()), answer if ok else "error"]))
     if not ok:

@@ -368,3 +368,24 @@ def test_a_device_torch_cannot_use_is_one_clear_line(capsys, parity_file, device
     assert code == 1 and out == ""
     assert err.startswith(f"logdepth: error: cannot move the weights to {device}")
     assert err.count("\n") == 1
+
+
+def test_stdin_that_is_not_utf8_names_its_line(capsys, monkeypatch, parity_file):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"01\n\xff01\n")))
+    code, out, err = run(capsys, "run", str(parity_file), "-")
+    assert code == 1 and out == "" and "stdin:2: cannot read: not UTF-8 text (byte 3)" in err
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_word_of_undecodable_bytes_is_echoed_encodably(capsys, parity_file, json_flag):
+    """Command-line bytes that are not UTF-8 reach Python as lone surrogates, which a strict
+    stdout cannot write: the echo escapes them."""
+    code, out, _ = run(capsys, "run", str(parity_file), "\udcff1", "01", *json_flag)
+    assert code == 1
+    out.encode("utf-8")  # no lone surrogate left
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[1] in ("01\treject", '{"word": "01", "answer": "reject"}')
+    if json_flag:
+        assert json.loads(lines[0])["word"] == "\udcff1"
+    else:
+        assert lines[0] == "\\udcff1\terror"
