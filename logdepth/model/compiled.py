@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from logdepth.errors import InputError
+from logdepth.errors import InputError, NonFiniteError
 from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
@@ -283,8 +283,12 @@ class CompiledModel:
             tensors = {
                 k: v.to(device=new_device, dtype=new_dtype) for k, v in self.network.tensors.items()
             }
-        except (AssertionError, RuntimeError) as err:  # e.g. CUDA asked for, not present
-            raise InputError(f"cannot move the weights to {new_device}: {err}") from None
+        # e.g. CUDA asked for, not present; NotImplementedError: a backend without the ops;
+        # ImportError: a backend whose torch module is absent (hpu)
+        except (AssertionError, RuntimeError, NotImplementedError, ImportError) as err:
+            # The first line: torch appends its whole dispatcher table to some of these.
+            why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise InputError(f"cannot move the weights to {new_device}: {why}") from None
         network = UniversalTransformer(self.config, tensors)
         network.attention_mode, network.beta = self.network.attention_mode, self.network.beta
         network.precision_bits = self.network.precision_bits
@@ -328,8 +332,12 @@ class CompiledModel:
         return self.config.frontier.get(self.dtype_name)
 
     def num_layers(self, n: int) -> int:
-        """Layers unrolled for input size n: s + r * d(n) + t."""
-        return self.config.num_layers(self.config.depth_rule.depth(n))
+        """Layers unrolled for input size n (a whole number, 0 or more): s + r * d(n) + t."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise InputError(f"an input size is a whole number, not {inputs.quoted(n)}")
+        if n < 0:
+            raise InputError(f"an input size is 0 or more, not {n}")
+        return self.config.num_layers(self.config.depth_rule.depth(int(n)))
 
     # ---- running --------------------------------------------------------------------------
     def input_size(self, tokens: Sequence[str]) -> int:
@@ -343,7 +351,12 @@ class CompiledModel:
                 f"these weights carry no frontier for {self.dtype_name}; "
                 "they promise no input in this dtype"
             )
-        if n > limit and self.config.depth_rule.fixed is not None:
+        report = self.extra.get("report")
+        built = report.get("max_length") if isinstance(report, dict) else None
+        # A non-uniform build for N past the precision frontier is limited by precision, not N:
+        # a larger --max-length would not help there.
+        past_build = not isinstance(built, int) or isinstance(built, bool) or n > built
+        if n > limit and self.config.depth_rule.fixed is not None and past_build:
             raise InputError(
                 f"input size {n} is beyond what these non-uniform weights were built and "
                 f"verified for ({limit}): their depth is fixed (Corollary 1.1); compile with a "
@@ -359,7 +372,22 @@ class CompiledModel:
     def run_tokens(
         self, sequences: Sequence[Sequence[str]], depth: int | None = None, check: bool = True
     ) -> list[str]:
-        """Forward pass on token sequences; returns the argmax output token of each."""
+        """Forward pass on token sequences; returns the argmax output token of each.
+
+        Logits holding NaN or infinity (a forward hook, an edited tensor, an overflow) have no
+        argmax worth reading: a `NonFiniteError`, never an answer."""
+        answers = self._run_rows(sequences, depth, check)
+        for k, answer in enumerate(answers):
+            if isinstance(answer, NonFiniteError):
+                where = f"input {k + 1} of {len(answers)}: " if len(answers) > 1 else ""
+                raise NonFiniteError(f"{where}{answer}")
+        return [str(a) for a in answers]
+
+    def _run_rows(
+        self, sequences: Sequence[Sequence[str]], depth: int | None = None, check: bool = True
+    ) -> list[str | NonFiniteError]:
+        """`run_tokens` with a `NonFiniteError` in place of each answer whose logits are not
+        all finite (the other answers of the batch stand: rows do not mix)."""
         if not sequences:
             return []
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
@@ -371,7 +399,7 @@ class CompiledModel:
                 self._check_frontier(n)
             d = self.config.depth_rule.depth(n) if depth is None else depth
             by_depth.setdefault(d, []).append(k)
-        answers: list[str] = [""] * len(sequences)
+        answers: list[str | NonFiniteError] = [""] * len(sequences)
         for d, members in by_depth.items():
             batch = [sequences[k] for k in members]
             width = max(len(s) for s in batch)
@@ -385,8 +413,13 @@ class CompiledModel:
             device = self.network.device
             with torch.no_grad():
                 logits = self.network(ids.to(device), lengths.to(device), d)
+            # One check per row of the logits: cheap next to the forward pass.
+            finite = torch.isfinite(logits).all(dim=-1).tolist()
             for row, k in enumerate(members):
-                answers[k] = self.config.outputs[int(logits[row].argmax())]
+                if finite[row]:
+                    answers[k] = self.config.outputs[int(logits[row].argmax())]
+                else:
+                    answers[k] = _non_finite(self.config.outputs, logits[row])
         return answers
 
     def trace_cost(
@@ -498,7 +531,9 @@ class CompiledModel:
         if not isinstance(word, str) and not (
             isinstance(word, Sequence) and all(isinstance(a, str) for a in word)
         ):
-            raise InputError(f"a word is a str or a sequence of symbols, not {word!r}")
+            raise InputError(
+                f"a word is a str or a sequence of symbols, not {inputs.quoted(word)}"
+            )
         return inputs.encode_word(inputs.split_word(word, self.alphabet))
 
     def accepts(self, word: str | Sequence[str]) -> bool:
@@ -513,10 +548,13 @@ class CompiledModel:
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
-    def accepts_each(self, words: Sequence[str | Sequence[str]]) -> list[bool | InputError]:
+    def accepts_each(
+        self, words: Sequence[str | Sequence[str]]
+    ) -> list[bool | InputError | NonFiniteError]:
         """`accepts_batch` that answers every good word: a bad word (unknown symbol, past the
-        frontier) gets its `InputError` in place of an answer."""
-        answers: list[bool | InputError] = []
+        frontier) gets its `InputError`, a forward pass with non-finite logits its
+        `NonFiniteError`, in place of an answer."""
+        answers: list[bool | InputError | NonFiniteError] = []
         good: list[int] = []
         sequences: list[list[str]] = []
         for word in words:
@@ -529,8 +567,8 @@ class CompiledModel:
             good.append(len(answers))
             answers.append(False)
             sequences.append(tokens)
-        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
-            answers[k] = out == "accept"
+        for k, out in zip(good, self._run_rows(sequences, check=False), strict=True):
+            answers[k] = out if isinstance(out, NonFiniteError) else out == "accept"
         return answers
 
     def trace(
@@ -558,10 +596,13 @@ class CompiledModel:
         sequences = [self._graph_tokens(*query) for query in queries]
         return [o == "connected" for o in self.run_tokens(sequences)]
 
-    def connected_each(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool | InputError]:
+    def connected_each(
+        self, queries: Sequence[tuple[Any, str, str]]
+    ) -> list[bool | InputError | NonFiniteError]:
         """`connected_batch` that answers every good query: a bad one (unknown vertex, graph
-        past the frontier) gets its `InputError` in place of an answer."""
-        answers: list[bool | InputError] = []
+        past the frontier) gets its `InputError`, a forward pass with non-finite logits its
+        `NonFiniteError`, in place of an answer."""
+        answers: list[bool | InputError | NonFiniteError] = []
         good: list[int] = []
         sequences: list[list[str]] = []
         for query in queries:
@@ -572,8 +613,8 @@ class CompiledModel:
                 continue
             good.append(len(answers))
             answers.append(False)
-        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
-            answers[k] = out == "connected"
+        for k, out in zip(good, self._run_rows(sequences, check=False), strict=True):
+            answers[k] = out if isinstance(out, NonFiniteError) else out == "connected"
         return answers
 
     def _graph_tokens(self, graph: Any, source: str, target: str) -> list[str]:
@@ -634,6 +675,16 @@ def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) 
     return 3 * chunk * size + 4 * length * d_model * size
 
 
+def _non_finite(outputs: Sequence[str], logits: torch.Tensor) -> NonFiniteError:
+    """The error for one row of logits that is not all finite, naming each output's logit."""
+    values = ", ".join(f"{o} {float(x)}" for o, x in zip(outputs, logits.tolist(), strict=True))
+    return NonFiniteError(
+        f"the forward pass gave non-finite logits ({values}): NaN or infinity reached the "
+        "answer position (a forward hook, an edited tensor, or an overflow), so there is no "
+        "answer"
+    )
+
+
 def _shown(value: Any) -> str:
     """A decoded value as table text."""
     if value is None:
@@ -662,6 +713,10 @@ def _dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 def _device(device: str | torch.device) -> torch.device:
     try:
-        return torch.device(device)
+        found = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise InputError(f"{device!r} is not a device ({err})") from None
+    if found.type == "meta":
+        # Meta tensors have shapes but no values: a forward pass there has no answer to read.
+        raise InputError("the meta device holds no values, so it cannot run a model (cpu, cuda)")
+    return found
