@@ -26,6 +26,24 @@ from dataclasses import dataclass
 
 from logdepth.registry import CONSTRUCTIONS, Construction
 
+# No input has 2^63 symbols or vertices: torch indexes positions with int64. So a budget past
+# the depth at which every construction already reaches 2^63 buys nothing more, and the paper's
+# bounds stay far inside float64 there (2^((d - 20)/2 + 1) at d = 513 is 2^247.5); a larger
+# budget is refused rather than overflowing (or building integers of millions of digits).
+MAX_INPUT_BITS = 63
+
+
+LAYERS_LIMIT_REASON = (
+    "past it no construction handles a larger input (each has reached its capacity or "
+    f"2^{MAX_INPUT_BITS} symbols or vertices, more than any input can hold)"
+)
+
+
+def max_layers() -> int:
+    """The largest useful layer budget: the depth at which every registered construction that
+    grows with n handles inputs of 2^MAX_INPUT_BITS (slope * MAX_INPUT_BITS + offset)."""
+    return max(e.slope * MAX_INPUT_BITS + e.offset for e in CONSTRUCTIONS if e.slope > 0)
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -72,6 +90,8 @@ def budgets(layers: int) -> list[Budget]:
     paper's corollary bounds (floored)."""
     if layers < 0:
         raise ValueError("a layer budget is a non-negative integer")
+    if layers > max_layers():
+        raise ValueError(f"a layer budget is at most {max_layers():,}: {LAYERS_LIMIT_REASON}")
     exact = [
         Budget(entry.name, entry.reference, entry.formula, _largest(entry, layers), entry.unit)
         for entry in CONSTRUCTIONS

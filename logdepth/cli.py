@@ -11,11 +11,14 @@ import json
 import os
 import signal
 import sys
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
+from logdepth.model.inputs import ECHO_LIMIT, quoted
 from logdepth.registry import names as registry_names
 
 
@@ -136,6 +139,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
             source=spec.source,
         )
     model.save(out)
+    reach = model.config.frontier.get("float64")
+    if args.max_length is not None and reach is not None and reach < args.max_length:
+        # Built as asked, but precision, not the build, sets how long a word it answers.
+        print(
+            f"logdepth: note: --max-length {args.max_length:,} is past these weights' float64 "
+            f"frontier: words longer than {reach:,} symbols are refused (docs/precision.md)",
+            file=sys.stderr,
+        )
     report = model.extra.get("report", {})
     s, r, t = model.config.s_r_t
     print(f"wrote {out}: ({s}, {r}, {t})-universal transformer, width {model.config.d_model}")
@@ -166,11 +177,24 @@ def _load_for_running(args: argparse.Namespace) -> Any:
 
 
 def _lines(path: str) -> list[str]:
-    """The lines of a file, or of stdin for "-", without their line ends ('' stays a word)."""
-    if path == "-":
+    """The lines of a file, or of stdin for "-", without their line ends ('' stays a word; an
+    empty input has no lines, not one empty one)."""
+    stdin = getattr(sys.stdin, "buffer", None) if path == "-" else None
+    if path == "-" and stdin is None:  # replaced by text (a test harness): already decoded
         text = sys.stdin.read()
     else:
-        text = Path(path).read_text(encoding="utf-8")
+        data = stdin.read() if stdin is not None else Path(path).read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            where = "stdin" if path == "-" else path
+            raise InputError(
+                f"{where}:{line}: cannot read: not UTF-8 text (byte {err.start:,})"
+            ) from None
+        text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark is not part of a word
+    if not text:
+        return []
     return [line.rstrip("\r") for line in text.split("\n")][: -1 if text.endswith("\n") else None]
 
 
@@ -181,27 +205,65 @@ def _stdin_is_piped() -> bool:
         return False
 
 
-def _words(args: argparse.Namespace) -> list[str]:
-    """Words from the command line, then --file (or stdin: `-`, or no words on a pipe)."""
+def _words(args: argparse.Namespace) -> tuple[list[str], bool]:
+    """Words from the command line, then --file (or stdin: `-`, or no words on a pipe), and
+    whether a file or stdin was read (an empty one has no words to answer: no lines out)."""
     words = list(args.words)
+    streamed = words == ["-"] or args.file is not None
     if words == ["-"]:
         words = _lines("-")
     if args.file is not None:
         words += _lines(args.file)
     elif not words and _stdin_is_piped():
-        words = _lines("-")
-    return words
+        words, streamed = _lines("-"), True
+    return words, streamed
+
+
+# How `run` echoes an input on its answer line: control characters (a TAB would split the TSV
+# line, a newline would add one) and backslashes (so that an escape is never ambiguous) are
+# written as the escapes Python writes them: \t \n \r \\ \x1b \u2028.
+_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
+# Escaped in JSON lines too: line breaks to readers that split on more than \n (str.splitlines),
+# and lone surrogates (bytes of a command-line word that were not UTF-8), which a strict
+# stdout cannot encode.
+_JSON_ESCAPES = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+_JSON_ESCAPES.update({c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)})
+
+
+def _escaped(text: str) -> str:
+    """`text` with control characters, lone surrogates, line and paragraph separators and
+    backslashes escaped."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _shortened(text: str) -> str:
+    """A failed input as its answer line echoes it: past ECHO_LIMIT characters, its first ones
+    and a count (a 10 MB bad word is not copied to the output)."""
+    if len(text) <= ECHO_LIMIT:
+        return text
+    return f"{text[:ECHO_LIMIT]}... ({len(text):,} characters)"
 
 
 def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: str) -> bool:
     """Print one answer line (TSV: the fields, then the answer; --json: one object) and, for
     an error, a message naming the input (`what`) on stderr. True when it was an answer."""
     ok = not isinstance(answer, Exception)
-    if args.json:
-        out = {**fields, "answer": answer} if ok else {**fields, "error": str(answer)}
-        print(json.dumps(out, ensure_ascii=False))
+    shown = fields if ok else {k: _shortened(v) for k, v in fields.items()}
+    if args.json:  # json.dumps escapes control characters itself
+        out = {**shown, "answer": answer} if ok else {**shown, "error": str(answer)}
+        print(json.dumps(out, ensure_ascii=False).translate(_JSON_ESCAPES))
     else:
-        print("\t".join([*fields.values(), answer if ok else "error"]))
+        print("\t".join([*map(_escaped, shown.values()), answer if ok else "error"]))
     if not ok:
         print(f"logdepth: error: {what}: {answer}", file=sys.stderr)
     return ok
@@ -219,7 +281,9 @@ def _run_words(model: Any, args: argparse.Namespace) -> int:
     """Answer every word; a bad word fails only its own line."""
     if args.graph or args.pair or args.queries or args.source or args.target:
         raise InputError("this model recognizes words; --graph needs a connectivity model")
-    words = _words(args)
+    words, streamed = _words(args)
+    if not words and streamed:
+        return 0  # an empty file or stdin: nothing to answer
     if not words:
         raise InputError("give at least one word ('' is the empty word), --file F, or stdin")
     ok = True
@@ -227,14 +291,24 @@ def _run_words(model: Any, args: argparse.Namespace) -> int:
         batch = words[start : start + RUN_BATCH]
         for word, answer in zip(batch, model.accepts_each(batch), strict=True):
             shown = answer if isinstance(answer, Exception) else "accept" if answer else "reject"
-            ok = _emit(args, {"word": word}, shown, f"word {word!r}") and ok
+            ok = _emit(args, {"word": word}, shown, f"word {quoted(word)}") and ok
         sys.stdout.flush()
     return 0 if ok else 1
 
 
-def _graph_queries(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+@dataclass(frozen=True)
+class _BadLine:
+    """A malformed --queries line: answered `error` in its place while the others run."""
+
+    where: str  # FILE:LINE
+    line: str
+    error: InputError
+
+
+def _graph_queries(args: argparse.Namespace) -> list[tuple[str, str, str] | _BadLine]:
     """(graph, source, target) for every --graph and every pair (--source/--target and each
-    --pair), then the lines "GRAPH SOURCE TARGET" of --queries."""
+    --pair), then the lines "GRAPH SOURCE TARGET" of --queries (a malformed line is a
+    `_BadLine` in its place: it fails alone)."""
     if args.words:
         raise InputError("this model takes graphs, not words")
     pairs = [tuple(p) for p in args.pair or []]
@@ -242,7 +316,9 @@ def _graph_queries(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         if args.source is None or args.target is None:
             raise InputError("--source and --target go together (or use --pair A B)")
         pairs.insert(0, (args.source, args.target))
-    queries = [(g, s, t) for g in args.graph or [] for s, t in pairs]
+    queries: list[tuple[str, str, str] | _BadLine] = [
+        (g, s, t) for g in args.graph or [] for s, t in pairs
+    ]
     if args.graph and not pairs:
         raise InputError("give the vertices: --source A --target B, or --pair A B (repeatable)")
     if pairs and not args.graph:
@@ -252,8 +328,12 @@ def _graph_queries(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         if not fields:
             continue
         if len(fields) != 3:
-            raise InputError(f"{args.queries}:{number}: expected GRAPH SOURCE TARGET, not {line!r}")
+            err = InputError(f"expected GRAPH SOURCE TARGET, not {quoted(line)}")
+            queries.append(_BadLine(f"{args.queries}:{number}", line, err))
+            continue
         queries.append((fields[0], fields[1], fields[2]))
+    if not queries and args.queries:
+        return []  # an empty --queries file: nothing to answer
     if not queries:
         raise InputError(
             "this model decides connectivity: give --graph G with --source A --target B "
@@ -266,23 +346,34 @@ def _run_graphs(model: Any, args: argparse.Namespace) -> int:
     """Answer every connectivity query; a bad graph or vertex fails only its own queries."""
     queries = _graph_queries(args)
     graphs: dict[str, Any] = {}
-    for name, _, _ in queries:
-        if name not in graphs:
+    for query in queries:
+        if not isinstance(query, _BadLine) and query[0] not in graphs:
             try:
-                graphs[name] = _graph_argument(name)
+                graphs[query[0]] = _graph_argument(query[0])
             except LogdepthError as err:
-                graphs[name] = err
+                graphs[query[0]] = err
     ok = True
     for start in range(0, len(queries), GRAPH_BATCH):
         batch = queries[start : start + GRAPH_BATCH]
-        runnable = [(graphs[g], s, t) for g, s, t in batch if not isinstance(graphs[g], Exception)]
+        runnable = [
+            (graphs[q[0]], q[1], q[2])
+            for q in batch
+            if not isinstance(q, _BadLine) and not isinstance(graphs[q[0]], Exception)
+        ]
         answers = iter(model.connected_each(runnable))
-        for g, s, t in batch:
+        for query in batch:
+            if isinstance(query, _BadLine):  # the line is echoed as the graph field
+                fields = {"graph": query.line, "source": "", "target": ""}
+                _emit(args, fields, query.error, query.where)
+                ok = False
+                continue
+            g, s, t = query
             answer = graphs[g] if isinstance(graphs[g], Exception) else next(answers)
             if isinstance(answer, bool):
                 answer = "connected" if answer else "disconnected"
             fields = {"graph": g, "source": s, "target": t}
-            ok = _emit(args, fields, answer, f"graph {g}, {s!r} -> {t!r}") and ok
+            what = f"graph {quoted(g)}, {quoted(s)} -> {quoted(t)}"
+            ok = _emit(args, fields, answer, what) and ok
         sys.stdout.flush()
     return 0 if ok else 1
 
@@ -405,6 +496,8 @@ def cmd_precision(args: argparse.Namespace) -> int:
     largest = args.max_n if args.max_n is not None else fmt.default_max_n
     if largest < 2:
         raise InputError("--max-n must be at least 2")
+    if args.inputs < 1:  # with no inputs every p would pass: a fit of nothing
+        raise InputError(f"--inputs must be 1 or more, not {args.inputs}")
     what = fmt.unit
     print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
     print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
@@ -549,10 +642,14 @@ def cmd_budget(args: argparse.Namespace) -> int:
     """Corollaries 1.2 and 2.1 as depth budgets, next to the exact layer formulas."""
     from dataclasses import asdict
 
-    from logdepth.budget import budgets
+    from logdepth.budget import LAYERS_LIMIT_REASON, budgets, max_layers
 
     if args.layers < 0:
         raise InputError(f"--layers must be 0 or more, not {args.layers}")
+    if args.layers > max_layers():
+        raise InputError(
+            f"--layers must be at most {max_layers():,}, not {args.layers:,}: {LAYERS_LIMIT_REASON}"
+        )
     rows = budgets(args.layers)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
@@ -661,6 +758,27 @@ def _check_hook(spec: Any, args: argparse.Namespace) -> dict[str, Any]:
     return {"accepts": accepts, "connected": connected}
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that, with `intermixed=True`, takes its options anywhere among its
+    positional arguments (`run M 0110 --dtype float32` and `run M --dtype float32 0110`): plain
+    argparse ends a `nargs="*"` positional at the first option and refuses the words after it.
+    Only for parsers without subcommands or REMAINDER arguments (argparse's own limit)."""
+
+    def __init__(self, *args: Any, intermixed: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._intermixed = intermixed
+        self._inside = False  # parse_known_intermixed_args calls parse_known_args twice
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if not self._intermixed or self._inside:
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     from logdepth.dsl import commands as dsl_commands
     from logdepth.verify.regular import DEFAULT_BUDGET_S
@@ -671,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(Merrill & Sabharwal 2025), run them, and verify them.",
     )
     parser.add_argument("--version", action="version", version=f"logdepth {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("compile", help="compile a spec (Theorem 1) or connectivity (Theorem 2)")
     p.add_argument("spec", nargs="?", help="spec file")
@@ -692,6 +810,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
+        intermixed=True,
         help="run a weight file on words or graph queries",
         description="Answer each word (or graph query) on its own line: the input echoed, then "
         "the answer, tab-separated (--json: one object per line). Words come from the command "

@@ -66,5 +66,21 @@ class InputError(LogdepthError):
     """An input the weights cannot answer: unknown symbol, or beyond the derived frontier."""
 
 
+class NonFiniteError(LogdepthError):
+    """NaN or infinity where a number must be: logits of a forward pass (a forward hook, an
+    edited tensor, an overflow) or a weight about to be saved. Never read as an answer."""
+
+
+class UnknownNameError(InputError, KeyError):
+    """A name looked up that does not exist (a cell of a trace, ...); the message lists the
+    names there are. Also a KeyError, for callers that look names up in a mapping."""
+
+    __str__ = Exception.__str__  # KeyError's would print the message as a quoted repr
+
+
+class SettingError(LogdepthError):
+    """An environment variable set to a value logdepth cannot use."""
+
+
 class MissingExtraError(LogdepthError):
     """A feature needs an optional extra that is not installed (e.g. logdepth[plot])."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -62,6 +63,8 @@ def atomic_write(
         existing = os.stat(target)
     except FileNotFoundError:
         existing = None
+    except NotADirectoryError as err:  # a file where the path needs a directory
+        raise error(f"{path}: cannot write: {_why_no_new_file(target.parent, err)}") from None
     except OSError as err:
         raise error(f"{path}: cannot write: {err.strerror or err}") from None
     if existing is not None and stat.S_ISDIR(existing.st_mode):
@@ -74,7 +77,7 @@ def atomic_write(
         # os.open applies the umask to NEW_FILE_MODE (mkstemp would force 0o600).
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, NEW_FILE_MODE)
     except OSError as err:
-        raise error(f"{path}: cannot write: {err.strerror or err}") from None
+        raise error(f"{path}: cannot write: {_why_no_new_file(target.parent, err)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             if existing is not None:
@@ -85,6 +88,27 @@ def atomic_write(
         raise error(f"{path}: cannot write: {err.strerror or err}") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _why_no_new_file(directory: Path, err: OSError) -> str:
+    """Why a file cannot be created in `directory`, said of the directory: the write goes to a
+    new file beside the target, so the error is about the directory, not the target (creating
+    in /proc says "No such file or directory" of a file that exists)."""
+    where = str(directory) or "."
+    if not os.path.lexists(directory):
+        return f"the directory {where} does not exist"
+    if not os.path.isdir(directory):
+        return f"{where} is not a directory"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: no new files may be created in the directory {where}"
+    if err.errno == errno.EROFS:
+        return f"the directory {where} is on a read-only file system"
+    if err.errno == errno.ENOSPC:
+        return f"no space left on the device of {where}"
+    if err.errno == errno.ENOENT:
+        # ENOENT in a directory that exists: a pseudo file system (/proc, /sys) makes no files.
+        return f"the directory {where} does not allow new files; write somewhere else"
+    return f"cannot create a file in the directory {where} ({err.strerror or err})"
 
 
 def read_user_text(path: Path, what: str, limit: int, error: Callable[[str], LogdepthError]) -> str:

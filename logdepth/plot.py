@@ -23,6 +23,10 @@ from logdepth.model.config import DepthRule
 DPI = 100
 SIZE = (1200, 700)  # every PNG this module writes is this many pixels (width, height)
 MAX_TICKS = 48  # token labels drawn per axis at most
+# The largest n of the depth plot: its series hold one point per n (and Corollary 1.1 compiles
+# one model per power of two), so their cost grows with n, while on the 1200-pixel log2 axis 20
+# doublings still give each step of the layer count 60 pixels: more adds cost, not detail.
+DEPTH_MAX_N = 2**20
 
 
 def pyplot() -> Any:
@@ -185,7 +189,12 @@ def depth_series(max_n: int = 1024) -> dict[str, dict[str, list[int]]]:
 
 
 def plot_depth(path: str | Path, max_n: int = 1024) -> None:
-    """Layer count against n, compiled models as markers over the paper's formulas."""
+    """Layer count against n (1 <= max_n <= DEPTH_MAX_N), compiled models as markers over the
+    paper's formulas."""
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or not 1 <= max_n <= DEPTH_MAX_N:
+        raise InputError(
+            f"the depth plot's largest n (--max-n) is between 1 and {DEPTH_MAX_N:,}, not {max_n}"
+        )
     plt = pyplot()
     fig, axes = _figure(plt)
     ax = axes[0][0]

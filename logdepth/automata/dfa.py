@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth.errors import CompileError, SpecError
+from logdepth.errors import CompileError, SettingError, SpecError
+from logdepth.model.inputs import quoted
 
 SOURCE_KINDS = ("dfa", "regex", "group", "nfa", "count")
 # How many states determinizing or minimizing may handle before it is refused. Theorem 1's
@@ -21,11 +22,18 @@ STATE_BUDGET_ENV = "LOGDEPTH_MAX_STATES"
 
 
 def state_budget() -> int:
-    """The state budget: $LOGDEPTH_MAX_STATES if set to a positive integer, else the default."""
-    raw = os.environ.get(STATE_BUDGET_ENV, "")
-    if raw.isascii() and raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return DEFAULT_STATE_BUDGET
+    """The state budget: $LOGDEPTH_MAX_STATES when set (a positive whole number; any other
+    value is a `SettingError` naming the variable, never silently the default), else the
+    default. Set but empty counts as unset."""
+    raw = os.environ.get(STATE_BUDGET_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STATE_BUDGET
+    if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+        raise SettingError(
+            f"{STATE_BUDGET_ENV}={quoted(raw)} is not a state budget: set it to a whole number of "
+            f"states, 1 or more (default {DEFAULT_STATE_BUDGET:,}), or unset it"
+        )
+    return int(raw)
 
 
 def check_budget(states: int, max_states: int | None, what: str) -> None:

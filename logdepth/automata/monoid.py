@@ -18,8 +18,37 @@ import numpy as np
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.errors import CompileError
+from logdepth.limits import FLOAT64_BYTES, MEMORY_ENV, format_bytes, max_memory
 
 MAX_ELEMENTS = 5000  # beyond this the |M|^2 table (and Theorem 1's tables) are impractical
+# Python's fixed costs per element found: the dict entry and bytes key header, the list slots,
+# the parent/letter entries and the tuple header (CPython 3.11, 64-bit; sys.getsizeof of
+# b"" is 33, of () 40, a dict entry about 100 with its index): a round upper bound.
+ELEMENT_OVERHEAD_BYTES = 256
+
+
+def element_bytes(kind: str, states: int, letters: int) -> int:
+    """Bytes the BFS keeps per element found, for an automaton of `states` states (`_bfs`):
+    the element's array and its bytes key (2 bytes a state as int16, or one bool per pair of
+    states for a relation), the tuple written into `elements` (8 bytes a pointer, plus a Python
+    int per row of a relation: 28 bytes and one bit per state), a row of `right` (one int per
+    letter) and the fixed overhead."""
+    if kind == "dfa":
+        array = states * (2 if states < 2**15 else 4)
+        entries = 8 * states
+    else:
+        array = states * states
+        entries = states * (8 + 28 + states // 8)
+    return 2 * array + entries + 8 * letters + ELEMENT_OVERHEAD_BYTES
+
+
+def affordable_elements(kind: str, states: int, letters: int) -> int:
+    """The most elements whose enumeration and |M|^2 table fit the memory limit: E elements
+    cost E * element_bytes plus the int64 table 8 E^2 (`table`)."""
+    per = element_bytes(kind, states, letters)
+    limit = max_memory()
+    # 8 E^2 + per E <= limit  <=>  E <= (-per + sqrt(per^2 + 32 limit)) / 16
+    return max(1, int((-per + (per * per + 32 * limit) ** 0.5) / (2 * FLOAT64_BYTES)))
 
 
 class TransitionMonoid:
@@ -51,14 +80,29 @@ class TransitionMonoid:
     # -- construction ----------------------------------------------------------------------
     @classmethod
     def of(cls, automaton: DFA | NFA, max_elements: int = MAX_ELEMENTS) -> TransitionMonoid:
+        """Enumerate the monoid; `CompileError` past `max_elements` elements, or past the
+        number whose enumeration and table fit the memory limit (`affordable_elements`, from
+        the automaton's size before the first element is found)."""
+        kind = "dfa" if isinstance(automaton, DFA) else "nfa"
+        states, letters = len(automaton.states), len(automaton.alphabet)
+        affordable = affordable_elements(kind, states, letters)
+        reason = "Theorem 1's tables would be too large"
+        if affordable < max_elements:
+            per = element_bytes(kind, states, letters)
+            reason = (
+                f"enumerating more (each element {format_bytes(per)} for {states:,} states, "
+                f"plus the 8 |M|^2-byte table) would pass the memory limit of "
+                f"{format_bytes(max_memory())}; raise it with {MEMORY_ENV}=SIZE"
+            )
+            max_elements = affordable
         if isinstance(automaton, DFA):
-            return cls._of_dfa(automaton, max_elements)
+            return cls._of_dfa(automaton, max_elements, reason)
         if isinstance(automaton, NFA):
-            return cls._of_nfa(automaton, max_elements)
+            return cls._of_nfa(automaton, max_elements, reason)
         raise TypeError(f"expected a DFA or an NFA, got {type(automaton).__name__}")
 
     @classmethod
-    def _of_dfa(cls, dfa: DFA, max_elements: int) -> TransitionMonoid:
+    def _of_dfa(cls, dfa: DFA, max_elements: int, reason: str) -> TransitionMonoid:
         idx = {q: i for i, q in enumerate(dfa.states)}
         n = len(dfa.states)
         dtype = np.int16 if n < 2**15 else np.int32
@@ -72,7 +116,7 @@ class TransitionMonoid:
 
         ident = np.arange(n, dtype=dtype)
         elems, letter, right, parent, plet = cls._bfs(
-            ident, compose_all, letters, max_elements, dfa
+            ident, compose_all, letters, max_elements, dfa, reason
         )
         s = idx[dfa.start]
         acc = np.array([q in dfa.accept for q in dfa.states], dtype=bool)
@@ -81,7 +125,7 @@ class TransitionMonoid:
         return cls(dfa.name, "dfa", dfa.alphabet, tuples, letter, right, parent, plet, accepting)
 
     @classmethod
-    def _of_nfa(cls, nfa: NFA, max_elements: int) -> TransitionMonoid:
+    def _of_nfa(cls, nfa: NFA, max_elements: int, reason: str) -> TransitionMonoid:
         idx = {q: i for i, q in enumerate(nfa.states)}
         n = len(nfa.states)
         letters = np.zeros((len(nfa.alphabet), n, n), dtype=bool)
@@ -97,7 +141,7 @@ class TransitionMonoid:
 
         ident = np.eye(n, dtype=bool)
         elems, letter, right, parent, plet = cls._bfs(
-            ident, compose_all, letters, max_elements, nfa
+            ident, compose_all, letters, max_elements, nfa, reason
         )
         start = np.zeros(n, dtype=bool)
         for q in nfa.start:
@@ -111,7 +155,7 @@ class TransitionMonoid:
         return cls(nfa.name, "nfa", nfa.alphabet, tuples, letter, right, parent, plet, accepting)
 
     @staticmethod
-    def _bfs(ident, compose_all, letters, max_elements, automaton):
+    def _bfs(ident, compose_all, letters, max_elements, automaton, reason):
         key = lambda a: a.tobytes()  # noqa: E731
         elems = [ident]
         index = {key(ident): 0}
@@ -130,7 +174,8 @@ class TransitionMonoid:
                     if j >= max_elements:
                         raise CompileError(
                             f"the transition monoid of {automaton.name!r} has more than "
-                            f"{max_elements} elements; Theorem 1's tables would be too large"
+                            f"{max_elements:,} elements; "
+                            f"{reason}"
                         )
                     index[kb] = j
                     elems.append(nxt[k])

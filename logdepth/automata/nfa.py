@@ -7,8 +7,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logdepth.automata.dfa import DFA, _bad, _str_list, check_budget, state_budget
+from logdepth.errors import CompileError
+from logdepth.limits import MEMORY_ENV, format_bytes, max_memory
 
 EMPTY: frozenset[str] = frozenset()
+# CPython 3.11, 64-bit (sys.getsizeof): a str header is 49 bytes, a 2-tuple 56, a dict entry
+# with its share of the table about 100, a frozenset 216 plus 8 bytes a slot (2 slots a member).
+STR_BYTES, PAIR_BYTES, ENTRY_BYTES, SET_BYTES = 49, 56, 100, 216
+
+
+def subset_bytes(members: int, name_length: int, letters: int) -> int:
+    """What `determinize` keeps for one subset of `members` states named by `name_length`
+    characters: the frozenset (in `order` and `seen`), its name in the DFA's states, and one
+    transition per letter: a (name, letter) key and a target name, new strings each time."""
+    subset = SET_BYTES + 16 * members
+    name = STR_BYTES + name_length
+    transitions = letters * (ENTRY_BYTES + PAIR_BYTES + 2 * name)
+    return subset + name + transitions
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,10 @@ class NFA:
         order = [first]
         seen = {first}
         delta: dict[tuple[str, str], str] = {}
+        # The bytes kept so far, counted as subsets are found: the state budget bounds their
+        # number, this their size (a large alphabet makes each subset cost more).
+        memory, kept = max_memory(), 0
+        letters = len(self.alphabet)
         i = 0
         while i < len(order):
             cur = order[i]
@@ -77,6 +96,14 @@ class NFA:
                 nxt = self.step(cur, a)
                 if nxt not in seen:
                     check_budget(len(order) + 1, budget, f"determinizing NFA {self.name!r}")
+                    kept += subset_bytes(len(nxt), len(self._subset_name(nxt)), letters)
+                    if kept > memory:
+                        raise CompileError(
+                            f"determinizing NFA {self.name!r} holds about {format_bytes(kept)} "
+                            f"after {len(order):,} states, over the memory limit of "
+                            f"{format_bytes(memory)}; raise it with {MEMORY_ENV}=SIZE if the "
+                            "machine has room"
+                        )
                     seen.add(nxt)
                     order.append(nxt)
                 delta[(self._subset_name(cur), a)] = self._subset_name(nxt)

@@ -39,6 +39,7 @@ from logdepth.compiler.cells import Cell, Layout
 from logdepth.compiler.program import FeedForward
 from logdepth.constructions.gadgets import saturating_ff
 from logdepth.errors import CompileError
+from logdepth.limits import FLOAT64_BYTES, Estimate, format_bytes
 from logdepth.model.codebook import Codebook
 
 Element = int | tuple[int, ...]  # an index into the monoid (onehot) or a map as a tuple (maps)
@@ -276,6 +277,68 @@ def too_big(dfa: DFA) -> None:
             f"table would need at least {len(dfa.states) ** 2:,} feed-forward units (more than "
             f"{MAX_TABLE_UNITS:,})"
         )
+
+
+def trivial_encoding(kind: str, alphabet: Sequence[str]) -> Encoding:
+    """The encoding of the one-state automaton over `alphabet` (the trivial monoid), in the
+    given kind: code dimension 1, the smallest table. `table_cost` builds a construction's
+    program with it to read off the shapes that do not depend on the monoid."""
+    one = DFA("trivial", ("e",), tuple(alphabet), "e", frozenset(["e"]),
+              {("e", a): "e" for a in alphabet})
+    if kind == "onehot":
+        return onehot_encoding(TransitionMonoid.of(one))
+    return maps_encoding(one)
+
+
+@dataclass(frozen=True)
+class ProgramShape:
+    """What a construction's program looks like apart from its monoid (`table_cost`): read
+    from the program built with `trivial_encoding` (code dimension 1).
+
+    width: its d_model; code_cells: cells holding an element code (each grows with the code's
+    dimension); columns: the float64 count of every assembled tensor divided by d_model (each
+    tensor, embedding, mask, W_Q ... W_out, has exactly one d_model axis); tables: layers whose
+    feed-forward is a monoid table, as assembled (a repeated layer and its copy in the final
+    block count twice); builds: distinct tables the program builds (`table_ff` calls);
+    table_units: the trivial table's hidden units."""
+
+    width: int
+    code_cells: int
+    columns: int
+    tables: int
+    builds: int
+    table_units: int
+
+
+def table_cost(enc: Encoding, shape: ProgramShape, what: str) -> Estimate:
+    """The peak bytes of compiling `enc` into a program of `shape`, from shapes alone (before
+    any table is built).
+
+    With U the table's hidden units (`Encoding.table_units`: 2 |M|^2 one-hot, 2 (|Q|^3 + |Q|^2)
+    maps), m its code dimension and d = width + code_cells (m - 1) the model width:
+    - weights W = 8 d (columns + 2 tables (U - U_1)) bytes: each assembled table layer holds
+      W_in [d_ff, d] and W_out [d, d_ff] in float64, d_ff growing by U - U_1 over the trivial
+      table's U_1 (the other layers' widths grow only with m, not with m^2, and are left out);
+    - program P = 8 * 3 U m per build: a table's feed-forward keeps its two conditions
+      [U, m] (the left factor and the accumulator) and its output [m, U] until assembly;
+    - assembly scatters each table into a zeroed [U, d] matrix and scales it (2 U d
+      transient), and the network first registers zero-filled buffers of every weight before
+      taking the assembled ones (a second W); saving holds the model and the file's bytes (2 W).
+    peak = 2 W + P + 8 * 2 U d (compile and save of S5 on generators: 788 MB predicted,
+    789 MB measured above the interpreter's own).
+    """
+    m = enc.dim
+    units = enc.table_units
+    d = shape.width + shape.code_cells * (m - 1)
+    weights = FLOAT64_BYTES * d * (shape.columns + 2 * shape.tables * (units - shape.table_units))
+    program = FLOAT64_BYTES * 3 * units * m * max(shape.builds, 1)
+    transient = FLOAT64_BYTES * 2 * units * d
+    peak = 2 * weights + program + transient
+    detail = (
+        f"{enc.kind} code of dimension {m:,}, d_model {d:,}, {shape.tables} monoid tables of "
+        f"{units:,} hidden units: weights {format_bytes(weights)}"
+    )
+    return Estimate(what, peak, detail=detail)
 
 
 def candidates(automaton: DFA | NFA) -> list[Encoding]:

@@ -95,11 +95,18 @@ from logdepth.constructions.hashing import (
     psi_to_phi_head,
     stack_ff,
 )
-from logdepth.constructions.monoid_codes import Encoding, choose_encoding
+from logdepth.constructions.monoid_codes import (
+    Encoding,
+    ProgramShape,
+    choose_encoding,
+    table_cost,
+    trivial_encoding,
+)
 from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
+from logdepth.model.transformer import tensor_schema
 from logdepth.precision import (
     MAX_EMULATED_BITS,
     bits_of,
@@ -749,14 +756,11 @@ def compile_regular(
     enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
     alphabet = list(automaton.alphabet)
-    if construction == "uniform":
-        program = uniform_program(enc, alphabet)
-    elif construction in ("wide", "nonuniform-wide"):
-        from logdepth.constructions.wide import wide_program
-
-        program = wide_program(enc, alphabet, None if construction == "wide" else max_length)
-    else:
-        program = nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
+    # Cost before work: the tables are |M|^2 (or |Q|^3) hidden units wide, so refuse from the
+    # shapes before any is built (limits.py).
+    shape = program_shape(enc.kind, tuple(alphabet), construction, max_length)
+    table_cost(enc, shape, f"compiling {automaton.name!r} ({construction})").check(CompileError)
+    program = _program(enc, alphabet, construction, max_length)
     network = assemble(program)
     report = _report(automaton, target, enc, program, construction, max_length)
     cap = max_length if construction not in ("uniform", "wide") else None
@@ -768,6 +772,45 @@ def compile_regular(
         report["frontier_by_bits"] = frontier_curve(cap, wide.frontier_for_bits)
         report["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
     return word_model(network, automaton, source, report)
+
+
+def _program(
+    enc: Encoding, alphabet: Sequence[str], construction: str, max_length: int | None
+) -> Program:
+    """The program of a regular-language construction over `enc`."""
+    if construction == "uniform":
+        return uniform_program(enc, alphabet)
+    if construction in ("wide", "nonuniform-wide"):
+        from logdepth.constructions.wide import wide_program
+
+        return wide_program(enc, alphabet, None if construction == "wide" else max_length)
+    return nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=32)
+def program_shape(
+    kind: str, alphabet: tuple[str, ...], construction: str, max_length: int | None
+) -> ProgramShape:
+    """The construction's shapes apart from the monoid (`monoid_codes.ProgramShape`), read off
+    its program over the trivial monoid: a table is a feed-forward that reads the fetched
+    block `left` (every construction here names it so), counted once per assembled layer."""
+    trivial = trivial_encoding(kind, alphabet)
+    program = _program(trivial, list(alphabet), construction, max_length)
+    layers = [*program.initial, *program.repeated, *program.final]
+    tables = [
+        layer for layer in layers if any(c.name == "left" for c in layer.feed_forward_reads())
+    ]
+    config = assemble(program).config
+    width = config.d_model
+    elements = sum(math.prod(dims) for dims in tensor_schema(config).values())
+    return ProgramShape(
+        width=width,
+        code_cells=sum(1 for c in program.layout.cells if c.kind == "code"),
+        columns=elements // width,
+        tables=len(tables),
+        builds=len({id(layer.ff) for layer in tables}),
+        table_units=trivial.table_units,
+    )
 
 
 def _report(

@@ -13,6 +13,8 @@ import struct
 import zlib
 
 import numpy as np
+import torch
+from torch.nn import functional
 
 MAX_SIDE = 512
 # White to a deep blue, 256 steps: the palette every map is drawn with.
@@ -54,7 +56,94 @@ def encode_png(pixels: np.ndarray, palette: np.ndarray = PALETTE) -> bytes:
     )
 
 
+def pixels_png(pixels: np.ndarray) -> str:
+    """A [m, m] uint8 map as a base64 PNG."""
+    return base64.b64encode(encode_png(pixels)).decode("ascii")
+
+
 def attention_png(weights: np.ndarray, max_side: int = MAX_SIDE) -> tuple[str, int]:
     """(base64 PNG of one head's map, tokens per pixel)."""
     pixels, step = intensities(weights, max_side)
-    return base64.b64encode(encode_png(pixels)).decode("ascii"), step
+    return pixels_png(pixels), step
+
+
+# Values pooled at once by `PooledMaps` (2^22 float64 values: 32 MiB a copy).
+SLICE_ELEMENTS = 1 << 22
+
+
+class PooledMaps:
+    """An attention sink (`model.transformer.AttentionSink`) that keeps every attention run as
+    `intensities` draws it, computed chunk by chunk as the forward pass scores the queries: the
+    rows scaled to their maximum (a row is whole in every chunk), max-pooled to at most
+    `max_side` pixels a side. It holds one run's [batch, heads, m, m] float64 pooling at a time
+    and keeps uint8 pixels, so a run at n tokens costs heads * m^2 bytes, not 8 heads n^2.
+
+    The arithmetic is `intensities`', in float64 (division and max are exact or correctly
+    rounded in both numpy and torch), so the pixels are the same bytes.
+    """
+
+    def __init__(self, max_side: int = MAX_SIDE) -> None:
+        self.max_side = max_side
+        self.runs: list[tuple[np.ndarray, int]] = []  # ([batch, heads, m, m] uint8, step)
+        self._pooled: torch.Tensor | None = None
+        self._step = 1
+
+    @staticmethod
+    def side(n: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+        """(pixels a side, tokens per pixel) of an n-token map."""
+        step = max(1, -(-n // max_side))
+        return -(-n // step), step
+
+    def peak_bytes(self, n: int, runs: int, widest: int) -> int:
+        """What this sink holds over a trace of `runs` head runs on n tokens (`trace_cost`):
+        a byte per pixel kept, one float64 pooling of the widest layer, and a slice's
+        transients (the division, nan_to_num, the scaled copy and its pooling: 4 copies)."""
+        m, _ = self.side(n, self.max_side)
+        slice_bytes = 4 * min(SLICE_ELEMENTS, widest * n * n) * 8
+        return runs * m * m + widest * m * m * 8 + slice_bytes
+
+    def begin(self, name: str, batch: int, heads: int, n: int) -> None:
+        m, self._step = self.side(n, self.max_side)
+        self._pooled = torch.zeros(batch, heads, m, m, dtype=torch.float64)
+
+    def chunk(self, start: int, weights: torch.Tensor, totals: torch.Tensor) -> None:
+        """Pool rows start.. of weights / totals into the run's map, a slice of whole pixel
+        rows at a time (at most SLICE_ELEMENTS values: the forward pass's chunk is already
+        hundreds of MB, and each step here would copy it)."""
+        assert self._pooled is not None
+        step = self._step
+        batch, heads, rows, keys = weights.shape
+        per_row = max(1, batch * heads * keys)
+        span = max(step, SLICE_ELEMENTS // per_row // step * step)
+        at = start
+        while at < start + rows:
+            # Slices end on pixel rows: the first one may start inside one.
+            stop = min(start + rows, (at // step) * step + span)
+            rows_now = slice(at - start, stop - start)
+            self._pool(at, weights[:, :, rows_now], totals[:, :, rows_now])
+            at = stop
+
+    def _pool(self, start: int, weights: torch.Tensor, totals: torch.Tensor) -> None:
+        step, pooled = self._step, self._pooled
+        assert pooled is not None
+        w = torch.nan_to_num((weights / totals).detach().to(device="cpu", dtype=torch.float64))
+        peak = w.amax(dim=-1, keepdim=True)
+        positive = peak > 0
+        scaled = torch.where(positive, w / torch.where(positive, peak, 1.0), 0.0)
+        batch, heads, rows, keys = scaled.shape
+        if step > 1:
+            offset = start % step
+            if offset:  # a slice starting inside a pixel row: zeros pool as nothing (>= 0)
+                scaled = functional.pad(scaled, (0, 0, offset, 0))
+            flat = scaled.reshape(batch * heads, 1, offset + rows, keys)
+            scaled = functional.max_pool2d(flat, step, step, ceil_mode=True)
+            scaled = scaled.reshape(batch, heads, scaled.shape[-2], scaled.shape[-1])
+        first = start // step
+        block = pooled[:, :, first : first + scaled.shape[-2], : scaled.shape[-1]]
+        torch.maximum(block, scaled, out=block)
+
+    def end(self) -> None:
+        assert self._pooled is not None
+        pixels = np.round(self._pooled.numpy() * 255).astype(np.uint8)
+        self.runs.append((pixels, self._step))
+        self._pooled = None

@@ -21,7 +21,7 @@ import numpy as np
 from logdepth.errors import InputError
 from logdepth.explain.elements import ElementNamer
 from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
-from logdepth.explain.png import attention_png
+from logdepth.explain.png import PooledMaps, pixels_png
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell, decode_names
 from logdepth.model.config import BOS, DepthRule
@@ -42,12 +42,18 @@ def _answer(trace: TraceResult, model: CompiledModel) -> str:
 
 
 def _layers(
-    model: CompiledModel, trace: TraceResult, groups: Sequence[tuple[int, str]], decode: Decoder
+    model: CompiledModel,
+    trace: TraceResult,
+    groups: Sequence[tuple[int, str]],
+    decode: Decoder,
+    maps: PooledMaps,
 ) -> list[dict[str, Any]]:
     """One entry per executed layer. `groups` is [(last residual step, group name)] in order:
-    a layer belongs to the first group whose step is at or after its end."""
+    a layer belongs to the first group whose step is at or after its end. `maps` holds the
+    trace's attention runs as pixels, in the order they ran."""
     layers: list[dict[str, Any]] = []
     runs: dict[str, int] = {}
+    attention_runs = iter(maps.runs)
     for prefix, steps in executed_layers(trace):
         runs[prefix] = runs.get(prefix, -1) + 1
         shape = layer_shape(model, prefix)
@@ -63,11 +69,16 @@ def _layers(
             kind = trace.sublayers[step].rsplit(".", 1)[1]
             cells = sublayer_cells(model, prefix, kind)
             layer[kind] = {"reads": list(cells.reads), "writes": list(cells.writes)}
-            weights = trace.attention_of(step)
-            for head in range(0 if weights is None else len(weights)):
-                png, per_pixel = attention_png(weights[head])
+            if kind != "attn":
+                continue
+            pixels, per_pixel = next(attention_runs)
+            for head in range(len(pixels[0])):
                 layer["heads"].append(
-                    {"causal": shape.causal[head], "png": png, "tokens_per_pixel": per_pixel}
+                    {
+                        "causal": shape.causal[head],
+                        "png": pixels_png(pixels[0, head]),
+                        "tokens_per_pixel": per_pixel,
+                    }
                 )
         layers.append(layer)
     for layer in layers:
@@ -138,7 +149,10 @@ def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, A
     encoding = word_verify.encoding_of(model, automaton)
     namer = ElementNamer(automaton, encoding)
     symbols = list(inputs.split_word(word, model.alphabet))
-    trace = model.trace(symbols)
+    # The page shows each attention run as a pooled map: keep only that (PooledMaps), not
+    # [heads, n, n] per run, which at n = 4,000 would be gigabytes.
+    maps = PooledMaps()
+    trace = model.trace(symbols, attention=False, attention_sink=maps)
     n = len(symbols)
 
     elements: list[dict[str, Any]] = []
@@ -210,7 +224,7 @@ def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, A
             "answer": answer,
             "expected": "accept" if automaton.accepts(symbols) else "reject",
             "formula": _word_formula(model, n),
-            "layers": _layers(model, trace, groups, decode),
+            "layers": _layers(model, trace, groups, decode, maps),
             "spec": {"name": automaton.name, "kind": type(automaton).__name__},
         }
     )
@@ -306,7 +320,8 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
     adjacency = np.asarray(graph.adjacency(), dtype=bool)
     s, t = nodes.index(source), nodes.index(target)
     tokens = inputs.encode_graph(adjacency, s, t)
-    trace = model.trace_tokens(tokens)
+    maps = PooledMaps()
+    trace = model.trace_tokens(tokens, attention=False, attention_sink=maps)
     n = len(nodes)
     matrices = graph_verify.decode_levels(trace, n)
     ends = trace.layer_ends()
@@ -359,7 +374,7 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
                 f"{DepthRule.ceil_log2(n)} + {offset}",
                 "value": n_formula,
             },
-            "layers": _layers(model, trace, groups, _cell_decoder(model)),
+            "layers": _layers(model, trace, groups, _cell_decoder(model), maps),
         }
     )
     return data

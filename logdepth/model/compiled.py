@@ -19,10 +19,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from logdepth.errors import InputError
+from logdepth.errors import InputError, NonFiniteError
+from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
-from logdepth.model.transformer import Trace, UniversalTransformer
+from logdepth.model.transformer import (
+    SCORE_BLOCK_ELEMENTS,
+    AttentionSink,
+    Trace,
+    UniversalTransformer,
+)
 
 DTYPE_NAMES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -277,8 +283,12 @@ class CompiledModel:
             tensors = {
                 k: v.to(device=new_device, dtype=new_dtype) for k, v in self.network.tensors.items()
             }
-        except (AssertionError, RuntimeError) as err:  # e.g. CUDA asked for, not present
-            raise InputError(f"cannot move the weights to {new_device}: {err}") from None
+        # e.g. CUDA asked for, not present; NotImplementedError: a backend without the ops;
+        # ImportError: a backend whose torch module is absent (hpu)
+        except (AssertionError, RuntimeError, NotImplementedError, ImportError) as err:
+            # The first line: torch appends its whole dispatcher table to some of these.
+            why = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise InputError(f"cannot move the weights to {new_device}: {why}") from None
         network = UniversalTransformer(self.config, tensors)
         network.attention_mode, network.beta = self.network.attention_mode, self.network.beta
         network.precision_bits = self.network.precision_bits
@@ -322,8 +332,12 @@ class CompiledModel:
         return self.config.frontier.get(self.dtype_name)
 
     def num_layers(self, n: int) -> int:
-        """Layers unrolled for input size n: s + r * d(n) + t."""
-        return self.config.num_layers(self.config.depth_rule.depth(n))
+        """Layers unrolled for input size n (a whole number, 0 or more): s + r * d(n) + t."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise InputError(f"an input size is a whole number, not {inputs.quoted(n)}")
+        if n < 0:
+            raise InputError(f"an input size is 0 or more, not {n}")
+        return self.config.num_layers(self.config.depth_rule.depth(int(n)))
 
     # ---- running --------------------------------------------------------------------------
     def input_size(self, tokens: Sequence[str]) -> int:
@@ -337,7 +351,12 @@ class CompiledModel:
                 f"these weights carry no frontier for {self.dtype_name}; "
                 "they promise no input in this dtype"
             )
-        if n > limit and self.config.depth_rule.fixed is not None:
+        report = self.extra.get("report")
+        built = report.get("max_length") if isinstance(report, dict) else None
+        # A non-uniform build for N past the precision frontier is limited by precision, not N:
+        # a larger --max-length would not help there.
+        past_build = not isinstance(built, int) or isinstance(built, bool) or n > built
+        if n > limit and self.config.depth_rule.fixed is not None and past_build:
             raise InputError(
                 f"input size {n} is beyond what these non-uniform weights were built and "
                 f"verified for ({limit}): their depth is fixed (Corollary 1.1); compile with a "
@@ -353,7 +372,22 @@ class CompiledModel:
     def run_tokens(
         self, sequences: Sequence[Sequence[str]], depth: int | None = None, check: bool = True
     ) -> list[str]:
-        """Forward pass on token sequences; returns the argmax output token of each."""
+        """Forward pass on token sequences; returns the argmax output token of each.
+
+        Logits holding NaN or infinity (a forward hook, an edited tensor, an overflow) have no
+        argmax worth reading: a `NonFiniteError`, never an answer."""
+        answers = self._run_rows(sequences, depth, check)
+        for k, answer in enumerate(answers):
+            if isinstance(answer, NonFiniteError):
+                where = f"input {k + 1} of {len(answers)}: " if len(answers) > 1 else ""
+                raise NonFiniteError(f"{where}{answer}")
+        return [str(a) for a in answers]
+
+    def _run_rows(
+        self, sequences: Sequence[Sequence[str]], depth: int | None = None, check: bool = True
+    ) -> list[str | NonFiniteError]:
+        """`run_tokens` with a `NonFiniteError` in place of each answer whose logits are not
+        all finite (the other answers of the batch stand: rows do not mix)."""
         if not sequences:
             return []
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
@@ -365,7 +399,7 @@ class CompiledModel:
                 self._check_frontier(n)
             d = self.config.depth_rule.depth(n) if depth is None else depth
             by_depth.setdefault(d, []).append(k)
-        answers: list[str] = [""] * len(sequences)
+        answers: list[str | NonFiniteError] = [""] * len(sequences)
         for d, members in by_depth.items():
             batch = [sequences[k] for k in members]
             width = max(len(s) for s in batch)
@@ -379,15 +413,82 @@ class CompiledModel:
             device = self.network.device
             with torch.no_grad():
                 logits = self.network(ids.to(device), lengths.to(device), d)
+            # One check per row of the logits: cheap next to the forward pass.
+            finite = torch.isfinite(logits).all(dim=-1).tolist()
             for row, k in enumerate(members):
-                answers[k] = self.config.outputs[int(logits[row].argmax())]
+                if finite[row]:
+                    answers[k] = self.config.outputs[int(logits[row].argmax())]
+                else:
+                    answers[k] = _non_finite(self.config.outputs, logits[row])
         return answers
 
+    def trace_cost(
+        self, length: int, depth: int, attention: bool = True, sink: Any = None
+    ) -> Estimate:
+        """The bytes a trace of one `length`-token sequence at unrolling `depth` keeps, from the
+        config's shapes (`trace_tokens` checks it before running):
+        - residuals: one [length, d_model] copy after every sublayer that runs (the embedding,
+          then each attention and feed-forward of the schedule), 8 bytes a value in float64
+          (the dtype's size otherwise);
+        - `attention`: one [heads, length, length] matrix per attention run;
+        - `sink` (an `AttentionSink` that takes the maps instead, as explain's pooled maps
+          do): what its `peak_bytes(length, head_runs, widest)` says it keeps, if it says;
+        - the forward pass's own score chunk (`SCORE_BLOCK_ELEMENTS`, about three buffers of
+          it at the peak: transformer.py) and the residual it carries (a few [length, d_model]);
+        - seconds: those of the forward pass (`run_cost`).
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        steps = 1 + sum(bool(s.n_heads) + bool(s.d_ff) for s in shapes)
+        residuals = steps * length * self.config.d_model * size
+        head_runs = sum(s.n_heads for s in shapes)
+        maps = head_runs * length * length * size if attention else 0
+        if hasattr(sink, "peak_bytes"):
+            widest = max((s.n_heads for s in shapes), default=0)
+            maps += int(sink.peak_bytes(length, head_runs, widest))
+        forward = _forward_bytes(shapes, length, self.config.d_model, size)
+        detail = f"{length:,} tokens, {steps:,} residual copies of width {self.config.d_model}"
+        if attention:
+            detail += f", {head_runs:,} attention maps of {length:,} x {length:,}"
+        seconds = self._seconds(_scores(shapes, length))
+        return Estimate(f"tracing {length:,} tokens", residuals + maps + forward, seconds, detail)
+
+    def run_cost(self, length: int, depth: int) -> Estimate:
+        """What one forward pass over a `length`-token sequence at unrolling `depth` costs, from
+        the config's shapes (a Theorem 2 query checks it before its tokens are built):
+        - bytes: the score chunk (three buffers of `SCORE_BLOCK_ELEMENTS`: transformer.py), the
+          residual stream and the sublayer output, read columns and new residual that a layer
+          holds beside it (4 [length, d_model]), and the token list (a pointer a token);
+        - seconds (on a CPU): the attention scores (`_scores`), each at least
+          `limits.SCORE_SECONDS`.
+        """
+        size = torch.finfo(self.network.dtype).bits // 8
+        shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
+        scores = _scores(shapes, length)
+        memory = _forward_bytes(shapes, length, self.config.d_model, size)
+        memory += 2 * FLOAT64_BYTES * length  # the token list (a pointer each) and the ids
+        detail = f"{length:,} tokens, {scores:,} attention scores over {len(shapes)} layers"
+        return Estimate(
+            f"a forward pass over {length:,} tokens", memory, self._seconds(scores), detail
+        )
+
+    def _seconds(self, scores: int) -> float | None:
+        """The time floor of `scores` attention scores; on a device other than the CPU, whose
+        floor `limits.SCORE_SECONDS` is, the time is not estimated."""
+        return scores * SCORE_SECONDS if self.network.device.type == "cpu" else None
+
     def trace_tokens(
-        self, tokens: Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        tokens: Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one sequence, recording the residual after every sublayer and (if `attention`)
-        every head's weights; `attention=False` keeps long inputs within memory."""
+        every head's weights; `attention=False` keeps long inputs within memory, and an
+        `attention_sink` (explain's pooled maps) receives the weights chunk by chunk instead
+        of the trace keeping them. Refuses (InputError) a trace whose `trace_cost` is over
+        the memory limit (limits.py), before running it."""
         vocab = {t: k for k, t in enumerate(self.config.vocab)}
         n = self.input_size(tokens)
         self._check_frontier(n)
@@ -395,9 +496,17 @@ class CompiledModel:
         for token in tokens:
             if token not in vocab:
                 raise InputError(f"token {token!r} is not in the model's vocabulary")
+        full = attention and attention_sink is None
+        hint = (
+            "without the attention maps it needs less: trace(..., attention=False), "
+            "`logdepth plot --what residual`, or `logdepth explain` (pooled maps)"
+            if full
+            else ""
+        )
+        self.trace_cost(len(tokens), d, full, attention_sink).check(InputError, hint)
         device = self.network.device
         ids = torch.tensor([[vocab[t] for t in tokens]], device=device)
-        record = Trace(record_attention=attention)
+        record = Trace(record_attention=full, attention_sink=attention_sink)
         with torch.no_grad():
             self.network(ids, torch.tensor([len(tokens)], device=device), d, trace=record)
         return TraceResult(
@@ -422,7 +531,9 @@ class CompiledModel:
         if not isinstance(word, str) and not (
             isinstance(word, Sequence) and all(isinstance(a, str) for a in word)
         ):
-            raise InputError(f"a word is a str or a sequence of symbols, not {word!r}")
+            raise InputError(
+                f"a word is a str or a sequence of symbols, not {inputs.quoted(word)}"
+            )
         return inputs.encode_word(inputs.split_word(word, self.alphabet))
 
     def accepts(self, word: str | Sequence[str]) -> bool:
@@ -437,10 +548,13 @@ class CompiledModel:
         out = self.run_tokens([self._word_tokens(w) for w in words])
         return [o == "accept" for o in out]
 
-    def accepts_each(self, words: Sequence[str | Sequence[str]]) -> list[bool | InputError]:
+    def accepts_each(
+        self, words: Sequence[str | Sequence[str]]
+    ) -> list[bool | InputError | NonFiniteError]:
         """`accepts_batch` that answers every good word: a bad word (unknown symbol, past the
-        frontier) gets its `InputError` in place of an answer."""
-        answers: list[bool | InputError] = []
+        frontier) gets its `InputError`, a forward pass with non-finite logits its
+        `NonFiniteError`, in place of an answer."""
+        answers: list[bool | InputError | NonFiniteError] = []
         good: list[int] = []
         sequences: list[list[str]] = []
         for word in words:
@@ -453,16 +567,20 @@ class CompiledModel:
             good.append(len(answers))
             answers.append(False)
             sequences.append(tokens)
-        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
-            answers[k] = out == "accept"
+        for k, out in zip(good, self._run_rows(sequences, check=False), strict=True):
+            answers[k] = out if isinstance(out, NonFiniteError) else out == "accept"
         return answers
 
     def trace(
-        self, word: str | Sequence[str], depth: int | None = None, attention: bool = True
+        self,
+        word: str | Sequence[str],
+        depth: int | None = None,
+        attention: bool = True,
+        attention_sink: AttentionSink | None = None,
     ) -> TraceResult:
         """Run one word, recording the residual stream after every sublayer (and, unless
-        `attention=False`, every head's weights): see `TraceResult`."""
-        return self.trace_tokens(self._word_tokens(word), depth, attention)
+        `attention=False`, every head's weights): see `TraceResult` and `trace_tokens`."""
+        return self.trace_tokens(self._word_tokens(word), depth, attention, attention_sink)
 
     # ---- graphs (Theorem 2) -----------------------------------------------------------------
     def connected(self, graph: Any, source: str, target: str) -> bool:
@@ -478,10 +596,13 @@ class CompiledModel:
         sequences = [self._graph_tokens(*query) for query in queries]
         return [o == "connected" for o in self.run_tokens(sequences)]
 
-    def connected_each(self, queries: Sequence[tuple[Any, str, str]]) -> list[bool | InputError]:
+    def connected_each(
+        self, queries: Sequence[tuple[Any, str, str]]
+    ) -> list[bool | InputError | NonFiniteError]:
         """`connected_batch` that answers every good query: a bad one (unknown vertex, graph
-        past the frontier) gets its `InputError` in place of an answer."""
-        answers: list[bool | InputError] = []
+        past the frontier) gets its `InputError`, a forward pass with non-finite logits its
+        `NonFiniteError`, in place of an answer."""
+        answers: list[bool | InputError | NonFiniteError] = []
         good: list[int] = []
         sequences: list[list[str]] = []
         for query in queries:
@@ -492,8 +613,8 @@ class CompiledModel:
                 continue
             good.append(len(answers))
             answers.append(False)
-        for k, out in zip(good, self.run_tokens(sequences, check=False), strict=True):
-            answers[k] = out == "connected"
+        for k, out in zip(good, self._run_rows(sequences, check=False), strict=True):
+            answers[k] = out if isinstance(out, NonFiniteError) else out == "connected"
         return answers
 
     def _graph_tokens(self, graph: Any, source: str, target: str) -> list[str]:
@@ -508,6 +629,11 @@ class CompiledModel:
         for v in (source, target):
             if v not in nodes:
                 raise InputError(f"vertex {v!r} is not a node of the graph")
+        n = len(nodes)
+        length = 1 + n * n + n**3 + nodes.index(source) + 1 + nodes.index(target) + 1
+        self.run_cost(length, self.config.depth_rule.depth(n)).check(
+            InputError, f"a graph of {n} vertices is n^3 + n^2 + s + t + 1 = {length:,} tokens"
+        )
         adjacency = np.asarray(graph.adjacency(), dtype=bool)
         return inputs.encode_graph(adjacency, nodes.index(source), nodes.index(target))
 
@@ -525,6 +651,38 @@ def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file (WeightFileError with the reason on any problem)."""
     network, extra = weights.load(path)
     return CompiledModel(network, extra)
+
+
+def _scores(shapes: Sequence[Any], length: int) -> int:
+    """Query-key pairs the heads of `shapes` score over `length` tokens: length^2 a head, or
+    length (length + 1) / 2 for a causal head in a layer of causal heads only (its chunks
+    score only the keys they see: transformer.py)."""
+    total = 0
+    for s in shapes:
+        per_head = length * (length + 1) // 2 if all(s.causal) else length * length
+        total += s.n_heads * per_head
+    return total
+
+
+def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) -> int:
+    """A forward pass's own peak over one sequence: its score chunk, at most
+    `SCORE_BLOCK_ELEMENTS` of [heads, rows, keys] and no more than [heads, length, length],
+    about three buffers of it (scores, masks, weights: transformer.py), and the residual stream
+    with the sublayer output, read columns and new residual a layer holds beside it (4 copies
+    of [length, d_model]); `size` bytes a value."""
+    heads = max((s.n_heads for s in shapes), default=0)
+    chunk = min(SCORE_BLOCK_ELEMENTS, heads * length * length)
+    return 3 * chunk * size + 4 * length * d_model * size
+
+
+def _non_finite(outputs: Sequence[str], logits: torch.Tensor) -> NonFiniteError:
+    """The error for one row of logits that is not all finite, naming each output's logit."""
+    values = ", ".join(f"{o} {float(x)}" for o, x in zip(outputs, logits.tolist(), strict=True))
+    return NonFiniteError(
+        f"the forward pass gave non-finite logits ({values}): NaN or infinity reached the "
+        "answer position (a forward hook, an edited tensor, or an overflow), so there is no "
+        "answer"
+    )
 
 
 def _shown(value: Any) -> str:
@@ -555,6 +713,10 @@ def _dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 def _device(device: str | torch.device) -> torch.device:
     try:
-        return torch.device(device)
+        found = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise InputError(f"{device!r} is not a device ({err})") from None
+    if found.type == "meta":
+        # Meta tensors have shapes but no values: a forward pass there has no answer to read.
+        raise InputError("the meta device holds no values, so it cannot run a model (cpu, cuda)")
+    return found

@@ -10,6 +10,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from logdepth.errors import UnknownNameError
+
 FORMAT_VERSION = 1
 BOS = "<bos>"
 
@@ -131,11 +133,14 @@ class ModelConfig:
         return s + r * depth + t
 
     def cell(self, name: str) -> CellInfo:
-        """The cell named `name` (KeyError if there is none)."""
+        """The cell named `name` (an `UnknownNameError`, also a KeyError, listing the cells if
+        there is none)."""
         for c in self.cells:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        raise UnknownNameError(
+            f"no cell named {name!r}; the cells are {', '.join(c.name for c in self.cells)}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (the weight file's `config`)."""

@@ -10,6 +10,7 @@ with `model` alone.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable, Sequence
 
 from logdepth.errors import InputError
@@ -20,6 +21,24 @@ PAD = "<pad>"
 SOURCE, TARGET = "a", "b"
 GRAPH_VOCAB = (BOS, "0", "1", PAD, SOURCE, TARGET)
 SPECIAL_TOKENS = (BOS, END)
+
+
+# An input quoted in a message shows at most ECHO_LIMIT characters and counts the rest, so that
+# a 10 MB word is not copied into every message: the CLI's "logdepth: error: word '...'" then
+# fits one 80-column terminal line.
+ECHO_COLUMNS = 80
+ECHO_LIMIT = ECHO_COLUMNS - len("logdepth: error: word ''")
+
+
+def quoted(text: object) -> str:
+    """`repr(text)`, shortened past ECHO_LIMIT characters to the first ones and a count of
+    all: 'abc...'... (10,000,000 characters). A non-string is shown by `reprlib.repr` (a few
+    items of a long list, never the whole)."""
+    if not isinstance(text, str):
+        return reprlib.repr(text)
+    if len(text) <= ECHO_LIMIT:
+        return repr(text)
+    return f"{text[:ECHO_LIMIT]!r}... ({len(text):,} characters)"
 
 
 def word_symbols(vocab: Sequence[str]) -> list[str]:
@@ -38,7 +57,7 @@ def split_word(word: str | Sequence[str], alphabet: Sequence[str]) -> tuple[str,
     for position, symbol in enumerate(symbols, start=1):
         if symbol not in known:
             raise InputError(
-                f"symbol {symbol!r} at position {position} is not in the alphabet "
+                f"symbol {quoted(symbol)} at position {position} is not in the alphabet "
                 f"{{{', '.join(alphabet)}}}"
             )
     return symbols
@@ -76,8 +95,8 @@ def single_char(alphabet: Iterable[str]) -> bool:
 def _unknown(symbol: str, position: int, text: str, alphabet: Sequence[str]) -> InputError:
     shown = ", ".join(alphabet)
     err = InputError(
-        f"symbol {symbol!r} at position {position + 1} of word {text!r} is not in the "
-        f"alphabet {{{shown}}}"
+        f"symbol {quoted(symbol)} at position {position + 1} of word {quoted(text)} is not in "
+        f"the alphabet {{{shown}}}"
     )
     # The message counts characters from 1; `position` is the 0-based offset where the symbol
     # starts inside `text`, so callers can point a caret at it.

@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -123,6 +124,24 @@ class Trace:
     attention: dict[str, torch.Tensor] = field(default_factory=dict)
     attention_runs: list[torch.Tensor] = field(default_factory=list)
     record_attention: bool = True  # False skips the [batch, heads, n, n] matrices (long inputs)
+    # Receives every attention run chunk by chunk instead (and then nothing of [batch, heads,
+    # n, n] is kept): what a reader that reduces the maps needs, at O(chunk * n) memory.
+    attention_sink: AttentionSink | None = None
+
+
+class AttentionSink(Protocol):
+    """A reader of attention weights as they are computed (`Trace.attention_sink`): per run of
+    an attention sublayer, `begin`, then `chunk` for consecutive blocks of query rows, then
+    `end`. A chunk holds rows start.. as `weights` [batch, heads, rows, keys] (keys <= n: the
+    keys past them have weight 0) and their row sums `totals` [batch, heads, rows, 1]: the
+    attention weights are weights / totals, left to the sink to divide (a slice at a time, if
+    it likes). Both are the forward pass's own buffers: copy what is kept."""
+
+    def begin(self, name: str, batch: int, heads: int, n: int) -> None: ...
+
+    def chunk(self, start: int, weights: torch.Tensor, totals: torch.Tensor) -> None: ...
+
+    def end(self) -> None: ...
 
 
 class HookPoint(nn.Module):
@@ -183,10 +202,14 @@ class Attention(nn.Module):
         all_causal = len(causal_heads) == heads
         shortest = int(valid_keys.sum(dim=1).min())
         out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
-        # The whole [batch, heads, n, n] pattern only when someone looks at it.
-        recording = (trace is not None and trace.record_attention) or bool(
+        # The whole [batch, heads, n, n] pattern only when someone looks at it; a sink takes
+        # it chunk by chunk instead.
+        sink = trace.attention_sink if trace is not None else None
+        recording = (trace is not None and trace.record_attention and sink is None) or bool(
             self.hook_pattern._forward_hooks
         )
+        if sink is not None:
+            sink.begin(self.name, batch, heads, n)
         weights_all = (
             torch.zeros(batch, heads, n, n, dtype=h.dtype, device=h.device) if recording else None
         )
@@ -209,9 +232,13 @@ class Attention(nn.Module):
             out[:, :, start:stop] = net.round(net.round(weights @ v[:, :, :keys]) / totals)
             if weights_all is not None:
                 weights_all[:, :, start:stop, :keys] = weights / totals
+            if sink is not None:
+                sink.chunk(start, weights, totals)
+        if sink is not None:
+            sink.end()
         if weights_all is not None:
             self.hook_pattern(weights_all)
-            if trace is not None and trace.record_attention:
+            if trace is not None and trace.record_attention and sink is None:
                 trace.attention[self.name] = weights_all
                 trace.attention_runs.append(weights_all)
         out = self.hook_z(out)

@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from logdepth.errors import WeightFileError
+from logdepth.errors import NonFiniteError, WeightFileError
 from logdepth.fileio import atomic_write
 from logdepth.model.config import FORMAT_VERSION, ModelConfig
 from logdepth.model.transformer import UniversalTransformer, tensor_schema
@@ -55,10 +55,19 @@ def _digest(
 
 
 def to_bytes(model: UniversalTransformer, extra: dict[str, Any]) -> bytes:
-    """Serialize deterministically: the same model and extras give the same bytes."""
+    """Serialize deterministically: the same model and extras give the same bytes.
+
+    A tensor holding NaN or infinity (an edited weight) is refused, naming it: `load` would
+    refuse the file, so writing it could only replace a good file with one nobody can read."""
     config_json = model.config.to_json()
     # The buffers by weight-file name, on the CPU (a model may run on another device).
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.tensors.items()}
+    for name, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise NonFiniteError(
+                f"cannot save: tensor {name} holds NaN or infinity (a weight file holds finite "
+                "weights only)"
+            )
     meta = {
         "format_version": FORMAT_VERSION,
         "config": config_json,
@@ -70,8 +79,13 @@ def to_bytes(model: UniversalTransformer, extra: dict[str, Any]) -> bytes:
 
 
 def save(model: UniversalTransformer, path: str | Path, extra: dict[str, Any]) -> None:
-    """Write atomically: a failure leaves whatever was at `path` untouched."""
-    atomic_write(path, to_bytes(model, extra), error=WeightFileError)
+    """Write atomically: a failure (non-finite weights included) leaves whatever was at `path`
+    untouched."""
+    try:
+        data = to_bytes(model, extra)
+    except NonFiniteError as err:
+        raise NonFiniteError(f"{path}: {err}; the file was not written") from None
+    atomic_write(path, data, error=WeightFileError)
 
 
 def _refuse_constant(name: str) -> Any:

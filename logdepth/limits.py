@@ -1,0 +1,143 @@
+"""Cost before work: the memory and time limits a command checks its estimate against before it
+allocates or computes anything large.
+
+Every command that can grow with its input estimates, from the input's shapes alone, the bytes
+it will hold at its peak (and, for a Theorem 2 query, its seconds), and refuses past a limit
+with the estimate, the limit and the environment variable that raises it:
+
+- `LOGDEPTH_MAX_MEMORY` (bytes; suffixes K, M, G, T in powers of 1,024: `8G`). Default 4 GiB:
+  logdepth is meant to run on a 24 GiB machine that also runs other work (an editor, a
+  browser, a second logdepth job), so one command may take a sixth of it and still leave the
+  machine responsive. Used by: compile (the monoid enumeration and the monoid tables of
+  Theorem 1, constructions/monoid_codes.py), trace and explain (residuals and attention
+  maps, model/compiled.py and explain/), a run of Theorem 2 (its n^3 + n^2 + ... tokens).
+- `LOGDEPTH_MAX_SECONDS` (seconds). Default 600: a command past ten minutes of predicted work
+  is more likely a mistake than a wish. Used by a run of Theorem 2, whose query of n vertices
+  has n^3 + n^2 + s + t + 1 tokens and costs ~tokens^2 attention scores per head
+  (`model/compiled.py`, `graph_cost`).
+- `LOGDEPTH_MAX_STATES` (states, automata/dfa.py): determinizing and minimizing.
+
+A limit that is unset, empty or not a positive number falls back to its default. The estimates
+are documented where they are computed; they count the large arrays only (what grows with the
+input), so the interpreter and torch themselves (~350 MB resident) come on top.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from logdepth.errors import LogdepthError
+
+KIB = 1 << 10
+GIB = 1 << 30
+FLOAT64_BYTES = 8  # every compiled weight and every traced activation is float64 unless converted
+
+MEMORY_ENV = "LOGDEPTH_MAX_MEMORY"
+DEFAULT_MAX_MEMORY = 4 * GIB
+SECONDS_ENV = "LOGDEPTH_MAX_SECONDS"
+DEFAULT_MAX_SECONDS = 600.0
+
+# Seconds one attention score costs on a CPU, a floor: a float64 score goes through memory
+# about eight times (the q.k product, the causal and padding masks, the row maximum, the
+# tolerance test, the row sum, the value product), 64 bytes at the ~12 GB/s one core streams:
+# ~5 ns. `benchmarks/cost.py` measures it (slower on a loaded machine), so a time estimate
+# from it is a lower bound: "at least".
+SCORE_SECONDS = 64 / 12e9
+
+_SUFFIXES = {"": 1, "B": 1, "K": KIB, "M": KIB**2, "G": KIB**3, "T": KIB**4}
+
+
+def parse_bytes(text: str) -> int | None:
+    """`4294967296`, `4096M`, `4G`, `4GiB` or `4gb` as bytes (powers of 1,024); None if it is
+    not a positive size."""
+    raw = text.strip().upper().removesuffix("IB").removesuffix("B")
+    number, suffix = raw, ""
+    if raw and raw[-1] in "KMGT":
+        number, suffix = raw[:-1], raw[-1]
+    try:
+        value = float(number)
+    except ValueError:
+        return None
+    if not value > 0 or value != value or value == float("inf"):
+        return None
+    return int(value * _SUFFIXES[suffix])
+
+
+def max_memory() -> int:
+    """The memory limit in bytes: $LOGDEPTH_MAX_MEMORY if it is a positive size, else 4 GiB."""
+    value = parse_bytes(os.environ.get(MEMORY_ENV, ""))
+    return DEFAULT_MAX_MEMORY if value is None else value
+
+
+def max_seconds() -> float:
+    """The time limit in seconds: $LOGDEPTH_MAX_SECONDS if it is a positive number, else 600."""
+    try:
+        value = float(os.environ.get(SECONDS_ENV, ""))
+    except ValueError:
+        return DEFAULT_MAX_SECONDS
+    return value if value > 0 and value != float("inf") else DEFAULT_MAX_SECONDS
+
+
+def format_bytes(count: float) -> str:
+    """1,536 -> '1.5 KiB'; 5e9 -> '4.7 GiB'."""
+    for unit, size in (("TiB", KIB**4), ("GiB", GIB), ("MiB", KIB**2), ("KiB", KIB)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{int(count):,} bytes"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:,.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:,.1f} min"
+    return f"{seconds:,.1f} s"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a command predicts it needs: `bytes` at its peak (and `seconds`, when it knows),
+    with `detail`, the derivation in a few words (shown in a refusal)."""
+
+    what: str
+    bytes: int
+    seconds: float | None = None
+    detail: str = ""
+
+    def check(self, error: type[LogdepthError], hint: str = "") -> Estimate:
+        """Raise `error` if the estimate is past a limit; `hint`: another way out (a smaller
+        input, an option). Returns self, so that a caller can keep it."""
+        limit = max_memory()
+        if self.bytes > limit:
+            raise error(
+                self._message(
+                    f"needs about {format_bytes(self.bytes)} of memory, over the limit of "
+                    f"{format_bytes(limit)}",
+                    f"{MEMORY_ENV}=SIZE (e.g. {MEMORY_ENV}={_suggest_gib(self.bytes)}G)",
+                    hint,
+                )
+            )
+        seconds = max_seconds()
+        if self.seconds is not None and self.seconds > seconds:
+            raise error(
+                self._message(
+                    f"needs at least {format_seconds(self.seconds)} of work (a floor: a "
+                    f"loaded machine takes longer), over the limit of {format_seconds(seconds)}",
+                    f"{SECONDS_ENV}=S (e.g. {SECONDS_ENV}={int(self.seconds * 2) + 1})",
+                    hint,
+                )
+            )
+        return self
+
+    def _message(self, verdict: str, raise_with: str, hint: str) -> str:
+        detail = f" ({self.detail})" if self.detail else ""
+        text = f"{self.what} {verdict}{detail}; nothing was started"
+        if hint:
+            text += f"; {hint}"
+        return text + f"; raise the limit with {raise_with} if the machine has room"
+
+
+def _suggest_gib(count: int) -> int:
+    """A round GiB figure a little over `count` (the estimate is not exact)."""
+    return int(count * 1.25 / GIB) + 1
