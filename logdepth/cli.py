@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
-from logdepth.model.inputs import ECHO_LIMIT, quoted
+from logdepth.model.inputs import quoted
 from logdepth.registry import names as registry_names
 
 
@@ -242,12 +242,19 @@ def _escaped(text: str) -> str:
     return "".join(out)
 
 
+# A failed input's answer line echoes at most this many characters, then a count: Linux's
+# PATH_MAX, so any file path or graph name a user can type echoes whole and the line still names
+# its input, while a 10 MB bad word is not copied to the output. (Messages on stderr are shorter
+# still: ECHO_LIMIT, one terminal line.)
+ANSWER_ECHO_LIMIT = 4096
+
+
 def _shortened(text: str) -> str:
-    """A failed input as its answer line echoes it: past ECHO_LIMIT characters, its first ones
-    and a count (a 10 MB bad word is not copied to the output)."""
-    if len(text) <= ECHO_LIMIT:
+    """A failed input as its answer line echoes it: past ANSWER_ECHO_LIMIT characters, its
+    first ones and a count."""
+    if len(text) <= ANSWER_ECHO_LIMIT:
         return text
-    return f"{text[:ECHO_LIMIT]}... ({len(text):,} characters)"
+    return f"{text[:ANSWER_ECHO_LIMIT]}... ({len(text):,} characters)"
 
 
 def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: str) -> bool:
