@@ -53,6 +53,7 @@ class WordCounter:
         self._reach: list[int] = [1]  # bitmask of the states reached by words of length r
         self._seen: dict[int, int] = {1: 0}
         self._cycle: tuple[int, int] | None = None  # (first index of the cycle, its period)
+        self._tables: dict[tuple[bool, bool], list] = {}  # (accepted, exact) -> rows W_0, W_1, ...
 
     # -- whether words exist -----------------------------------------------------------------
     def _reached(self, n: int) -> int:
@@ -138,17 +139,28 @@ class WordCounter:
         table (True) or the log2 table (False); by default the integers whenever they fit."""
         if k <= 0 or not self.has_words(n, accepted):
             return []
-        flags = [ok == accepted for ok in self._accepting]
         if exact if exact is not None else self.exact_table_fits(n):
-            return [self._walk_exact(self._exact_table(n, flags), n, rng) for _ in range(k)]
-        table = self._log_table(n, flags)
-        return [self._walk_log(table, n, rng) for _ in range(k)]
+            rows = self._table(n, accepted, exact=True)
+            return [self._walk_exact(rows, n, rng) for _ in range(k)]
+        logs = self._table(n, accepted, exact=False)
+        return [self._walk_log(logs, n, rng) for _ in range(k)]
 
-    def _exact_table(self, n: int, flags: Sequence[bool]) -> list[list[int]]:
-        rows = [[int(f) for f in flags]]
-        for _ in range(n):
-            prev = rows[-1]
-            rows.append([sum(prev[j] for j in succ) for succ in self._succ])
+    def _table(self, n: int, accepted: bool, exact: bool) -> list:
+        """Rows 0..n (at least) of the backward counts W_r, exact integers or log2 floats; kept
+        and extended between calls, since row r does not depend on the length sampled."""
+        rows = self._tables.setdefault((accepted, exact), [])
+        if not rows:
+            flags = [ok == accepted for ok in self._accepting]
+            rows.append([int(f) for f in flags] if exact else np.where(flags, 0.0, -np.inf))
+        if exact:
+            while len(rows) <= n:
+                prev = rows[-1]
+                rows.append([sum(prev[j] for j in succ) for succ in self._succ])
+            return rows
+        succ = np.asarray(self._succ, dtype=np.int64).reshape(self._size, len(self.alphabet))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            while len(rows) <= n:
+                rows.append(np.logaddexp2.reduce(rows[-1][succ], axis=1))
         return rows
 
     def _walk_exact(self, rows: list[list[int]], n: int, rng: random.Random) -> tuple[str, ...]:
@@ -160,16 +172,7 @@ class WordCounter:
             q = self._succ[q][a]
         return tuple(word)
 
-    def _log_table(self, n: int, flags: Sequence[bool]) -> np.ndarray:
-        succ = np.asarray(self._succ, dtype=np.int64).reshape(self._size, len(self.alphabet))
-        rows = np.empty((n + 1, self._size))
-        rows[0] = np.where(np.asarray(flags, dtype=bool), 0.0, -np.inf)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for r in range(1, n + 1):
-                rows[r] = np.logaddexp2.reduce(rows[r - 1][succ], axis=1)
-        return rows
-
-    def _walk_log(self, rows: np.ndarray, n: int, rng: random.Random) -> tuple[str, ...]:
+    def _walk_log(self, rows: list[np.ndarray], n: int, rng: random.Random) -> tuple[str, ...]:
         q, word = 0, []
         for r in range(n, 0, -1):
             logs = rows[r - 1][self._succ[q]]
