@@ -208,7 +208,7 @@ def check_codebook_against(
         report.fail(f"the file's monoid codebook disagrees with the automaton: {problems[0]}{more}")
         return
     size = len(data.get("table") or []) if data.get("kind") == "onehot" else data.get("states")
-    unit = "elements" if data.get("kind") == "onehot" else "states"
+    unit = ("element" if data.get("kind") == "onehot" else "state") + ("" if size == 1 else "s")
     report.lines.append(
         f"the file's monoid codebook ({data.get('kind')}, {size} {unit}, via "
         f"{data.get('via')}) agrees with the automaton: identity, letters"
