@@ -380,9 +380,10 @@ def report_words(
         )
     elif accepted == 0:
         shortest = counter.next_length(0, 10**18)
+        where = " (skipped for the budget)" if shortest in run.skipped_lengths else ""
         report.lines.append(
-            f"no accepted word ran: the automaton accepts no word of length up to "
-            f"{max(run.longest, 0)} (its shortest accepted word has length {shortest})"
+            f"no accepted word ran: the automaton accepts no word of any length run; its "
+            f"shortest accepted word has length {shortest}{where}"
         )
     if counter.is_empty(accepted=False):
         report.lines.append(
