@@ -511,7 +511,7 @@ def probe_frontier(
         return largest, None
     # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
     bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
-    if not budget.fits("run", n, 4, factor=EMULATION_COST):
+    if not budget.fits("run", n, 6, factor=EMULATION_COST):  # up to 2 + 2 + 2 words
         report.lines.append(
             f"emulated check skipped for the budget: {bits}-bit emulation at the predicted "
             f"n({bits}) = {n}"
