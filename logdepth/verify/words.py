@@ -352,7 +352,12 @@ def report_words(
             groups.append([c])
     for group in groups[:SUMMARY_GROUPS]:
         first, last = group[0].n, group[-1].n
-        where = f"length {first}" if first == last else f"{len(group)} lengths {first}-{last}"
+        if first == last:
+            where = f"length {first}"
+        elif last - first + 1 == len(group):
+            where = f"lengths {first}-{last}"
+        else:
+            where = f"{len(group)} lengths from {first} to {last}"
         acc = sum(c.accepted for c in group)
         rej = sum(c.rejected for c in group)
         parts = []
