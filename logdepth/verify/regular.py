@@ -44,8 +44,8 @@ from logdepth.verify.words import (
 )
 
 DEFAULT_MAX_LENGTH = 64
-# Seconds `verify` may spend (`verify.words.Budget`): words up to BASE_LENGTH always run; longer
-# words, traces and the frontier probe run while they fit.
+# Seconds `verify` may spend past its base words (`verify.words.Budget`): the exhaustive words and
+# words up to BASE_LENGTH always run; longer words, traces and the frontier probe while they fit.
 DEFAULT_BUDGET_S = 30.0
 # Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
 # at most this many words, of length at most INVARIANT_MAX_LENGTH.
@@ -215,8 +215,9 @@ def verify_regular(
     level invariants (decoded from traces), the layer counts, and the stored frontier
     (`verify.words.probe_frontier`: longer and longer words up to the frontier, then the
     precision model's prediction n(p) at an affordable p under p-bit emulation). `budget_s`
-    (default 30) bounds it all (`verify.words.Budget`): words up to BASE_LENGTH always run,
-    everything longer only while it fits, and the report says what was skipped."""
+    (default 30) bounds everything past the base words (`verify.words.Budget`): the exhaustive
+    words and words up to BASE_LENGTH always run, everything longer only while it fits, and
+    the report says what was skipped."""
     samples = 200 if samples is None else samples
     budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     report = VerifyReport()
