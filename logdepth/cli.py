@@ -821,7 +821,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=float,
         default=DEFAULT_BUDGET_S,
-        help="seconds spent running longer words toward the stored frontier (default 30)",
+        help="word models: seconds for everything past the words up to length 64 (longer "
+        "words, traces, the frontier probe, emulation); what does not fit is skipped and said "
+        "(default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")
