@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
-from logdepth.model.inputs import ECHO_LIMIT, quoted
+from logdepth.model.inputs import quoted
 from logdepth.registry import names as registry_names
 
 
@@ -246,12 +246,19 @@ def _escaped(text: str) -> str:
     return "".join(out)
 
 
+# A failed input's answer line echoes at most this many characters, then a count: Linux's
+# PATH_MAX, so any file path or graph name a user can type echoes whole and the line still names
+# its input, while a 10 MB bad word is not copied to the output. (Messages on stderr are shorter
+# still: ECHO_LIMIT, one terminal line.)
+ANSWER_ECHO_LIMIT = 4096
+
+
 def _shortened(text: str) -> str:
-    """A failed input as its answer line echoes it: past ECHO_LIMIT characters, its first ones
-    and a count (a 10 MB bad word is not copied to the output)."""
-    if len(text) <= ECHO_LIMIT:
+    """A failed input as its answer line echoes it: past ANSWER_ECHO_LIMIT characters, its
+    first ones and a count."""
+    if len(text) <= ANSWER_ECHO_LIMIT:
         return text
-    return f"{text[:ECHO_LIMIT]}... ({len(text):,} characters)"
+    return f"{text[:ANSWER_ECHO_LIMIT]}... ({len(text):,} characters)"
 
 
 def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: str) -> bool:
@@ -848,7 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=float,
         default=DEFAULT_BUDGET_S,
-        help="seconds spent running longer words toward the stored frontier (default 30)",
+        help="word models: seconds for everything past the words up to length 64 (longer "
+        "words, traces, the frontier probe, emulation); what does not fit is skipped and said "
+        "(default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="machine-readable report")

@@ -17,7 +17,8 @@ with the estimate, the limit and the environment variable that raises it:
   (`model/compiled.py`, `graph_cost`).
 - `LOGDEPTH_MAX_STATES` (states, automata/dfa.py): determinizing and minimizing.
 
-A limit that is unset, empty or not a positive number falls back to its default. The estimates
+A limit that is unset or empty takes its default; any other value that is not a positive
+number is an error naming the variable (`env_setting`). The estimates
 are documented where they are computed; they count the large arrays only (what grows with the
 input), so the interpreter and torch themselves (~350 MB resident) come on top.
 """
@@ -25,9 +26,11 @@ input), so the interpreter and torch themselves (~350 MB resident) come on top.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from logdepth.errors import LogdepthError
+from logdepth.errors import LogdepthError, SettingError
 
 KIB = 1 << 10
 GIB = 1 << 30
@@ -44,6 +47,8 @@ DEFAULT_MAX_SECONDS = 600.0
 # ~5 ns. `benchmarks/cost.py` measures it (slower on a loaded machine), so a time estimate
 # from it is a lower bound: "at least".
 SCORE_SECONDS = 64 / 12e9
+
+T = TypeVar("T")
 
 _SUFFIXES = {"": 1, "B": 1, "K": KIB, "M": KIB**2, "G": KIB**3, "T": KIB**4}
 
@@ -64,19 +69,45 @@ def parse_bytes(text: str) -> int | None:
     return int(value * _SUFFIXES[suffix])
 
 
+def env_setting(name: str, parse: Callable[[str], T | None], default: T, accepts: str) -> T:
+    """The value of the environment variable `name` read by `parse` (None for a value it does
+    not accept), or `default` when it is unset or empty. Any other value is a `SettingError`
+    naming the variable and what it accepts: a typo never silently becomes the default."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = parse(raw)
+    if value is None:
+        shown = raw if len(raw) <= 40 else raw[:40] + "..."
+        raise SettingError(f"{name}={shown!r} is not {accepts}; set it to one, or unset it")
+    return value
+
+
+def positive_whole(text: str) -> int | None:
+    """'12' -> 12; None for anything but a whole number of 1 or more."""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
+def _positive_seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0 < value < float("inf") else None
+
+
 def max_memory() -> int:
-    """The memory limit in bytes: $LOGDEPTH_MAX_MEMORY if it is a positive size, else 4 GiB."""
-    value = parse_bytes(os.environ.get(MEMORY_ENV, ""))
-    return DEFAULT_MAX_MEMORY if value is None else value
+    """The memory limit in bytes: $LOGDEPTH_MAX_MEMORY (a positive size), else 4 GiB."""
+    return env_setting(
+        MEMORY_ENV, parse_bytes, DEFAULT_MAX_MEMORY, "a memory size such as 8G, 512M or 4096"
+    )
 
 
 def max_seconds() -> float:
-    """The time limit in seconds: $LOGDEPTH_MAX_SECONDS if it is a positive number, else 600."""
-    try:
-        value = float(os.environ.get(SECONDS_ENV, ""))
-    except ValueError:
-        return DEFAULT_MAX_SECONDS
-    return value if value > 0 and value != float("inf") else DEFAULT_MAX_SECONDS
+    """The time limit in seconds: $LOGDEPTH_MAX_SECONDS (a positive number), else 600."""
+    return env_setting(
+        SECONDS_ENV, _positive_seconds, DEFAULT_MAX_SECONDS, "a positive number of seconds"
+    )
 
 
 def format_bytes(count: float) -> str:

@@ -61,18 +61,16 @@ def test_memory_limit_reads_sizes(monkeypatch, text, expected):
     assert limits.max_memory() == expected
 
 
-@pytest.mark.parametrize("text", ["", "0", "-3G", "lots", "nan", "inf"])
-def test_a_bad_memory_limit_falls_back_to_the_default(monkeypatch, text):
-    monkeypatch.setenv(limits.MEMORY_ENV, text)
+def test_an_empty_memory_limit_is_the_default(monkeypatch):
+    monkeypatch.setenv(limits.MEMORY_ENV, "")
     assert limits.max_memory() == 4 << 30
+    # bad values are errors naming the variable: tests/test_settings.py
 
 
 def test_seconds_limit(monkeypatch):
     assert limits.max_seconds() == 600
     monkeypatch.setenv(limits.SECONDS_ENV, "30")
     assert limits.max_seconds() == 30
-    monkeypatch.setenv(limits.SECONDS_ENV, "soon")
-    assert limits.max_seconds() == 600
 
 
 # ---- compile ----------------------------------------------------------------------------------

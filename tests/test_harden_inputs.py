@@ -17,7 +17,7 @@ import logdepth
 from logdepth import cli
 from logdepth.automata.dfa import STATE_BUDGET_ENV, state_budget
 from logdepth.budget import budgets, max_layers
-from logdepth.cli import main
+from logdepth.cli import ANSWER_ECHO_LIMIT, main
 from logdepth.errors import InputError, LogdepthError, NonFiniteError, SettingError
 from logdepth.model.inputs import ECHO_LIMIT
 
@@ -225,14 +225,15 @@ def test_a_huge_bad_word_is_shortened_in_every_echo(capsys, parity_file):
     word = "0" * 1_000_000 + "2"
     code, out, err = run(capsys, "run", str(parity_file), word)
     assert code == 1
-    assert out == "0" * ECHO_LIMIT + "... (1,000,001 characters)\terror\n"
+    assert out == "0" * ANSWER_ECHO_LIMIT + "... (1,000,001 characters)\terror\n"
     assert "(1,000,001 characters)" in err and len(err) < 4 * ECHO_LIMIT + 200
     code, out, err = run(capsys, "run", str(parity_file), "--json", word)
-    assert len(out) < 4 * ECHO_LIMIT + 200 and "error" in json.loads(out)
+    assert len(out) < 2 * ANSWER_ECHO_LIMIT and "error" in json.loads(out)
 
 
 def test_readme_states_the_echo_cap():
-    assert f"first {ECHO_LIMIT} characters" in (ROOT / "README.md").read_text()
+    text = (ROOT / "README.md").read_text()
+    assert f"first {ANSWER_ECHO_LIMIT:,} characters ({ECHO_LIMIT} in stderr" in text
 
 
 # ---- C: clear errors instead of tracebacks or silent defaults ------------------------------

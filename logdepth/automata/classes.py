@@ -26,7 +26,6 @@ derived series stops above the identity.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.errors import CompileError
+from logdepth.limits import env_setting, positive_whole
 
 # Every step here is linear in |M| (times |Q| and the alphabet) in pure Python: 100,000
 # elements of a 20-state DFA take a few seconds. Raise it with the environment variable below.
@@ -53,11 +53,14 @@ Word = tuple[str, ...]
 
 
 def monoid_budget() -> int:
-    """The monoid budget: $LOGDEPTH_MAX_MONOID if set to a positive integer, else the default."""
-    raw = os.environ.get(MONOID_BUDGET_ENV, "")
-    if raw.isascii() and raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return DEFAULT_MONOID_BUDGET
+    """The monoid budget: $LOGDEPTH_MAX_MONOID when set (a whole number of elements, 1 or more;
+    any other value is a `SettingError` naming the variable), else the default."""
+    return env_setting(
+        MONOID_BUDGET_ENV,
+        positive_whole,
+        DEFAULT_MONOID_BUDGET,
+        "a whole number of elements, 1 or more",
+    )
 
 
 # ---- results ----------------------------------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth.errors import CompileError, SettingError, SpecError
-from logdepth.model.inputs import quoted
+from logdepth.errors import CompileError, SpecError
+from logdepth.limits import env_setting, positive_whole
 
 SOURCE_KINDS = ("dfa", "regex", "group", "nfa", "count")
 # How many states determinizing or minimizing may handle before it is refused. Theorem 1's
@@ -22,18 +21,14 @@ STATE_BUDGET_ENV = "LOGDEPTH_MAX_STATES"
 
 
 def state_budget() -> int:
-    """The state budget: $LOGDEPTH_MAX_STATES when set (a positive whole number; any other
-    value is a `SettingError` naming the variable, never silently the default), else the
-    default. Set but empty counts as unset."""
-    raw = os.environ.get(STATE_BUDGET_ENV, "").strip()
-    if not raw:
-        return DEFAULT_STATE_BUDGET
-    if not (raw.isascii() and raw.isdigit() and int(raw) > 0):
-        raise SettingError(
-            f"{STATE_BUDGET_ENV}={quoted(raw)} is not a state budget: set it to a whole number of "
-            f"states, 1 or more (default {DEFAULT_STATE_BUDGET:,}), or unset it"
-        )
-    return int(raw)
+    """The state budget: $LOGDEPTH_MAX_STATES when set (a whole number of states, 1 or more;
+    any other value is a `SettingError` naming the variable), else the default."""
+    return env_setting(
+        STATE_BUDGET_ENV,
+        positive_whole,
+        DEFAULT_STATE_BUDGET,
+        "a whole number of states, 1 or more",
+    )
 
 
 def check_budget(states: int, max_states: int | None, what: str) -> None:

@@ -242,7 +242,9 @@ def explain_cascade(model: CompiledModel, word: str | Sequence[str]) -> dict[str
     report = model.extra.get("report") or {}
     claim = read_claim(model)
     symbols = list(inputs.split_word(word, model.alphabet))
-    trace = model.trace(symbols)
+    # As explain_word: the page keeps each attention run as a pooled map only.
+    maps = PooledMaps()
+    trace = model.trace(symbols, attention=False, attention_sink=maps)
     n = len(symbols)
     run = claim.run(symbols)
     ends = trace.layer_ends()
@@ -288,7 +290,7 @@ def explain_cascade(model: CompiledModel, word: str | Sequence[str]) -> dict[str
                 "text": f"2 L = 2 * {claim.levels}" if claim.levels else "1 (no levels)",
                 "value": layer_count,
             },
-            "layers": _layers(model, trace, groups, decode),
+            "layers": _layers(model, trace, groups, decode, maps),
             "spec": {"name": automaton.name, "kind": type(automaton).__name__},
         }
     )

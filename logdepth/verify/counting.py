@@ -10,22 +10,24 @@ the weight file's report and checked against the automaton before it is used to 
 - The claim decides the automaton's language: a breadth-first search of the product of the
   automaton's DFA and Z_m (reading sigma adds k_sigma) finds no reachable pair (q, r) with
   [q accepting] != [r in R]; and sum_b w_b [sigma in S_b] = k_sigma (mod m) for every symbol.
-- Every word up to `exhaustive`, random words up to `max_length`, and accepted (and rejected)
-  words at the lengths 0, 1, 2, 2^k - 1, 2^k, 2^k + 1, answered like the automaton.
+- Every word up to `exhaustive`, random words up to `max_length`, and uniformly drawn accepted
+  (and rejected) words at every length run (`verify.words.run_words`), answered like the
+  automaton.
 - Per token t of a few traced words (Lemma 1's per-position values; counting.py's layer table):
   after layer 6, count.b = phi(lambda N_b(t)); after layer 7, part.b = w_b N_b(t) mod m; after
   layer 8, residue = c_t mod m with c_t = sum_{j <= t} k_{w_j}.
 - The layer count is COUNTING_LAYERS for every length checked and for n = 1, 8, 4096, 10^6,
   and every trace runs that many layers.
-- Longer words (accepted, random, rejected) at F/2^k toward the stored frontier F, within
-  `budget_s` seconds; then the stored frontier curve n(p): words of the predicted length at an
-  affordable p under p-bit emulation (`verify.precision.all_right`).
+- Longer words (accepted, random, rejected) at F/2^k toward the stored frontier F, within the
+  budget (`verify.words.Budget`); then the stored frontier curve n(p): words of the predicted
+  length at an affordable p under p-bit emulation (`verify.precision.all_right`).
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,13 +36,16 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
+from logdepth.verify.precision import accepted_words
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
-    check_answers,
+    BASE_LENGTH,
+    Budget,
     clamp_to_frontier,
     probe_frontier,
-    traced_words,
-    word_set,
+    run_words,
+    special_lengths,
+    words_details,
 )
 
 # The registry entry this verifier serves (its config name is read from the registry, not
@@ -157,7 +162,7 @@ def verify_counting(
     while there are at most 2,048) is the longest length checked word by word; `budget_s`
     (default 30) the seconds spent on longer words toward the stored frontier."""
     samples = DEFAULT_SAMPLES if samples is None else samples
-    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
+    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     report = VerifyReport()
     if automaton is None:
         spec = model.extra.get("spec")
@@ -206,12 +211,10 @@ def verify_counting(
     if limit < 0:
         return report
     rng = random.Random(seed)
-    batch = word_set(automaton, limit, samples, exhaustive, rng)
-    mismatches = check_answers(model, automaton, batch, report, progress)
-    words, ex_len = batch.words, batch.exhaustive_length
+    run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
 
     # 3. The layer count is the constant.
-    sizes = sorted({len(w) for w in words} | set(LAYER_CHECK_SIZES))
+    sizes = sorted(set(run.lengths) | set(LAYER_CHECK_SIZES))
     wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != COUNTING_LAYERS]
     report.checks += len(sizes)
     if wrong:
@@ -224,33 +227,48 @@ def verify_counting(
 
     # 4. Per-token values decoded from traces.
     cap = min(limit, TRACED_MAX_LENGTH)
-    traced = traced_words(automaton, cap, TRACED_WORDS, rng)
-    cell_errors = []
-    for w in traced:
+    spread = special_lengths(cap)
+    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
+    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
+    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    traced.sort(key=len)
+    cell_errors: list[str] = []
+    skipped = 0
+    for index, w in enumerate(traced):
+        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
+            skipped = len(traced) - index
+            traced = traced[:index]
+            break
+        began = time.perf_counter()
         report.checks += 1
         cell_errors += check_cells(model, claim, w)
+        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
     if cell_errors:
         report.fail(f"decoded cells: {cell_errors[0]} ({len(cell_errors)} in all)")
     else:
         report.lines.append(
             f"count.b, part.b and residue hold N_b(t), w_b N_b(t) mod m and c_t mod m at every "
-            f"token of {len(traced)} traced words up to length {cap}"
+            f"token of {len(traced)} traced words up to length "
+            f"{max(map(len, traced), default=0)}"
+            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
         )
 
     # 5. Longer words toward the stored frontier within the budget, then the precision
     # model's prediction n(p) at an affordable p under emulation.
-    longest, emulated = probe_frontier(model, automaton, limit, budget_s, seed, report)
+    longest, emulated = probe_frontier(
+        model, automaton, max(run.longest, 0), budget, seed, report
+    )
     report.details = {
-        "words": len(words),
-        "exhaustive_length": ex_len,
+        **words_details(run),
         "max_length": limit,
         "largest_n_run": longest,
-        "mismatches": mismatches,
+        "mismatches": len(run.mismatches),
         "traced": len(traced),
         "cell_errors": len(cell_errors),
         "layers": COUNTING_LAYERS,
         "emulated": emulated,
         "dtype": model.dtype_name,
         "frontier": frontier,
+        "budget_s": budget.seconds,
     }
     return report

@@ -10,7 +10,6 @@ over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATE
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,38 +19,16 @@ import numpy as np
 
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
+from logdepth.automata.sample import WordCounter
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
 
 
 def accepted_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
-    """Up to `count` uniformly-steered random words of exactly `length` that the automaton
-    accepts (none if it accepts no word of that length).
-
-    Backward table alive[r] = states from which some word of length r reaches an accepting
-    state; a forward walk then picks each symbol at random among those that keep the walk
-    alive. O(length * |Q| * |Sigma|) on the (determinized) DFA.
-    """
-    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
-    alive = [set(dfa.accept)]
-    for _ in range(length):
-        prev = alive[-1]
-        alive.append(
-            {q for q in dfa.states if any(dfa.delta[(q, a)] in prev for a in dfa.alphabet)}
-        )
-    if dfa.start not in alive[length]:
-        return []
-    words = []
-    for _ in range(count):
-        q, word = dfa.start, []
-        for remaining in range(length, 0, -1):
-            options = [a for a in dfa.alphabet if dfa.delta[(q, a)] in alive[remaining - 1]]
-            a = rng.choice(options)
-            word.append(a)
-            q = dfa.delta[(q, a)]
-        words.append(word)
-    return words
+    """`count` words of exactly `length`, each drawn uniformly from the words of that length
+    the automaton accepts (`automata.sample.WordCounter`); none if it accepts no such word."""
+    return [list(w) for w in WordCounter(automaton).sample(length, count, rng)]
 
 
 @dataclass
@@ -63,12 +40,9 @@ class Case:
 
 
 def rejected_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
-    """Up to `count` random words of exactly `length` that the automaton rejects
-    (`accepted_words` of the complemented DFA)."""
-    dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
-    others = tuple(q for q in dfa.states if q not in set(dfa.accept))
-    complement = dataclasses.replace(dfa, accept=others)
-    return accepted_words(complement, length, count, rng)
+    """`count` words of exactly `length`, each drawn uniformly from the words of that length
+    the automaton rejects; none if it rejects every such word."""
+    return [list(w) for w in WordCounter(automaton).sample(length, count, rng, accepted=False)]
 
 
 def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed: int) -> list[Case]:

@@ -18,6 +18,7 @@ constructions/wide.py) for every n checked.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -29,18 +30,22 @@ from logdepth.errors import InputError
 from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.registry import Construction
+from logdepth.verify.codebook import check_codebook_against
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
-    check_answers,
+    BASE_LENGTH,
+    Budget,
     clamp_to_frontier,
     probe_frontier,
+    run_words,
     special_lengths,
-    word_set,
+    words_details,
 )
 
 DEFAULT_MAX_LENGTH = 64
-# Seconds `verify` spends reaching toward the stored frontier (`verify.words.probe_frontier`).
+# Seconds `verify` may spend past its base words (`verify.words.Budget`): the exhaustive words and
+# words up to BASE_LENGTH always run; longer words, traces and the frontier probe while they fit.
 DEFAULT_BUDGET_S = 30.0
 # Tracing keeps every attention matrix ([heads, n, n] per layer), so invariants are decoded on
 # at most this many words, of length at most INVARIANT_MAX_LENGTH.
@@ -204,14 +209,17 @@ def verify_regular(
     progress: Progress | None = None,
     budget_s: float | None = None,
 ) -> VerifyReport:
-    """Check the transformer against its automaton: exhaustive and random words (through the
-    forward pass), accepting and rejected words at every special length, the level invariants
-    (decoded from traces), the layer counts, and the stored frontier
-    (`verify.words.probe_frontier`: longer and longer words up to the frontier within
-    `budget_s` seconds, then the precision model's prediction n(p) at an affordable p under
-    p-bit emulation)."""
+    """Check the transformer against its automaton: the file's codebook against the automaton
+    (`verify.codebook`), exhaustive and random words (through the forward pass) with accepted
+    and rejected words drawn uniformly at every length run (`verify.words.run_words`), the
+    level invariants (decoded from traces), the layer counts, and the stored frontier
+    (`verify.words.probe_frontier`: longer and longer words up to the frontier, then the
+    precision model's prediction n(p) at an affordable p under p-bit emulation). `budget_s`
+    (default 30) bounds everything past the base words (`verify.words.Budget`): the exhaustive
+    words and words up to BASE_LENGTH always run, everything longer only while it fits, and
+    the report says what was skipped."""
     samples = 200 if samples is None else samples
-    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
+    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     report = VerifyReport()
     automaton = automaton_of(model)
     frontier = model.frontier if model.frontier is not None else -1
@@ -220,13 +228,12 @@ def verify_regular(
     )
     if limit < 0:
         return report
+    check_codebook_against(model, automaton, report)
     rng = random.Random(seed)
-    batch = word_set(automaton, limit, samples, exhaustive, rng)
-    mismatches = check_answers(model, automaton, batch, report, progress)
-    words, total, ex_len = batch.words, len(batch.words), batch.exhaustive_length
+    run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
 
     # Layer counts for every length checked.
-    lengths = sorted({len(w) for w in words})
+    lengths = sorted(run.lengths)
     bad_counts = []
     for n in lengths:
         report.checks += 1
@@ -242,22 +249,26 @@ def verify_regular(
 
     rederive_record(model, report)
     # Level invariants on a few traced words.
-    invariant_errors, traced = _check_invariants(model, automaton, words, limit, rng, report)
-    longest_run, emulated = probe_frontier(model, automaton, max(limit, 0), budget_s, seed, report)
+    invariant_errors, traced = _check_invariants(
+        model, automaton, run.short_words, limit, rng, report, budget
+    )
+    longest_run, emulated = probe_frontier(
+        model, automaton, max(run.longest, 0), budget, seed, report
+    )
     report.details = {
+        **words_details(run),
         "largest_n_run": max(longest_run, max(lengths, default=0)),
         "invariants_traced": traced,
         "emulated": emulated,
         "frontier_basis": ((model.extra.get("report") or {}).get("frontier_basis") or {}).get(
             model.dtype_name, "unrecorded"
         ),
-        "words": total,
-        "exhaustive_length": ex_len,
         "max_length": limit,
-        "mismatches": mismatches,
+        "mismatches": len(run.mismatches),
         "invariant_errors": invariant_errors,
         "dtype": model.dtype_name,
         "frontier": frontier,
+        "budget_s": budget.seconds,
     }
     return report
 
@@ -269,8 +280,10 @@ def _check_invariants(
     limit: int,
     rng: random.Random,
     report: VerifyReport,
+    budget: Budget,
 ) -> tuple[int, int]:
-    """Trace a few words and check every level; returns (errors, words traced)."""
+    """Trace a few words, shortest first (past BASE_LENGTH while they fit in the budget), and
+    check every level; returns (errors, words traced)."""
     try:
         encoding = encoding_of(model, automaton)
     except Exception as err:  # a foreign spec (--spec) the weights were not compiled from
@@ -290,10 +303,17 @@ def _check_invariants(
         chosen.append(tuple(rng.choice(alphabet) for _ in range(length)))
     rng.shuffle(picked)
     chosen.extend(picked[: max(0, INVARIANT_WORDS - len(chosen))])
-    errors = 0
+    chosen.sort(key=len)
+    errors, skipped = 0, 0
     first: tuple[tuple[str, ...], str] | None = None
-    for w in chosen:
+    for index, w in enumerate(chosen):
+        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
+            skipped = len(chosen) - index
+            chosen = chosen[:index]
+            break
+        began = time.perf_counter()
         result = check_levels(model, w, encoding)
+        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
         report.checks += len(result.states) + 1
         want = expected_layers(model, len(w))
         if result.layers != want:
@@ -308,6 +328,7 @@ def _check_invariants(
     else:
         report.lines.append(
             f"level invariants (active tokens, P_l(t), accumulator at $) hold on "
-            f"{len(chosen)} traced words up to length {cap}"
+            f"{len(chosen)} traced words up to length {max(map(len, chosen), default=0)}"
+            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
         )
     return errors, len(chosen)

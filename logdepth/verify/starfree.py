@@ -23,6 +23,7 @@ Python to say what every cell must hold.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,14 +34,17 @@ from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
+from logdepth.verify.precision import accepted_words
 from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
-    check_answers,
+    BASE_LENGTH,
+    Budget,
     clamp_to_frontier,
     probe_frontier,
-    traced_words,
-    word_set,
+    run_words,
+    special_lengths,
+    words_details,
 )
 
 ENTRY = "starfree"
@@ -195,7 +199,7 @@ def verify_starfree(
     every word while there are at most 2,048) the longest length checked word by word;
     `budget_s` (default 30) the seconds spent on longer words toward the stored frontier."""
     samples = DEFAULT_SAMPLES if samples is None else samples
-    budget_s = DEFAULT_BUDGET_S if budget_s is None else budget_s
+    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     report = VerifyReport()
     if automaton is None:
         try:
@@ -227,11 +231,10 @@ def verify_starfree(
     if limit < 0:
         return report
     rng = random.Random(seed)
-    batch = word_set(automaton, limit, samples, exhaustive, rng)
-    mismatches = check_answers(model, automaton, batch, report, progress)
+    run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
 
     # 3. The layer count is the cascade's constant.
-    sizes = sorted({len(w) for w in batch.words} | set(LAYER_CHECK_SIZES))
+    sizes = sorted(set(run.lengths) | set(LAYER_CHECK_SIZES))
     wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != claim.layers]
     report.checks += len(sizes)
     if wrong:
@@ -242,29 +245,44 @@ def verify_starfree(
             f"{claim.layers} layers for all {len(sizes)} sizes checked (n up to {max(sizes):,})"
         )
 
-    # 4. Every level at every token of traced words.
+    # 4. Every level at every token of traced words (longer ones as the budget allows).
+    alphabet = list(automaton.alphabet)
     cap = min(limit, TRACED_MAX_LENGTH)
-    traced = traced_words(automaton, cap, TRACED_WORDS, rng)
+    spread = special_lengths(cap)
+    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
+    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
+    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    traced.sort(key=len)
     cell_errors: list[str] = []
-    for w in traced:
+    skipped = 0
+    for index, w in enumerate(traced):
+        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
+            skipped = len(traced) - index
+            traced = traced[:index]
+            break
+        began = time.perf_counter()
         report.checks += 1
         cell_errors += check_cells(model, claim, w)
+        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
     if cell_errors:
         report.fail(f"decoded cells: {cell_errors[0]} ({len(cell_errors)} in all)")
     else:
         report.lines.append(
             f"every level (level.i, and old.i = level i before the token) matches the cascade "
-            f"at every token of {len(traced)} traced words up to length {cap}"
+            f"at every token of {len(traced)} traced words up to length "
+            f"{max(map(len, traced), default=0)}"
+            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
         )
 
     # 5. Toward the stored frontier, then the precision model's n(p) under emulation.
-    longest, emulated = probe_frontier(model, automaton, limit, budget_s, seed, report)
+    longest, emulated = probe_frontier(
+        model, automaton, max(run.longest, 0), budget, seed, report
+    )
     report.details = {
-        "words": len(batch.words),
-        "exhaustive_length": batch.exhaustive_length,
+        **words_details(run),
         "max_length": limit,
         "largest_n_run": longest,
-        "mismatches": mismatches,
+        "mismatches": len(run.mismatches),
         "traced": len(traced),
         "cell_errors": len(cell_errors),
         "levels": claim.levels,
@@ -272,5 +290,6 @@ def verify_starfree(
         "emulated": emulated,
         "dtype": model.dtype_name,
         "frontier": model.frontier if model.frontier is not None else -1,
+        "budget_s": budget.seconds,
     }
     return report

@@ -1,10 +1,23 @@
-"""The word set every word verifier runs through the forward pass, and the answer check.
+"""The words every word verifier runs through the forward pass, the answer check, the time
+budget, and the honest count of what ran.
 
 Shared by Theorem 1's verifier (`verify.regular`) and the counting verifier
 (`verify.counting`): the length limit clamped to the stored frontier, every word up to the
-largest exhaustive length, the off-by-one lengths 2^k - 1, 2^k, 2^k + 1, random words, and
-accepted and rejected words (a model that answers one way passes random words of most
-languages), then every answer against the automaton.
+largest exhaustive length, then, at every longer length run, an accepted and a rejected word
+drawn uniformly from the automaton's (`automata.sample.WordCounter`) when the language has one
+of that length, and random words at the off-by-one lengths 2^k - 1, 2^k, 2^k + 1 and at random
+lengths. Every length up to BASE_LENGTH gets its accepted and rejected word; past it, a length
+with an accepted (rejected) word is added when none of the planned ones has one, so a sparse
+language (a date stamp accepts words of one length only) still runs accepting words.
+
+The budget (`Budget`): the exhaustive words and every word up to BASE_LENGTH always run (a
+default run's words) and are not charged to it; everything longer (words, traced words, the
+frontier probe, the emulated check) runs shortest first and only while the next run is
+predicted to end inside the budget, and the report says what was skipped for it.
+
+The report counts, per length run, the accepted and rejected words that ran, says where the
+language has no accepted (rejected) word of a length, says when the language is empty, and fails
+if a length ran without an accepted word although the language has one of that length.
 """
 
 from __future__ import annotations
@@ -12,23 +25,74 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
+from logdepth.automata.sample import WordCounter
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS
-from logdepth.verify.precision import accepted_words, all_right, rejected_words, word_cases
+from logdepth.verify.precision import Case, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 # Exhaustive words: every word up to the largest length whose count stays under this.
 EXHAUSTIVE_BUDGET = 2048
+# Words up to this length always run, whatever the budget: the default --max-length, whose words
+# take seconds. Past it the budget decides.
+BASE_LENGTH = 64
+# At most BATCH words, and at most BATCH * BASE_LENGTH symbols, per forward pass (a batch is
+# padded to its longest word, and attention holds n^2 scores per word and head).
 BATCH = 64
+BATCH_SYMBOLS = BATCH * BASE_LENGTH
 # Emulated runs up to this length use the longest length run; past it, at most half of it
-# (emulation rounds every operation, about 3x a plain run).
+# (emulation rounds every operation, about EMULATION_COST times a plain run).
 EMULATION_FULL_LENGTH = 1024
+EMULATION_COST = 3.0
+# The per-length summary shows at most this many groups of lengths (the JSON has every length).
+SUMMARY_GROUPS = 8
+
+
+class Budget:
+    """The seconds a verification may spend past its base checks, and what runs cost so far.
+
+    The base checks (the exhaustive words, every word up to BASE_LENGTH, traced words up to it)
+    always run and are not charged; every longer run is charged (`record(..., charged=True)`).
+    `fits(kind, n, words)` predicts the seconds of running `words` inputs of length n from the
+    measured run nearest below n (of the same kind: "run" or "trace"), scaled by the square of
+    the sequence length n + 2 (BoS and $; attention is quadratic in it), or from the nearest
+    measured run above n (an overestimate), and answers whether the charged time plus that
+    stays within the budget. Nothing measured yet: whether any budget is left.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+        self._measured: dict[str, dict[int, float]] = {}  # kind -> n -> seconds per input
+
+    def record(self, kind: str, n: int, words: int, seconds: float, charged: bool) -> None:
+        if charged:
+            self.spent += seconds
+        if words > 0:
+            per = self._measured.setdefault(kind, {})
+            per[n] = max(per.get(n, 0.0), seconds / words)
+
+    def predict(self, kind: str, n: int, words: int) -> float | None:
+        """Predicted seconds for `words` inputs of length n (None: nothing measured)."""
+        per = self._measured.get(kind) or self._measured.get("run")
+        if not per:
+            return None
+        below = [m for m in per if m <= n]
+        if below:
+            m = max(below)
+            return words * per[m] * ((n + 2) / (m + 2)) ** 2
+        return words * per[min(per)]
+
+    def fits(self, kind: str, n: int, words: int, factor: float = 1.0) -> bool:
+        cost = self.predict(kind, n, words)
+        left = self.seconds - self.spent
+        return left > 0 if cost is None else cost * factor <= left
 
 
 def special_lengths(limit: int) -> list[int]:
@@ -69,133 +133,376 @@ def clamp_to_frontier(model: CompiledModel, max_length: int, report: VerifyRepor
 
 
 @dataclass
-class WordSet:
-    words: list[tuple[str, ...]]
-    exhaustive: int  # how many of them are the exhaustive ones
-    exhaustive_length: int
+class LengthPlan:
+    """The words to run at one length past the exhaustive ones."""
+
+    n: int
+    accepted: int = 0  # drawn uniformly from the accepted words of length n
+    rejected: int = 0  # drawn uniformly from the rejected words of length n
+    random: int = 0  # uniform over all words of length n
+
+
+@dataclass
+class LengthCount:
+    """What ran at one length, and whether the language has accepted / rejected words there."""
+
+    n: int
+    accepted: int = 0
+    rejected: int = 0
+    language_accepts: bool = False
+    language_rejects: bool = False
+
+
+@dataclass
+class WordRun:
+    """The outcome of `run_words`: per-length counts, the wrong answers, what was skipped."""
+
     limit: int
+    exhaustive_length: int
+    exhaustive: int = 0
+    lengths: dict[int, LengthCount] = field(default_factory=dict)
+    mismatches: list[tuple[tuple[str, ...], bool, bool]] = field(default_factory=list)
+    skipped_words: int = 0
+    skipped_lengths: list[int] = field(default_factory=list)
+    short_words: list[tuple[str, ...]] = field(default_factory=list)  # ran, up to BASE_LENGTH
+    counter: WordCounter | None = None
+
+    @property
+    def words(self) -> int:
+        return sum(c.accepted + c.rejected for c in self.lengths.values())
+
+    @property
+    def longest(self) -> int:
+        return max(self.lengths, default=-1)
+
+    def count(self, accepted: bool) -> int:
+        return sum(c.accepted if accepted else c.rejected for c in self.lengths.values())
 
 
-def word_set(
+def plan_lengths(
+    counter: WordCounter, limit: int, ex_len: int, samples: int, rng: random.Random
+) -> list[LengthPlan]:
+    """The lengths past `ex_len` to run and their words, shortest first (module docstring)."""
+    plans: dict[int, LengthPlan] = {}
+
+    def at(n: int) -> LengthPlan:
+        return plans.setdefault(n, LengthPlan(n))
+
+    for n in special_lengths(limit):
+        if n > ex_len:
+            at(n).random += 1
+    for n in (rng.randint(0, limit) for _ in range(samples)):
+        if n > ex_len:
+            at(n).random += 1
+    for n in range(ex_len + 1, min(limit, BASE_LENGTH) + 1):
+        at(n)
+    for accepted in (True, False):
+        past = [n for n in plans if n > BASE_LENGTH]
+        if not any(counter.has_words(n, accepted) for n in past):
+            extra = counter.next_length(BASE_LENGTH + 1, limit, accepted)
+            if extra is not None:
+                at(extra)
+    for plan in plans.values():
+        plan.accepted = int(counter.has_words(plan.n, True))
+        plan.rejected = int(counter.has_words(plan.n, False))
+    return [plans[n] for n in sorted(plans)]
+
+
+def _words_at(
+    counter: WordCounter, plan: LengthPlan, seed: int
+) -> list[tuple[str, ...]]:
+    """The plan's words at its length: accepted first, then rejected, then random (a budget
+    that stops inside a length has run the accepted word). Seeded per length, so that what
+    runs at one length does not depend on what was skipped at another."""
+    rng = random.Random(seed * 1_000_003 + plan.n)
+    alphabet = counter.alphabet
+    words = counter.sample(plan.n, plan.accepted, rng)
+    words += counter.sample(plan.n, plan.rejected, rng, accepted=False)
+    words += [tuple(rng.choice(alphabet) for _ in range(plan.n)) for _ in range(plan.random)]
+    return words
+
+
+def run_words(
+    model: CompiledModel,
     automaton: DFA | NFA,
     limit: int,
     samples: int,
     exhaustive: int | None,
-    rng: random.Random,
-) -> WordSet:
-    """Exhaustive words, special and random lengths, and an accepted and a rejected word at
-    every special length and at a quarter of the random lengths."""
+    seed: int,
+    budget: Budget,
+    report: VerifyReport,
+    progress: Progress | None = None,
+) -> WordRun:
+    """Every exhaustive word, then the planned lengths shortest first (past BASE_LENGTH while
+    they fit in the budget), through the forward pass against the automaton; the report's
+    lines say what ran (`report_words`). Words are built only when they are about to run."""
+    counter = WordCounter(automaton)
     alphabet = list(automaton.alphabet)
     ex_len = exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
     check_exhaustive_size(
         sum(len(alphabet) ** k for k in range(ex_len + 1)),
         f"every word up to length {ex_len} over {len(alphabet)} symbols",
     )
-    words: list[tuple[str, ...]] = []
-    for k in range(ex_len + 1):
-        words.extend(itertools.product(alphabet, repeat=k))
-    n_exhaustive = len(words)
-    specials = special_lengths(limit)
-    lengths = specials + [rng.randint(0, limit) for _ in range(samples)]
-    words += [tuple(rng.choice(alphabet) for _ in range(n)) for n in lengths]
-    for n in specials + lengths[len(specials) :: 4]:
-        words += [tuple(w) for w in accepted_words(automaton, n, 1, rng)]
-        words += [tuple(w) for w in rejected_words(automaton, n, 1, rng)]
-    return WordSet(words, n_exhaustive, ex_len, limit)
+    run = WordRun(limit, ex_len, counter=counter)
+    plans = plan_lengths(counter, limit, ex_len, samples, random.Random(seed))
+    planned = [sum(len(alphabet) ** k for k in range(ex_len + 1))]
+    planned += [p.accepted + p.rejected + p.random for p in plans]
+    total, done = sum(planned), 0
 
-
-def traced_words(
-    automaton: DFA | NFA, cap: int, count: int, rng: random.Random
-) -> list[tuple[str, ...]]:
-    """Words whose per-token cells a verifier decodes: random words at about count - 2 of the
-    special lengths up to `cap` (cap included) and one accepted word of length `cap`."""
-    alphabet = list(automaton.alphabet)
-    spread = special_lengths(cap)
-    spread = sorted({*spread[:: -(-len(spread) // (count - 2))], cap})
-    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
-    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
-    return traced
-
-
-def check_answers(
-    model: CompiledModel,
-    automaton: DFA | NFA,
-    batch: WordSet,
-    report: VerifyReport,
-    progress: Progress | None = None,
-) -> int:
-    """Every word of the set through the forward pass (shortest first), against the
-    automaton; one summary line, and a failure naming the shortest wrong word. Returns the
-    number of wrong answers."""
-    words = batch.words
-    alphabet = list(automaton.alphabet)
-    order = sorted(range(len(words)), key=lambda k: len(words[k]))
-    mismatches: list[tuple[tuple[str, ...], bool, bool]] = []
-    for start in range(0, len(words), BATCH):
-        chunk = [words[k] for k in order[start : start + BATCH]]
-        for w, got in zip(chunk, model.accepts_batch([list(w) for w in chunk]), strict=True):
+    def run_chunk(words: list[tuple[str, ...]]) -> None:
+        nonlocal done
+        for w, got in zip(words, model.accepts_batch([list(w) for w in words]), strict=True):
             want = automaton.accepts(list(w))
             report.checks += 1
+            n = len(w)
+            if n not in run.lengths:
+                run.lengths[n] = LengthCount(
+                    n, 0, 0, counter.has_words(n, True), counter.has_words(n, False)
+                )
+            count = run.lengths[n]
+            if want:
+                count.accepted += 1
+            else:
+                count.rejected += 1
             if got != want:
-                mismatches.append((w, got, want))
+                run.mismatches.append((w, got, want))
+            if n <= BASE_LENGTH:
+                run.short_words.append(w)
+        done += len(words)
         if progress is not None:
-            progress(min(start + BATCH, len(words)), len(words))
-    n_accepted = sum(1 for w in words if automaton.accepts(list(w)))
+            progress(done, total)
+
+    # The exhaustive words and every planned length up to BASE_LENGTH: always run, shortest
+    # first, BATCH words per forward pass across lengths.
+    base = [w for k in range(ex_len + 1) for w in itertools.product(alphabet, repeat=k)]
+    run.exhaustive = len(base)
+    for plan in plans:
+        if plan.n <= BASE_LENGTH:
+            base += _words_at(counter, plan, seed)
+    base.sort(key=len)
+    for start in range(0, len(base), BATCH):
+        began = time.perf_counter()
+        chunk = base[start : start + BATCH]
+        run_chunk(chunk)
+        budget.record("run", len(chunk[-1]), len(chunk), time.perf_counter() - began, False)
+    plans = [plan for plan in plans if plan.n > BASE_LENGTH]
+    for index, plan in enumerate(plans):
+        per_batch = max(1, min(BATCH, BATCH_SYMBOLS // max(plan.n, 1)))
+        planned_here = plan.accepted + plan.rejected + plan.random
+        words: list[tuple[str, ...]] | None = None
+        done_here = 0
+        while done_here < planned_here:
+            size = min(per_batch, planned_here - done_here)
+            if not budget.fits("run", plan.n, size):
+                break
+            began = time.perf_counter()
+            if words is None:
+                words = _words_at(counter, plan, seed)
+            run_chunk(words[done_here : done_here + size])
+            budget.record("run", plan.n, size, time.perf_counter() - began, True)
+            done_here += size
+        if done_here < planned_here:  # out of budget: this length's rest and every longer one
+            rest = plans[index + 1 :]
+            run.skipped_words = planned_here - done_here + sum(
+                p.accepted + p.rejected + p.random for p in rest
+            )
+            run.skipped_lengths = [plan.n] + [p.n for p in rest]
+            break
+    report_words(run, counter, alphabet, budget, report)
+    return run
+
+
+def ranges(numbers: Iterable[int]) -> str:
+    """1, 2, 3, 5, 7, 8 -> "1-3, 5, 7-8"."""
+    out: list[str] = []
+    for _, group in itertools.groupby(enumerate(sorted(numbers)), lambda kn: kn[1] - kn[0]):
+        ns = [n for _, n in group]
+        out.append(f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}")
+    return ", ".join(out)
+
+
+def report_words(
+    run: WordRun,
+    counter: WordCounter,
+    alphabet: Sequence[str],
+    budget: Budget,
+    report: VerifyReport,
+) -> None:
+    """The lines that say what ran: totals, per-length groups (accepted and rejected words
+    run; where the language has none), the empty language, what the budget skipped; and the
+    failures (a wrong answer; a length run without an accepted word the language has)."""
+    accepted, rejected = run.count(True), run.count(False)
+    rest = run.words - run.exhaustive
     report.lines.append(
-        f"{len(words)} words ({batch.exhaustive} exhaustive up to length "
-        f"{batch.exhaustive_length}, the rest random, accepted, rejected, or of lengths "
-        f"2^k - 1, 2^k, 2^k + 1 up to {batch.limit}; {n_accepted} accepted by the automaton) "
-        "against the automaton"
+        f"{run.words:,} words against the automaton, {accepted:,} accepted and {rejected:,} "
+        f"rejected by it: {run.exhaustive:,} exhaustive (every word up to length "
+        f"{run.exhaustive_length}), {rest:,} of longer lengths up to {max(run.longest, 0)} "
+        f"(an accepted and a rejected word drawn uniformly at every length that has one, random "
+        f"words, lengths 2^k - 1, 2^k, 2^k + 1; the limit is {run.limit})"
     )
-    if mismatches:
-        w, got, want = min(mismatches, key=lambda m: (len(m[0]), m[0]))
+    # Per-length groups: consecutive lengths run with the same (accepts?, rejects?) status.
+    groups: list[list[LengthCount]] = []
+    for n in sorted(run.lengths):
+        c = run.lengths[n]
+        status = (c.language_accepts, c.language_rejects)
+        last = groups[-1][-1] if groups else None
+        if last is not None and (last.language_accepts, last.language_rejects) == status:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    for group in groups[:SUMMARY_GROUPS]:
+        first, last = group[0].n, group[-1].n
+        if first == last:
+            where = f"length {first}"
+        elif last - first + 1 == len(group):
+            where = f"lengths {first}-{last}"
+        else:
+            where = f"{len(group)} lengths from {first} to {last}"
+        acc = sum(c.accepted for c in group)
+        rej = sum(c.rejected for c in group)
+        parts = []
+        if group[0].language_accepts:
+            parts.append(f"{acc:,} accepted")
+        else:
+            parts.append("0 accepted (the language accepts no word of " + (
+                "this length)" if first == last else "these lengths)"))
+        if group[0].language_rejects:
+            parts.append(f"{rej:,} rejected")
+        else:
+            parts.append("0 rejected (the language accepts every word of " + (
+                "this length)" if first == last else "these lengths)"))
+        report.lines.append(f"  {where}: {', '.join(parts)} ran")
+    if len(groups) > SUMMARY_GROUPS:
+        hidden = groups[SUMMARY_GROUPS:]
+        report.lines.append(
+            f"  ... and {len(hidden)} more groups of lengths up to {hidden[-1][-1].n} "
+            "(every length in --json)"
+        )
+    if counter.is_empty():
+        report.lines.append(
+            "the language is empty: the automaton accepts no word of any length, so no "
+            "accepting word exists to run (a model that rejects everything passes)"
+        )
+    elif accepted == 0:
+        shortest = counter.next_length(0, 10**18)
+        where = " (skipped for the budget)" if shortest in run.skipped_lengths else ""
+        report.lines.append(
+            f"no accepted word ran: the automaton accepts no word of any length run; its "
+            f"shortest accepted word has length {shortest}{where}"
+        )
+    if counter.is_empty(accepted=False):
+        report.lines.append(
+            "the language is every word: no rejected word exists (a model that accepts "
+            "everything passes)"
+        )
+    if run.skipped_words:
+        report.lines.append(
+            f"skipped for the budget of {budget.seconds:g} s: {run.skipped_words:,} words at "
+            f"{len(set(run.skipped_lengths))} lengths from {min(run.skipped_lengths)} to "
+            f"{max(run.skipped_lengths)} (raise --budget to run them)"
+        )
+    missing = [c.n for c in run.lengths.values() if c.language_accepts and not c.accepted]
+    if missing:
+        report.fail(
+            f"the language accepts words of length {ranges(missing)} but no accepted word ran "
+            "there"
+        )
+    missing = [c.n for c in run.lengths.values() if c.language_rejects and not c.rejected]
+    if missing:
+        report.fail(
+            f"the language rejects words of length {ranges(missing)} but no rejected word ran "
+            "there"
+        )
+    if run.mismatches:
+        w, got, want = min(run.mismatches, key=lambda m: (len(m[0]), m[0]))
         text = format_word(w, alphabet)
         report.fail(
-            f"{len(mismatches)} words answered wrongly; shortest {text!r}: transformer "
+            f"{len(run.mismatches)} words answered wrongly; shortest {text!r}: transformer "
             f"{'accepts' if got else 'rejects'}, automaton {'accepts' if want else 'rejects'}",
             counterexample=text,
         )
-    return len(mismatches)
+
+
+def words_details(run: WordRun) -> dict:
+    """The JSON part of the word counts: totals, every length run, what was skipped, and the
+    language's exact number of accepted words at each length up to BASE_LENGTH."""
+    counter = run.counter
+    assert counter is not None
+    exact = counter.counts(min(max(run.longest, 0), BASE_LENGTH))
+    return {
+        "words": run.words,
+        "accepted_words": run.count(True),
+        "rejected_words": run.count(False),
+        "exhaustive_length": run.exhaustive_length,
+        "language_empty": counter.is_empty(),
+        "language_universal": counter.is_empty(accepted=False),
+        "lengths": [
+            {
+                "n": c.n,
+                "accepted": c.accepted,
+                "rejected": c.rejected,
+                "language_accepts": c.language_accepts,
+                "language_rejects": c.language_rejects,
+                "language_accepted_count": exact[c.n] if c.n < len(exact) else None,
+            }
+            for c in sorted(run.lengths.values(), key=lambda c: c.n)
+        ],
+        "skipped_for_budget": {
+            "words": run.skipped_words,
+            "lengths": sorted(set(run.skipped_lengths)),
+        },
+    }
+
+
+def case_counts(cases: Sequence[Case]) -> str:
+    """"3 words: 1 accepted, 2 rejected" for a case set."""
+    acc = sum(c.want == "accept" for c in cases)
+    return f"{len(cases)} words: {acc} accepted, {len(cases) - acc} rejected"
 
 
 def probe_frontier(
     model: CompiledModel,
     automaton: DFA | NFA,
     checked: int,
-    budget_s: float,
+    budget: Budget,
     seed: int,
     report: VerifyReport,
 ) -> tuple[int, dict[str, int] | None]:
-    """Reach toward the stored frontier: (1) lengths F/2^k above `checked`, smallest first,
-    one accepting and one random word each, in the model's dtype, while the next length
-    (about 4x the time of the last: attention is quadratic) fits in `budget_s`; (2) the
-    precision model's prediction: at the largest emulatable p whose predicted n(p) is at most
-    what ran (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit
-    emulation. Returns (largest n run, the
+    """Reach toward the stored frontier: (1) lengths F/2^k above `checked` (the longest length
+    run so far), smallest first, an accepted and a random word each (a rejected one if both are
+    accepted), in the model's dtype, while the next length fits in the budget; (2) the precision
+    model's prediction: at the largest emulatable p whose predicted n(p) is at most what ran
+    (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit emulation, if that
+    fits in the budget (about EMULATION_COST times a plain run). Returns (largest n run, the
     emulated check {bits, n} or None)."""
     frontier = model.frontier or 0
     lengths = sorted({frontier >> k for k in range(32)} - {0})
     lengths = [n for n in lengths if n > checked]
-    largest, spent, last = checked, 0.0, 0.0
-    for n in lengths:
-        if spent + 4 * last > budget_s:
+    largest, ran, skipped = checked, [], []
+    for index, n in enumerate(lengths):
+        if not budget.fits("run", n, 3):
+            skipped = lengths[index:]
             break
         start = time.perf_counter()
         cases = word_cases(model, automaton, n, 1, seed)
         report.checks += len(cases)
-        if not all_right(model, cases, None):
+        right = all_right(model, cases, None)
+        budget.record("run", n, len(cases), time.perf_counter() - start, True)
+        if not right:
             report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
             return n, None
-        last = time.perf_counter() - start
-        spent += last
         largest = n
-    report.lines.append(
+        ran.append(f"{n} ({sum(c.want == 'accept' for c in cases)} accepted)")
+    if ran:
+        report.lines.append(f"toward the frontier, lengths run: {', '.join(ran)}")
+    line = (
         f"longest words run: n = {largest} of the stored {model.dtype_name} frontier {frontier} "
-        f"(budget {budget_s:g} s)"
+        f"(budget {budget.seconds:g} s)"
     )
+    if skipped:
+        line += f"; lengths {', '.join(map(str, skipped))} skipped for the budget"
+    report.lines.append(line)
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    # Emulation rounds every operation (about 3x a plain run): past short lengths it stays
-    # within the budget by running at most half the longest length run.
     emulation_cap = largest if largest <= EMULATION_FULL_LENGTH else largest // 2
     affordable = [
         (int(p), n)
@@ -203,20 +510,31 @@ def probe_frontier(
         if int(p) <= MAX_EMULATED_BITS and 0 < n <= emulation_cap
     ]
     if not affordable:
-        report.lines.append("no emulated check: the file carries no frontier curve n(p)")
+        report.lines.append("no emulated check: the file carries no frontier curve n(p)"
+                            if not curve else
+                            f"no emulated check: no predicted n(p) is at most {emulation_cap}")
         return largest, None
     # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
     bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
+    if not budget.fits("run", n, 6, factor=EMULATION_COST):  # up to 2 + 2 + 2 words
+        report.lines.append(
+            f"emulated check skipped for the budget: {bits}-bit emulation at the predicted "
+            f"n({bits}) = {n}"
+        )
+        return largest, None
+    start = time.perf_counter()
     cases = word_cases(model, automaton, n, 2, seed)
     report.checks += len(cases)
-    if not all_right(model, cases, bits):
+    right = all_right(model, cases, bits)
+    budget.record("emulated", n, len(cases), time.perf_counter() - start, True)
+    if not right:
         report.fail(
             f"the precision model predicts n({bits}) = {n}, but at {bits} emulated bits words "
             f"of length {n} are answered wrongly: the derived frontier is not trustworthy"
         )
     else:
         report.lines.append(
-            f"precision model checked: {len(cases)} words (with accepting ones) of the predicted "
-            f"n({bits}) = {n} right under {bits}-bit emulation"
+            f"precision model checked: {case_counts(cases)} of the predicted n({bits}) = {n} "
+            f"right under {bits}-bit emulation"
         )
     return largest, {"bits": bits, "n": n}

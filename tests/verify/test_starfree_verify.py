@@ -44,9 +44,15 @@ def test_verify_passes_from_the_weight_file_alone(tmp_path, abb):
     )
     assert report.ok, report.lines
     assert report.details["levels"] == 3 and report.details["layers"] == 6
-    # No budget for longer words: the emulated check is n(21) = 63, within the 64 checked.
-    assert report.details["cell_errors"] == 0
-    assert report.details["emulated"] == {"bits": 21, "n": 63}
+    assert report.details["cell_errors"] == 0 and report.details["mismatches"] == 0
+    # Unbounded, the float32 copy reaches its frontier and emulates n(p) there, on any machine.
+    small = logdepth.load(path).to("float32")
+    report = verify_starfree(small, max_length=16, samples=4, exhaustive=3, budget_s=float("inf"))
+    assert report.ok, report.lines
+    assert report.details["largest_n_run"] == small.frontier == 110
+    curve = abb.extra["report"]["frontier_by_bits"]
+    bits = min(int(p) for p, n in curve.items() if n == small.frontier)
+    assert report.details["emulated"] == {"bits": bits, "n": small.frontier}
 
 
 def test_a_tampered_answer_layer_is_caught(abb):
