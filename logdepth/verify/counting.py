@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,15 +35,14 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
-from logdepth.verify.precision import accepted_words
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.words import (
-    BASE_LENGTH,
     Budget,
+    check_constant_layers,
+    check_traced_cells,
     clamp_to_frontier,
     probe_frontier,
     run_words,
-    special_lengths,
     words_details,
 )
 
@@ -56,12 +54,9 @@ COUNTING_LAYERS = 8
 # Layer ends (0-based) where the decoded cells are live: the counts after layer 6, the parts
 # after layer 7, the residue after layer 8 (counting.py's layer table).
 COUNTS_AT, PARTS_AT, RESIDUE_AT = 5, 6, 7
-LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
 DEFAULT_MAX_LENGTH = 64
 DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_S = 30.0
-TRACED_WORDS = 12
-TRACED_MAX_LENGTH = 128
 
 
 def _claim(model: CompiledModel) -> dict[str, Any]:
@@ -214,44 +209,19 @@ def verify_counting(
     run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
 
     # 3. The layer count is the constant.
-    sizes = sorted(set(run.lengths) | set(LAYER_CHECK_SIZES))
-    wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != COUNTING_LAYERS]
-    report.checks += len(sizes)
-    if wrong:
-        n, got = wrong[0]
-        report.fail(f"{got} layers for n = {n}, expected {COUNTING_LAYERS} for every n")
-    else:
-        report.lines.append(
-            f"{COUNTING_LAYERS} layers for all {len(sizes)} sizes checked (n up to {max(sizes):,})"
-        )
+    check_constant_layers(model, COUNTING_LAYERS, run.lengths, report)
 
     # 4. Per-token values decoded from traces.
-    cap = min(limit, TRACED_MAX_LENGTH)
-    spread = special_lengths(cap)
-    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
-    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
-    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
-    traced.sort(key=len)
-    cell_errors: list[str] = []
-    skipped = 0
-    for index, w in enumerate(traced):
-        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
-            skipped = len(traced) - index
-            traced = traced[:index]
-            break
-        began = time.perf_counter()
-        report.checks += 1
-        cell_errors += check_cells(model, claim, w)
-        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
-    if cell_errors:
-        report.fail(f"decoded cells: {cell_errors[0]} ({len(cell_errors)} in all)")
-    else:
-        report.lines.append(
-            f"count.b, part.b and residue hold N_b(t), w_b N_b(t) mod m and c_t mod m at every "
-            f"token of {len(traced)} traced words up to length "
-            f"{max(map(len, traced), default=0)}"
-            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
-        )
+    traced, cell_errors = check_traced_cells(
+        model,
+        automaton,
+        limit,
+        rng,
+        budget,
+        report,
+        lambda w: check_cells(model, claim, w),
+        "count.b, part.b and residue hold N_b(t), w_b N_b(t) mod m and c_t mod m",
+    )
 
     # 5. Longer words toward the stored frontier within the budget, then the precision
     # model's prediction n(p) at an affordable p under emulation.
@@ -263,8 +233,8 @@ def verify_counting(
         "max_length": limit,
         "largest_n_run": longest,
         "mismatches": len(run.mismatches),
-        "traced": len(traced),
-        "cell_errors": len(cell_errors),
+        "traced": traced,
+        "cell_errors": cell_errors,
         "layers": COUNTING_LAYERS,
         "emulated": emulated,
         "dtype": model.dtype_name,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from logdepth.automata.dfa import DFA
@@ -34,7 +34,7 @@ from logdepth.automata.sample import WordCounter
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS
-from logdepth.verify.precision import Case, all_right, word_cases
+from logdepth.verify.precision import Case, accepted_words, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
 # Exhaustive words: every word up to the largest length whose count stays under this.
@@ -538,3 +538,72 @@ def probe_frontier(
             f"right under {bits}-bit emulation"
         )
     return largest, {"bits": bits, "n": n}
+
+
+# ---- the checks every constant-depth verifier runs ------------------------------------------
+# The sizes whose layer count a constant-depth model is checked at, beside every length that ran.
+LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
+# Traced words: about this many, spread over the special lengths up to TRACED_MAX_LENGTH (a trace
+# keeps every residual: short words keep it cheap), plus an accepted word of the longest length.
+TRACED_WORDS = 12
+TRACED_MAX_LENGTH = 128
+
+
+def check_constant_layers(
+    model: CompiledModel, layers: int, lengths: Iterable[int], report: VerifyReport
+) -> None:
+    """`model.num_layers(n) == layers` at every length that ran and at LAYER_CHECK_SIZES: a
+    constant-depth construction's claim, one line or a failure naming the first n off."""
+    sizes = sorted(set(lengths) | set(LAYER_CHECK_SIZES))
+    wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != layers]
+    report.checks += len(sizes)
+    if wrong:
+        n, got = wrong[0]
+        report.fail(f"{got} layers for n = {n}, expected {layers} for every n")
+    else:
+        report.lines.append(
+            f"{layers} layers for all {len(sizes)} sizes checked (n up to {max(sizes):,})"
+        )
+
+
+def check_traced_cells(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    limit: int,
+    rng: random.Random,
+    budget: Budget,
+    report: VerifyReport,
+    check: Callable[[tuple[str, ...]], list[str]],
+    what: str,
+) -> tuple[int, int]:
+    """Trace words spread over the special lengths up to min(limit, TRACED_MAX_LENGTH) and an
+    accepted word of the longest, shortest first (past BASE_LENGTH while the budget allows),
+    and run `check(word)` (the decoded cells' errors) on each. Reports "`what` at every token
+    of K traced words" or the first error; returns (words traced, cell errors)."""
+    alphabet = list(automaton.alphabet)
+    cap = min(limit, TRACED_MAX_LENGTH)
+    spread = special_lengths(cap)
+    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
+    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
+    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
+    traced.sort(key=len)
+    errors: list[str] = []
+    skipped = 0
+    for index, w in enumerate(traced):
+        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
+            skipped = len(traced) - index
+            traced = traced[:index]
+            break
+        began = time.perf_counter()
+        report.checks += 1
+        errors += check(w)
+        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
+    if errors:
+        report.fail(f"decoded cells: {errors[0]} ({len(errors)} in all)")
+    else:
+        report.lines.append(
+            f"{what} at every token of {len(traced)} traced words up to length "
+            f"{max(map(len, traced), default=0)}"
+            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
+        )
+    return len(traced), len(errors)
