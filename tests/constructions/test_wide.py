@@ -101,8 +101,11 @@ def test_layer_counts_and_shape(models):
     assert all(wide.layers(n) < 8 * DepthRule.ceil_log2(n) + 9 for n in range(2, 100))
 
 
-def test_verify_accepts_the_wide_model(models):
-    report = verify_regular(models["ends_ab"], max_length=24, samples=20)
+# budget_s=0 probes one length toward the frontier, the same on any machine; the default budget
+# (30 s of longer and longer words) runs in the slow set.
+@pytest.mark.parametrize("budget", [0, pytest.param(None, marks=pytest.mark.slow)])
+def test_verify_accepts_the_wide_model(models, budget):
+    report = verify_regular(models["ends_ab"], max_length=24, samples=20, budget_s=budget)
     assert report.ok, report.lines
 
 
