@@ -107,7 +107,7 @@ def test_compile_run_verify_inspect_a_bundled_automaton(capsys, tmp_path):
         "--max-length",
         "20",
         "--budget",
-        "2",
+        "0",
         "--json",
     )
     report = json.loads(text)

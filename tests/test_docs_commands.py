@@ -47,6 +47,38 @@ def commands() -> list[tuple[str, str]]:
     return found
 
 
+# `verify` runs hundreds of forward passes and spends up to --budget seconds (default 30) near the
+# frontier: the command exactly as shown runs in the slow set; the default run checks the same
+# command (its options still parse, it still passes) with these options added, which bound it.
+QUICK_VERIFY = ["--max-length", "8", "--samples", "10", "--budget", "0"]
+QUICK_EXHAUSTIVE = 3
+
+
+def quick(command: str) -> str | None:
+    """The bounded twin of a `logdepth verify` command (None for any other command)."""
+    argv = shlex.split(command)
+    if argv[1] != "verify":
+        return None
+    if "--exhaustive" in argv:
+        k = argv.index("--exhaustive") + 1
+        argv[k] = str(min(int(argv[k]), QUICK_EXHAUSTIVE))
+    return shlex.join(argv + QUICK_VERIFY)
+
+
+def runs() -> list:
+    """test_command_runs' parameters: every doc command, a verify command as shown marked slow
+    and its bounded twin in the default run."""
+    out = []
+    for doc, command in commands():
+        twin = quick(command)
+        if twin is None:
+            out.append(pytest.param(doc, command, id=f"{doc}-{command}"))
+        else:
+            out.append(pytest.param(doc, command, id=f"{doc}-{command}", marks=pytest.mark.slow))
+            out.append(pytest.param(doc, twin, id=f"{doc}-{twin}"))
+    return out
+
+
 def python_blocks() -> list[tuple[str, str]]:
     return [(p.name, text) for p in DOCS for lang, text in _blocks(p) if lang == "python"]
 
@@ -74,7 +106,14 @@ def test_the_docs_show_runnable_commands():
     assert len(python_blocks()) >= 2
 
 
-@pytest.mark.parametrize(("doc", "command"), commands(), ids=lambda x: x)
+def test_the_quick_verify_twin_is_the_shown_command_with_bounds_added():
+    shown = "logdepth verify parity.safetensors --exhaustive 8"
+    assert (shown in {c for _, c in commands()}) and quick(shown) == (
+        "logdepth verify parity.safetensors --exhaustive 3 " + " ".join(QUICK_VERIFY)
+    )
+
+
+@pytest.mark.parametrize(("doc", "command"), runs())
 def test_command_runs(doc, command, workdir, monkeypatch, capsys):
     monkeypatch.chdir(workdir)
     try:

@@ -2,7 +2,6 @@
 
 import itertools
 import random
-import time
 
 import numpy as np
 import pytest
@@ -60,14 +59,12 @@ def test_nfa_monoid_matches_subset_simulation(ends_ab):
     assert m.is_aperiodic and not m.is_group and m.is_solvable is None
 
 
-def test_s5_cayley_monoid_is_fast_and_a_nonsolvable_group():
+def test_s5_cayley_monoid_is_a_nonsolvable_group():
+    # Its speed is shown by benchmarks/regular.py (S5 compile time), not asserted on a clock.
     d = group_dfa("s5", kind="symmetric", degree=5)
-    t0 = time.perf_counter()
     m = TransitionMonoid.of(d)
     table = m.table
-    elapsed = time.perf_counter() - t0
     assert m.size == 120 and table.shape == (120, 120)
-    assert elapsed < 1.0
     assert m.is_group and not m.is_aperiodic and m.is_solvable is False
     assert m.derived_series == [120, 60]
     # Each element's map is the right action of a permutation: the table is a Latin square.
@@ -110,12 +107,10 @@ def test_aperiodic_example():
     assert m.is_aperiodic and not m.is_group and m.is_solvable is None
 
 
-def test_ten_state_random_dfa_is_quick():
+def test_ten_state_random_dfa_monoid_has_the_identity_first():
     d = random_dfa(10, ("a", "b"), seed=1)
-    t0 = time.perf_counter()
     m = TransitionMonoid.of(d)
-    _ = m.table, m.is_aperiodic, m.is_group
-    assert time.perf_counter() - t0 < 2.0
+    _ = m.is_aperiodic, m.is_group
     assert np.array_equal(m.table[0], np.arange(m.size))
 
 

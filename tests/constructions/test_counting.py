@@ -94,8 +94,10 @@ def test_every_word_up_to_length_8(name):
     assert not wrong, f"{len(wrong)} wrong, shortest {min(wrong, key=len)}"
 
 
-# One case per modulus in the default run (about 3 s each); the plain counts but mod 3 are slow.
-LONG_DEFAULT = {"a-mod3", "three-counts", *(f"random-mod{m}" for m in range(2, 8))}
+# About 3 s each: the default run keeps moduli 2, 3, 5 and 7 (a power of two, primes, and the
+# three counts); every other case, composite moduli 4 and 6 included, runs in the slow set (all
+# of them run every word up to length 8 by default).
+LONG_DEFAULT = {"a-mod3", "three-counts", "random-mod2", "random-mod5"}
 
 
 @pytest.mark.parametrize(
@@ -389,7 +391,7 @@ def test_a_model_ignoring_the_residue_fails_these_checks():
 
 def test_verify_counting_passes_and_catches_a_false_claim():
     dfa, model = CASES["random-mod6"], model_of("random-mod6")
-    report = verify_counting(model, dfa, max_length=128, samples=40, seed=1, budget_s=2)
+    report = verify_counting(model, dfa, max_length=128, samples=40, seed=1, budget_s=0)
     assert report.ok, report.lines
     assert report.details["mismatches"] == 0 and report.details["layers"] == 8
     # The probe and the emulated check run within the budget: an unbounded one on the float32
