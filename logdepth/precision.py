@@ -61,7 +61,8 @@ X, Y, V, LAM = sympy.symbols("x y v lambda", real=True)
 
 
 def phi_symbolic(z: sympy.Expr) -> sympy.Matrix:
-    """phi(z) = <z, 1, -z, -1> / sqrt(2 z^2 + 2) (the layer-norm hash, digest 1.3)."""
+    """phi(z) = <z, 1, -z, -1> / sqrt(2 z^2 + 2): the layer-norm hash (the paper's Section
+    2.1)."""
     return sympy.Matrix([z, 1, -z, -1]) / sympy.sqrt(2 * z**2 + 2)
 
 

@@ -4,7 +4,8 @@ Input (paper Section 5; `model.inputs.encode_graph`): BoS, the adjacency matrix 
 tokens "0"/"1", n^3 pads, then a^s b^t (vertices 1..n). One weight file serves every n; only the
 unrolling d = ceil(log2 n) changes (DepthRule counts the n^2 matrix tokens, root 2).
 
-Coordinates (digest 4, "Input layout", with its [I] corrections). Token j (BoS is j = 0) has
+Coordinates (the paper's Appendix D input layout, corrected as docs/errata.md says).
+Token j (BoS is j = 0) has
 a = j - 1 = i n + c at matrix entry (i, c) and a = n^2 + i n^2 + k n + c at pad (i, k, c).
 Lemma 1 (`division.DivisionBuilder`, the shared block, dividing the position j by n held in a
 cell) leaves the table "row j holds floor(j/n) and j mod n" keyed by phi(lambda j). Lookups in
@@ -127,7 +128,7 @@ class _Cells:
         self.psi_coord = L.psi("psi_coord")  # psi((j mod n) + 1, 1)
         self.coord = L.phi("j%n")  # phi((j mod n) + 1): the canonical coordinate hash
         # The coordinates (module docstring), each as phi(coordinate + 1); the layout keeps the
-        # digest's names (verify.connectivity reads x%n, r%n and r2%n from weight files).
+        # proof's names (verify.connectivity reads x%n, r%n and r2%n from weight files).
         self.a_div_n = L.phi("r")  # phi(lambda floor(a/n)), a = j - 1 (the lookup key for mid)
         self.col = L.phi("x%n", persistent=True)  # a mod n: the column c, matrix and pads
         self.mid = L.phi("r%n", persistent=True)  # floor(a/n) mod n: row i (matrix), k (pads)

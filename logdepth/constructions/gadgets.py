@@ -10,7 +10,8 @@ The gadget kit every construction builds from is three modules, each helper defi
   heads), and `reset_head` (Lemma 6: the same head writing minus its output);
 - `gadgets` (this module): the Appendix A gadgets above.
 
-Conventions (digest 8.1). Token index i counts from BoS = 0, so causal attention at i sees
+Conventions (docs/architecture.md, "Named cells"). Token index i counts from BoS = 0, so
+causal attention at i sees
 i + 1 keys. Integers are hashed as phi(lambda v), lambda = hashing.POSITION_SCALE (pass
 `scale=1.0` for the paper's unscaled phi(v)). Every function returns `Head`s, `FeedForward`s or
 `Layer`s over named cells; the caller places them in its program and declares clears.

@@ -1,6 +1,6 @@
 """Precision of Theorem 2's construction: the score gaps, the tie tolerance, the frontier.
 
-Averaging-hard attention needs two things of the arithmetic (digest 8.4):
+Averaging-hard attention needs two things of the arithmetic (docs/precision.md):
 - scores that tie in exact arithmetic must land within the tie tolerance TAU of each other, so
   TAU must exceed twice the rounding error of a score; and
 - a key that should lose must score more than TAU (plus that rounding, twice) below the best.

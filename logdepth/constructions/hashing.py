@@ -1,7 +1,8 @@
 """Layer-norm hashes: storing numbers as psi/phi blocks and reading them back (Appendix A,
 Lemmas 2-4), plus the score geometry the frontier is derived from.
 
-Storage (digest 1.3). A number z lives in the residual stream either as the unnormalized block
+Storage (the paper's Section 2.1 and Appendix A). A number z lives in the residual stream
+either as the unnormalized block
 psi(a, b) = <a, b, -a, -b> with a / b = z, or as the unit block phi(z) = psi(z, 1) / |psi(z, 1)|.
 Masked pre-norm reads either one as phi(z) (Lemma 2). A psi cell has no fixed norm, so a sublayer
 must read it alone (logdepth.compiler.cells); to use z together with other cells it is first

@@ -3,7 +3,8 @@ non-uniform 4 ceil(log2 N) + 5 layer transformer). Digest section 3, Appendix C.
 
 Input BoS w $ (token i = 1..n holds w_i, $ is at n + 1); the answer is read at $.
 
-Invariant (digest section 3, "clean invariant"): at level l the active tokens are t = 1..n with
+Invariant (the proof of Theorem 1 in the paper's Appendix C, its clean invariant): at level l
+the active tokens are t = 1..n with
 t = 0 mod 2^l; active t stores P_l(t) = w_{t-2^l+1} ... w_t (a monoid element) in the cell
 `delta`. Level l -> l + 1, in one 8-layer iteration of the repeated block:
 
@@ -722,7 +723,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
 
 
 # The regular-language constructions: the faithful ones (the default) and the better-conditioned
-# position code of constructions/wide.py (issue 13).
+# position code of constructions/wide.py.
 CONSTRUCTIONS = ("uniform", "nonuniform", "wide", "nonuniform-wide")
 THEOREMS = {
     "uniform": "Theorem 1 (0, 8, 9)",

@@ -9,7 +9,7 @@ lists of units: one input row and the components each unit's ReLU is added to.
 
 The row helpers are the recurring pieces of the graph construction: the full vector of a phi
 cell (so that a row-paired dot product of two phi cells is their cosine, the equality primitive
-of digest 1.3), one component of a cell, a constant. Clearing a cell (Lemma 5) is
+of the paper's Section 2.1), one component of a cell, a constant. Clearing a cell (Lemma 5) is
 `hashing.clear_ff`, one definition for every construction.
 """
 
@@ -56,13 +56,14 @@ def component(cell: Cell, k: int, c: float = 1.0) -> Row:
 
 
 def constant(layout: Layout, c: float = 1.0) -> Row:
-    """The constant c, read from the constant-one cell (there are no biases: digest 1.2)."""
+    """The constant c, read from the constant-one cell (there are no biases: the paper's
+    Definitions 2 and 3)."""
     return {layout.one: np.array([c])}
 
 
 def vector_rows(cell: Cell) -> list[Row]:
     """One row per component: paired with the same rows on another phi cell, the score term is
-    phi(q) . phi(k) = cos(atan q - atan k), which is 1 iff q = k (digest 1.3)."""
+    phi(q) . phi(k) = cos(atan q - atan k), which is 1 iff q = k (the paper's Section 2.1)."""
     return [component(cell, k) for k in range(cell.size)]
 
 

@@ -1,4 +1,4 @@
-"""Theorem 1 with a better-conditioned position code: the "wide" construction (issue 13).
+"""Theorem 1 with a better-conditioned position code: the "wide" construction.
 
 The faithful construction (regular.py) hashes positions and counts as phi(lambda v) and compares
 them by attention. Neighbouring integers then differ in score by about 1/(2 lambda^2 v^4), so

@@ -1,4 +1,4 @@
-"""Weight-file metadata is validated, not trusted (issue 10).
+"""Weight-file metadata is validated, not trusted.
 
 The SHA-256 in a weight file has no key: anyone who edits the metadata can recompute it. So
 `load` checks every field of the stored config for type, range and consistency before any

@@ -4,7 +4,8 @@ Everything is checked through the weights: answers come from `model.accepts_batc
 pass), the level invariants are decoded from the residual stream of `model.trace`. The automaton
 is rebuilt from `model.extra["spec"]`, so a weight file is all that is needed.
 
-Level invariant (digest section 3), read after the l-th level's layers (l = 0, 1, ...):
+Level invariant (the proof of Theorem 1, the paper's Appendix C), read after the l-th
+level's layers (l = 0, 1, ...):
 
     active tokens     = {t in 1..n : 2^(l+1) divides t}           (cell "active")
     delta at active t = w_{t - 2^(l+1) + 1} ... w_t                  (cell "delta")
