@@ -482,6 +482,33 @@ def solvable_program(cascade: SolvableCascade) -> Program:
     )
 
 
+def cascade_report(cascade: SolvableCascade) -> dict[str, Any]:
+    """The expanded cascade as JSON, what `verify.solvable` reruns without this module: per
+    level its kind, modulus (its number of values), values and table rows [upper values,
+    letter, entry] (a reset level: -1 keeps, else the value written; a counter: ["reset", x]
+    or ["add", k]); the start configuration; every reachable configuration and its state."""
+
+    def entry(e: Any) -> Any:
+        return e if isinstance(e, int) else [e[0], e[1]]
+
+    return {
+        "levels": [
+            {
+                "kind": lv.kind,
+                "modulus": lv.modulus,
+                "source": lv.source,
+                "values": list(lv.labels),
+                "table": [[list(u), a, entry(e)] for (u, a), e in sorted(
+                    table.items(), key=lambda kv: (kv[0], str(kv[1])))],
+            }
+            for lv, table in zip(cascade.levels, cascade.tables, strict=True)
+        ],
+        "start": list(cascade.start),
+        "configurations": [[list(c), s] for c, s in sorted(cascade.state_of.items())],
+        "accept": sorted(cascade.accept),
+    }
+
+
 def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
     """Compile a language whose syntactic monoid is solvable into the constant-depth cascade of
     reset levels and modular counters (module docstring). CompileError with classify's
@@ -524,6 +551,7 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
         ],
         "table_modulus": m,
         "table_rows": rows,
+        "cascade": cascade_report(cascade),
         "layers": f"{layers} (constant in n)",
         "layer_count": layers,
         "d_model": program.layout.d_model,
