@@ -147,9 +147,10 @@ def require_solvable(automaton: DFA | NFA, construction: str = "solvable") -> No
         )
 
 
-def split_group(group: Any) -> GroupSplit:
+def split_group(group: Any, max_cyclic: int | None = None) -> GroupSplit:
     """The series of a solvable permutation group (module docstring): one counter of modulus
-    |G| for a cyclic G, else one Z_p counter per composition factor."""
+    |G| for a cyclic G (of order at most `max_cyclic`, when given), else one Z_p counter per
+    composition factor."""
     from sympy.combinatorics import PermutationGroup
 
     from logdepth.automata.classes import describe_group
@@ -158,7 +159,7 @@ def split_group(group: Any) -> GroupSplit:
     identity = PermutationGroup([group.identity])
     if order == 1:
         return GroupSplit(1, None, True, (), (), ())
-    if group.is_cyclic:
+    if group.is_cyclic and (max_cyclic is None or order <= max_cyclic):
         gen = next(g for g in group.generate() if g.order() == order)
         return GroupSplit(order, describe_group(group), True, (order,), (gen,), (identity,))
     series = group.composition_series()
@@ -194,11 +195,16 @@ def _element(split: GroupSplit, exps: Sequence[int]) -> Any:
 
 
 def solvable_cascade(
-    automaton: DFA | NFA, max_configurations: int = MAX_ENCODINGS, *, check: bool = True
+    automaton: DFA | NFA,
+    max_configurations: int = MAX_ENCODINGS,
+    *,
+    check: bool = True,
+    max_cyclic: int | None = None,
 ) -> SolvableCascade:
     """The holonomy cascade of `automaton` with every group level split into counters (module
-    docstring). CompileError with classify's certificate for a non-solvable monoid (`check`
-    False skips classify: the caller did), and past `max_configurations` reachable ones."""
+    docstring); a cyclic group larger than `max_cyclic` is split along its composition series
+    too. CompileError with classify's certificate for a non-solvable monoid (`check` False
+    skips classify: the caller did), and past `max_configurations` reachable ones."""
     from sympy.combinatorics import Permutation, PermutationGroup
 
     if check:
@@ -241,7 +247,7 @@ def solvable_cascade(
                 f"level {i} of the cascade of {cascade.name!r} has a non-solvable group of "
                 f"order {group.order()}"
             )
-        splits.append(split_group(group))
+        splits.append(split_group(group, max_cyclic))
 
     levels: list[SolvableLevel] = []
     for i, split in enumerate(splits):

@@ -516,13 +516,13 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
     above MAX_COUNTER_MODULUS."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    cascade = solvable_cascade(automaton)
+    cascade = solvable_cascade(automaton, max_cyclic=MAX_COUNTER_MODULUS)
     for lv in cascade.levels:
         if lv.kind == "counter" and lv.modulus > MAX_COUNTER_MODULUS:
             raise CompileError(
-                f"the cascade of {cascade.name!r} has a Z_{lv.modulus} counter; the solvable "
-                f"construction reads at most {MAX_COUNTS} counts per counter (modulus <= "
-                f"{MAX_COUNTER_MODULUS})"
+                f"the cascade of {cascade.name!r} has a Z_{lv.modulus} counter (a prime "
+                f"composition factor); the solvable construction reads at most {MAX_COUNTS} "
+                f"counts per counter (modulus <= {MAX_COUNTER_MODULUS})"
             )
     rows = sum(len(_rows(cascade, i)) + 1 for i in range(1, len(cascade.levels)))
     rows += sum(1 for s in cascade.state_of.values() if s in cascade.accept)

@@ -164,3 +164,35 @@ def test_verify_catches_a_wrong_claim():
 def test_non_solvable_is_refused_with_the_certificate(name):
     with pytest.raises(CompileError, match=r"non-solvable(.|\n)*non-solvable: .* generate"):
         logdepth.compile(ALL[name], construction="solvable")
+
+
+@pytest.mark.parametrize("name", ["parity", "div5", "s4"])
+def test_float32_at_its_frontier(name):
+    automaton = ALL[name]
+    model = model_of(name).to("float32")
+    report = model.extra["report"]
+    n = model.frontier
+    assert n == solvable.frontier_for_bits(23, report["table_modulus"], report["levels"]) > 0
+    cases = word_cases(model, automaton, n, 2, seed=7)
+    assert any(c.want == "accept" for c in cases)
+    assert model.run_tokens([c.tokens for c in cases]) == [c.want for c in cases]
+
+
+def _cyclic(m: int):
+    from logdepth.automata.dfa import DFA
+
+    states = [f"q{i}" for i in range(m)]
+    delta = {(q, "a"): states[(i + 1) % m] for i, q in enumerate(states)}
+    delta.update({(q, "b"): q for q in states})
+    return DFA(f"mod{m}", states, ["a", "b"], "q0", frozenset({"q0"}), delta)
+
+
+def test_a_large_cyclic_group_is_split_and_a_large_prime_refused():
+    """Z_12 (past the 3 counts of one counter) runs as Z_2, Z_2, Z_3 counters; Z_11 has a
+    prime factor past 8 and is refused with the reason."""
+    model = compile_solvable(_cyclic(12))
+    assert [m for k, m in model.extra["report"]["level_kinds"] if k == "counter"] == [2, 2, 3]
+    words = ["a" * k + "b" for k in range(26)]
+    assert model.accepts_batch(words) == [k % 12 == 0 for k in range(26)]
+    with pytest.raises(CompileError, match=r"Z_11 counter.*modulus <= 8"):
+        compile_solvable(_cyclic(11))
