@@ -196,3 +196,16 @@ def test_a_large_cyclic_group_is_split_and_a_large_prime_refused():
     assert model.accepts_batch(words) == [k % 12 == 0 for k in range(26)]
     with pytest.raises(CompileError, match=r"Z_11 counter.*modulus <= 8"):
         compile_solvable(_cyclic(11))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "bits"), [("div5", 30), ("s4", 30)])
+def test_groups_at_the_predicted_frontier_are_right_under_emulation(name, bits):
+    """Table modulus 10 (div5) and 6 (S4): the derived n(p), run at p bits, and 8 bits fewer
+    going wrong at the same length."""
+    automaton, model = ALL[name], model_of(name)
+    n = model.extra["report"]["frontier_by_bits"][str(bits)]
+    cases = word_cases(model, automaton, n, 2, seed=bits)
+    assert any(c.want == "accept" for c in cases)
+    assert all_right(model, cases, bits)
+    assert not all_right(model, word_cases(model, automaton, n, 2, seed=1), bits - 8)
