@@ -209,3 +209,13 @@ def test_groups_at_the_predicted_frontier_are_right_under_emulation(name, bits):
     assert any(c.want == "accept" for c in cases)
     assert all_right(model, cases, bits)
     assert not all_right(model, word_cases(model, automaton, n, 2, seed=1), bits - 8)
+
+
+@pytest.mark.parametrize("name", ["abb", "flipflop"])
+def test_a_star_free_language_is_reset_levels_only(name):
+    """An aperiodic monoid is solvable too: no counters, every word to length 6 right."""
+    automaton = ALL[name]
+    model = compile_solvable(automaton)
+    assert {k for k, _ in model.extra["report"]["level_kinds"]} == {"reset"}
+    words = [w for k in range(7) for w in itertools.product(automaton.alphabet, repeat=k)]
+    assert not wrong_answers(model, automaton, words)

@@ -99,3 +99,12 @@ def test_the_registry_entry_drives_compile_precision_and_verify(parity):
     assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == parity.config.frontier
     assert tolerance == parity.config.tie_tolerance
     assert entry.verify_function()(parity, max_length=8, samples=4, exhaustive=3, budget_s=0).ok
+
+
+def test_explain_refuses_a_solvable_file_with_the_reason(tmp_path, capsys):
+    path = tmp_path / "parity.safetensors"
+    solvable.compile_solvable(PARITY).save(path)
+    out = tmp_path / "run.html"
+    assert main(["explain", str(path), "0110", "-o", str(out)]) != 0
+    err = capsys.readouterr().err
+    assert "solvable cascade" in err and "Traceback" not in err and not out.exists()
