@@ -516,7 +516,11 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
     above MAX_COUNTER_MODULUS."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    cascade = solvable_cascade(automaton, max_cyclic=MAX_COUNTER_MODULUS)
+    # Each reachable configuration is a row of the tables below it or of the answer, so past
+    # MAX_TABLE_ROWS of them the build would be refused anyway: stop the search there.
+    cascade = solvable_cascade(
+        automaton, max_configurations=MAX_TABLE_ROWS, max_cyclic=MAX_COUNTER_MODULUS
+    )
     for lv in cascade.levels:
         if lv.kind == "counter" and lv.modulus > MAX_COUNTER_MODULUS:
             raise CompileError(

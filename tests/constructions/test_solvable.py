@@ -219,3 +219,24 @@ def test_a_star_free_language_is_reset_levels_only(name):
     assert {k for k, _ in model.extra["report"]["level_kinds"]} == {"reset"}
     words = [w for k in range(7) for w in itertools.product(automaton.alphabet, repeat=k)]
     assert not wrong_answers(model, automaton, words)
+
+
+@pytest.mark.slow
+def test_group_levels_between_reset_levels():
+    """A random 8-state DFA whose cascade has Z_2 counters on three holonomy levels with reset
+    levels between them: every word up to length 8, and every level at every token."""
+    dfa = random_dfa(8, 2, 3)
+    model = compile_solvable(dfa)
+    kinds = [k for k, _ in model.extra["report"]["level_kinds"]]
+    assert kinds.count("counter") == 3 and kinds[-1] == "counter"
+    words = [w for k in range(9) for w in itertools.product(dfa.alphabet, repeat=k)]
+    assert any(dfa.accepts(w) for w in words)
+    assert not wrong_answers(model, dfa, words)
+    for w in (list("abbabaabbbab"), [c for c in "ab" * 20]):
+        assert check_cells(model, read_claim(model), w) == []
+
+
+@pytest.mark.slow
+def test_too_many_configurations_are_refused_with_the_count():
+    with pytest.raises(CompileError, match=r"more than 20,000 configurations"):
+        compile_solvable(random_dfa(10, 3, 1))
