@@ -32,7 +32,8 @@ configurations (a breadth-first search from the start encoding), bounded by
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,25 @@ def require_solvable(automaton: DFA | NFA, construction: str = "solvable") -> No
         )
 
 
+# sympy's group algorithms (composition series, membership) draw random elements; the split
+# (and so the weights) must be the same on every compile, so they run from this seed.
+SYMPY_SEED = 0
+
+
+@contextmanager
+def seeded_sympy() -> Iterator[None]:
+    """Run sympy's randomized group algorithms from SYMPY_SEED, restoring its state after."""
+    import sympy.core.random as sympy_random
+
+    saved = sympy_random.rng.getstate(), sympy_random._assumptions_rng.getstate()
+    sympy_random.seed(SYMPY_SEED)
+    try:
+        yield
+    finally:
+        sympy_random.rng.setstate(saved[0])
+        sympy_random._assumptions_rng.setstate(saved[1])
+
+
 def split_group(group: Any, max_cyclic: int | None = None) -> GroupSplit:
     """The series of a solvable permutation group (module docstring): one counter of modulus
     |G| for a cyclic G (of order at most `max_cyclic`, when given), else one Z_p counter per
@@ -194,6 +214,32 @@ def _element(split: GroupSplit, exps: Sequence[int]) -> Any:
     return out
 
 
+def _splits(cascade: Cascade, as_perm: Any, max_cyclic: int | None) -> list[GroupSplit | None]:
+    """Each holonomy level's group (its table's permutations on its value indices) and split;
+    None for a trivial group."""
+    from sympy.combinatorics import PermutationGroup
+
+    splits: list[GroupSplit | None] = []
+    for i, table in enumerate(cascade.tables):
+        perms = {
+            as_perm(i, a.klass, a.permutation)
+            for a in table.values()
+            if a.permutation is not None and a.klass is not None
+        }
+        perms = {p for p in perms if not p.is_Identity}
+        if not perms:
+            splits.append(None)
+            continue
+        group = PermutationGroup(sorted(perms, key=lambda p: p.array_form))
+        if not group.is_solvable:
+            raise CompileError(
+                f"level {i} of the cascade of {cascade.name!r} has a non-solvable group of "
+                f"order {group.order()}"
+            )
+        splits.append(split_group(group, max_cyclic))
+    return splits
+
+
 def solvable_cascade(
     automaton: DFA | NFA,
     max_configurations: int = MAX_ENCODINGS,
@@ -205,7 +251,7 @@ def solvable_cascade(
     docstring); a cyclic group larger than `max_cyclic` is split along its composition series
     too. CompileError with classify's certificate for a non-solvable monoid (`check` False
     skips classify: the caller did), and past `max_configurations` reachable ones."""
-    from sympy.combinatorics import Permutation, PermutationGroup
+    from sympy.combinatorics import Permutation
 
     if check:
         require_solvable(automaton)
@@ -230,24 +276,8 @@ def solvable_cascade(
                 image[index[i][(klass, t)]] = index[i][(klass, u)]
         return Permutation(image)
 
-    splits: list[GroupSplit | None] = []
-    for i, table in enumerate(cascade.tables):
-        perms = {
-            as_perm(i, a.klass, a.permutation)
-            for a in table.values()
-            if a.permutation is not None and a.klass is not None
-        }
-        perms = {p for p in perms if not p.is_Identity}
-        if not perms:
-            splits.append(None)
-            continue
-        group = PermutationGroup(sorted(perms, key=lambda p: p.array_form))
-        if not group.is_solvable:
-            raise CompileError(
-                f"level {i} of the cascade of {cascade.name!r} has a non-solvable group of "
-                f"order {group.order()}"
-            )
-        splits.append(split_group(group, max_cyclic))
+    with seeded_sympy():
+        splits = _splits(cascade, as_perm, max_cyclic)
 
     levels: list[SolvableLevel] = []
     for i, split in enumerate(splits):
