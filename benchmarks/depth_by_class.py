@@ -77,9 +77,9 @@ def depth_lines() -> list[str]:
         "lookup), with one level the rightmost-match read's. A solvable group that is not "
         "cyclic (S3, div5's, D4, S4) is a constant set by its composition series: Lemma 1's "
         "7-layer table, then 4 or 5 layers per Z_p counter (docs/solvable.md); the "
-        "non-solvable A5 keeps the wide Theorem 1's ceil(log2 n) + 8. The layer counts are the built "
-        "models' at each n; answers are promised up to the frontier columns only (past 19,483 "
-        "symbols a cascade of two or more levels, like Theorem 1, runs nowhere).",
+        "non-solvable A5 keeps the wide Theorem 1's ceil(log2 n) + 8. The layer counts are the "
+        "built models' at each n; answers are promised up to the frontier columns only (past "
+        "19,483 symbols a cascade of two or more levels, like Theorem 1, runs nowhere).",
         "",
     ]
     return lines
