@@ -17,8 +17,7 @@ modulus, one table for all), and the counter is sum_b 2^b (N_b(t) - N_b(j)) mod 
 j fetched by Lemma 10's rightmost-reset read. Depth and width are functions of the
 decomposition, never of n (module constants below):
 
-    layers = 7 (Lemma 1's table; the positions ride along)
-           + 1 (level 0's rightmost read)
+    layers = 7 (Lemma 1's table; the positions and level 0's rightmost read ride along)
            + 2 per further reset level (the previous-position read and its table; the read)
            + 4 per counter with one count (modulus 2), 5 with two or three (modulus 3..8):
              the previous-position read and the table of its increments' bits; the counts'
@@ -122,7 +121,7 @@ def layer_count(kinds: Sequence[tuple[str, int]]) -> int:
     """The layers for the levels (kind, modulus), top down (module docstring)."""
     if not kinds:
         return 1
-    total = TABLE_LAYERS + 1
+    total = TABLE_LAYERS
     for kind, m in kinds[1:]:
         total += RESET_LAYERS if kind == "reset" else counter_layers(m)
     # A counter's value is written by a feed-forward, so the answer reads it one layer later.
@@ -346,8 +345,6 @@ def solvable_program(cascade: SolvableCascade) -> Program:
         div.add("positions.uniform", term, *needs)
         div.add("positions.ff", psi_to_phi_ff(prev_psi, prev))
         div.describe("positions", "prev := phi(lambda (t - 1)) (Lemma 7)")
-        layers = div.layers()
-
         embedding = {}
         rv0 = L.code("rv.0", [f"rv.0={x}" for x in levels[0].labels])
         size0 = len(levels[0].labels)
@@ -364,14 +361,12 @@ def solvable_program(cascade: SolvableCascade) -> Program:
         def finish(i: int, parts: list[FeedForward]) -> list[FeedForward]:
             return [_answer_ff(cascade, level, answer, one), *parts] if i == n - 1 else parts
 
-        layers.append(
-            Layer(
-                "solvable level 0: level.0 := rv.0 of the last j <= t resetting it (Lemma 10)",
-                heads=[nearest_previous_head(reset[0], pos, one, {rv0: level[0]})],
-                ff=stack_ff(finish(0, [clear_ff([reset[0], rv0])])),
-                clears=(reset[0], rv0),
-            )
-        )
+        # Level 0 rides in the table's last layer: its rightmost read needs only pos (layer 2).
+        div.add("lookup.attn", nearest_previous_head(reset[0], pos, one, {rv0: level[0]}))
+        div.add("lookup.ff", stack_ff(finish(0, [clear_ff([reset[0], rv0])])))
+        div.declare("lookup", clears=(reset[0], rv0))
+        div.describe("lookup", "level.0 := rv.0 of the last j <= t resetting it (Lemma 10)")
+        layers = div.layers()
         for i in range(1, n):
             lv = levels[i]
             read_old = lookup_head(prev, pos, {level[i - 1]: old[i - 1]},

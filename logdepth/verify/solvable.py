@@ -42,9 +42,9 @@ from logdepth.verify.words import (
 ENTRY = "solvable"
 KEEP = -1
 # The construction's layer formula (solvable.layer_count), restated and tested against it:
-# Lemma 1's 7-layer table, level 0's read, 2 per further reset level, 4 per counter (5 with
-# modulus above 2), 1 more when the last level is a counter.
-TABLE_LAYERS, FIRST_LEVEL_LAYERS, RESET_LAYERS = 7, 1, 2
+# Lemma 1's 7-layer table (level 0's read rides in it), 2 per further reset level, 4 per
+# counter (5 with modulus above 2), 1 more when the last level is a counter.
+TABLE_LAYERS, RESET_LAYERS = 7, 2
 LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
 DEFAULT_MAX_LENGTH = 64
 DEFAULT_SAMPLES = 200
@@ -73,7 +73,7 @@ class SolvableClaim:
     def layers(self) -> int:
         if not self.kinds:
             return 1
-        total = TABLE_LAYERS + FIRST_LEVEL_LAYERS
+        total = TABLE_LAYERS
         for kind, m in zip(self.kinds[1:], self.moduli[1:], strict=True):
             total += RESET_LAYERS if kind == "reset" else 4 + (m > 2)
         return total + (self.kinds[-1] == "counter")

@@ -94,7 +94,7 @@ def test_the_registry_entry_drives_compile_precision_and_verify(parity):
     entry = registry.get("solvable")
     assert entry.config_name == solvable.CONSTRUCTION == parity.config.construction
     report = parity.extra["report"]
-    assert entry.layers(10**6, report=report) == parity.num_layers(10**6) == 13
+    assert entry.layers(10**6, report=report) == parity.num_layers(10**6) == 12
     tolerance, n_of_bits = entry.precision_model(report)
     assert {"float64": n_of_bits(52), "float32": n_of_bits(23)} == parity.config.frontier
     assert tolerance == parity.config.tie_tolerance
