@@ -30,7 +30,9 @@ SHOWN = {
 def languages() -> list[tuple[str, object]]:
     basics = logdepth.parse_file(ROOT / "examples" / "basics.ld")
     extra = logdepth.parse_file(ROOT / "examples" / "starfree.ld")
+    groups = logdepth.parse_file(ROOT / "examples" / "solvable.ld")
     out = [(n, basics[n]) for n in ("parity", "mod3", "ends_ab", "no_aa", "a5", "rot")]
+    out += [(n, groups[n]) for n in ("div5", "d4", "s4")]
     return out + [(SHOWN[n], extra[n]) for n in SHOWN]
 
 
@@ -44,8 +46,9 @@ def depth_lines() -> list[str]:
         "## Depth by language class",
         "",
         "`construction=\"auto\"` classifies the syntactic monoid (`logdepth classify`) and picks "
-        "starfree for an aperiodic one, counting for a cyclic group, the wide Theorem 1 "
-        "otherwise (docs/starfree.md). Layers of its pick at n = 64 / 4,096 / 10^6, next to "
+        "starfree for an aperiodic one, counting for a cyclic group, the solvable cascade for "
+        "any other solvable one (docs/solvable.md), the wide Theorem 1 otherwise "
+        "(docs/starfree.md). Layers of its pick at n = 64 / 4,096 / 10^6, next to "
         "Theorem 1 (uniform) at the same n; frontiers are the stored ones (symbols). "
         "Regenerate: `python benchmarks/depth_by_class.py`.",
         "",
@@ -71,10 +74,12 @@ def depth_lines() -> list[str]:
         "",
         "A star-free language needs 2 layers per cascade level whatever n is; with two or more "
         "levels its frontier is Theorem 1's (its previous-position read is the same equality "
-        "lookup), with one level the rightmost-match read's. Groups that are not cyclic (A5, "
-        "S3) keep the wide Theorem 1's ceil(log2 n) + 8. The layer counts are the built "
-        "models' at each n; answers are promised up to the frontier columns only (past 19,483 "
-        "symbols a cascade of two or more levels, like Theorem 1, runs nowhere).",
+        "lookup), with one level the rightmost-match read's. A solvable group that is not "
+        "cyclic (S3, div5's, D4, S4) is a constant set by its composition series: Lemma 1's "
+        "7-layer table, then 4 or 5 layers per Z_p counter (docs/solvable.md); the "
+        "non-solvable A5 keeps the wide Theorem 1's ceil(log2 n) + 8. The layer counts are the "
+        "built models' at each n; answers are promised up to the frontier columns only (past "
+        "19,483 symbols a cascade of two or more levels, like Theorem 1, runs nowhere).",
         "",
     ]
     return lines

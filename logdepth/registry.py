@@ -303,6 +303,21 @@ CONSTRUCTIONS += (
         precision="logdepth.constructions.starfree:precision_model",
         verifier="logdepth.verify.starfree:verify_starfree",
     ),
+    Construction(
+        name="solvable",
+        config_name="solvable-cascade",
+        reference="holonomy cascade with solvable groups split into Z_p counters (constant depth)",
+        summary="constant depth set by the decomposition: reset levels and modular counters",
+        accepts="automaton",
+        input_format="word",
+        slope=0,
+        offset=1,
+        depth="logdepth.constructions.solvable:layers_of",
+        depth_text="7 + 2 per reset level + 4-5 per counter (+1), the cascade's",
+        build="logdepth.constructions.solvable:compile_solvable",
+        precision="logdepth.constructions.solvable:precision_model",
+        verifier="logdepth.verify.solvable:verify_solvable",
+    ),
 )
 
 CONSTRUCTIONS += (

@@ -3,10 +3,11 @@
 - aperiodic syntactic monoid (star-free): `starfree`, 2 layers per cascade level for every n;
 - a cyclic group (modular counting) that the counting construction accepts: `counting`, 8 layers
   for every n;
-- otherwise (non-solvable, and, until a solvable construction exists, solvable but not cyclic,
-  or a build the constant-depth construction refuses): `wide`, Theorem 1 with bit-vector
-  positions, ceil(log2 n) + 8 layers (the log depth that NC1-complete languages need unless
-  TC0 = NC1).
+- any other solvable monoid: `solvable`, the cascade of reset levels and Z_p counters, a
+  constant set by the decomposition (docs/solvable.md);
+- otherwise (non-solvable, or a build the constant-depth constructions refuse): `wide`,
+  Theorem 1 with bit-vector positions, ceil(log2 n) + 8 layers (the log depth that
+  NC1-complete languages need unless TC0 = NC1).
 
 The built model is the chosen construction's own (its file names that construction, so verify,
 inspect and load treat it as such); its report gains a "chosen" record: the construction, the
@@ -40,6 +41,8 @@ def _candidates(language_class: str) -> list[tuple[str, str]]:
         return [
             ("counting", "solvable syntactic monoid; a cyclic group is modular counting in "
              "constant depth"),
+            ("solvable", "solvable syntactic monoid: a cascade of reset levels and Z_p counters "
+             "(Krohn-Rhodes, composition series) in constant depth"),
         ]
     return []
 
@@ -68,8 +71,8 @@ def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledMod
     why = {
         "non-solvable": "non-solvable syntactic monoid: NC1-complete, log depth (unless TC0 = "
         "NC1)",
-        "solvable": "solvable but not a cyclic group the counting construction takes: no "
-        "constant-depth construction for it yet, so log depth",
+        "solvable": "solvable, but the constant-depth constructions refused it (see refused), "
+        "so log depth",
     }.get(language_class, "no constant-depth construction applies, so log depth")
     model = registry.get(FALLBACK).compile(automaton, source=source)
     return _record(model, FALLBACK, language_class, why, certificate, tried)

@@ -138,6 +138,11 @@ def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
 def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
     """Trace `word` and decode the binary tree of block products level by level."""
     entry = word_verify.construction_of(model)
+    if entry.name == "solvable":
+        raise InputError(
+            "explain does not draw the solvable cascade's counters yet; `logdepth inspect` "
+            "shows its levels and tables, `logdepth verify` decodes every level at every token"
+        )
     if "cascade" in (model.extra.get("report") or {}):
         return explain_cascade(model, word)
     if not entry.monoid_codes:
