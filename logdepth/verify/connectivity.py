@@ -5,7 +5,8 @@ level invariants are decoded from `trace_tokens`, i.e. from the residual stream 
 
     B_l(i, j) = [j is reachable from i in at most 2^l steps]
 
-(the proof of Theorem 2, the paper's Appendix D), read at matrix entry (i, j) after the l-th unrolled iteration (l = 0: after the initial block).
+(the proof of Theorem 2, the paper's Appendix D), read at matrix entry (i, j) after the l-th
+unrolled iteration (l = 0: after the initial block).
 """
 
 from __future__ import annotations
