@@ -15,7 +15,6 @@ n = 1, 8, 4096, 10^6; then words toward the stored frontier and the emulated n(p
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,17 +24,16 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
-from logdepth.verify.precision import accepted_words
 from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.starfree import check_cells, language_mismatch
 from logdepth.verify.words import (
-    BASE_LENGTH,
     Budget,
+    check_constant_layers,
+    check_traced_cells,
     clamp_to_frontier,
     probe_frontier,
     run_words,
-    special_lengths,
     words_details,
 )
 
@@ -45,12 +43,9 @@ KEEP = -1
 # Lemma 1's 7-layer table (level 0's read rides in it), 2 per further reset level, 4 per
 # counter (5 with modulus above 2), 1 more when the last level is a counter.
 TABLE_LAYERS, RESET_LAYERS = 7, 2
-LAYER_CHECK_SIZES = (1, 8, 4096, 10**6)
 DEFAULT_MAX_LENGTH = 64
 DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_S = 30.0
-TRACED_WORDS = 12
-TRACED_MAX_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -194,44 +189,17 @@ def verify_solvable(
     rng = random.Random(seed)
     run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
 
-    sizes = sorted(set(run.lengths) | set(LAYER_CHECK_SIZES))
-    wrong = [(n, model.num_layers(n)) for n in sizes if model.num_layers(n) != claim.layers]
-    report.checks += len(sizes)
-    if wrong:
-        n, got = wrong[0]
-        report.fail(f"{got} layers for n = {n}, expected {claim.layers} for every n")
-    else:
-        report.lines.append(
-            f"{claim.layers} layers for all {len(sizes)} sizes checked (n up to {max(sizes):,})"
-        )
-
-    alphabet = list(automaton.alphabet)
-    cap = min(limit, TRACED_MAX_LENGTH)
-    spread = special_lengths(cap)
-    spread = sorted({*spread[:: -(-len(spread) // (TRACED_WORDS - 2))], cap})
-    traced = [tuple(rng.choice(alphabet) for _ in range(n)) for n in spread]
-    traced += [tuple(w) for w in accepted_words(automaton, cap, 1, rng)]
-    traced.sort(key=len)
-    cell_errors: list[str] = []
-    skipped = 0
-    for index, w in enumerate(traced):
-        if len(w) > BASE_LENGTH and not budget.fits("trace", len(w), 1):
-            skipped = len(traced) - index
-            traced = traced[:index]
-            break
-        began = time.perf_counter()
-        report.checks += 1
-        cell_errors += check_cells(model, claim, w)  # type: ignore[arg-type]
-        budget.record("trace", len(w), 1, time.perf_counter() - began, len(w) > BASE_LENGTH)
-    if cell_errors:
-        report.fail(f"decoded cells: {cell_errors[0]} ({len(cell_errors)} in all)")
-    else:
-        report.lines.append(
-            f"every level (level.i, and old.i = level i before the token) matches the cascade "
-            f"at every token of {len(traced)} traced words up to length "
-            f"{max(map(len, traced), default=0)}"
-            + (f" ({skipped} longer ones skipped for the budget)" if skipped else "")
-        )
+    check_constant_layers(model, claim.layers, run.lengths, report)
+    traced, cell_errors = check_traced_cells(
+        model,
+        automaton,
+        limit,
+        rng,
+        budget,
+        report,
+        lambda w: check_cells(model, claim, w),  # type: ignore[arg-type]
+        "every level (level.i, and old.i = level i before the token) matches the cascade",
+    )
 
     longest, emulated = probe_frontier(
         model, automaton, max(run.longest, 0), budget, seed, report
@@ -241,8 +209,8 @@ def verify_solvable(
         "max_length": limit,
         "largest_n_run": longest,
         "mismatches": len(run.mismatches),
-        "traced": len(traced),
-        "cell_errors": len(cell_errors),
+        "traced": traced,
+        "cell_errors": cell_errors,
         "levels": claim.levels,
         "layers": claim.layers,
         "emulated": emulated,
