@@ -289,9 +289,10 @@ def write_page(
     ]
     if graphs is not None:
         lines += _graph_lines(args, *graphs)
-    from depth_by_class import depth_lines  # benchmarks/ is this script's directory
+    from depth_by_class import depth_lines, plot  # benchmarks/ is this script's directory
 
     lines += depth_lines()
+    plot(out / "results" / "depth_by_class.png")
     (out / "results.md").write_text("\n".join(lines))
 
 
