@@ -144,10 +144,10 @@ def depth_lines() -> list[str]:
         "is a constant set by its holonomy decomposition: Lemma 1's 7-layer table, then 4 or 5 "
         "layers per Z_p counter and 2 per reset level (docs/solvable.md); the non-solvable A5 "
         "keeps the wide Theorem 1's ceil(log2 n) + 8, so a constant of c layers is the "
-        "shallower one from n = 2^(c - 8) + 1 on. The layer counts are the built models' at "
-        "each n; answers are promised up to the frontier columns only (past 19,483 symbols a "
-        "cascade of two or more levels, like Theorem 1, runs nowhere; \"none\": float32 is "
-        "promised no length at all).",
+        "shallower one from n = 2^(c - 8) + 1 on (always when c < 8). The layer counts are "
+        "the built models' at each n; answers are promised up to the frontier columns only "
+        "(past 19,483 symbols a cascade of two or more levels, like Theorem 1, runs nowhere; "
+        "\"none\": float32 is promised no length at all).",
         "",
         "Plot: `results/depth_by_class.png` (layers against n, one line per class).",
         "",
