@@ -87,7 +87,8 @@ def test_every_word_up_to_length_8(name):
     assert answers == [want(w) for w in words]
 
 
-@pytest.mark.parametrize("n", [64, 1000])
+# n = 1,000: about 1 s a language on one idle core, several under load: slow.
+@pytest.mark.parametrize("n", [64, pytest.param(1000, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", NAMES)
 def test_random_and_accepting_words(name, n):
     automaton, model = SPEC[name], model_of(name)
