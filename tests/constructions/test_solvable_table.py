@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import logdepth
+from logdepth.automata.classes import classify
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.precision import word_cases
 
@@ -69,11 +70,17 @@ def test_the_example_is_the_language_it_names(name):
 
 def test_classes():
     """All four solvable, auto takes the solvable cascade; only Tomita 3's monoid is no group
-    (its dead state: a constant map)."""
+    (a finite monoid is a group exactly when its only idempotent is the identity)."""
     for name in NAMES:
         chosen = model_of(name).extra["report"]["chosen"]
         assert (chosen["class"], chosen["construction"]) == ("solvable", "solvable"), name
-    assert "dead" in SPEC["tomita3"].states
+        assert classify(SPEC[name]).language_class == "solvable"
+    assert {name: classify(SPEC[name]).idempotents > 1 for name in NAMES} == {
+        "div7": False,
+        "a4": False,
+        "q8": False,
+        "tomita3": True,
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
