@@ -142,14 +142,18 @@ def depth_lines() -> list[str]:
         "lookup), with one level the rightmost-match read's. A solvable monoid that is not a "
         "cyclic group (S3, div5's and div7's, D4, Q8, A4, S4, Tomita 3's with its dead state) "
         "is a constant set by its holonomy decomposition: Lemma 1's 7-layer table, then 4 or 5 "
-        "layers per Z_p counter and 2 per reset level (docs/solvable.md); the non-solvable A5 "
+        "layers per Z_p counter, 2 per reset level, 1 more when the last level is a counter "
+        "(docs/solvable.md); the non-solvable A5 "
         "keeps the wide Theorem 1's ceil(log2 n) + 8, so a constant of c layers is the "
         "shallower one from n = 2^(c - 8) + 1 on (always when c < 8). The layer counts are "
         "the built models' at each n; answers are promised up to the frontier columns only "
         "(past 19,483 symbols a cascade of two or more levels, like Theorem 1, runs nowhere; "
         "\"none\": float32 is promised no length at all).",
         "",
-        "Plot: `results/depth_by_class.png` (layers against n, one line per class).",
+        "Plot: `results/depth_by_class.png`, layers against n, one line per class (the right "
+        f"panel up to {ZOOM} layers, where the constant depths cross the wide Theorem 1):",
+        "",
+        "![layers against n by language class](results/depth_by_class.png)",
         "",
     ]
     return lines
