@@ -15,7 +15,6 @@ n = 1, 8, 4096, 10^6; then words toward the stored frontier and the emulated n(p
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
-from logdepth.verify.starfree import check_cells, language_mismatch
+from logdepth.verify.starfree import CascadeClaim, check_cells, language_mismatch
 from logdepth.verify.words import (
     Budget,
     check_constant_layers,
@@ -87,18 +86,8 @@ class SolvableClaim:
                 out.append(x if kind == "reset" else (values[i] + x) % self.moduli[i])
         return tuple(out)
 
-    def run(self, word: Sequence[str]) -> list[tuple[int, ...]]:
-        """Configurations at tokens 0..n + 1 (BoS the start; $ keeps every level)."""
-        values = self.start
-        out = [values]
-        for a in word:
-            nxt = self.step(values, a)
-            if nxt is None:
-                raise ValueError(f"the cascade's tables have no row for {a!r} at {values}")
-            values = nxt
-            out.append(values)
-        out.append(values)
-        return out
+    # Configurations at tokens 0..n + 1 from `start` and `step`: the star-free claim's run.
+    run = CascadeClaim.run
 
 
 def read_claim(model: CompiledModel) -> SolvableClaim:
