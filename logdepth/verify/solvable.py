@@ -14,7 +14,6 @@ n = 1, 8, 4096, 10^6; then words toward the stored frontier and the emulated n(p
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,15 +24,13 @@ from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
-from logdepth.verify.starfree import CascadeClaim, check_cells, language_mismatch
+from logdepth.verify.starfree import (
+    CascadeClaim,
+    check_cascade_run,
+    language_mismatch,
+)
 from logdepth.verify.words import (
     Budget,
-    check_constant_layers,
-    check_traced_cells,
-    clamp_to_frontier,
-    probe_frontier,
-    run_words,
-    words_details,
 )
 
 ENTRY = "solvable"
@@ -42,7 +39,6 @@ KEEP = -1
 # Lemma 1's 7-layer table (level 0's read rides in it), 2 per further reset level, 4 per
 # counter (5 with modulus above 2), 1 more when the last level is a counter.
 TABLE_LAYERS, RESET_LAYERS = 7, 2
-DEFAULT_MAX_LENGTH = 64
 DEFAULT_SAMPLES = 200
 DEFAULT_BUDGET_S = 30.0
 
@@ -170,41 +166,15 @@ def verify_solvable(
         f"the report's cascade ({claim.levels} levels: {shape}) decides the automaton's language"
     )
 
-    limit = clamp_to_frontier(
-        model, DEFAULT_MAX_LENGTH if max_length is None else max_length, report
-    )
-    if limit < 0:
-        return report
-    rng = random.Random(seed)
-    run = run_words(model, automaton, limit, samples, exhaustive, seed, budget, report, progress)
-
-    check_constant_layers(model, claim.layers, run.lengths, report)
-    traced, cell_errors = check_traced_cells(
+    return check_cascade_run(
         model,
         automaton,
-        limit,
-        rng,
+        claim,  # type: ignore[arg-type]
+        max_length,
+        samples,
+        exhaustive,
+        seed,
         budget,
         report,
-        lambda w: check_cells(model, claim, w),  # type: ignore[arg-type]
-        "every level (level.i, and old.i = level i before the token) matches the cascade",
+        progress,
     )
-
-    longest, emulated = probe_frontier(
-        model, automaton, max(run.longest, 0), budget, seed, report
-    )
-    report.details = {
-        **words_details(run),
-        "max_length": limit,
-        "largest_n_run": longest,
-        "mismatches": len(run.mismatches),
-        "traced": traced,
-        "cell_errors": cell_errors,
-        "levels": claim.levels,
-        "layers": claim.layers,
-        "emulated": emulated,
-        "dtype": model.dtype_name,
-        "frontier": model.frontier if model.frontier is not None else -1,
-        "budget_s": budget.seconds,
-    }
-    return report

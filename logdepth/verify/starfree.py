@@ -219,6 +219,27 @@ def verify_starfree(
         f"{[len(x) for x in claim.labels]}) decides the automaton's language"
     )
 
+    return check_cascade_run(
+        model, automaton, claim, max_length, samples, exhaustive, seed, budget, report, progress
+    )
+
+
+def check_cascade_run(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    claim: CascadeClaim,
+    max_length: int | None,
+    samples: int,
+    exhaustive: int | None,
+    seed: int,
+    budget: Budget,
+    report: VerifyReport,
+    progress: Progress | None,
+) -> VerifyReport:
+    """Steps 2-5 of a cascade verifier, shared by the star-free and solvable ones (a claim
+    with `levels`, `layers`, `labels` and `run`): words through the forward pass, the constant
+    layer count, every level at every token of traced words, the frontier probe; fills
+    `report.details`."""
     # 2. Words through the forward pass.
     limit = clamp_to_frontier(
         model, DEFAULT_MAX_LENGTH if max_length is None else max_length, report

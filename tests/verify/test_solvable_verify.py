@@ -15,7 +15,8 @@ from logdepth.cli import main
 from logdepth.constructions import solvable
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify import solvable as verify_module
-from logdepth.verify.solvable import check_cells, read_claim, verify_solvable
+from logdepth.verify.solvable import read_claim, verify_solvable
+from logdepth.verify.starfree import check_cells
 from tests.automata.test_classes import ALL
 
 ROOT = Path(__file__).resolve().parents[2]
