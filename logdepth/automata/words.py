@@ -5,6 +5,12 @@ DSL's `check`, `run`, `accepts` and `verify` split words the same way; this modu
 for the automata side.
 """
 
-from logdepth.model.inputs import format_word, parse_word, single_char
+from logdepth.model.inputs import (
+    format_word,
+    parse_word,
+    shown_alphabet,
+    shown_symbol,
+    single_char,
+)
 
-__all__ = ["format_word", "parse_word", "single_char"]
+__all__ = ["format_word", "parse_word", "shown_alphabet", "shown_symbol", "single_char"]

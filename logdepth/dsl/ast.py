@@ -36,6 +36,11 @@ class Str:
     span: Span = _span()
     raw: str | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def text(self) -> str:
+        """The decoded text, as for an `Ident`: a quoted symbol ("-") is used like a name."""
+        return self.value
+
     def column_of(self, index: int) -> int:
         """The file column of character `index` of `value`."""
         raw = self.raw if self.raw is not None else escape(self.value)
@@ -58,7 +63,7 @@ class Cycles:
 class Assign:
     """``key = value`` inside a field's list, e.g. the weights of a count block: ``a = 1``."""
 
-    key: Ident
+    key: Ident | Str  # a symbol: a name or a quoted string
     value: Ident
     span: Span = _span()
 
@@ -80,7 +85,7 @@ class Arrow:
     """``source sym, sym -> target, target`` (automata) or ``u -> v, w`` (graphs: no symbols)."""
 
     source: Ident
-    symbols: tuple[Ident, ...]
+    symbols: tuple[Ident | Str, ...]  # names or quoted strings ("-", " ")
     targets: tuple[Ident, ...]
     span: Span = _span()
 

@@ -13,7 +13,7 @@ from logdepth.automata.groups import KINDS as GROUP_KINDS
 from logdepth.automata.groups import MAX_DEGREE, check_degree, from_cycles, group_dfa
 from logdepth.automata.nfa import NFA
 from logdepth.automata.regex import compile_regex
-from logdepth.automata.words import parse_word
+from logdepth.automata.words import parse_word, shown_alphabet
 from logdepth.dsl.ast import (
     Arrow,
     Assign,
@@ -29,6 +29,8 @@ from logdepth.dsl.ast import (
 )
 from logdepth.errors import InputError, SpecError
 from logdepth.graphs import Graph
+from logdepth.model.config import BOS
+from logdepth.model.inputs import END
 
 FIELDS = {
     "dfa": ("alphabet", "states", "start", "accept"),
@@ -60,6 +62,19 @@ def _kind_of(v) -> str:
     if isinstance(v, Cycles):
         return "cycles"
     return f"{v.text!r}"
+
+
+# What a symbol may be, for the errors that meet something else.
+SYMBOL_RULE = (
+    "a symbol is a name (letters and digits of any script, _ and ', e.g. a, 0, é) or a quoted "
+    'string for anything else (e.g. "-", ",", " ", "🙂")'
+)
+
+
+def _digits(text: str) -> bool:
+    """A whole number in ASCII digits (a name may hold other scripts' digits, which int()
+    does not always read: '²')."""
+    return text.isascii() and text.isdigit()
 
 
 def _hint(word: str, choices) -> str:
@@ -190,12 +205,12 @@ class _Lowerer:
 
     def number(self, i: Ident, what: str) -> int:
         """A whole number written as ASCII digits (a NAME), or an error at it."""
-        if not i.text.isdigit():
+        if not _digits(i.text):
             raise self.error(i, f"{what} must be a whole number, not {i.text!r}")
         return int(i.text)
 
-    def unique(self, idents: list[Ident], what: str) -> list[str]:
-        seen: dict[str, Ident] = {}
+    def unique(self, idents: list[Ident] | list[Ident | Str], what: str) -> list[str]:
+        seen: dict[str, Ident | Str] = {}
         for i in idents:
             if i.text in seen:
                 raise self.error(i, f"duplicate {what} {i.text!r}")
@@ -209,7 +224,18 @@ class _Lowerer:
                 block.name,
                 f"{block.kind} {block.name.text!r} has no alphabet (add 'alphabet: a, b')",
             )
-        symbols = self.unique(self.idents(f, "symbols"), "symbol")
+        ids: list[Ident | Str] = []
+        for v in f.values:
+            if not isinstance(v, Ident | Str):
+                raise self.error(
+                    v if not isinstance(v, Cycles) else f,
+                    f"alphabet: expected symbols, not {_kind_of(v)}; {SYMBOL_RULE}",
+                )
+            if isinstance(v, Str) and v.value in ("", BOS, END):
+                why = "the empty word is written \"\"" if not v.value else "the model's own token"
+                raise self.error(v, f"{v.value!r} cannot be a symbol ({why})")
+            ids.append(v)
+        symbols = self.unique(ids, "symbol")
         if not symbols:
             raise self.error(f, f"empty alphabet in {block.kind} {block.name.text!r}")
         return symbols
@@ -261,7 +287,7 @@ class _Lowerer:
                 if s.text not in aset:
                     raise self.error(
                         s,
-                        f"undefined symbol {s.text!r}: not in the alphabet of {name!r} ({', '.join(alphabet)}){_hint(s.text, alphabet)}",
+                        f"undefined symbol {s.text!r}: not in the alphabet of {name!r} ({shown_alphabet(alphabet)}){_hint(s.text, alphabet)}",
                     )
 
         # Which states exist: declared ones, else (dfa) sources and start, (nfa) every mention.
@@ -382,7 +408,7 @@ class _Lowerer:
                     kind,
                     f"unknown group kind {kind.text!r}; expected {_or_list(GROUP_KINDS)} N, or 'generators:'{_hint(kind.text, GROUP_KINDS)}",
                 )
-            if len(w.words) != 2 or not w.words[1].text.isdigit():
+            if len(w.words) != 2 or not _digits(w.words[1].text):
                 raise self.error(w, f"expected a degree after {kind.text!r}, e.g. '{kind.text} 5'")
             if "degree" in fields:
                 raise self.error(
@@ -408,7 +434,7 @@ class _Lowerer:
         degree = None
         if "degree" in fields:
             ids = self.idents(fields["degree"], "a number")
-            if len(ids) != 1 or not ids[0].text.isdigit():
+            if len(ids) != 1 or not _digits(ids[0].text):
                 raise self.error(fields["degree"], "degree: expected one number")
             degree = int(ids[0].text)
             if not 1 <= degree <= MAX_DEGREE:
@@ -429,7 +455,7 @@ class _Lowerer:
                 else [Ident(c, Span(v.span.line, v.span.column + k)) for k, c in enumerate(v.text)]
             )
             for p in pts:
-                if not p.text.isdigit() or int(p.text) < 1:
+                if not _digits(p.text) or int(p.text) < 1:
                     raise self.error(p, f"{p.text!r} is not a point: points are 1..{MAX_DEGREE}")
                 if int(p.text) > MAX_DEGREE:
                     raise self.error(
@@ -499,7 +525,7 @@ class _Lowerer:
             if sym not in weights:
                 raise self.error(
                     v.key,
-                    f"undefined symbol {sym!r}: not in the alphabet of {name!r} ({', '.join(alphabet)}){_hint(sym, alphabet)}",
+                    f"undefined symbol {sym!r}: not in the alphabet of {name!r} ({shown_alphabet(alphabet)}){_hint(sym, alphabet)}",
                 )
             if sym in given:
                 raise self.error(
@@ -632,7 +658,7 @@ class _Lowerer:
                 sym = getattr(exc, "symbol", "?")
                 raise self.error(
                     Span(s.span.line, s.column_of(pos)),
-                    f"symbol {sym!r} is not in the alphabet of {target!r} ({', '.join(obj.alphabet)})",
+                    f"symbol {sym!r} is not in the alphabet of {target!r} ({shown_alphabet(obj.alphabet)})",
                 ) from None
         return Check(
             target,

@@ -89,7 +89,8 @@ class _ToAST(Transformer):
         return tuple(_ident(t) for t in c[1:]), _span(c[0])
 
     def assign(self, c):
-        return Assign(_ident(c[0]), _ident(c[1]), _span(c[0]))
+        key = _str(c[0]) if c[0].type == "STRING" else _ident(c[0])
+        return Assign(key, _ident(c[1]), _span(c[0]))
 
     def arrow(self, c):
         symbols = c[1] if c[1] is not None else ()
@@ -97,6 +98,9 @@ class _ToAST(Transformer):
 
     def names(self, c):
         return tuple(_ident(t) for t in c)
+
+    def symbols(self, c):
+        return tuple(_str(t) if t.type == "STRING" else _ident(t) for t in c)
 
     def words(self, c):
         toks = [t for t in c if t is not None]

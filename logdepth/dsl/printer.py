@@ -29,7 +29,7 @@ def _value(v) -> str:
     if isinstance(v, Str):
         return f'"{escape(v.value)}"'
     if isinstance(v, Assign):
-        return f"{v.key.text} = {v.value.text}"
+        return f"{_value(v.key)} = {v.value.text}"
     assert isinstance(v, Cycles)
     return "".join("(" + " ".join(p.text for p in cyc) + ")" for cyc in v.cycles)
 
@@ -43,7 +43,8 @@ def _stmt(s) -> str:
         values = ", ".join(_value(v) for v in s.values)
         return f"{s.key.text}: {values}" if values else f"{s.key.text}:"
     if isinstance(s, Arrow):
-        left = s.source.text + (" " + _names(s.symbols) if s.symbols else "")
+        symbols = ", ".join(_value(v) for v in s.symbols)  # quoted ones stay quoted
+        left = s.source.text + (" " + symbols if s.symbols else "")
         return f"{left} -> {_names(s.targets)}"
     assert isinstance(s, Words)
     return " ".join(w.text for w in s.words)

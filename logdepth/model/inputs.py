@@ -82,9 +82,14 @@ def encode_graph(adjacency: Sequence[Sequence[bool]], source: int, target: int) 
 
 
 # ---- the word rule (docs/dsl.md, "Words"): one codec for the DSL, run, accepts and verify -----
-# Where every symbol of the alphabet is one character, a word is a plain string ("0110");
-# whitespace between symbols is ignored. Otherwise symbols are separated by whitespace
-# ("23145 31245"). The empty string is the empty word in both cases.
+# Where every symbol of the alphabet is one character (one Unicode code point: "é", "🙂", "-"),
+# a word is a plain string ("0110"), each character one symbol; whitespace is ignored unless it
+# is itself a symbol of the alphabet. Otherwise symbols are separated by whitespace
+# ("23145 31245"), and a symbol that holds whitespace or starts with '"' is written in double
+# quotes with the escapes \" and \\ ('"a b" c'; any symbol may be quoted). The empty string is
+# the empty word in both cases.
+
+QUOTE = '"'
 
 
 def single_char(alphabet: Iterable[str]) -> bool:
@@ -92,17 +97,70 @@ def single_char(alphabet: Iterable[str]) -> bool:
     return all(len(a) == 1 for a in alphabet)
 
 
+def _is_name(symbol: str) -> bool:
+    """A symbol that reads unquoted in a message or a spec: letters, digits, _ and '."""
+    return bool(symbol) and (symbol[0].isalnum() or symbol[0] == "_") and all(
+        c.isalnum() or c in "_'" for c in symbol
+    )
+
+
+def shown_symbol(symbol: str) -> str:
+    """A symbol as messages show it: bare when it is a name (0, a, é), else in double quotes
+    ("-", " ", ",") so that a comma or a space in it cannot be misread."""
+    return symbol if _is_name(symbol) else _quote(symbol)
+
+
+def _quote(symbol: str) -> str:
+    """`symbol` in double quotes, with the escapes \\" and \\\\ (as in a spec's strings)."""
+    return QUOTE + symbol.replace("\\", "\\\\").replace(QUOTE, "\\" + QUOTE) + QUOTE
+
+
+def shown_alphabet(alphabet: Sequence[str]) -> str:
+    """The alphabet as messages list it: `0, 1` or `"-", "+", é`."""
+    return ", ".join(shown_symbol(a) for a in alphabet)
+
+
 def _unknown(symbol: str, position: int, text: str, alphabet: Sequence[str]) -> InputError:
-    shown = ", ".join(alphabet)
     err = InputError(
         f"symbol {quoted(symbol)} at position {position + 1} of word {quoted(text)} is not in "
-        f"the alphabet {{{shown}}}"
+        f"the alphabet {{{shown_alphabet(alphabet)}}}"
     )
     # The message counts characters from 1; `position` is the 0-based offset where the symbol
     # starts inside `text`, so callers can point a caret at it.
     err.position = position  # type: ignore[attr-defined]
     err.symbol = symbol  # type: ignore[attr-defined]
     return err
+
+
+def _quoted_symbol(text: str, start: int) -> tuple[str, int]:
+    """The symbol written in double quotes at `text[start]`, and the offset after its closing
+    quote (a backslash makes the next character literal)."""
+    out, i, n = [], start + 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == QUOTE:
+            if i + 1 < n and not text[i + 1].isspace():
+                err = InputError(
+                    f"a quoted symbol ends with '\"' followed by a space or the end of the word, "
+                    f"at position {i + 2} of word {quoted(text)}"
+                )
+                err.position = i + 1  # type: ignore[attr-defined]
+                err.symbol = text[i + 1]  # type: ignore[attr-defined]
+                raise err
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    err = InputError(
+        f"unterminated quoted symbol at position {start + 1} of word {quoted(text)} (a symbol "
+        "in double quotes ends with '\"'; write \\\" for a quote inside it)"
+    )
+    err.position = start  # type: ignore[attr-defined]
+    err.symbol = text[start:]  # type: ignore[attr-defined]
+    raise err
 
 
 def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
@@ -114,21 +172,23 @@ def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
     word: list[str] = []
     if single_char(alphabet):
         for i, ch in enumerate(text):
-            if ch.isspace():
-                continue
-            if ch not in alpha:
+            if ch in alpha:
+                word.append(ch)
+            elif not ch.isspace():
                 raise _unknown(ch, i, text, alphabet)
-            word.append(ch)
         return tuple(word)
     i, n = 0, len(text)
     while i < n:
         if text[i].isspace():
             i += 1
             continue
-        j = i
-        while j < n and not text[j].isspace():
-            j += 1
-        sym = text[i:j]
+        if text[i] == QUOTE:
+            sym, j = _quoted_symbol(text, i)
+        else:
+            j = i
+            while j < n and not text[j].isspace():
+                j += 1
+            sym = text[i:j]
         if sym not in alpha:
             raise _unknown(sym, i, text, alphabet)
         word.append(sym)
@@ -136,8 +196,17 @@ def parse_word(text: str, alphabet: Sequence[str]) -> tuple[str, ...]:
     return tuple(word)
 
 
+def _written(symbol: str) -> str:
+    """A symbol of a space-separated word: quoted when it holds whitespace, starts with '"' or
+    is empty, so that `parse_word` reads it back."""
+    if symbol and not symbol.startswith(QUOTE) and not any(c.isspace() for c in symbol):
+        return symbol
+    return _quote(symbol)
+
+
 def format_word(word: Sequence[str], alphabet: Sequence[str]) -> str:
-    """The text of `word`: concatenated for one-character alphabets, else space-separated."""
+    """The text of `word` that `parse_word` reads back: concatenated for one-character
+    alphabets, else space-separated (quoting the symbols that need it)."""
     if single_char(alphabet):
         return "".join(word)
-    return " ".join(word)
+    return " ".join(_written(a) for a in word)
