@@ -198,7 +198,8 @@ class _Lowerer:
             if not isinstance(v, Ident):
                 raise self.error(
                     v if not isinstance(v, Cycles) else f,
-                    f"{f.key.text}: expected {what}, not {_kind_of(v)}",
+                    f"{f.key.text}: expected {what}, not {_kind_of(v)}"
+                    + ("; quoted strings are for symbols only" if isinstance(v, Str) else ""),
                 )
             out.append(v)
         return out
@@ -232,7 +233,11 @@ class _Lowerer:
                     f"alphabet: expected symbols, not {_kind_of(v)}; {SYMBOL_RULE}",
                 )
             if isinstance(v, Str) and v.value in ("", BOS, END):
-                why = "the empty word is written \"\"" if not v.value else "the model's own token"
+                why = (
+                    'the empty word is written ""'
+                    if not v.value
+                    else f"the models' own tokens {BOS!r} and {END!r} mark where a word begins and ends"
+                )
                 raise self.error(v, f"{v.value!r} cannot be a symbol ({why})")
             ids.append(v)
         symbols = self.unique(ids, "symbol")

@@ -198,6 +198,13 @@ def _error(exc: UnexpectedInput, text: str, file: str) -> DSLError:
             allowed = getattr(exc, "allowed", None)
             if allowed:
                 message += f"; expected {_expected(allowed)}"
+            if allowed and "STRING" in allowed and not ch.isspace():
+                # Where a quoted string may stand, the user is most likely writing a symbol.
+                quoted = '"' + ch.replace("\\", "\\\\") + '"'
+                message += (
+                    " (a name is letters, digits, _ and '; any other symbol is written in "
+                    f"double quotes: {quoted})"
+                )
     source_line = lines[line - 1] if 0 < line <= len(lines) else None
     return DSLError(message, file=file, line=line, column=col, source_line=source_line)
 
