@@ -496,7 +496,7 @@ def cmd_precision(args: argparse.Namespace) -> int:
     import logdepth
     from logdepth import registry
     from logdepth.precision import log2_sizes
-    from logdepth.verify.precision import sweep
+    from logdepth.verify.precision import MIN_FIT_SIZES, sweep
 
     model = logdepth.load(args.model)
     fmt = registry.input_of(model)
@@ -506,20 +506,33 @@ def cmd_precision(args: argparse.Namespace) -> int:
     if args.inputs < 1:  # with no inputs every p would pass: a fit of nothing
         raise InputError(f"--inputs must be 1 or more, not {args.inputs}")
     what = fmt.unit
+    # n(p): the largest n the precision model promises at p bits (the file's derived curve).
+    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
     print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
     print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
-    print(f"  {'n':>8} {'p':>4}  frontier(p) stored: {model.config.frontier or 'none'}")
+    print(f"  stored frontier: {model.config.frontier or 'none'}")
+    print(f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)")
 
     def show(n: int, p: int | None) -> None:
-        print(f"  {n:>8} {p if p is not None else '>51':>4}", flush=True)
+        promised = curve.get(str(p)) if p is not None else None
+        shown = "-" if promised is None else ("none" if promised < 1 else f"{promised:,}")
+        print(f"  {n:>8} {p if p is not None else '>51':>4} {shown:>12}", flush=True)
 
     result = sweep(model, log2_sizes(largest), k=args.inputs, seed=args.seed, progress=show)
-    if len(result.sizes) < 2:
-        print("fit: needs two sizes that ran right")
+    if not result.fitted:
+        past = result.past_floor
+        where = f" (n = {', '.join(map(str, past))})" if past else ""
+        print(
+            f"no fit: {len(past)} size{'s' if len(past) != 1 else ''} past the flat floor"
+            f"{where}; a line p = c log2(n) + b needs at least {MIN_FIT_SIZES} to be tested "
+            "(a line through two points always fits): raise --max-n"
+        )
         return 1
+    sign = "-" if result.b < 0 else "+"
     print(
-        f"fit over n = {result.fitted[0]}..{result.fitted[-1]}: p = {result.c:.2f} log2(n) + "
-        f"{result.b:.2f}   (r^2 = {result.r2:.3f}); below n = {result.fitted[0]} p is flat "
+        f"fit over n = {result.fitted[0]}..{result.fitted[-1]}: p = {result.c:.2f} log2(n) "
+        f"{sign} {abs(result.b):.2f}   (r^2 = {result.r2:.3f}, {len(result.fitted)} sizes); "
+        f"below n = {result.fitted[0]} p is flat "
         "(gaps of the scaled hashes that do not shrink with n)"
     )
     return 0

@@ -160,9 +160,16 @@ def least_bits(
     return hi
 
 
+# A line through two points always fits them (r^2 = 1, whatever the slope), so a fit is only
+# evidence with a third size past the flat floor to test it.
+MIN_FIT_SIZES = 3
+
+
 @dataclass
 class Sweep:
-    """least p per n, and the fit p = c log2 n + b over `fitted` (the sizes past the floor)."""
+    """least p per n, and the fit p = c log2 n + b over `fitted` (the sizes past the floor).
+    With fewer than MIN_FIT_SIZES sizes past the floor there is no fit: `fitted` is empty and
+    c, b, r2 are NaN."""
 
     sizes: list[int]
     bits: list[int]
@@ -171,15 +178,24 @@ class Sweep:
     b: float
     r2: float
 
+    @property
+    def past_floor(self) -> list[int]:
+        """The sizes after the last step at which p did not grow (`floor_end`)."""
+        return self.sizes[floor_end(self.bits) :]
 
-def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
+
+def floor_end(bits: Sequence[int]) -> int:
     """Index of the first size of the growing tail: the sizes after the last step at which p
     did not grow. Before it, p is set by gaps that do not shrink with n (the hashes
-    phi(lambda v) are nearly linear while lambda v < 1), so log2 n does not explain p there.
-    At least the last two sizes are kept."""
+    phi(lambda v) are nearly linear while lambda v < 1), so log2 n does not explain p there."""
     flat = [k for k in range(1, len(bits)) if bits[k] <= bits[k - 1]]
-    start = flat[-1] + 1 if flat else 0
-    return min(start, max(len(sizes) - 2, 0))
+    return flat[-1] + 1 if flat else 0
+
+
+def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
+    """`floor_end`, keeping at least the last two sizes (for the benchmarks' tables, which
+    show a slope at any size; `sweep` refuses to fit fewer than MIN_FIT_SIZES)."""
+    return min(floor_end(bits), max(len(sizes) - 2, 0))
 
 
 def next_search(found: Sequence[int]) -> dict[str, int]:
@@ -201,8 +217,9 @@ def sweep(
     seed: int = 0,
     progress: Callable[[int, int | None], None] | None = None,
 ) -> Sweep:
-    """least_bits at every n in `sizes`, then the fit (sizes where even p = 51 failed are
-    reported through `progress` and left out of the fit)."""
+    """least_bits at every n in `sizes`, then the fit over the sizes past the flat floor, if
+    there are MIN_FIT_SIZES of them (sizes where even p = 51 failed are reported through
+    `progress` and left out of the fit)."""
     found_sizes: list[int] = []
     found_bits: list[int] = []
     for n in sizes:
@@ -212,9 +229,10 @@ def sweep(
         if p is not None:
             found_sizes.append(n)
             found_bits.append(p)
-    if len(found_sizes) < 2:
-        return Sweep(found_sizes, found_bits, [], 0.0, 0.0, 0.0)
-    start = growth_region(found_sizes, found_bits)
+    start = floor_end(found_bits)
+    if len(found_sizes) - start < MIN_FIT_SIZES:
+        nan = float("nan")
+        return Sweep(found_sizes, found_bits, [], nan, nan, nan)
     c, b, r2 = fit_bits(found_sizes[start:], found_bits[start:])
     return Sweep(found_sizes, found_bits, found_sizes[start:], c, b, r2)
 

@@ -518,8 +518,8 @@ def probe_frontier(
     bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
     if not budget.fits("run", n, 6, factor=EMULATION_COST):  # up to 2 + 2 + 2 words
         report.lines.append(
-            f"emulated check skipped for the budget: {bits}-bit emulation at the predicted "
-            f"n({bits}) = {n}"
+            f"emulated check skipped for the budget: p = {bits} mantissa bits (emulated) at the "
+            f"predicted n({bits}) = {n}"
         )
         return largest, None
     start = time.perf_counter()
@@ -535,7 +535,7 @@ def probe_frontier(
     else:
         report.lines.append(
             f"precision model checked: {case_counts(cases)} of the predicted n({bits}) = {n} "
-            f"right under {bits}-bit emulation"
+            f"right with p = {bits} mantissa bits (emulated)"
         )
     return largest, {"bits": bits, "n": n}
 
