@@ -130,7 +130,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if entry.accepts == "graph":
         model = logdepth.compile(construction=construction)
     else:
-        spec = logdepth.parse_file(args.spec)
+        # --name lowers only that block: an error in another block does not stop it.
+        spec = logdepth.parse_file(args.spec, only=args.name)
         name, automaton = _pick(spec, args.name, args.spec, "automaton")
         model = logdepth.compile(
             automaton,
@@ -147,17 +148,50 @@ def cmd_compile(args: argparse.Namespace) -> int:
             f"frontier: words longer than {reach:,} symbols are refused (docs/precision.md)",
             file=sys.stderr,
         )
+    built = registry.of_config(model.config.construction) or entry  # auto: what it chose
+    for line in compile_summary(model, out, built.name, built.formula, verbose=args.verbose):
+        print(line)
+    return 0
+
+
+def compile_summary(
+    model: Any, out: Path, name: str, formula: str, *, verbose: bool = False
+) -> list[str]:
+    """What `compile` prints: the construction, the layer count, the width, the parameters and
+    the frontier per dtype (--verbose: then every entry of the build's report)."""
+    cfg = model.config
     report = model.extra.get("report", {})
-    s, r, t = model.config.s_r_t
-    print(f"wrote {out}: ({s}, {r}, {t})-universal transformer, width {model.config.d_model}")
-    for key, value in report.items() if isinstance(report, dict) else []:
-        if isinstance(value, str | int | float | bool):
-            print(f"  {key}: {value}")
-    chosen = report.get("chosen") if isinstance(report, dict) else None
+    report = report if isinstance(report, dict) else {}
+    s, r, t = cfg.s_r_t
+    unit = "vertices" if cfg.input_format == "graph" else "symbols"
+    # The mask buffers select cells; they are not weights (as `inspect` counts).
+    parameters = sum(
+        v.numel() for k, v in model.network.tensors.items() if not k.endswith(".mask")
+    )
+    layers = report.get("layers") if isinstance(report.get("layers"), str) else formula
+    frontier = ", ".join(
+        f"{dtype} {f'{n:,} {unit}' if n > 0 else 'none'}"
+        for dtype, n in sorted(cfg.frontier.items())
+    )
+    theorem = report.get("theorem")
+    lines = [
+        f"wrote {out}: {name}" + (f" ({theorem})" if isinstance(theorem, str) else ""),
+        f"  ({s}, {r}, {t})-universal transformer",
+        f"  layers: {layers}",
+        f"  d_model {cfg.d_model}, {parameters:,} parameters",
+        f"  frontier (longest input it answers, per dtype): {frontier or 'none'}",
+    ]
+    chosen = report.get("chosen")
     if isinstance(chosen, dict):  # construction="auto" says what it picked and why
         why = f"{chosen.get('class')}: {chosen.get('reason')}"
-        print(f"  chosen: {chosen.get('construction')} ({why})")
-    return 0
+        lines.append(f"  chosen: {chosen.get('construction')} ({why})")
+    if verbose:
+        lines += [
+            f"  {key}: {value}"
+            for key, value in report.items()
+            if isinstance(value, str | int | float | bool)
+        ]
+    return lines
 
 
 # Words (or graph queries) answered per forward pass: bounds memory on long inputs while
@@ -826,6 +860,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="Theorem 2's graph model (--construction connectivity; with wide: connectivity-wide)",
     )
     p.add_argument("-o", "--output", required=True, help="weight file to write (.safetensors)")
+    p.add_argument(
+        "--verbose", action="store_true", help="print every entry of the build's report too"
+    )
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser(

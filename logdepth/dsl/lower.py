@@ -675,13 +675,22 @@ class _Lowerer:
             src,
         )
 
-    def lower(self, module: Module, source: str) -> Spec:
+    def lower(self, module: Module, source: str, only: str | None = None) -> Spec:
         objects: dict = {}
         where: dict[str, Block] = {}
+        if only is not None:
+            defined = [i.name.text for i in module.items if isinstance(i, Block)]
+            if only not in defined:
+                raise SpecError(
+                    f"no spec named {only!r}; the file defines {', '.join(defined) or 'nothing'}",
+                    file=self.file,
+                )
         for item in module.items:
             if not isinstance(item, Block):
                 continue
             name = item.name.text
+            if only is not None and name != only:
+                continue  # blocks do not refer to each other: the others are not needed
             if name in where:
                 raise self.error(
                     item.name,
@@ -703,9 +712,15 @@ class _Lowerer:
                 objects[name] = self.count(item)
             else:
                 objects[name] = self.graph(item)
-        checks = [self.check(item, objects) for item in module.items if isinstance(item, CheckStmt)]
+        checks = [
+            self.check(item, objects)
+            for item in module.items
+            if isinstance(item, CheckStmt) and (only is None or item.target.text == only)
+        ]
         return Spec(module, objects, checks, source, self.file)
 
 
-def lower(module: Module, source: str, file: str = "<string>") -> Spec:
-    return _Lowerer(source, file).lower(module, source)
+def lower(module: Module, source: str, file: str = "<string>", only: str | None = None) -> Spec:
+    """The spec's objects and checks; with `only`, just that block and the checks on it (an
+    error elsewhere in the file's meaning does not stop it; syntax errors still do)."""
+    return _Lowerer(source, file).lower(module, source, only)
