@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from logdepth.errors import InputError, LogdepthError, SpecError
-from logdepth.model.inputs import quoted
+from logdepth.model.inputs import quoted, shown_symbol
 from logdepth.registry import names as registry_names
 
 
@@ -492,13 +492,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         f"  ({cfg['s']}, {cfg['r']}, {cfg['t']})-universal, d_model {cfg['d_model']}, "
         f"{info['parameters']['total']:,} parameters ({info['parameters']['nonzero']:,} nonzero)"
     )
+    rule = cfg["depth_rule"]
+    counted = model.config.depth_rule.count_tokens
+    if len(counted) > INSPECT_ITEMS:  # n counts the whole alphabet: name it, not 120 symbols
+        among = f"the number of tokens among {len(counted):,} symbols"
+        rule = rule.split(", n = ")[0] + f", n = {among}"
     print(
-        f"  depth rule: {cfg['depth_rule']}; tie tolerance {cfg['tie_tolerance']:.3g}; "
+        f"  depth rule: {rule}; tie tolerance {cfg['tie_tolerance']:.3g}; "
         f"frontier {cfg['frontier'] or 'none'}"
     )
-    print(f"  vocabulary: {' '.join(cfg['vocab'])}; outputs: {' '.join(cfg['outputs'])}")
+    # Symbols as messages show them ("-", " "); the models' own tokens (<bos>, <$>) bare.
+    vocab = [v if v.startswith("<") and v.endswith(">") else shown_symbol(v) for v in cfg["vocab"]]
+    if len(vocab) > INSPECT_ITEMS:
+        vocab = [*vocab[:INSPECT_ITEMS], f"... ({len(vocab):,} in all)"]
+    print(f"  vocabulary: {' '.join(vocab)}; outputs: {' '.join(cfg['outputs'])}")
     for key, value in info["report"].items():
-        print(f"  {key}: {value}")
+        print(f"  {key}: {_brief(value)}")
+    if any(len(str(v)) > INSPECT_WIDTH for v in info["report"].values()):
+        print("  (long entries summarised: `inspect --json` writes them in full)")
     print("cells:")
     for cell in info["cells"]:
         labels = " ".join(cell["labels"][:8]) + (" ..." if len(cell["labels"]) > 8 else "")
@@ -518,6 +529,34 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if layer["ff_note"]:
             print(f"    ff: {layer['ff_note']}")
     return 0
+
+
+# `inspect` keeps a report entry to one readable line: past INSPECT_WIDTH characters (an S5
+# codebook is 119 KB) it shows the entry's shape instead, and at most INSPECT_ITEMS symbols of a
+# vocabulary. `inspect --json` writes everything.
+INSPECT_WIDTH = 160
+INSPECT_ITEMS = 24
+
+
+def _brief(value: Any, width: int = INSPECT_WIDTH) -> str:
+    """`value` as one line of `inspect`: itself when short, else its shape (a dict's keys with
+    each value's brief form, a list's length)."""
+    text = str(value)
+    if len(text) <= width or isinstance(value, str):  # prose stays whole
+        return text
+    if isinstance(value, dict):
+        parts, used = [], 0
+        for k, v in value.items():
+            part = f"{k}: {_brief(v, 24)}"
+            if used + len(part) > width and parts:
+                parts.append(f"... ({len(value):,} keys)")
+                break
+            parts.append(part)
+            used += len(part) + 2
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(value, list | tuple):
+        return f"[{len(value):,} items]"
+    return text[: width - 3] + "..."
 
 
 def _names(cells: Sequence[str]) -> str:
