@@ -185,10 +185,17 @@ class TraceResult:
         self, position: int = -1, cells: Sequence[str] | None = None, layers: bool = True
     ) -> str:
         """A text table of decoded cells at one position (default: the last, where the answer
-        is read): one row per executed layer (`layers=False`: per sublayer), one column per
-        cell (default: every cell but the constant)."""
+        is read): a first line naming that token, then one row per executed layer
+        (`layers=False`: per sublayer), one column per cell (default: every cell but the
+        constant)."""
         names = [c.name for c in self.config.cells if c.kind != "const"] if cells is None else cells
         steps = [0, *self.layer_ends()] if layers else list(range(len(self.residuals)))
+        count = len(self.tokens)
+        if not -count <= position < count:
+            raise IndexError(f"position {position} is outside the {count} tokens (0..{count - 1})")
+        at = position % count
+        where = ", where the answer is read" if at == count - 1 else ""
+        head = f"cells at token {at} of 0..{count - 1} ({self.tokens[at]!r}{where})"
         rows = [["step", "after", *names]]
         for step in steps:
             after = self.sublayers[step]
@@ -198,7 +205,11 @@ class TraceResult:
             rows.append([str(step), after, *values])
         widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
         return "\n".join(
-            "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in rows
+            [head]
+            + [
+                "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+                for row in rows
+            ]
         )
 
     def attention_of(self, step: int) -> np.ndarray | None:

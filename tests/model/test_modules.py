@@ -302,8 +302,9 @@ def residual_labels_of(cells):
 def test_trace_table_has_a_row_per_layer(parity):
     trace = parity.trace("0110")
     table = trace.table(cells=["delta", "answer"]).splitlines()
-    assert table[0].split() == ["step", "after", "delta", "answer"]
-    assert len(table) == 1 + 1 + parity.num_layers(4)
+    assert table[0] == "cells at token 5 of 0..5 ('<$>', where the answer is read)"
+    assert table[1].split() == ["step", "after", "delta", "answer"]
+    assert len(table) == 2 + 1 + parity.num_layers(4)
     assert table[-1].split()[1:] == ["final.8", "e", "1"]  # "0110" has product e, accepted
 
 
