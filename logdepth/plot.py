@@ -148,8 +148,11 @@ def plot_attention(trace: TraceResult, path: str | Path, layer: int | None = Non
 
 
 def depth_series(max_n: int = 1024) -> dict[str, dict[str, list[int]]]:
-    """Layer counts for n = 1 .. max_n from compiled models, next to the paper's formulas:
-    Theorem 1 (uniform), Corollary 1.1 (one model per N, at N) and Theorem 2."""
+    """Layer counts from compiled models next to the paper's formulas: Theorem 1 (uniform),
+    Corollary 1.1 (one model per N, at N) and Theorem 2. Each series has the formula at every
+    n = 1 .. max_n ("n", "formula": a ceil(log2) formula steps just past each power of two, so
+    it is drawn from every n, not from the powers) and the compiled models' layer counts at the
+    sizes compiled ("compiled_n", "compiled": every n, but Corollary 1.1 at the powers of two)."""
     import logdepth
     from logdepth.dsl import parse
 
@@ -169,18 +172,21 @@ def depth_series(max_n: int = 1024) -> dict[str, dict[str, list[int]]]:
     return {
         "Theorem 1 (uniform)": {
             "n": ns,
+            "compiled_n": ns,
             "compiled": [uniform.num_layers(n) for n in ns],
             "formula": [8 * d + 9 for d in lg],
             "label": "8 ceil(log2 n) + 9",
         },
         "Corollary 1.1 (non-uniform, N = n)": {
-            "n": powers,
+            "n": ns,
+            "compiled_n": powers,
             "compiled": nonuniform,
-            "formula": [4 * DepthRule.ceil_log2(big) + 5 for big in powers],
+            "formula": [4 * d + 5 for d in lg],
             "label": "4 ceil(log2 N) + 5",
         },
         "Theorem 2 (connectivity)": {
             "n": ns,
+            "compiled_n": ns,
             "compiled": [graphs.num_layers(n) for n in ns],
             "formula": [2 * d + 18 for d in lg],
             "label": "2 ceil(log2 n) + 18",
@@ -208,9 +214,10 @@ def plot_depth(path: str | Path, max_n: int = 1024) -> None:
             linewidth=1.5,
             label=f"{name}: {s['label']}",
         )
-        marks = [k for k, n in enumerate(s["n"]) if n & (n - 1) == 0 or n == s["n"][-1]]
+        at = s["compiled_n"]
+        marks = [k for k, n in enumerate(at) if n & (n - 1) == 0 or n == at[-1]]
         ax.plot(
-            [s["n"][k] for k in marks],
+            [at[k] for k in marks],
             [s["compiled"][k] for k in marks],
             "o",
             color=color,
