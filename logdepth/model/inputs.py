@@ -58,7 +58,7 @@ def split_word(word: str | Sequence[str], alphabet: Sequence[str]) -> tuple[str,
         if symbol not in known:
             raise InputError(
                 f"symbol {quoted(symbol)} at position {position} is not in the alphabet "
-                f"{{{', '.join(alphabet)}}}"
+                f"{{{shown_alphabet(alphabet)}}}"
             )
     return symbols
 
