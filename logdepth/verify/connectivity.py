@@ -22,6 +22,7 @@ from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS
 from logdepth.registry import Construction
+from logdepth.verify.oracle import graph_truth, truth_name
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -169,7 +170,7 @@ def check_answers(
         n = len(adj)
         for s, t in itertools.product(range(n), repeat=2):
             seqs.append(inputs.encode_graph(adj, s, t))
-            cases.append((adj, s, t, bool(reach[s, t])))
+            cases.append((adj, s, t, graph_truth(adj, s, t, reach)))
     answers = model.run_tokens(seqs)
     wrong = 0
     for (adj, s, t, want), got in zip(cases, answers, strict=True):
@@ -177,7 +178,8 @@ def check_answers(
         if (got == "connected") != want:
             wrong += 1
             report.fail(
-                f"{label}: got {got!r}, BFS says {'connected' if want else 'disconnected'}",
+                f"{label}: {truth_name('BFS')} says {'connected' if want else 'disconnected'}, "
+                f"the transformer {got!r}",
                 render_counterexample(adj, s, t),
             )
     if not wrong:

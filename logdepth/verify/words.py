@@ -34,6 +34,7 @@ from logdepth.automata.sample import WordCounter
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.oracle import truth_name, word_truth
 from logdepth.verify.precision import Case, accepted_words, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -252,7 +253,7 @@ def run_words(
     def run_chunk(words: list[tuple[str, ...]]) -> None:
         nonlocal done
         for w, got in zip(words, model.accepts_batch([list(w) for w in words]), strict=True):
-            want = automaton.accepts(list(w))
+            want = word_truth(automaton, w)
             report.checks += 1
             n = len(w)
             if n not in run.lengths:
@@ -417,8 +418,9 @@ def report_words(
         w, got, want = min(run.mismatches, key=lambda m: (len(m[0]), m[0]))
         text = format_word(w, alphabet)
         report.fail(
-            f"{len(run.mismatches)} words answered wrongly; shortest {text!r}: transformer "
-            f"{'accepts' if got else 'rejects'}, automaton {'accepts' if want else 'rejects'}",
+            f"{len(run.mismatches)} words answered wrongly; shortest {text!r}: "
+            f"{truth_name('the automaton')} {'accepts' if want else 'rejects'} it, the "
+            f"transformer {'accepts' if got else 'rejects'} it",
             counterexample=text,
         )
 
