@@ -399,7 +399,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
     from logdepth import registry
+    from logdepth.verify import oracle as oracles
 
+    # A bad --oracle is reported before any work.
+    oracle = oracles.load(args.oracle) if args.oracle is not None else None
     model = _load_for_running(args)
     progress = _progress(not args.json)
     entry = registry.of_config(model.config.construction)
@@ -419,15 +422,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
         extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
         model = CompiledModel(model.network, extra)
-    report = entry.verify_function()(
-        model,
-        max_length=args.max_length,
-        samples=args.samples,
-        exhaustive=args.exhaustive,
-        seed=args.seed,
-        progress=progress,
-        budget_s=args.budget,
-    )
+    with oracles.using(oracle):
+        report = entry.verify_function()(
+            model,
+            max_length=args.max_length,
+            samples=args.samples,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            progress=progress,
+            budget_s=args.budget,
+        )
+    oracles.note(report, oracle)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -888,6 +893,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--oracle",
+        metavar="MODULE:FUNCTION",
+        help="your function decides each input instead of the spec (docs/verify.md); MODULE "
+        "is imported from the current directory first, as python -m does",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     _device_options(p)
     p.set_defaults(func=cmd_verify)

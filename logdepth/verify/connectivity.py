@@ -177,13 +177,16 @@ def check_answers(
         report.checks += 1
         if (got == "connected") != want:
             wrong += 1
+            query = render_counterexample(adj, s, t)
             report.fail(
-                f"{label}: {truth_name('BFS')} says {'connected' if want else 'disconnected'}, "
-                f"the transformer {got!r}",
-                render_counterexample(adj, s, t),
+                f"{label}: on {query} (vertices 1..n), {truth_name('BFS')} says "
+                f"{'connected' if want else 'disconnected'}, the transformer {got}",
+                query,
             )
     if not wrong:
-        report.lines.append(f"{label}: {len(cases)} (graph, s, t) answers agree with BFS")
+        report.lines.append(
+            f"{label}: {len(cases)} (graph, s, t) answers agree with {truth_name('BFS')}"
+        )
 
 
 def check_invariants(model: CompiledModel, adj: np.ndarray, report: VerifyReport) -> None:

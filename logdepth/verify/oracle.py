@@ -105,7 +105,8 @@ def word_truth(automaton: Any, word: Sequence[str]) -> bool:
     if oracle is None:
         return bool(automaton.accepts(list(word)))
     word = tuple(word)
-    return oracle.decide(word, shown=f"the word {quoted(word)}")
+    shown = f"the word {quoted(word)}" + (" (the empty word)" if not word else "")
+    return oracle.decide(word, shown=shown)
 
 
 def graph_truth(adjacency: Any, source: int, target: int, reach: Any = None) -> bool:
@@ -121,6 +122,13 @@ def graph_truth(adjacency: Any, source: int, target: int, reach: Any = None) -> 
     rows = tuple(tuple(bool(x) for x in row) for row in adjacency)
     shown = f"the graph with {len(rows)} vertices, {source} -> {target}"
     return oracle.decide(rows, source, target, shown=shown)
+
+
+def note(report: Any, oracle: Oracle | None) -> None:
+    """Say in a report who decided the answers (nothing without an oracle)."""
+    if oracle is not None:
+        report.lines.insert(0, f"answers decided by the oracle {oracle.name}")
+        report.details["oracle"] = oracle.name
 
 
 def load(text: str) -> Oracle:

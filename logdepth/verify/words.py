@@ -335,7 +335,8 @@ def report_words(
     accepted, rejected = run.count(True), run.count(False)
     rest = run.words - run.exhaustive
     report.lines.append(
-        f"{run.words:,} words against the automaton, {accepted:,} accepted and {rejected:,} "
+        f"{run.words:,} words against {truth_name('the automaton')}, {accepted:,} accepted and "
+        f"{rejected:,} "
         f"rejected by it: {run.exhaustive:,} exhaustive (every word up to length "
         f"{run.exhaustive_length}), {rest:,} of longer lengths up to {max(run.longest, 0)} "
         f"(an accepted and a rejected word drawn uniformly at every length that has one, random "
