@@ -95,7 +95,7 @@ def verify(
     """Check `model` as `logdepth verify` does, returning its `VerifyReport`. `oracle` (a
     function) decides each word or graph query instead of the stored spec or BFS; it gets a
     word as a tuple of symbols, a graph query as (adjacency rows of bools, source, target) with
-    0-based vertices, and returns a bool (docs/verify.md, logdepth/verify/oracle.py)."""
+    0-based vertices, and returns a bool (docs/oracle.md)."""
     from logdepth import registry
     from logdepth.errors import InputError
     from logdepth.verify import oracle as oracles

@@ -896,7 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--oracle",
         metavar="MODULE:FUNCTION",
-        help="your function decides each input instead of the spec (docs/verify.md); MODULE "
+        help="your function decides each input instead of the spec (docs/oracle.md); MODULE "
         "is imported from the current directory first, as python -m does",
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")

@@ -96,9 +96,11 @@ def metadata(model: CompiledModel, n_max: int | None = None) -> dict[str, Any]:
 # ---- npz ----------------------------------------------------------------------------------------
 def npz_bytes(model: CompiledModel) -> bytes:
     """Every weight by its weight-file name, plus `logdepth.json` (a 0-d unicode array, so that
-    `np.load(path)` reads it without pickle): `metadata(model)` as JSON."""
+    `np.load(path)` reads it without pickle): `metadata(model)` as JSON, less `depth`."""
     arrays = {name: t.detach().cpu().numpy() for name, t in model.network.tensors.items()}
-    arrays[NPZ_METADATA] = np.array(json.dumps(metadata(model), sort_keys=True))
+    meta = metadata(model)
+    del meta["depth"]  # no graph: the config's depth rule says how often the repeated layers run
+    arrays[NPZ_METADATA] = np.array(json.dumps(meta, sort_keys=True))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()

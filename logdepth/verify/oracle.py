@@ -1,6 +1,6 @@
 """Where `verify` gets each input's right answer: the spec's automaton and BFS by default, or the
 user's own function (`logdepth verify --oracle module:function`, `logdepth.verify(...,
-oracle=fn)`; docs/verify.md, "Your own oracle").
+oracle=fn)`; docs/oracle.md).
 
 Every verifier asks here (`word_truth`, `graph_truth`), so an oracle set with `using` decides
 every word and graph query that any verifier runs through the forward pass: the exhaustive and
