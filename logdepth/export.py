@@ -291,7 +291,7 @@ def onnx_model(model: CompiledModel, n_max: int | None = None) -> Any:
         ]),
         "residual": residual,
         "n": n,
-        "depth": depth,
+        "depth": g.op("Reshape", [depth, g.const("scalar", np.zeros(0, np.int64))]),
     }
     for name, value in outputs.items():
         g.nodes.append(helper.make_node("Identity", [value], [name]))

@@ -139,6 +139,45 @@ def test_onnx_matches_the_forward_pass_on_100_inputs(case):
     check_against_forward_pass(case, INPUTS, RESIDUAL_CHECKS)
 
 
+def _other(case: str):
+    """A model of every other construction and dtype, and inputs for it."""
+    from logdepth.verify.precision import graph_cases
+
+    basics = logdepth.parse_file(BASICS)
+    graphs = [c.tokens for n in (2, 3, 4) for c in graph_cases(n, 2, 0)]
+    if case == "connectivity-wide":
+        return logdepth.compile_connectivity("wide"), graphs
+    if case == "connectivity-wide-float32":
+        return logdepth.compile_connectivity("wide").to("float32"), graphs
+    if case == "parity-float32":
+        model = logdepth.compile(basics["parity"]).to("float32")
+        return model, word_inputs(basics["parity"], 10, 100)
+    automaton = basics["rot" if case == "solvable" else "ends_ab" if case == "nfa" else "mod3"]
+    options = {"max_length": 30} if case == "nonuniform" else {}
+    construction = "uniform" if case == "nfa" else case
+    model = logdepth.compile(automaton, construction=construction, **options)
+    return model, word_inputs(automaton, 10, 30)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case",
+    ["nonuniform", "wide", "counting", "solvable", "nfa", "parity-float32", "connectivity-wide",
+     "connectivity-wide-float32"],
+)
+def test_onnx_of_every_construction_and_dtype_answers_as_the_forward_pass(case):
+    model, seqs = _other(case)
+    sess = ort.InferenceSession(onnx_model(model).SerializeToString(),
+                                providers=["CPUExecutionProvider"])
+    vocab = {t: k for k, t in enumerate(model.config.vocab)}
+    want = model.run_tokens(seqs)
+    assert 0 < want.count(model.config.outputs[1]) < len(seqs)
+    for tokens, answer in zip(seqs, want, strict=True):
+        ids = np.array([vocab[t] for t in tokens], dtype=np.int64)
+        got = sess.run(["answer"], {"tokens": ids})[0]
+        assert model.config.outputs[int(got)] == answer, tokens
+
+
 def test_onnx_metadata_states_the_limits():
     model, _ = model_of("parity")
     proto = onnx_model(model, n_max=100)
