@@ -44,6 +44,13 @@ NPZ_METADATA = "logdepth.json"
 POWERS_OF_TWO = np.array([1 << k for k in range(63)], dtype=np.int64)
 
 
+# How the tokens of each input format are laid out (logdepth/model/inputs.py), for the metadata.
+ENCODINGS = {
+    "word": "<bos> w_1 ... w_n <$>",
+    "graph": "<bos>, the n x n adjacency row-major as '0'/'1', n^3 <pad>, a^s b^t (vertices 1..n)",
+}
+
+
 class ExportError(LogdepthError):
     """An export that cannot be done: a missing extra, an unusable option."""
 
@@ -84,12 +91,7 @@ def metadata(model: CompiledModel, n_max: int | None = None) -> dict[str, Any]:
         "outputs": list(config.outputs),
         "residual_labels": residual_labels(config),
         "config": config.to_json(),
-        "encoding": (
-            "BoS w_1 ... w_n <$>: token ids index `vocab`"
-            if config.input_format == "word"
-            else "BoS, the n x n adjacency row-major as '0'/'1', n^3 <pad>, a^s b^t "
-            "(vertices 1..n): token ids index `vocab`"
-        ),
+        "encoding": ENCODINGS.get(config.input_format, "") + " (token ids index `vocab`)",
     }
 
 
