@@ -33,6 +33,7 @@ from logdepth.automata.nfa import NFA
 from logdepth.automata.sample import WordCounter
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
+from logdepth.model.inputs import quoted
 from logdepth.precision import MAX_EMULATED_BITS
 from logdepth.verify.oracle import truth_name, word_truth
 from logdepth.verify.precision import Case, accepted_words, all_right, word_cases
@@ -492,7 +493,10 @@ def probe_frontier(
         right = all_right(model, cases, None)
         budget.record("run", n, len(cases), time.perf_counter() - start, True)
         if not right:
-            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            report.fail(
+                f"a word of length {n} (inside the stored frontier {frontier}) is wrong: "
+                + _first_wrong(model, automaton, cases)
+            )
             return n, None
         largest = n
         ran.append(f"{n} ({sum(c.want == 'accept' for c in cases)} accepted)")
@@ -541,6 +545,19 @@ def probe_frontier(
             f"right under {bits}-bit emulation"
         )
     return largest, {"bits": bits, "n": n}
+
+
+def _first_wrong(model: CompiledModel, automaton: DFA | NFA, cases: Sequence[Case]) -> str:
+    """The first wrong case quoted with both answers (a second forward pass, on failure only)."""
+    got = model.run_tokens([c.tokens for c in cases], check=False)
+    for case, answer in zip(cases, got, strict=True):
+        if answer != case.want:
+            text = format_word(case.tokens[1:-1], list(automaton.alphabet))
+            return (
+                f"{quoted(text)}: {truth_name('the automaton')} says {case.want}, the "
+                f"transformer {answer}"
+            )
+    return "(not reproduced on a second run)"
 
 
 # ---- the checks every constant-depth verifier runs ------------------------------------------
