@@ -30,6 +30,7 @@ _LAZY = {
     "compile": "logdepth.api",
     "compile_connectivity": "logdepth.api",
     "load": "logdepth.api",
+    "verify": "logdepth.verify",  # the package is callable: logdepth.api.verify
     "CompiledModel": "logdepth.model.compiled",
 }
 
@@ -38,7 +39,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        return module if module.__name__ == f"logdepth.{name}" else getattr(module, name)
     raise AttributeError(f"module 'logdepth' has no attribute {name!r}")
 
 
@@ -57,4 +59,5 @@ __all__ = [
     "load",
     "parse",
     "parse_file",
+    "verify",
 ]

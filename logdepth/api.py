@@ -79,3 +79,43 @@ def compile_connectivity(construction: str = "uniform") -> CompiledModel:
 def load(path: str | Path) -> CompiledModel:
     """Load and validate a weight file; `WeightFileError` says what is wrong with a bad one."""
     return _load(path)
+
+
+def verify(
+    model: CompiledModel,
+    *,
+    oracle: Any = None,
+    max_length: int | None = None,
+    samples: int | None = None,
+    exhaustive: int | None = None,
+    seed: int = 0,
+    budget_s: float | None = None,
+    progress: Any = None,
+) -> Any:
+    """Check `model` as `logdepth verify` does, returning its `VerifyReport`. `oracle` (a
+    function) decides each word or graph query instead of the stored spec or BFS; it gets a
+    word as a tuple of symbols, a graph query as (adjacency rows of bools, source, target) with
+    0-based vertices, and returns a bool (docs/oracle.md)."""
+    from logdepth import registry
+    from logdepth.errors import InputError
+    from logdepth.verify import oracle as oracles
+
+    wrapped = oracles.of(oracle)
+    entry = registry.of_config(model.config.construction)
+    if entry is None:
+        raise InputError(
+            f"no construction is registered as {model.config.construction!r}, so there is no "
+            "verifier for this model"
+        )
+    with oracles.using(wrapped):
+        report = entry.verify_function()(
+            model,
+            max_length=max_length,
+            samples=samples,
+            exhaustive=exhaustive,
+            seed=seed,
+            progress=progress,
+            budget_s=budget_s,
+        )
+    oracles.note(report, wrapped)
+    return report

@@ -433,7 +433,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
     from logdepth import registry
+    from logdepth.verify import oracle as oracles
 
+    # A bad --oracle is reported before any work.
+    oracle = oracles.load(args.oracle) if args.oracle is not None else None
     model = _load_for_running(args)
     progress = _progress(not args.json)
     entry = registry.of_config(model.config.construction)
@@ -453,15 +456,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
         extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
         model = CompiledModel(model.network, extra)
-    report = entry.verify_function()(
-        model,
-        max_length=args.max_length,
-        samples=args.samples,
-        exhaustive=args.exhaustive,
-        seed=args.seed,
-        progress=progress,
-        budget_s=args.budget,
-    )
+    with oracles.using(oracle):
+        report = entry.verify_function()(
+            model,
+            max_length=args.max_length,
+            samples=args.samples,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            progress=progress,
+            budget_s=args.budget,
+        )
+    oracles.note(report, oracle)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -475,6 +480,34 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 shown = repr(shown)
             print(f"shortest counterexample: {shown}")
     return 0 if report.ok else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a weight file as ONNX or npz (docs/export.md)."""
+    import logdepth
+    from logdepth.export import export
+    from logdepth.fileio import refuse_inputs
+
+    refuse_inputs(args.output, [args.model])
+    model = logdepth.load(args.model)
+    if args.dtype is not None:
+        model = model.to(args.dtype)
+    meta = export(model, args.output, args.format, n_max=args.n)
+    depth = meta["depth"]
+    how = {
+        "loop": "the repeated block as an ONNX Loop",
+        "unrolled": f"unrolled for n <= {depth.get('n_max')} ({depth.get('copies')} copies)",
+        "fixed": f"fixed depth ({depth.get('copies')} copies)",
+    }[depth["mode"]]
+    where = "" if args.format == "npz" else f", {how}"
+    print(
+        f"wrote {args.output}: {args.format}, {meta['dtype']}{where}; inputs up to "
+        f"n = {meta['largest_n']} (larger ones get NaN logits)"
+        if args.format == "onnx"
+        else f"wrote {args.output}: npz, {meta['dtype']}, {len(meta['residual_labels'])} "
+        "residual dimensions; config and labels in 'logdepth.json'"
+    )
+    return 0
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -949,9 +982,31 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--oracle",
+        metavar="MODULE:FUNCTION",
+        help="your function decides each input instead of the spec (docs/oracle.md); MODULE "
+        "is imported from the current directory first, as python -m does",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     _device_options(p)
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "export", help="write a weight file as ONNX or npz for other tools (docs/export.md)"
+    )
+    p.add_argument("model", help="weight file")
+    p.add_argument("--format", choices=["onnx", "npz"], required=True)
+    p.add_argument(
+        "--n",
+        "--max-length",
+        dest="n",
+        type=int,
+        help="onnx: unroll the repeated block for inputs up to this size (default: an ONNX Loop)",
+    )
+    p.add_argument("--dtype", choices=["float64", "float32"], help="export in this dtype")
+    p.add_argument("-o", "--output", required=True, help="file to write")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("inspect", help="show a weight file's config, cells and layers")
     p.add_argument("model", help="weight file")

@@ -22,6 +22,7 @@ from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS
 from logdepth.registry import Construction
+from logdepth.verify.oracle import graph_truth, truth_name
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -169,19 +170,23 @@ def check_answers(
         n = len(adj)
         for s, t in itertools.product(range(n), repeat=2):
             seqs.append(inputs.encode_graph(adj, s, t))
-            cases.append((adj, s, t, bool(reach[s, t])))
+            cases.append((adj, s, t, graph_truth(adj, s, t, reach)))
     answers = model.run_tokens(seqs)
     wrong = 0
     for (adj, s, t, want), got in zip(cases, answers, strict=True):
         report.checks += 1
         if (got == "connected") != want:
             wrong += 1
+            query = render_counterexample(adj, s, t)
             report.fail(
-                f"{label}: got {got!r}, BFS says {'connected' if want else 'disconnected'}",
-                render_counterexample(adj, s, t),
+                f"{label}: on {query} (vertices 1..n), {truth_name('BFS')} says "
+                f"{'connected' if want else 'disconnected'}, the transformer {got}",
+                query,
             )
     if not wrong:
-        report.lines.append(f"{label}: {len(cases)} (graph, s, t) answers agree with BFS")
+        report.lines.append(
+            f"{label}: {len(cases)} (graph, s, t) answers agree with {truth_name('BFS')}"
+        )
 
 
 def check_invariants(model: CompiledModel, adj: np.ndarray, report: VerifyReport) -> None:

@@ -23,6 +23,7 @@ from logdepth.automata.sample import WordCounter
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
+from logdepth.verify.oracle import word_truth
 
 
 def accepted_words(automaton: DFA | NFA, length: int, count: int, rng: random.Random) -> list:
@@ -56,7 +57,8 @@ def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed:
     if all(automaton.accepts(w) for w in words):
         words += rejected_words(automaton, n, k, rng)
     return [
-        Case(inputs.encode_word(w), "accept" if automaton.accepts(w) else "reject") for w in words
+        Case(inputs.encode_word(w), "accept" if word_truth(automaton, w) else "reject")
+        for w in words
     ]
 
 

@@ -33,7 +33,9 @@ from logdepth.automata.nfa import NFA
 from logdepth.automata.sample import WordCounter
 from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
+from logdepth.model.inputs import quoted
 from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.oracle import truth_name, word_truth
 from logdepth.verify.precision import Case, accepted_words, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 
@@ -252,7 +254,7 @@ def run_words(
     def run_chunk(words: list[tuple[str, ...]]) -> None:
         nonlocal done
         for w, got in zip(words, model.accepts_batch([list(w) for w in words]), strict=True):
-            want = automaton.accepts(list(w))
+            want = word_truth(automaton, w)
             report.checks += 1
             n = len(w)
             if n not in run.lengths:
@@ -334,7 +336,8 @@ def report_words(
     accepted, rejected = run.count(True), run.count(False)
     rest = run.words - run.exhaustive
     report.lines.append(
-        f"{run.words:,} words against the automaton, {accepted:,} accepted and {rejected:,} "
+        f"{run.words:,} words against {truth_name('the automaton')}, {accepted:,} accepted and "
+        f"{rejected:,} "
         f"rejected by it: {run.exhaustive:,} exhaustive (every word up to length "
         f"{run.exhaustive_length}), {rest:,} of longer lengths up to {max(run.longest, 0)} "
         f"(an accepted and a rejected word drawn uniformly at every length that has one, random "
@@ -417,8 +420,9 @@ def report_words(
         w, got, want = min(run.mismatches, key=lambda m: (len(m[0]), m[0]))
         text = format_word(w, alphabet)
         report.fail(
-            f"{len(run.mismatches)} words answered wrongly; shortest {text!r}: transformer "
-            f"{'accepts' if got else 'rejects'}, automaton {'accepts' if want else 'rejects'}",
+            f"{len(run.mismatches)} words answered wrongly; shortest {text!r}: "
+            f"{truth_name('the automaton')} {'accepts' if want else 'rejects'} it, the "
+            f"transformer {'accepts' if got else 'rejects'} it",
             counterexample=text,
         )
 
@@ -489,7 +493,10 @@ def probe_frontier(
         right = all_right(model, cases, None)
         budget.record("run", n, len(cases), time.perf_counter() - start, True)
         if not right:
-            report.fail(f"a word of length {n} (inside the stored frontier {frontier}) is wrong")
+            report.fail(
+                f"a word of length {n} (inside the stored frontier {frontier}) is wrong: "
+                + _first_wrong(model, automaton, cases)
+            )
             return n, None
         largest = n
         ran.append(f"{n} ({sum(c.want == 'accept' for c in cases)} accepted)")
@@ -538,6 +545,19 @@ def probe_frontier(
             f"right with p = {bits} mantissa bits (emulated)"
         )
     return largest, {"bits": bits, "n": n}
+
+
+def _first_wrong(model: CompiledModel, automaton: DFA | NFA, cases: Sequence[Case]) -> str:
+    """The first wrong case quoted with both answers (a second forward pass, on failure only)."""
+    got = model.run_tokens([c.tokens for c in cases], check=False)
+    for case, answer in zip(cases, got, strict=True):
+        if answer != case.want:
+            text = format_word(case.tokens[1:-1], list(automaton.alphabet))
+            return (
+                f"{quoted(text)}: {truth_name('the automaton')} says {case.want}, the "
+                f"transformer {answer}"
+            )
+    return "(not reproduced on a second run)"
 
 
 # ---- the checks every constant-depth verifier runs ------------------------------------------
