@@ -475,7 +475,11 @@ def _pinned(c: _Cells, parts: list[FeedForward], note: str = "") -> FeedForward:
     return ff
 
 
-def _initial(c: _Cells) -> list[Layer]:
+def _stage1_layers(c: _Cells) -> list[Layer]:
+    """Layers 1-4 (stages 1 and 4 of the module docstring): the statistics and
+    psi(x + 1/2, n^2); phi(mu n), phi(s), phi(t) by self-matches (Lemma 4); stage 1's
+    thresholds snapped into the bits of d2; s - 1 and t - 1 as bits; the statistics reset
+    by recomputation (Lemma 4). Theorem 2's coordinates, read as bits."""
     L = c.layout
     one = L.one
     stats, stage1 = _stats_head(c), _stage1_head(c)
@@ -503,7 +507,7 @@ def _initial(c: _Cells) -> list[Layer]:
         note="d2 bits from the snapped flags [x/n^2 >= q]",
     )
     gate = gate_ff(c.is_(BOS), c.n, c.n_at_bos, ORTHOGONAL, one=one, note="n@bos")
-    layers = [
+    return [
         Layer(
             "statistics (paper layer 1: counts / N, unmasked) and psi(x + 1/2, n^2) (causal), "
             "both over the token one-hot alone; psi(x + 1/2, n^2) -> phi",
@@ -544,6 +548,15 @@ def _initial(c: _Cells) -> list[Layer]:
             ),
             clears=(c.psi_n, c.psi_s, c.psi_t, c.psi_x1, *raw1, *c.raw_s, c.x1, c.s_phi, c.t_phi),
         ),
+    ]
+
+
+def _digit_layers(c: _Cells) -> list[Layer]:
+    """Layers 5-9 (stages 2-3 of the module docstring): d1 = floor(r1 / n) and d0 by the
+    tie-set heads over (type, d2) and (type, d2, d1), read by thresholds and snapped; the
+    modulus phi(mu n) and its BoS gate (Lemma 1's modulus cell) cleared."""
+    one = c.layout.one
+    return [
         Layer(
             "stage 2: tie set (type, d2) and BoS gives psi(r1 + 1/2, n); -> phi(r1/n)",
             heads=[_stage2_head(c)],
@@ -589,6 +602,14 @@ def _initial(c: _Cells) -> list[Layer]:
             clears=(c.psi_x3, c.x3),
         ),
     ]
+
+
+def _adjacency_layers(c: _Cells) -> list[Layer]:
+    """Layers 10-13: snap d0 and [k = 0]; [i = j] bit by bit; Theorem 2's B_0 = A or I
+    (the paper prints AND: docs/errata.md) and C_0 = 0; h as the repeated block leaves it
+    (connectivity.py's layer 17)."""
+    one = c.layout.one
+    layers: list[Layer] = []
     # [k = 0] = [d1 = 0]: (0, 1) + TRUE * [sum of "bit is 0" >= BITS].
     k_zero = stack_ff(
         [
@@ -653,6 +674,12 @@ def _initial(c: _Cells) -> list[Layer]:
             updates=(c.h,),
         )
     )
+    return layers
+
+
+def _initial(c: _Cells) -> list[Layer]:
+    """Theorem 2's initial layers with bit coordinates (the module docstring's 1-13)."""
+    layers = [*_stage1_layers(c), *_digit_layers(c), *_adjacency_layers(c)]
     assert len(layers) == INITIAL_LAYERS
     return layers
 
