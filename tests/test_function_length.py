@@ -11,7 +11,15 @@ MAX_LINES = 80
 
 # Functions still over the limit, each with why it is not split yet. Keep this tiny: when one is
 # split, remove it here (the test below fails on an entry that no longer needs to be listed).
-ALLOWED: dict[str, str] = {}
+SIBLING_EDITS = "edited on parallel branches (symbols, options, dispatch): split once they land"
+ALLOWED: dict[str, str] = {
+    "logdepth/cli.py:build_parser": SIBLING_EDITS,
+    "logdepth/dsl/lower.py:automaton": SIBLING_EDITS,
+    "logdepth/dsl/lower.py:group": SIBLING_EDITS,
+    "logdepth/verify/words.py:run_words": SIBLING_EDITS,
+    "logdepth/verify/words.py:report_words": SIBLING_EDITS,
+    "logdepth/explain/run.py:explain_word": SIBLING_EDITS,
+}
 
 
 def long_functions(package: Path = PACKAGE) -> dict[str, int]:
