@@ -18,7 +18,6 @@ ALLOWED: dict[str, str] = {
     "logdepth/dsl/lower.py:group": SIBLING_EDITS,
     "logdepth/verify/words.py:run_words": SIBLING_EDITS,
     "logdepth/verify/words.py:report_words": SIBLING_EDITS,
-    "logdepth/explain/run.py:explain_word": SIBLING_EDITS,
 }
 
 
