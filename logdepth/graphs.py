@@ -172,58 +172,76 @@ def parse_graph_text(
 ) -> Graph:
     """Parse edge-list or DIMACS text (see `Graph.from_file`)."""
     lines = text.splitlines()
-    first = next((k for k, raw in enumerate(lines, 1) if raw.split("#", 1)[0].strip()), 0)
+    where = _GraphText(lines, file)
+    if _is_dimacs(lines):
+        return _parse_dimacs(where, name, directed)
+    return _parse_edge_list(where, name, directed)
 
-    def err(msg: str, lineno: int, col: int = 1) -> SpecError:
+
+class _GraphText:
+    """The lines of a graph file and its located errors."""
+
+    def __init__(self, lines: list[str], file: str) -> None:
+        self.lines, self.file = lines, file
+        self.first = next((k for k, raw in enumerate(lines, 1) if raw.split("#", 1)[0].strip()), 0)
+
+    def err(self, msg: str, lineno: int, col: int = 1) -> SpecError:
         # The first line that says anything is not quoted: a file that fails there may not be
         # a graph file at all, and its content is not ours to print.
-        shown = lines[lineno - 1][:200] if lineno != first else None
-        if lineno == first:
+        shown = self.lines[lineno - 1][:200] if lineno != self.first else None
+        if lineno == self.first:
             msg += " (is this an edge-list or DIMACS file?)"
-        return SpecError(msg, file=file, line=lineno, column=col, source_line=shown)
+        return SpecError(msg, file=self.file, line=lineno, column=col, source_line=shown)
 
-    def count(text: str, lineno: int) -> int:
+    def count(self, text: str, lineno: int) -> int:
         n = int(text)
         if n > MAX_GRAPH_NODES:
-            raise err(f"{n:,} nodes is over the limit of {MAX_GRAPH_NODES:,}", lineno)
+            raise self.err(f"{n:,} nodes is over the limit of {MAX_GRAPH_NODES:,}", lineno)
         return n
 
-    if _is_dimacs(lines):
-        n = None
-        edges: list[tuple[str, str]] = []
-        for lineno, raw in enumerate(lines, 1):
-            parts = raw.split()
-            if not parts or parts[0] == "c":
-                continue
-            if parts[0] == "p":
-                if n is not None:
-                    raise err("second 'p' line", lineno)
-                if len(parts) != 4 or parts[1] != "edge" or not all(map(_is_number, parts[2:])):
-                    raise err("expected 'p edge N M'", lineno)
-                n = count(parts[2], lineno)
-            elif parts[0] == "e":
-                if n is None:
-                    raise err("'e' line before the 'p edge N M' line", lineno)
-                if len(parts) != 3 or not all(map(_is_number, parts[1:])):
-                    raise err("expected 'e u v' with two node numbers", lineno)
-                for p in parts[1:]:
-                    if not 1 <= int(p) <= n:
-                        raise err(f"node {p} is outside 1..{n}", lineno, raw.index(p, 1) + 1)
-                edges.append((str(int(parts[1])), str(int(parts[2]))))
-            else:
-                raise err(
-                    f"unexpected {parts[0]!r} in a DIMACS file (expected 'c', 'p' or 'e')", lineno
-                )
-        if n is None:
-            raise SpecError("DIMACS file has no 'p edge N M' line", file=file)
-        nodes = tuple(str(i) for i in range(1, n + 1))
-        return Graph(name, nodes, bool(directed), frozenset(edges))
 
+def _parse_dimacs(where: _GraphText, name: str, directed: bool | None) -> Graph:
+    """DIMACS: 'c' comments, one 'p edge N M' line, then 'e u v' lines over nodes 1..N."""
+    err = where.err
+    n = None
+    edges: list[tuple[str, str]] = []
+    for lineno, raw in enumerate(where.lines, 1):
+        parts = raw.split()
+        if not parts or parts[0] == "c":
+            continue
+        if parts[0] == "p":
+            if n is not None:
+                raise err("second 'p' line", lineno)
+            if len(parts) != 4 or parts[1] != "edge" or not all(map(_is_number, parts[2:])):
+                raise err("expected 'p edge N M'", lineno)
+            n = where.count(parts[2], lineno)
+        elif parts[0] == "e":
+            if n is None:
+                raise err("'e' line before the 'p edge N M' line", lineno)
+            if len(parts) != 3 or not all(map(_is_number, parts[1:])):
+                raise err("expected 'e u v' with two node numbers", lineno)
+            for p in parts[1:]:
+                if not 1 <= int(p) <= n:
+                    raise err(f"node {p} is outside 1..{n}", lineno, raw.index(p, 1) + 1)
+            edges.append((str(int(parts[1])), str(int(parts[2]))))
+        else:
+            raise err(
+                f"unexpected {parts[0]!r} in a DIMACS file (expected 'c', 'p' or 'e')", lineno
+            )
+    if n is None:
+        raise SpecError("DIMACS file has no 'p edge N M' line", file=where.file)
+    nodes = tuple(str(i) for i in range(1, n + 1))
+    return Graph(name, nodes, bool(directed), frozenset(edges))
+
+
+def _parse_edge_list(where: _GraphText, name: str, directed: bool | None) -> Graph:
+    """Edge list: an optional first line 'n N' (nodes 1..N), then one 'u v' per line."""
+    err = where.err
     declared: int | None = None
     order: dict[str, None] = {}
     edges = []
     at_first = True
-    for lineno, raw in enumerate(lines, 1):
+    for lineno, raw in enumerate(where.lines, 1):
         line = raw.split("#", 1)[0]
         parts = line.split()
         if not parts:
@@ -232,7 +250,7 @@ def parse_graph_text(
             at_first = False
             if len(parts) != 2 or not _is_number(parts[1]):
                 raise err("expected 'n N' declaring nodes 1..N", lineno)
-            declared = count(parts[1], lineno)
+            declared = where.count(parts[1], lineno)
             for i in range(1, declared + 1):
                 order[str(i)] = None
             continue

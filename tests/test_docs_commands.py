@@ -9,6 +9,7 @@ here.
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -124,7 +125,58 @@ def test_command_runs(doc, command, workdir, monkeypatch, capsys):
     assert code == 0, f"{doc}: {command}: {err}"
 
 
+def shown_values(code: str) -> list[tuple[str, object]]:
+    """(expression, value) for every line `expression  # value` of a block whose comment is a
+    Python literal: the value the doc says the expression has."""
+    found = []
+    for line in code.splitlines():
+        expression, sep, comment = line.partition("#")
+        if not sep or not expression.strip():
+            continue
+        try:
+            value = ast.literal_eval(comment.strip())
+            ast.parse(expression.strip(), mode="eval")
+        except (ValueError, SyntaxError):
+            continue
+        found.append((expression.strip(), value))
+    return found
+
+
+# What the blocks without asserts of their own claim, checked on the names they leave behind
+# (keyed by doc and a line of the block). Values come from the docs' prose, not from the code.
+CLAIMS = {
+    # README: parity accepts 0110 (two 1s); Theorem 1 runs 8 ceil(log2 4) + 9 = 25 layers at
+    # n = 4; m.to("float32") is a float32 model.
+    ("README.md", 'm.accepts("0110"); m.num_layers(4); m.trace("0110")'): lambda ns: (
+        ns["m"].accepts("0110") is True
+        and ns["m"].num_layers(4) == 8 * 2 + 9
+        and ns["m32"].dtype_name == "float32"
+    ),
+    # architecture.md: n = 7 gives d = ceil(log2 7) = 3 iterations, one entry each, numbered
+    # 0, 1, 2; the residual stream has a row per token (BoS, 7 symbols, $).
+    ("architecture.md", "hook.remove()"): lambda ns: (
+        [iteration for iteration, _ in ns["seen"]] == [0, 1, 2]
+        and all(out.shape[0] == 7 + 2 for _, out in ns["seen"])
+    ),
+}
+
+
+def claims_for(doc: str, code: str) -> list:
+    return [check for (where, line), check in CLAIMS.items() if where == doc and line in code]
+
+
+def test_every_python_block_states_what_it_shows():
+    """A block that only runs proves little: each asserts, shows a value or has a claim."""
+    for doc, code in python_blocks():
+        assert "assert " in code or shown_values(code) or claims_for(doc, code), (doc, code)
+
+
 @pytest.mark.parametrize(("doc", "code"), python_blocks(), ids=lambda x: x[:40])
 def test_python_block_runs(doc, code, workdir, monkeypatch):
     monkeypatch.chdir(workdir)
-    exec(compile(code, doc, "exec"), {})
+    names: dict = {}
+    exec(compile(code, doc, "exec"), names)
+    for expression, value in shown_values(code):
+        assert eval(expression, names) == value, f"{doc}: {expression} is not {value!r}"
+    for check in claims_for(doc, code):
+        assert check(names), f"{doc}: the block does not do what the doc says"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logdepth.automata.dfa import DFA
-from logdepth.automata.holonomy import MAX_ENCODINGS, Cascade, Value, holonomy
+from logdepth.automata.holonomy import MAX_ENCODINGS, Action, Cascade, Value, holonomy
 from logdepth.automata.nfa import NFA
 from logdepth.errors import CompileError
 
@@ -251,133 +251,146 @@ def solvable_cascade(
     docstring); a cyclic group larger than `max_cyclic` is split along its composition series
     too. CompileError with classify's certificate for a non-solvable monoid (`check` False
     skips classify: the caller did), and past `max_configurations` reachable ones."""
-    from sympy.combinatorics import Permutation
-
     if check:
         require_solvable(automaton)
-    cascade: Cascade = holonomy(automaton)
-    n_hol = len(cascade.levels)
-    values: list[list[Value]] = [[None] for _ in range(n_hol)]
-    for enc in cascade.decode:
-        for i, v in enumerate(enc):
-            if v not in values[i]:
-                values[i].append(v)
-    values = [[None, *sorted(v for v in vs if v is not None)] for vs in values]
-    index = [{v: k for k, v in enumerate(vs)} for vs in values]
-    labels = tuple(
-        tuple("-" if v is None else f"c{v[0]}t{v[1]}" for v in vs) for vs in values
-    )
-
-    # Each level's group on its value indices: every permutation its table uses.
-    def as_perm(i: int, klass: int, perm: tuple[int, ...]) -> Permutation:
-        image = list(range(len(values[i])))
-        for t, u in enumerate(perm):
-            if (klass, t) in index[i]:
-                image[index[i][(klass, t)]] = index[i][(klass, u)]
-        return Permutation(image)
-
-    with seeded_sympy():
-        splits = _splits(cascade, as_perm, max_cyclic)
-
-    levels: list[SolvableLevel] = []
-    for i, split in enumerate(splits):
-        levels.append(SolvableLevel("reset", i, len(values[i]), labels[i]))
-        if split is not None:
-            for k, p in enumerate(split.moduli):
-                levels.append(
-                    SolvableLevel("counter", i, p, tuple(str(c) for c in range(p)), factor=k)
-                )
-    where = []  # per holonomy level: (index of its reset level, number of counters)
-    at = 0
-    for split in splits:
-        r = 0 if split is None else len(split.moduli)
-        where.append((at, r))
-        at += 1 + r
-
-    elements: dict[tuple[int, tuple[int, ...]], Any] = {}
-
-    def hol_value(i: int, vals: tuple[int, ...]) -> int:
-        base, r = where[i]
-        reset = vals[base]
-        if r == 0 or reset == 0:
-            return reset
-        split = splits[i]
-        assert split is not None
-        exps = vals[base + 1 : base + 1 + r]
-        key = (i, exps)
-        if key not in elements:
-            elements[key] = _element(split, exps)
-        return reset ^ elements[key]
-
-    def hol_values(vals: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(hol_value(i, vals) for i in range(n_hol))
-
-    start = []
-    for i, v in enumerate(cascade.start):
-        start.append(index[i][v])
-        start.extend([0] * where[i][1])
-    start_t = tuple(start)
-
-    tables: list[dict[tuple[tuple[int, ...], str], Entry]] = [{} for _ in levels]
-    incs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
-    seen = {start_t: hol_values(start_t)}
-    queue = deque([start_t])
-    while queue:
-        vals = queue.popleft()
-        hv = seen[vals]
-        hol_enc = tuple(values[i][x] for i, x in enumerate(hv))
-        for a in cascade.alphabet:
-            new: list[int] = []
-            for i in range(n_hol):
-                base, r = where[i]
-                action = cascade.tables[i][(hol_enc[:i], a)]
-                upper = vals[:base]
-                if action.permutation is None:
-                    entries: list[Entry] = [index[i][action.value]]
-                    entries += [(RESET, 0)] * r
-                else:
-                    perm = as_perm(i, action.klass, action.permutation)
-                    entries = [KEEP]
-                    if r:
-                        split = splits[i]
-                        assert split is not None
-                        old = vals[base + 1 : base + 1 + r]
-                        key = (i, tuple(perm.array_form), old)
-                        if key not in incs:
-                            incs[key] = _step_counters(split, perm, old)
-                        entries += [(ADD, x) for x in incs[key]]
-                for k, entry in enumerate(entries):
-                    j = base + k
-                    known = tables[j].setdefault((vals[:j], a), entry)
-                    assert known == entry, "a level's action must depend on the levels above"
-                    new.append(apply(levels[j], entry, vals[j]))
-                del upper
-            nt = tuple(new)
-            if nt not in seen:
-                if len(seen) >= max_configurations:
-                    raise CompileError(
-                        f"the solvable cascade of {cascade.name!r} reaches more than "
-                        f"{max_configurations:,} configurations of its {len(levels)} levels"
-                    )
-                seen[nt] = hol_values(nt)
-                queue.append(nt)
-    holonomy_values = seen
+    expansion = _Expansion(holonomy(automaton), max_cyclic)
+    cascade, values = expansion.cascade, expansion.values
+    tables, seen = expansion.explore(max_configurations)
     state_of = {
         vals: cascade.decode[tuple(values[i][x] for i, x in enumerate(hv))]
-        for vals, hv in holonomy_values.items()
+        for vals, hv in seen.items()
     }
     return SolvableCascade(
         name=cascade.name,
         alphabet=tuple(cascade.alphabet),
-        levels=tuple(levels),
-        splits=tuple(splits),
+        levels=tuple(expansion.levels),
+        splits=tuple(expansion.splits),
         tables=tuple(tables),
-        start=start_t,
-        holonomy_values=holonomy_values,
+        start=expansion.start,
+        holonomy_values=seen,
         state_of=state_of,
         accept=frozenset(cascade.accept),
-        value_labels=labels,
+        value_labels=expansion.labels,
     )
+
+
+class _Expansion:
+    """A holonomy cascade with each group level expanded into a reset level and its counters:
+    the levels, and the map from expanded values back to holonomy values."""
+
+    def __init__(self, cascade: Cascade, max_cyclic: int | None) -> None:
+        self.cascade = cascade
+        self.n_hol = n_hol = len(cascade.levels)
+        values: list[list[Value]] = [[None] for _ in range(n_hol)]
+        for enc in cascade.decode:
+            for i, v in enumerate(enc):
+                if v not in values[i]:
+                    values[i].append(v)
+        self.values = [[None, *sorted(v for v in vs if v is not None)] for vs in values]
+        self.index = [{v: k for k, v in enumerate(vs)} for vs in self.values]
+        self.labels = tuple(
+            tuple("-" if v is None else f"c{v[0]}t{v[1]}" for v in vs) for vs in self.values
+        )
+        with seeded_sympy():
+            self.splits = _splits(cascade, self.as_perm, max_cyclic)
+        self.levels: list[SolvableLevel] = []
+        for i, split in enumerate(self.splits):
+            self.levels.append(SolvableLevel("reset", i, len(self.values[i]), self.labels[i]))
+            if split is not None:
+                for k, p in enumerate(split.moduli):
+                    self.levels.append(
+                        SolvableLevel("counter", i, p, tuple(str(c) for c in range(p)), factor=k)
+                    )
+        self.where: list[tuple[int, int]] = []  # per holonomy level: (its reset level, counters)
+        at = 0
+        for split in self.splits:
+            r = 0 if split is None else len(split.moduli)
+            self.where.append((at, r))
+            at += 1 + r
+        self.elements: dict[tuple[int, tuple[int, ...]], Any] = {}
+        start = []
+        for i, v in enumerate(cascade.start):
+            start.append(self.index[i][v])
+            start.extend([0] * self.where[i][1])
+        self.start = tuple(start)
+
+    def as_perm(self, i: int, klass: int, perm: tuple[int, ...]):
+        """Level i's group element on its value indices (a sympy Permutation)."""
+        from sympy.combinatorics import Permutation
+
+        image = list(range(len(self.values[i])))
+        for t, u in enumerate(perm):
+            if (klass, t) in self.index[i]:
+                image[self.index[i][(klass, t)]] = self.index[i][(klass, u)]
+        return Permutation(image)
+
+    def hol_value(self, i: int, vals: tuple[int, ...]) -> int:
+        """Holonomy level i's value index from the expanded values (reset x counters)."""
+        base, r = self.where[i]
+        reset = vals[base]
+        if r == 0 or reset == 0:
+            return reset
+        split = self.splits[i]
+        assert split is not None
+        exps = vals[base + 1 : base + 1 + r]
+        key = (i, exps)
+        if key not in self.elements:
+            self.elements[key] = _element(split, exps)
+        return reset ^ self.elements[key]
+
+    def hol_values(self, vals: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.hol_value(i, vals) for i in range(self.n_hol))
+
+    def entries(self, i: int, action: Action, vals: tuple[int, ...], incs: dict) -> list[Entry]:
+        """Holonomy level i's action as entries of its reset level and its counters: a reset
+        writes the value and zeroes the counters; a permutation keeps the reset level and adds
+        the counters' increments (`_step_counters`, memoised in `incs`)."""
+        base, r = self.where[i]
+        if action.permutation is None:
+            return [self.index[i][action.value], *[(RESET, 0)] * r]
+        perm = self.as_perm(i, action.klass, action.permutation)
+        entries: list[Entry] = [KEEP]
+        if r:
+            split = self.splits[i]
+            assert split is not None
+            old = vals[base + 1 : base + 1 + r]
+            key = (i, tuple(perm.array_form), old)
+            if key not in incs:
+                incs[key] = _step_counters(split, perm, old)
+            entries += [(ADD, x) for x in incs[key]]
+        return entries
+
+    def explore(self, max_configurations: int) -> tuple[list[dict], dict]:
+        """Every reachable configuration (BFS from the start) with its holonomy values, and
+        the expanded levels' tables read off along the way."""
+        cascade, levels = self.cascade, self.levels
+        tables: list[dict[tuple[tuple[int, ...], str], Entry]] = [{} for _ in levels]
+        incs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
+        seen = {self.start: self.hol_values(self.start)}
+        queue = deque([self.start])
+        while queue:
+            vals = queue.popleft()
+            hol_enc = tuple(self.values[i][x] for i, x in enumerate(seen[vals]))
+            for a in cascade.alphabet:
+                new: list[int] = []
+                for i in range(self.n_hol):
+                    base = self.where[i][0]
+                    action = cascade.tables[i][(hol_enc[:i], a)]
+                    for k, entry in enumerate(self.entries(i, action, vals, incs)):
+                        j = base + k
+                        known = tables[j].setdefault((vals[:j], a), entry)
+                        assert known == entry, "a level's action must depend on the levels above"
+                        new.append(apply(levels[j], entry, vals[j]))
+                nt = tuple(new)
+                if nt not in seen:
+                    if len(seen) >= max_configurations:
+                        raise CompileError(
+                            f"the solvable cascade of {cascade.name!r} reaches more than "
+                            f"{max_configurations:,} configurations of its {len(levels)} levels"
+                        )
+                    seen[nt] = self.hol_values(nt)
+                    queue.append(nt)
+        return tables, seen
 
 
 __all__ = [

@@ -244,7 +244,8 @@ def _reset_prev(c: _Cells) -> Head:
     return u.head()
 
 
-def _layers_lookups(c: _Cells) -> list[Layer]:
+def _k_zero_steps(c: _Cells) -> list[FeedForward]:
+    """[k = 0] at pads from r%n (Theorem 2's test for the pads' middle index k)."""
     one = c.layout.one
     # [k = 0] from r%n = phi(k + 1): [.]_a is 1/2 at k = 0 and >= p2 = 2/sqrt(10) for k >= 1, so
     # s = ([.]_a - 1/2)/(p2 - 1/2) is 0 (to rounding) or >= 1, and two saturating steps (one
@@ -263,6 +264,13 @@ def _layers_lookups(c: _Cells) -> list[Layer]:
             note="k=0: [-s >= 0]",
         ),
     ]
+    return k_zero
+
+
+def _layers_lookups(c: _Cells) -> list[Layer]:
+    """Theorem 2's coordinates by Lemma 1's lookups: x%n and r = floor((j - 1)/n) at row
+    j - 1, r%n and r2 at row r, r2%n at row r2; [k = 0]; the [i = j] key; the table cleared."""
+    k_zero = _k_zero_steps(c)
     # self := phi(lambda j) off BoS, ORTHOGONAL at BoS; x%n := ORTHOGONAL at BoS.
     diag_key = _bos_copy(c, c.pos, c.diag_key) + _bos_fix(c, [c.col])
     return [

@@ -163,59 +163,9 @@ def cyclic_weights(dfa: DFA) -> tuple[int, dict[str, int], frozenset[int]]:
         a: np.array([index[target.delta[(q, a)]] for q in states], dtype=np.int64) for a in alphabet
     }
     what = f"the transition monoid of {dfa.name!r}"
-    for a in alphabet:
-        image = perm[a]
-        if len(set(image.tolist())) < m:
-            seen: dict[int, int] = {}
-            for p, r in enumerate(image.tolist()):
-                if r in seen:
-                    raise CompileError(
-                        f"{what} is not a group: letter {a!r} maps states {states[seen[r]]!r} "
-                        f"and {states[p]!r} of the minimal DFA both to {states[r]!r}, so it "
-                        "cannot be undone; no modular count (a cyclic group) decides this "
-                        "language"
-                    )
-                seen[r] = p
-    for i, a in enumerate(alphabet):
-        for b in alphabet[i + 1 :]:
-            if not np.array_equal(perm[a][perm[b]], perm[b][perm[a]]):
-                raise CompileError(
-                    f"{what} is a non-abelian group: {a!r} then {b!r} differs from {b!r} then "
-                    f"{a!r}, so it is not cyclic and no modular count decides this language"
-                )
+    _require_abelian_group(what, states, perm)
     start = index[target.start]
-    # A word reaching each state, as parent pointers in BFS order.
-    order, parent, letter = [start], {start: -1}, {start: ""}
-    for p in order:
-        for a in alphabet:
-            r = int(perm[a][p])
-            if r not in parent:
-                parent[r], letter[r] = p, a
-                order.append(r)
-
-    def element(q: int) -> np.ndarray:
-        """The group element taking the start to q, as a map on states: regular and abelian,
-        so it sends start.x to q.x for every word x."""
-        h = np.empty(m, dtype=np.int64)
-        h[start] = q
-        for p in order[1:]:
-            h[p] = perm[letter[p]][h[parent[p]]]
-        return h
-
-    generator = None
-    for q in order:
-        h = element(q)
-        x, length = int(h[start]), 1
-        while x != start:
-            x, length = int(h[x]), length + 1
-        if length == m:
-            generator = h
-            break
-    if generator is None:
-        raise CompileError(
-            f"{what} is an abelian group of order {m} with no element of order {m}: it is not "
-            "cyclic (a product of counters), so one modular count does not decide this language"
-        )
+    generator = _cyclic_generator(what, perm, start, m)
     log = np.empty(m, dtype=np.int64)
     x = start
     for k in range(m):
@@ -230,6 +180,66 @@ def cyclic_weights(dfa: DFA) -> tuple[int, dict[str, int], frozenset[int]]:
             best = key
     assert best is not None
     return m, dict(zip(alphabet, best[0], strict=True)), frozenset(best[1])
+
+
+def _require_abelian_group(what: str, states: Sequence, perm: dict[str, np.ndarray]) -> None:
+    """`CompileError` unless every letter permutes the minimal DFA's states (a group) and
+    every two letters commute (abelian)."""
+    m = len(states)
+    for a, image in perm.items():
+        if len(set(image.tolist())) < m:
+            seen: dict[int, int] = {}
+            for p, r in enumerate(image.tolist()):
+                if r in seen:
+                    raise CompileError(
+                        f"{what} is not a group: letter {a!r} maps states {states[seen[r]]!r} "
+                        f"and {states[p]!r} of the minimal DFA both to {states[r]!r}, so it "
+                        "cannot be undone; no modular count (a cyclic group) decides this "
+                        "language"
+                    )
+                seen[r] = p
+    alphabet = list(perm)
+    for i, a in enumerate(alphabet):
+        for b in alphabet[i + 1 :]:
+            if not np.array_equal(perm[a][perm[b]], perm[b][perm[a]]):
+                raise CompileError(
+                    f"{what} is a non-abelian group: {a!r} then {b!r} differs from {b!r} then "
+                    f"{a!r}, so it is not cyclic and no modular count decides this language"
+                )
+
+
+def _cyclic_generator(what: str, perm: dict[str, np.ndarray], start: int, m: int) -> np.ndarray:
+    """The first group element of order m (as a map on states), in BFS order of the state it
+    sends the start to; `CompileError` if the abelian group has none (not cyclic)."""
+    # A word reaching each state, as parent pointers in BFS order.
+    order, parent, letter = [start], {start: -1}, {start: ""}
+    for p in order:
+        for a in perm:
+            r = int(perm[a][p])
+            if r not in parent:
+                parent[r], letter[r] = p, a
+                order.append(r)
+
+    def element(q: int) -> np.ndarray:
+        """The group element taking the start to q, as a map on states: regular and abelian,
+        so it sends start.x to q.x for every word x."""
+        h = np.empty(m, dtype=np.int64)
+        h[start] = q
+        for p in order[1:]:
+            h[p] = perm[letter[p]][h[parent[p]]]
+        return h
+
+    for q in order:
+        h = element(q)
+        x, length = int(h[start]), 1
+        while x != start:
+            x, length = int(h[x]), length + 1
+        if length == m:
+            return h
+    raise CompileError(
+        f"{what} is an abelian group of order {m} with no element of order {m}: it is not "
+        "cyclic (a product of counters), so one modular count does not decide this language"
+    )
 
 
 def _units(m: int) -> list[int]:
@@ -467,30 +477,54 @@ FRONTIER_METHOD = (
 # ---------------------------------------------------------------------------------------------
 
 
-def counting_program(
-    alphabet: Sequence[str], plan: CountPlan, residues: frozenset[int], scale: float
-) -> Program:
-    """The 8 layers of the module docstring for the plan's counts and the residues R."""
-    m, counts = plan.modulus, plan.counts
+@dataclass
+class _CountCells:
+    """The counting program's cells (allocated by `_count_cells`: the layout's column order)."""
+
+    layout: Layout
+    one: Cell
+    bos: Cell
+    flags: list[Cell]  # flag.b = [the token is one of count b's symbols]
+    div: DivisionBuilder  # Lemma 1's table of j mod m; its free slots carry the counts
+    table: Cell
+    count_psi: list[Cell]
+    count: list[Cell]  # phi(lambda N_b(t))
+    rem: list[Cell]  # phi(lambda (N_b mod m))
+    part: list[Cell]  # one-hot of w_b N_b mod m
+    residue: Cell
+    answer: Cell
+
+
+def _count_cells(plan: CountPlan, scale: float) -> _CountCells:
+    m, k = plan.modulus, len(plan.counts)
     L = Layout()
     one = L.one
     bos = L.bool("bos", persistent=True)
-    flags = [L.bool(f"flag.{b}", persistent=True) for b in range(len(counts))]
+    flags = [L.bool(f"flag.{b}", persistent=True) for b in range(k)]
     div = DivisionBuilder(
         L, one=one, bos=bos, modulus=m, outputs=("remainder",), name="div", scale=scale
     )
     table = div.table_remainder  # phi(lambda (j mod m)) at every row j, kept by the block
-    count_psi = [L.psi(f"count.{b}.psi") for b in range(len(counts))]
-    count = [L.phi(f"count.{b}") for b in range(len(counts))]
-    rem = [L.phi(f"rem.{b}") for b in range(len(counts))]
-    part = [L.code(f"part.{b}", [f"part.{b}={r}" for r in range(m)]) for b in range(len(counts))]
+    count_psi = [L.psi(f"count.{b}.psi") for b in range(k)]
+    count = [L.phi(f"count.{b}") for b in range(k)]
+    rem = [L.phi(f"rem.{b}") for b in range(k)]
+    part = [L.code(f"part.{b}", [f"part.{b}={r}" for r in range(m)]) for b in range(k)]
     residue = L.code("residue", [f"residue={r}" for r in range(m)])
     answer = L.bool("answer")
+    return _CountCells(
+        L, one, bos, flags, div, table, count_psi, count, rem, part, residue, answer
+    )
 
-    # Layer 1: the counts' psi (Lemma 7's averages); layers 1, 2, 5: each read alone -> phi.
+
+def _count_positions(c: _CountCells, plan: CountPlan, scale: float) -> None:
+    """Layer 1: the counts' psi (Lemma 7's averages); layers 1, 2, 5: each read alone -> phi
+    (COUNT_SLOTS); layer 6: the psi cleared (Lemma 4). All in Lemma 1's free slots."""
+    div, counts = c.div, plan.counts
     terms = []
-    for b, flag in enumerate(flags):
-        term, needs = count_term(count_psi[b], avg_flag(flag, f"flag.{b}"), bos=bos, scale=scale)
+    for b, flag in enumerate(c.flags):
+        term, needs = count_term(
+            c.count_psi[b], avg_flag(flag, f"flag.{b}"), bos=c.bos, scale=scale
+        )
         terms.append((term, needs))
         div.add("positions.uniform", term, *needs)
     if counts:
@@ -498,79 +532,93 @@ def counting_program(
     for b, slot in enumerate(COUNT_SLOTS[: len(counts)]):
         step = slot.split(".")[0]
         if slot.endswith(".attn"):
-            div.add(slot, psi_to_phi_head(count_psi[b], count[b]))
+            div.add(slot, psi_to_phi_head(c.count_psi[b], c.count[b]))
         else:
-            div.add(slot, psi_to_phi_ff(count_psi[b], count[b]))
+            div.add(slot, psi_to_phi_ff(c.count_psi[b], c.count[b]))
         div.describe(step, f"count.{b} := phi(lambda N_{b}) (read alone)")
     if counts:
         # Layer 6: the psi cells are no longer needed (Lemma 4: the flags have not changed).
         for term, needs in terms:
             div.add("remainder.uniform", term.negated(), *needs)
-        div.declare("remainder", clears=count_psi)
+        div.declare("remainder", clears=c.count_psi)
         div.describe("remainder", "clear the counts' psi (Lemma 4)")
 
-    # Layer 7: Lemma 1's lookup once per count; part.b by threshold steps; clear.
+
+def _count_lookup(c: _CountCells, plan: CountPlan, scale: float) -> None:
+    """Layer 7: Lemma 1's lookup once per count (rem.b = N_b mod m); part.b := one-hot of
+    w_b rem.b mod m by threshold steps; clear the counts, their residues and the table."""
+    div, counts, m, one = c.div, plan.counts, plan.modulus, c.one
     for b in range(len(counts)):
         div.add(
             "lookup.attn",
-            lookup_head(count[b], div.position, {table: rem[b]}, note=f"rem.{b} = N_{b} mod m"),
+            lookup_head(
+                c.count[b], div.position, {c.table: c.rem[b]}, note=f"rem.{b} = N_{b} mod m"
+            ),
         )
     parts: list[FeedForward] = []
     if counts:
-        parts.append(constant_ff({p: _onehot(m, 0) for p in part}, one=one))
-    for b, c in enumerate(counts):
+        parts.append(constant_ff({p: _onehot(m, 0) for p in c.part}, one=one))
+    for b, count in enumerate(counts):
         steps = range(1, m)  # [N_b mod m >= r] moves part.b from w (r - 1) to w r
+        w = count.weight
         cols = np.stack(
-            [_onehot(m, c.weight * r % m) - _onehot(m, c.weight * (r - 1) % m) for r in steps],
-            axis=1,
+            [_onehot(m, w * r % m) - _onehot(m, w * (r - 1) % m) for r in steps], axis=1
         )
         parts.append(
             threshold_steps(
-                rem[b],
+                c.rem[b],
                 [r - 0.5 for r in steps],
-                {part[b]: cols},
+                {c.part[b]: cols},
                 one=one,
                 scale=scale,
-                note=f"part.{b} = one-hot of {c.weight} (N_{b} mod m) mod m",
+                note=f"part.{b} = one-hot of {w} (N_{b} mod m) mod m",
             )
         )
-    gone = [*rem, *count, table]
+    gone = [*c.rem, *c.count, c.table]
     parts.append(clear_ff(gone, note="clear the counts, their residues and the table"))
     div.add("lookup.ff", stack_ff(parts, note="part.b by threshold steps on rem.b; clear"))
     div.declare("lookup", clears=gone)
     div.describe("lookup", "rem.b := row N_b's j mod m; part.b := w_b rem.b mod m (steps)")
-    layers = div.layers()
 
+
+def counting_program(
+    alphabet: Sequence[str], plan: CountPlan, residues: frozenset[int], scale: float
+) -> Program:
+    """The 8 layers of the module docstring for the plan's counts and the residues R."""
+    c = _count_cells(plan, scale)
+    _count_positions(c, plan, scale)
+    _count_lookup(c, plan, scale)
+    layers = c.div.layers()
     # Layer 8: residue and answer from S' = sum_b part.b (= c mod m, up to multiples of m).
     layers.append(
         Layer(
             "counting layer 8: residue := c_t mod m, answer := [c_t mod m in R] by saturating "
             "steps on S' = sum_b part.b; clear part.b",
-            ff=_answer_ff(plan, residues, part, residue, answer, one),
-            clears=tuple(part),
+            ff=_answer_ff(plan, residues, c.part, c.residue, c.answer, c.one),
+            clears=tuple(c.part),
         )
     )
     embedding: dict[str, dict[Cell, np.ndarray]] = {}
     for token in (BOS, END, *alphabet):
-        row = {one: np.ones(1), bos: boolean(token == BOS)}
-        for b, c in enumerate(counts):
-            row[flags[b]] = boolean(token in c.symbols)
+        row = {c.one: np.ones(1), c.bos: boolean(token == BOS)}
+        for b, count in enumerate(plan.counts):
+            row[c.flags[b]] = boolean(token in count.symbols)
         embedding[token] = row
     return Program(
-        layout=L,
+        layout=c.layout,
         vocab=[BOS, *alphabet, END],
         embedding=embedding,
         initial=layers[:-1],
         repeated=[],
         final=layers[-1:],
         outputs=list(OUTPUTS),
-        readout=word_readout(answer),
+        readout=word_readout(c.answer),
         # r = 0: the unrolling d(n) runs an empty block, so the depth is constant.
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
         tie_tolerance=tie_tolerance(),
         input_format="word",
         construction=CONSTRUCTION,
-        frontier=frontiers(m),
+        frontier=frontiers(plan.modulus),
     )
 
 

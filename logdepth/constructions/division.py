@@ -202,8 +202,21 @@ class DivisionBuilder:
 
     # -- the block -------------------------------------------------------------------------
     def _build(self) -> None:
-        L, n, lam = self.layout, self.name, self.scale
-        one, bos = self.one, self.bos
+        """Lemma 1's seven steps, in order (the module docstring's table)."""
+        self._allocate()
+        a_bos = avg_bos(self.bos)
+        a_notbos = average_of("notbos", self.bos, [0.0, 1.0])  # j / (j + 1)
+        p_term = self._build_positions(a_bos, a_notbos)
+        f_term, g_term, needs = self._build_queries(a_bos, a_notbos)
+        self._build_floor(p_term, f_term, g_term, needs, a_bos, a_notbos)
+        self._build_multiple()
+        r_term, r_needs = self._build_remainder(a_bos, a_notbos)
+        self._build_lookup(r_term, r_needs)
+
+    def _allocate(self) -> None:
+        """The block's cells, in this order (the layout's column order; the gated modulus
+        cells come later, with the steps that write them)."""
+        L, n = self.layout, self.name
         self.position_psi = L.psi(f"{n}.pos.psi")
         self.position = L.phi(f"{n}.pos")
         self.floor_query_psi = L.psi(f"{n}.query.psi")
@@ -230,124 +243,153 @@ class DivisionBuilder:
         else:
             self.quotient = self.table_quotient if "quotient" in self.outputs else None
             self.remainder = self.table_remainder if "remainder" in self.outputs else None
-        k = {step: at for at, step in enumerate(STEPS)}
-        position_psi, position = self.position_psi, self.position
-        query_psi, query = self.floor_query_psi, self.floor_query
-        probe_psi, probe = self.probe_psi, self.probe
-        floor, test, mult = self.table_quotient, self.multiple_test, self.is_multiple
-        mod_psi, mod = self.table_remainder_psi, self.table_remainder
 
-        a_bos = avg_bos(bos)
-        a_notbos = average_of("notbos", bos, [0.0, 1.0])  # j / (j + 1)
-
-        # Layer 1: positions (Lemma 7 with k = 0); the gated modulus.
-        p_term = PsiTerm(position_psi, a={"notbos": lam}, b={"bos": 1.0})
-        self._uniform[k["positions"]].write(p_term, a_notbos, a_bos)
-        self._texts[k["positions"]].append(f"{n}: pos.psi = psi(lambda j) (Lemma 7)")
+    def _build_positions(self, a_bos: Average, a_notbos: Average) -> PsiTerm:
+        """Layer 1: positions (Lemma 7 with k = 0); the gated modulus phi(mu m) at BoS."""
+        n, at = self.name, STEPS.index("positions")
+        p_term = PsiTerm(self.position_psi, a={"notbos": self.scale}, b={"bos": 1.0})
+        self._uniform[at].write(p_term, a_notbos, a_bos)
+        self._texts[at].append(f"{n}: pos.psi = psi(lambda j) (Lemma 7)")
         if not self.int_modulus:
-            self.modulus_at_bos = L.phi(f"{n}.m_at_bos")
-            self._ffs[k["positions"]].append(
+            self.modulus_at_bos = self.layout.phi(f"{n}.m_at_bos")
+            self._ffs[at].append(
                 gate_ff(
-                    {bos: [1.0, 0.0]},
+                    {self.bos: [1.0, 0.0]},
                     self.modulus,
                     self.modulus_at_bos,
                     ORTHOGONAL,
-                    one=one,
+                    one=self.one,
                     note=f"{n}: m_at_bos = [j = 0] phi(mu m)",
                 )
             )
-            self._texts[k["positions"]].append(f"{n}: m_at_bos = phi(mu m) at BoS")
+            self._texts[at].append(f"{n}: m_at_bos = phi(mu m) at BoS")
+        return p_term
 
-        # Layer 2: the floor query and the multiple test's probe.
+    def _build_queries(
+        self, a_bos: Average, a_notbos: Average
+    ) -> tuple[PsiTerm, PsiTerm, list[Average]]:
+        """Layers 2-3: the centred floor query and the multiple test's probe (Lemmas 9-10's
+        inputs) as psi, then as phi (the query by a self-match head, the probe in the ff)."""
+        n = self.name
+        queries, hashes = STEPS.index("queries"), STEPS.index("query_hashes")
         # With an int modulus they need no gated cell, so layer 1's head writes them (one head
         # less per block); with a modulus cell they wait for m_at_bos.
         f_term, g_term, needs = self._query_terms(a_bos, a_notbos)
-        at = k["positions"] if self.int_modulus else k["queries"]
+        at = STEPS.index("positions") if self.int_modulus else queries
         self._uniform[at].write(f_term, *needs)
         if not self.probe_is_query:
             self._uniform[at].write(g_term, *needs)
-        self._ffs[k["queries"]].append(psi_to_phi_ff(position_psi, position))
-        self._texts[k["queries"]].append(
+        self._ffs[queries].append(psi_to_phi_ff(self.position_psi, self.position))
+        self._texts[queries].append(
             f"{n}: query.psi = psi(lambda (j - (m-1)/2)/m), probe.psi = psi(lambda (j - 1/2)/m); "
             "pos.psi -> phi"
         )
-
         # Layer 3: convert the floor query (attention, self-match) and the probe (feed-forward).
-        self._heads[k["query_hashes"]].append(psi_to_phi_head(query_psi, query))
+        self._heads[hashes].append(psi_to_phi_head(self.floor_query_psi, self.floor_query))
         if not self.probe_is_query:
-            self._ffs[k["query_hashes"]].append(psi_to_phi_ff(probe_psi, probe))
-        self._texts[k["query_hashes"]].append(f"{n}: query.psi, probe.psi -> phi")
+            self._ffs[hashes].append(psi_to_phi_ff(self.probe_psi, self.probe))
+        self._texts[hashes].append(f"{n}: query.psi, probe.psi -> phi")
+        return f_term, g_term, needs
 
-        # Layer 4: floor retrieval (Lemmas 9-10). The psi cells are removed later, by the
-        # remainder step's uniform head (Lemma 4's second half), so that no extra head is needed.
-        self._heads[k["floor"]].append(
+    def _multiple_test_ff(self, sign: float) -> FeedForward:
+        """mult_test += sign ([probe]_0 - [floor]_0): Lemma 9's S (sign 1), or its removal by
+        recomputation (sign -1, Lemma 6)."""
+        return linear_ff(
+            [
+                (
+                    {self.probe: PICK_A[None, :], self.table_quotient: -PICK_A[None, :]},
+                    {self.multiple_test: np.array([[sign]])},
+                )
+            ]
+        )
+
+    def _build_floor(
+        self,
+        p_term: PsiTerm,
+        f_term: PsiTerm,
+        g_term: PsiTerm,
+        needs: list[Average],
+        a_bos: Average,
+        a_notbos: Average,
+    ) -> None:
+        """Layer 4: the floor retrieval (Lemmas 9-10) and Lemma 9's sign input S. The psi cells
+        are removed later, by the remainder step's uniform head (Lemma 4's second half), so
+        that no extra head is needed."""
+        n, at = self.name, STEPS.index("floor")
+        self._heads[at].append(
             lookup_head(
-                query,
-                position,
-                {position: floor},
+                self.floor_query,
+                self.position,
+                {self.position: self.table_quotient},
                 note=f"{n}: floor(j/m) by the centred query (Lemmas 9-10)",
             )
         )
-        remainder_head = self._uniform[k["remainder"]]
+        remainder_head = self._uniform[STEPS.index("remainder")]
         remainder_head.write(p_term.negated(), a_notbos, a_bos)
         remainder_head.write(f_term.negated(), *needs)
-        clears = [position_psi, query_psi]
+        clears = [self.position_psi, self.floor_query_psi]
         if not self.probe_is_query:
             remainder_head.write(g_term.negated(), *needs)
-            clears.append(probe_psi)
-        self._clears[k["remainder"]].extend(clears)
-        self._ffs[k["floor"]].append(
+            clears.append(self.probe_psi)
+        self._clears[STEPS.index("remainder")].extend(clears)
+        self._ffs[at].append(
             stack_ff(
                 [
-                    linear_ff(
-                        [
-                            (
-                                {probe: PICK_A[None, :], floor: -PICK_A[None, :]},
-                                {test: np.array([[1.0]])},
-                            )
-                        ]
-                    ),
+                    self._multiple_test_ff(1.0),
                     FeedForward(
-                        w_in={one: np.array([[1.0]])}, w_out={mult: np.array([[0.5], [0.5]])}
+                        w_in={self.one: np.array([[1.0]])},
+                        w_out={self.is_multiple: np.array([[0.5], [0.5]])},
                     ),
                 ],
                 note=f"{n}: mult_test = [probe]_0 - [floor]_0; mult = (1/2, 1/2)",
             )
         )
-        self._texts[k["floor"]].append(
+        self._texts[at].append(
             f"{n}: floor = phi(lambda floor(j/m)); mult_test = [probe]_0 - [floor]_0"
         )
 
-        # Layer 5: mult = [mult_test < 0] = [m | j] (sign read, Appendix A.1).
-        self._heads[k["multiple"]].append(
+    def _build_multiple(self) -> None:
+        """Layer 5: mult = [mult_test < 0] = [m | j] (Lemma 9 as a sign read, Appendix A.1);
+        the gated modulus phi(mu m) at the multiples j > 0."""
+        n, at = self.name, STEPS.index("multiple")
+        mult = self.is_multiple
+        self._heads[at].append(
             sign_read_head(
-                test, mult, np.array([[-0.5], [0.5]]), note=f"{n}: mult = [m | j] = [mult_test < 0]"
+                self.multiple_test,
+                mult,
+                np.array([[-0.5], [0.5]]),
+                note=f"{n}: mult = [m | j] = [mult_test < 0]",
             )
         )
-        self._updates[k["multiple"]].append(mult)
-        self._texts[k["multiple"]].append(f"{n}: mult = [m | j] (sign of mult_test)")
+        self._updates[at].append(mult)
+        self._texts[at].append(f"{n}: mult = [m | j] (sign of mult_test)")
         if not self.int_modulus:
-            self.modulus_at_multiples = L.phi(f"{n}.m_at_mult")
-            self._ffs[k["multiple"]].append(
+            self.modulus_at_multiples = self.layout.phi(f"{n}.m_at_mult")
+            self._ffs[at].append(
                 gate_ff(
-                    {mult: [1.0, 0.0], bos: [-1.0, 0.0]},
+                    {mult: [1.0, 0.0], self.bos: [-1.0, 0.0]},
                     self.modulus,
                     self.modulus_at_multiples,
                     ORTHOGONAL,
-                    one=one,
+                    one=self.one,
                     note=f"{n}: m_at_mult = [m | j, j > 0] phi(mu m)",
                 )
             )
 
-        # Layer 6: the remainder by counting multiples (Lemma 11).
+    def _build_remainder(self, a_bos: Average, a_notbos: Average) -> tuple[PsiTerm, list[Average]]:
+        """Layer 6: the remainder j mod m by counting multiples (Lemma 11)."""
+        n, at = self.name, STEPS.index("remainder")
         r_term, r_needs = self._remainder_term(a_bos, a_notbos)
-        remainder_head.write(r_term, *r_needs)
-        self._ffs[k["remainder"]].append(psi_to_phi_ff(mod_psi, mod))
-        self._texts[k["remainder"]].append(
-            f"{n}: mod.psi = psi(lambda (j mod m)) (Lemma 11); -> phi"
-        )
+        self._uniform[at].write(r_term, *r_needs)
+        self._ffs[at].append(psi_to_phi_ff(self.table_remainder_psi, self.table_remainder))
+        self._texts[at].append(f"{n}: mod.psi = psi(lambda (j mod m)) (Lemma 11); -> phi")
+        return r_term, r_needs
 
-        # Layer 7: the lookup at a_i, then clear everything (Lemma 5).
+    def _build_lookup(self, r_term: PsiTerm, r_needs: list[Average]) -> None:
+        """Layer 7: the lookup of row a_i (the paper's layer 6), then clear everything
+        (Lemma 5; mult_test by recomputation, Lemma 6)."""
+        n, at = self.name, STEPS.index("lookup")
+        floor, mod = self.table_quotient, self.table_remainder
         if self.dividend is not None:
             values = {}
             if self.quotient is not None:
@@ -355,44 +397,40 @@ class DivisionBuilder:
             if self.remainder is not None:
                 values[mod] = self.remainder
             if values:
-                self._heads[k["lookup"]].append(
+                self._heads[at].append(
                     lookup_head(
                         self.dividend,
-                        position,
+                        self.position,
                         values,
                         note=f"{n}: look up row a_i (Lemma 1, layer 6)",
                     )
                 )
-        self._uniform[k["lookup"]].write(r_term.negated(), *r_needs)
-        self._clears[k["lookup"]].append(mod_psi)
-        gone = [query, mult]
-        if not self.probe_is_query:
-            gone.append(probe)
-        if not self.keep_position:
-            gone.append(position)
-        if self.dividend is not None or "quotient" not in self.outputs:
-            gone.append(floor)
-        if self.dividend is not None or "remainder" not in self.outputs:
-            gone.append(mod)
-        for gated in (self.modulus_at_bos, self.modulus_at_multiples):
-            if gated is not None:
-                gone.append(gated)
+        self._uniform[at].write(r_term.negated(), *r_needs)
+        self._clears[at].append(self.table_remainder_psi)
+        gone = self._temporaries()
         parts = [clear_ff(gone, note=f"{n}: clear temporaries (Lemma 5)")]
         # mult_test is a scalar (read alone only): remove it by recomputing it from the probe
         # and the floor (Lemma 6).
-        parts.append(
-            linear_ff(
-                [
-                    (
-                        {probe: PICK_A[None, :], floor: -PICK_A[None, :]},
-                        {test: np.array([[-1.0]])},
-                    )
-                ]
-            )
-        )
-        self._ffs[k["lookup"]].append(stack_ff(parts, note=f"{n}: clear temporaries (Lemmas 5-6)"))
-        self._clears[k["lookup"]].extend(gone + [test])
-        self._texts[k["lookup"]].append(f"{n}: look up row a_i; clear temporaries")
+        parts.append(self._multiple_test_ff(-1.0))
+        self._ffs[at].append(stack_ff(parts, note=f"{n}: clear temporaries (Lemmas 5-6)"))
+        self._clears[at].extend(gone + [self.multiple_test])
+        self._texts[at].append(f"{n}: look up row a_i; clear temporaries")
+
+    def _temporaries(self) -> list[Cell]:
+        """The unit cells the lookup step clears (Lemma 5): all but the caller's outputs."""
+        gone = [self.floor_query, self.is_multiple]
+        if not self.probe_is_query:
+            gone.append(self.probe)
+        if not self.keep_position:
+            gone.append(self.position)
+        if self.dividend is not None or "quotient" not in self.outputs:
+            gone.append(self.table_quotient)
+        if self.dividend is not None or "remainder" not in self.outputs:
+            gone.append(self.table_remainder)
+        for gated in (self.modulus_at_bos, self.modulus_at_multiples):
+            if gated is not None:
+                gone.append(gated)
+        return gone
 
     def _query_terms(
         self, a_bos: Average, a_notbos: Average

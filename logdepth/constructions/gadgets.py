@@ -216,6 +216,35 @@ class EqualityGadget:
     cleanup: FeedForward
 
 
+def _equality_sign_layer(name: str, one: Cell, d: Cell, flag: Cell) -> Layer:
+    """Lemma 8's second layer: flag := (1, 0) by a uniform head over the constant cell alone
+    (exact), then flag -= |sgn d| by a feed-forward that reads d alone."""
+    constant = Head(
+        query={one: np.zeros((1, 1))},
+        key={one: np.zeros((1, 1))},
+        value={one: np.array([[1.0]])},
+        out={flag: np.array([[1.0], [0.0]])},
+        note="flag := (1, 0) (uniform over the constant cell alone: exact)",
+    )
+    sign = FeedForward(
+        w_in={d: np.array([[1.0], [-1.0]])},
+        w_out={flag: np.array([[-1.0, -1.0], [1.0, 1.0]])},
+        note="flag -= |sgn d|",
+    )
+    return Layer(
+        f"Lemma 8 ({name}): flag = 1 - |sgn(d)|", heads=[constant], ff=sign, updates=(flag,)
+    )
+
+
+def _clear_copy(cell: Cell, other: Cell) -> FeedForward:
+    """cell := 0 (relu(v) - relu(-v) per coordinate), reading `other` too (weight 0) so the
+    pre-norm matches the difference's read (Lemma 5)."""
+    return FeedForward(
+        w_in={cell: np.vstack([np.eye(4), -np.eye(4)]), other: np.zeros((8, 4))},
+        w_out={cell: np.hstack([-np.eye(4), np.eye(4)])},
+    )
+
+
 def equality_layers(
     layout: Layout,
     x: Cell,
@@ -257,33 +286,9 @@ def equality_layers(
         heads=heads,
         ff=difference(1.0),
     )
-    constant = Head(
-        query={one: np.zeros((1, 1))},
-        key={one: np.zeros((1, 1))},
-        value={one: np.array([[1.0]])},
-        out={flag: np.array([[1.0], [0.0]])},
-        note="flag := (1, 0) (uniform over the constant cell alone: exact)",
-    )
-    sign = FeedForward(
-        w_in={d: np.array([[1.0], [-1.0]])},
-        w_out={flag: np.array([[-1.0, -1.0], [1.0, 1.0]])},
-        note="flag -= |sgn d|",
-    )
-    second = Layer(
-        f"Lemma 8 ({name}): flag = 1 - |sgn(d)|", heads=[constant], ff=sign, updates=(flag,)
-    )
+    second = _equality_sign_layer(name, one, d, flag)
     removal = stack_ff(
-        [
-            difference(-1.0),
-            FeedForward(
-                w_in={xc: np.vstack([np.eye(4), -np.eye(4)]), yc: np.zeros((8, 4))},
-                w_out={xc: np.hstack([-np.eye(4), np.eye(4)])},
-            ),
-            FeedForward(
-                w_in={yc: np.vstack([np.eye(4), -np.eye(4)]), xc: np.zeros((8, 4))},
-                w_out={yc: np.hstack([-np.eye(4), np.eye(4)])},
-            ),
-        ],
+        [difference(-1.0), _clear_copy(xc, yc), _clear_copy(yc, xc)],
         note=f"clear {name} temporaries",
     )
     return EqualityGadget([first, second], flag, removal)

@@ -475,10 +475,10 @@ def _pinned(c: _Cells, parts: list[FeedForward], note: str = "") -> FeedForward:
     return ff
 
 
-def _initial(c: _Cells) -> list[Layer]:
-    L = c.layout
-    one = L.one
-    stats, stage1 = _stats_head(c), _stage1_head(c)
+def _stage1_steps(c: _Cells) -> tuple[FeedForward, FeedForward]:
+    """Stage 1's thresholds [(x + 1/2)/n^2 >= q], one raw flag per step (layer 3), and their
+    snap into the bits of d2 (layer 4)."""
+    one = c.layout.one
     raw1 = [c.raw1[q] for q in STEPS]
     stage1_steps = stack_ff(
         [
@@ -493,7 +493,6 @@ def _initial(c: _Cells) -> list[Layer]:
             ),
         ]
     )
-    count_thetas = [q + 0.5 for q in STEPS]  # s - 1 >= q iff s >= q + 1/2
     # Snap every stage-1 flag alone and sum the snapped flags into the bits of d2.
     snap1 = saturating_ff(
         {c.raw1[q]: np.outer(np.eye(len(raw1))[k], PICK_TRUE) for k, q in enumerate(STEPS)},
@@ -502,8 +501,21 @@ def _initial(c: _Cells) -> list[Layer]:
         one=one,
         note="d2 bits from the snapped flags [x/n^2 >= q]",
     )
+    return stage1_steps, snap1
+
+
+def _stage1_layers(c: _Cells) -> list[Layer]:
+    """Layers 1-4 (stages 1 and 4 of the module docstring): the statistics and
+    psi(x + 1/2, n^2); phi(mu n), phi(s), phi(t) by self-matches (Lemma 4); stage 1's
+    thresholds snapped into the bits of d2; s - 1 and t - 1 as bits; the statistics reset
+    by recomputation (Lemma 4). Theorem 2's coordinates, read as bits."""
+    one = c.layout.one
+    stats, stage1 = _stats_head(c), _stage1_head(c)
+    raw1 = [c.raw1[q] for q in STEPS]
+    stage1_steps, snap1 = _stage1_steps(c)
+    count_thetas = [q + 0.5 for q in STEPS]  # s - 1 >= q iff s >= q + 1/2
     gate = gate_ff(c.is_(BOS), c.n, c.n_at_bos, ORTHOGONAL, one=one, note="n@bos")
-    layers = [
+    return [
         Layer(
             "statistics (paper layer 1: counts / N, unmasked) and psi(x + 1/2, n^2) (causal), "
             "both over the token one-hot alone; psi(x + 1/2, n^2) -> phi",
@@ -544,6 +556,15 @@ def _initial(c: _Cells) -> list[Layer]:
             ),
             clears=(c.psi_n, c.psi_s, c.psi_t, c.psi_x1, *raw1, *c.raw_s, c.x1, c.s_phi, c.t_phi),
         ),
+    ]
+
+
+def _digit_layers(c: _Cells) -> list[Layer]:
+    """Layers 5-9 (stages 2-3 of the module docstring): d1 = floor(r1 / n) and d0 by the
+    tie-set heads over (type, d2) and (type, d2, d1), read by thresholds and snapped; the
+    modulus phi(mu n) and its BoS gate (Lemma 1's modulus cell) cleared."""
+    one = c.layout.one
+    return [
         Layer(
             "stage 2: tie set (type, d2) and BoS gives psi(r1 + 1/2, n); -> phi(r1/n)",
             heads=[_stage2_head(c)],
@@ -589,6 +610,11 @@ def _initial(c: _Cells) -> list[Layer]:
             clears=(c.psi_x3, c.x3),
         ),
     ]
+
+
+def _k_zero_ff(c: _Cells) -> FeedForward:
+    """[k = 0] at pads: every bit of d1 is 0 (Theorem 2's pads (i, k, j) with k = 0)."""
+    one = c.layout.one
     # [k = 0] = [d1 = 0]: (0, 1) + TRUE * [sum of "bit is 0" >= BITS].
     k_zero = stack_ff(
         [
@@ -605,13 +631,12 @@ def _initial(c: _Cells) -> list[Layer]:
             ),
         ]
     )
-    layers.append(
-        Layer(
-            "snap d0; [k = 0] = [d1 = 0]",
-            ff=_pinned(c, [*_snap_bits(c.raw_d0, c.d0, one), clear_ff(c.raw_d0), k_zero]),
-            clears=tuple(c.raw_d0),
-        )
-    )
+    return k_zero
+
+
+def _agree_ff(c: _Cells) -> FeedForward:
+    """The [i = j] test bit by bit (Theorem 2's identity I in B_0 = A or I)."""
+    one = c.layout.one
     # agree_b = [d1_b = d0_b] = [d1_b and d0_b] + [not d1_b and not d0_b], two steps.
     agree = [_bool_init(c.agree, one)]
     for a, x, y in zip(c.agree, c.d1, c.d0, strict=True):
@@ -619,7 +644,12 @@ def _initial(c: _Cells) -> list[Layer]:
         agree.append(
             step_ff({x: np.array([0.0, 1.0]), y: np.array([0.0, 1.0])}, 2, {a: TRUE}, one=one)
         )
-    layers.append(Layer("[i = j] bit by bit: agree_b = [d1_b = d0_b]", ff=stack_ff(agree)))
+    return stack_ff(agree)
+
+
+def _b0_ff(c: _Cells) -> FeedForward:
+    """Theorem 2's B_0 = A or I at the matrix entries, one saturating step; C_0 := 0."""
+    one = c.layout.one
     # B_0 = A or [i = j] = [BITS * A + sum agree >= BITS]; C_0 = 0 everywhere.
     adjacency = c.is_("1")[c.tok]
     b0 = stack_ff(
@@ -636,6 +666,25 @@ def _initial(c: _Cells) -> list[Layer]:
             clear_ff(c.agree),
         ]
     )
+    return b0
+
+
+def _adjacency_layers(c: _Cells) -> list[Layer]:
+    """Layers 10-13: snap d0 and [k = 0]; [i = j] bit by bit; Theorem 2's B_0 = A or I
+    (the paper prints AND: docs/errata.md) and C_0 = 0; h as the repeated block leaves it
+    (connectivity.py's layer 17)."""
+    one = c.layout.one
+    layers: list[Layer] = []
+    k_zero = _k_zero_ff(c)
+    layers.append(
+        Layer(
+            "snap d0; [k = 0] = [d1 = 0]",
+            ff=_pinned(c, [*_snap_bits(c.raw_d0, c.d0, one), clear_ff(c.raw_d0), k_zero]),
+            clears=tuple(c.raw_d0),
+        )
+    )
+    layers.append(Layer("[i = j] bit by bit: agree_b = [d1_b = d0_b]", ff=_agree_ff(c)))
+    b0 = _b0_ff(c)
     layers.append(
         Layer(
             "B_0(i, j) = A_ij OR [i = j] (the paper prints AND; reachability in <= 1 step needs "
@@ -653,6 +702,12 @@ def _initial(c: _Cells) -> list[Layer]:
             updates=(c.h,),
         )
     )
+    return layers
+
+
+def _initial(c: _Cells) -> list[Layer]:
+    """Theorem 2's initial layers with bit coordinates (the module docstring's 1-13)."""
+    layers = [*_stage1_layers(c), *_digit_layers(c), *_adjacency_layers(c)]
     assert len(layers) == INITIAL_LAYERS
     return layers
 

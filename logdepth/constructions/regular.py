@@ -365,98 +365,147 @@ def _answer_layer(base: Base, enc: Encoding) -> tuple[Layer, Cell]:
 # ---------------------------------------------------------------------------------------------
 
 
-def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
-    """Theorem 1's program: 0 initial layers, the 8-layer block, and the block + answer layer."""
-    base = _base(enc)
-    L, one, bos, alpha, delta = base.layout, base.one, base.bos, base.alpha, base.delta
+@dataclass
+class _UniformCells:
+    """Theorem 1's working cells next to the division's (parity c_t mod 2, position)."""
+
+    count: Cell  # phi(c_t), the division's dividend
+    parity: Cell
+    pos: Cell
+    count_psi: Cell
+    prev_psi: Cell
+    prev: Cell  # phi(lambda (t - 1))
+    alpha_prev: Cell
+    left_pos: Cell
+    x: Cell
+    gate: Cell
+
+
+def _uniform_division(base: Base, enc: Encoding) -> tuple[DivisionBuilder, _UniformCells]:
+    """Lemma 1 with m = 2 on the count c_t of active tokens (its remainder is c_t mod 2), and
+    Theorem 1's cells; allocated in this order (the layout's column order)."""
+    L = base.layout
     count = L.phi("count")
     div = DivisionBuilder(
         L,
-        one=one,
-        bos=bos,
+        one=base.one,
+        bos=base.bos,
         modulus=2,
         dividend=count,
         outputs=("remainder",),
         name="act",
         keep_position=True,
     )
-    parity = div.remainder
-    pos = div.position
-    assert parity is not None
-    count_psi = L.psi("count.psi")
-    prev_psi = L.psi("prev.psi")
-    prev = L.phi("prev.pos")
-    alpha_prev = L.bool("active.prev")
-    left_pos = L.phi("left.pos")
-    x = enc.cell(L, "left")
-    gate = L.bool("merge")
+    assert div.remainder is not None
+    cells = _UniformCells(
+        count=count,
+        parity=div.remainder,
+        pos=div.position,
+        count_psi=L.psi("count.psi"),
+        prev_psi=L.psi("prev.psi"),
+        prev=L.phi("prev.pos"),
+        alpha_prev=L.bool("active.prev"),
+        left_pos=L.phi("left.pos"),
+        x=enc.cell(L, "left"),
+        gate=L.bool("merge"),
+    )
+    return div, cells
 
-    a_alpha = avg_flag(alpha, "active")
-    c_term, c_needs = count_term(count_psi, a_alpha, bos=bos)
-    p1_term, p1_needs = offset_term(prev_psi, 1, one=one, bos=bos)
 
-    # Layer 1: the count c_t (Theorem 1's activeness step 1) and phi(lambda (t - 1)) (Lemma 7).
+def _uniform_positions(div: DivisionBuilder, base: Base, c: _UniformCells) -> None:
+    """Theorem 1 in Lemma 1's free slots, layers 1, 5 and 6: the count c_t of active tokens
+    (activeness step 1) and phi(lambda (t - 1)) (Lemma 7), their psi cells cleared (Lemma 4);
+    alpha of t - 1 copied (merge step 2)."""
+    one, bos, alpha = base.one, base.bos, base.alpha
+    c_term, c_needs = count_term(c.count_psi, avg_flag(alpha, "active"), bos=bos)
+    p1_term, p1_needs = offset_term(c.prev_psi, 1, one=one, bos=bos)
+    # Layer 1: the count c_t and phi(lambda (t - 1)).
     div.add("positions.uniform", c_term, *c_needs)
     div.add("positions.uniform", p1_term, *p1_needs)
-    div.add("positions.ff", psi_to_phi_ff(count_psi, count))
+    div.add("positions.ff", psi_to_phi_ff(c.count_psi, c.count))
     div.describe("positions", "count c_t of active tokens <= t; phi(lambda (t-1)); count -> phi")
     # Layer 6: the count's psi is no longer needed (Lemma 4: recompute and subtract; alpha is
     # unchanged until layer 7).
     div.add("remainder.uniform", c_term.negated(), *c_needs)
-    div.declare("remainder", clears=[count_psi])
+    div.declare("remainder", clears=[c.count_psi])
     # Layer 5: phi(lambda (t - 1)).
-    div.add("multiple.ff", psi_to_phi_ff(prev_psi, prev))
+    div.add("multiple.ff", psi_to_phi_ff(c.prev_psi, c.prev))
     div.describe("multiple", "prev position -> phi")
     # Layer 6: copy alpha of t - 1 (merge step 2); clear the prev psi.
     div.add("remainder.uniform", p1_term.negated(), *p1_needs)
-    div.declare("remainder", clears=[prev_psi])
+    div.declare("remainder", clears=[c.prev_psi])
     div.add(
         "remainder.attn",
-        lookup_head(prev, pos, {alpha: alpha_prev}, note="copy alpha of t - 1 (merge step 2)"),
+        lookup_head(
+            c.prev, c.pos, {alpha: c.alpha_prev}, note="copy alpha of t - 1 (merge step 2)"
+        ),
     )
     div.describe("remainder", "copy alpha of t - 1")
-    # Layer 7: the nearest j <= t whose predecessor is active (merge step 3; at $ the last
-    # active token): fetch phi(lambda (j - 1)), the position of that previous active token.
+
+
+def _uniform_gate(div: DivisionBuilder, base: Base, c: _UniformCells) -> None:
+    """Theorem 1 in Lemma 1's layer 7: the nearest j <= t whose predecessor is active (merge
+    step 3; at $ the last active token) hands over phi(lambda (j - 1)), the position of that
+    previous active token; the gate g and alpha := alpha and c_t even (activeness step 2)."""
     div.add(
         "lookup.attn",
         nearest_previous_head(
-            alpha_prev, pos, one, {prev: left_pos}, note="position of the previous active token"
+            c.alpha_prev,
+            c.pos,
+            base.one,
+            {c.prev: c.left_pos},
+            note="position of the previous active token",
         ),
     )
     v1 = float(PICK_A @ hashed(1))  # [phi(lambda 1)]_a; u = [parity]_a / v1 = c_t mod 2 in {0, 1}
-    u_row = {parity: PICK_A[None, :] / v1}
-    div.add("lookup.ff", _gate_and_update(base, gate, u_row, parity))
-    div.add(
-        "lookup.ff", clear_ff([count, prev, alpha_prev, parity], note="clear merge temporaries")
-    )
-    div.declare("lookup", clears=[count, prev, alpha_prev, parity], updates=[alpha])
+    u_row = {c.parity: PICK_A[None, :] / v1}
+    div.add("lookup.ff", _gate_and_update(base, c.gate, u_row, c.parity))
+    temporaries = [c.count, c.prev, c.alpha_prev, c.parity]
+    div.add("lookup.ff", clear_ff(temporaries, note="clear merge temporaries"))
+    div.declare("lookup", clears=temporaries, updates=[base.alpha])
     div.describe(
         "lookup", "previous active token; g = merge/absorb gate; alpha := alpha and c even"
     )
-    layers = div.layers()
-    # Layer 8: fetch its block x, then delta := x delta where g (the monoid table).
+
+
+def _uniform_merge(base: Base, enc: Encoding, c: _UniformCells) -> Layer:
+    """Theorem 1 layer 8 (merge step 4 and the accumulator): fetch the previous active token's
+    block x, then delta := x delta where g (the |M|^2 monoid table)."""
+    delta = base.delta
     table = stack_ff(
         [
             enc.table_ff(
-                x, delta, {gate: PICK_TRUE[None, :]}, one=one, note="delta := x delta where g"
+                c.x,
+                delta,
+                {c.gate: PICK_TRUE[None, :]},
+                one=base.one,
+                note="delta := x delta where g",
             ),
-            clear_ff([x, gate, left_pos, pos]),
+            clear_ff([c.x, c.gate, c.left_pos, c.pos]),
         ]
     )
-    layers.append(
-        Layer(
-            "Theorem 1 layer 8: x = delta of the previous active token; delta := x . delta "
-            "where g (merge at active tokens, absorb at $)",
-            heads=[lookup_head(left_pos, pos, {delta: x}, note="x = its block P_l")],
-            ff=table,
-            updates=(delta,),
-            clears=(x, gate, left_pos, pos),
-        )
+    return Layer(
+        "Theorem 1 layer 8: x = delta of the previous active token; delta := x . delta "
+        "where g (merge at active tokens, absorb at $)",
+        heads=[lookup_head(c.left_pos, c.pos, {delta: c.x}, note="x = its block P_l")],
+        ff=table,
+        updates=(delta,),
+        clears=(c.x, c.gate, c.left_pos, c.pos),
     )
+
+
+def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
+    """Theorem 1's program: 0 initial layers, the 8-layer block, and the block + answer layer."""
+    base = _base(enc)
+    div, cells = _uniform_division(base, enc)
+    _uniform_positions(div, base, cells)
+    _uniform_gate(div, base, cells)
+    layers = div.layers()
+    layers.append(_uniform_merge(base, enc, cells))
     answer_layer, answer = _answer_layer(base, enc)
     vocab = [BOS, *alphabet, END]
     return Program(
-        layout=L,
+        layout=base.layout,
         vocab=vocab,
         embedding=_embedding(base, enc, alphabet),
         initial=[],
@@ -513,40 +562,67 @@ def _gate_and_update(base: Base, gate: Cell, u_row: dict, parity: Cell) -> FeedF
 # ---------------------------------------------------------------------------------------------
 
 
-def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) -> Program:
-    """Corollary 1.1: levels 0..ceil(log2 N), 4 layers each, then the answer layer."""
-    if max_length < 0:
-        raise CompileError("max_length must be at least 0")
-    base = _base(enc)
-    L, one, bos, end, alpha, delta = (
-        base.layout,
-        base.one,
-        base.bos,
-        base.end,
-        base.alpha,
-        base.delta,
-    )
-    levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
+@dataclass
+class _NonuniformCells:
+    """Corollary 1.1's working cells (allocated in this order: the layout's column order)."""
+
+    pos_psi: Cell
+    half_psi: Cell
+    prev_psi: Cell
+    pos: Cell  # phi(lambda t)
+    half: Cell  # phi(lambda (t - 1/2)/2), the floor query
+    prev: Cell  # phi(lambda (t - 1))
+    floor_t: Cell  # phi(lambda floor(t/2))
+    s: Cell  # S = [half]_0 - [floor]_0, Lemma 9's sign
+    even: Cell  # [t even], kept for all levels
+    alpha_prev: Cell
+    left_pos: Cell
+    mid: Cell  # alpha^l_{floor(t/2)}
+    alpha_next: Cell
+    next_prev: Cell
+    x: Cell
+    found: Cell
+    found_next: Cell
+    gate: Cell
+
+
+def _nonuniform_cells(base: Base, enc: Encoding) -> _NonuniformCells:
+    L = base.layout
     pos_psi, half_psi, prev_psi = L.psi("pos.psi"), L.psi("half.psi"), L.psi("prev.psi")
     pos, half, prev = L.phi("pos"), L.phi("half"), L.phi("prev.pos")
-    floor_t = L.phi("floor")
-    s = L.scalar("S")
-    even = L.bool("even")
-    alpha_prev = L.bool("active.prev")
-    left_pos = L.phi("left.pos")
-    mid = L.bool("mid")  # alpha^l_{floor(t/2)}
-    alpha_next = L.bool("active.next")
-    next_prev = L.bool("active.next.prev")
-    x = enc.cell(L, "left")
-    found = L.bool("left.found")
-    found_next = L.bool("left.next")
-    gate = L.bool("merge")
+    return _NonuniformCells(
+        pos_psi=pos_psi,
+        half_psi=half_psi,
+        prev_psi=prev_psi,
+        pos=pos,
+        half=half,
+        prev=prev,
+        floor_t=L.phi("floor"),
+        s=L.scalar("S"),
+        even=L.bool("even"),
+        alpha_prev=L.bool("active.prev"),
+        left_pos=L.phi("left.pos"),
+        mid=L.bool("mid"),
+        alpha_next=L.bool("active.next"),
+        next_prev=L.bool("active.next.prev"),
+        x=enc.cell(L, "left"),
+        found=L.bool("left.found"),
+        found_next=L.bool("left.next"),
+        gate=L.bool("merge"),
+    )
+
+
+def _level0_positions(base: Base, c: _NonuniformCells) -> list[Layer]:
+    """Corollary 1.1, level 0.1-0.3: the positions t, (t - 1/2)/2 and t - 1 as psi and then
+    phi (Lemma 7, a self-match for the half), floor(t/2) by the floor retrieval (Lemma 9's
+    input S = [half]_0 - [floor]_0), delta of t - 1 copied; the psi cells cleared (Lemma 4)."""
+    one, bos = base.one, base.bos
     a_notbos = average_of("notbos", bos, [0.0, 1.0])
     a_bos = avg_bos(bos)
     lam = POSITION_SCALE
-    p_term = PsiTerm(pos_psi, a={"notbos": lam}, b={"bos": 1.0})
-    h_term = PsiTerm(half_psi, a={"notbos": lam / 2, "bos": -lam / 4}, b={"bos": 1.0})
-    p1_term, p1_needs = offset_term(prev_psi, 1, one=one, bos=bos)
+    p_term = PsiTerm(c.pos_psi, a={"notbos": lam}, b={"bos": 1.0})
+    h_term = PsiTerm(c.half_psi, a={"notbos": lam / 2, "bos": -lam / 4}, b={"bos": 1.0})
+    p1_term, p1_needs = offset_term(c.prev_psi, 1, one=one, bos=bos)
     uni = UniformHead(note="positions (Lemma 7)")
     uni.write(p_term, a_notbos, a_bos)
     uni.write(h_term, a_notbos, a_bos)
@@ -554,151 +630,199 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
     clear_uni = UniformHead(note="clear the position psi cells (Lemma 4)")
     for term in (p_term, h_term, p1_term):
         clear_uni.write(term.negated(), a_notbos, a_bos, *p1_needs)
-    layers: list[Layer] = [
+    return [
         Layer(
             "Cor 1.1 level 0.1: psi of t, (t - 1/2)/2, t - 1 (Lemma 7); t -> phi",
             heads=[uni.head()],
-            ff=psi_to_phi_ff(pos_psi, pos),
+            ff=psi_to_phi_ff(c.pos_psi, c.pos),
         ),
         Layer(
             "Cor 1.1 level 0.2: (t - 1/2)/2 -> phi (self-match); t - 1 -> phi",
-            heads=[psi_to_phi_head(half_psi, half)],
-            ff=psi_to_phi_ff(prev_psi, prev),
+            heads=[psi_to_phi_head(c.half_psi, c.half)],
+            ff=psi_to_phi_ff(c.prev_psi, c.prev),
         ),
         Layer(
             "Cor 1.1 level 0.3: floor(t/2) (floor retrieval); copy delta of t - 1; "
             "S = [half]_0 - [floor]_0",
             heads=[
                 clear_uni.head(),
-                lookup_head(half, pos, {pos: floor_t}, note="floor(t/2)"),
-                lookup_head(prev, pos, {delta: x}, note="x = delta of t - 1"),
+                lookup_head(c.half, c.pos, {c.pos: c.floor_t}, note="floor(t/2)"),
+                lookup_head(c.prev, c.pos, {base.delta: c.x}, note="x = delta of t - 1"),
             ],
             ff=stack_ff(
                 [
                     linear_ff(
                         [
                             (
-                                {half: PICK_A[None, :], floor_t: -PICK_A[None, :]},
-                                {s: np.array([[1.0]])},
+                                {c.half: PICK_A[None, :], c.floor_t: -PICK_A[None, :]},
+                                {c.s: np.array([[1.0]])},
                             )
                         ]
                     ),
                     FeedForward(
-                        w_in={one: np.array([[1.0]])}, w_out={even: np.array([[0.5], [0.5]])}
+                        w_in={one: np.array([[1.0]])}, w_out={c.even: np.array([[0.5], [0.5]])}
                     ),
                 ]
             ),
-            clears=(pos_psi, half_psi, prev_psi),
+            clears=(c.pos_psi, c.half_psi, c.prev_psi),
         ),
     ]
-    # Level 0.4: even = [S < 0]; merge pairs (t even) and absorb w_n at $ if n is odd
-    # (<=> n + 1 even); alpha^1 = even and alpha^0.
+
+
+def _level0_merge(base: Base, enc: Encoding, c: _NonuniformCells) -> Layer:
+    """Corollary 1.1, level 0.4: even = [S < 0] (Lemma 9's sign read); merge pairs (t even)
+    and absorb w_n at $ if n is odd (<=> n + 1 even); alpha^1 = even and alpha^0."""
+    one, bos, alpha, delta = base.one, base.bos, base.alpha, base.delta
     level0_table = stack_ff(
         [
             enc.table_ff(
-                x,
+                c.x,
                 delta,
-                {even: PICK_TRUE[None, :], bos: -PICK_TRUE[None, :]},
+                {c.even: PICK_TRUE[None, :], bos: -PICK_TRUE[None, :]},
                 one=one,
                 note="delta := delta(t-1) delta where t even (level 0)",
             ),
             step_ff(
-                {alpha: PICK_TRUE, even: -PICK_TRUE, one: [1.0]},
+                {alpha: PICK_TRUE, c.even: -PICK_TRUE, one: [1.0]},
                 2,
                 {alpha: np.array([-1.0, 1.0])},
                 one=one,
                 note="alpha -= alpha and not even",
             ),
             linear_ff(
-                [({half: PICK_A[None, :], floor_t: -PICK_A[None, :]}, {s: np.array([[-1.0]])})]
+                [
+                    (
+                        {c.half: PICK_A[None, :], c.floor_t: -PICK_A[None, :]},
+                        {c.s: np.array([[-1.0]])},
+                    )
+                ]
             ),
-            clear_ff([floor_t, x]),
+            clear_ff([c.floor_t, c.x]),
         ]
     )
-    layers.append(
-        Layer(
-            "Cor 1.1 level 0.4: even = [S < 0]; merge pairs; absorb w_n at $ if n odd",
-            heads=[sign_read_head(s, even, np.array([[-0.5], [0.5]]), note="even = [S < 0]")],
-            ff=level0_table,
-            updates=(even, delta, alpha),
-            clears=(s, floor_t, x),
-        )
+    return Layer(
+        "Cor 1.1 level 0.4: even = [S < 0]; merge pairs; absorb w_n at $ if n odd",
+        heads=[sign_read_head(c.s, c.even, np.array([[-0.5], [0.5]]), note="even = [S < 0]")],
+        ff=level0_table,
+        updates=(c.even, delta, alpha),
+        clears=(c.s, c.floor_t, c.x),
     )
-    merge_gate = {gate: PICK_TRUE[None, :]}
-    level = [
+
+
+def _level_activeness(base: Base, c: _NonuniformCells) -> list[Layer]:
+    """Corollary 1.1, level l.1-l.2: alpha^{l+1}_t = [t even] and alpha^l_{floor(t/2)} (the
+    halving retrieval replaces Lemma 1's division), and its copy at t + 1."""
+    one, end, alpha = base.one, base.end, base.alpha
+    return [
         Layer(
             "Cor 1.1 level l.1: alpha^l at floor(t/2) (halving); copy alpha of t - 1",
             heads=[
-                lookup_head(half, pos, {alpha: mid}, note="alpha at floor(t/2)"),
-                lookup_head(prev, pos, {alpha: alpha_prev}, note="alpha of t - 1"),
+                lookup_head(c.half, c.pos, {alpha: c.mid}, note="alpha at floor(t/2)"),
+                lookup_head(c.prev, c.pos, {alpha: c.alpha_prev}, note="alpha of t - 1"),
             ],
             ff=stack_ff(
                 [
                     step_ff(
-                        {even: PICK_TRUE, mid: PICK_TRUE, end: -PICK_TRUE, one: [1.0]},
+                        {c.even: PICK_TRUE, c.mid: PICK_TRUE, end: -PICK_TRUE, one: [1.0]},
                         3,
-                        {alpha_next: np.array([1.0, -1.0])},
+                        {c.alpha_next: np.array([1.0, -1.0])},
                         one=one,
                         note="alpha^{l+1} = even and alpha^l(floor(t/2)) and not $",
                     ),
-                    constant_ff({alpha_next: [0.0, 1.0]}, one=one),
-                    clear_ff([mid]),
+                    constant_ff({c.alpha_next: [0.0, 1.0]}, one=one),
+                    clear_ff([c.mid]),
                 ]
             ),
-            clears=(mid,),
+            clears=(c.mid,),
         ),
         Layer(
             "Cor 1.1 level l.2: copy alpha^{l+1} of t - 1",
-            heads=[lookup_head(prev, pos, {alpha_next: next_prev}, note="alpha^{l+1}(t - 1)")],
+            heads=[
+                lookup_head(c.prev, c.pos, {c.alpha_next: c.next_prev}, note="alpha^{l+1}(t - 1)")
+            ],
         ),
+    ]
+
+
+def _level_merge(base: Base, enc: Encoding, c: _NonuniformCells) -> list[Layer]:
+    """Corollary 1.1, level l.3-l.4 (Theorem 1's merge and accumulator): the previous active
+    block by the nearest-previous retrieval, the gate g = alpha^{l+1} or ($ and that block
+    retires), delta := x delta where g (the monoid table); alpha := alpha^{l+1}."""
+    one, end, alpha, delta = base.one, base.end, base.alpha, base.delta
+    temporaries = [
+        c.x,
+        c.gate,
+        c.alpha_next,
+        c.next_prev,
+        c.left_pos,
+        c.alpha_prev,
+        c.found,
+        c.found_next,
+    ]
+    return [
         Layer(
             "Cor 1.1 level l.3: previous active block; gate = alpha^{l+1} or ($ and it retires)",
             heads=[
                 nearest_previous_head(
-                    alpha_prev,
-                    pos,
+                    c.alpha_prev,
+                    c.pos,
                     one,
-                    {prev: left_pos, alpha_prev: found, next_prev: found_next},
+                    {c.prev: c.left_pos, c.alpha_prev: c.found, c.next_prev: c.found_next},
                     note="position of the previous active token",
                 )
             ],
             ff=stack_ff(
                 [
-                    step_ff({alpha_next: PICK_TRUE}, 1, {gate: np.array([1.0, -1.0])}, one=one),
+                    step_ff({c.alpha_next: PICK_TRUE}, 1, {c.gate: np.array([1.0, -1.0])}, one=one),
                     step_ff(
-                        {end: PICK_TRUE, found: PICK_TRUE, found_next: -PICK_TRUE, one: [1.0]},
+                        {end: PICK_TRUE, c.found: PICK_TRUE, c.found_next: -PICK_TRUE, one: [1.0]},
                         3,
-                        {gate: np.array([1.0, -1.0])},
+                        {c.gate: np.array([1.0, -1.0])},
                         one=one,
                     ),
-                    constant_ff({gate: [0.0, 1.0]}, one=one),
+                    constant_ff({c.gate: [0.0, 1.0]}, one=one),
                 ],
                 note="g = alpha^{l+1} or ($ and found and not found.next)",
             ),
         ),
         Layer(
             "Cor 1.1 level l.4: x = its block; delta := x delta where g; alpha := alpha^{l+1}",
-            heads=[lookup_head(left_pos, pos, {delta: x}, note="x = P_l of the previous active")],
+            heads=[
+                lookup_head(c.left_pos, c.pos, {delta: c.x}, note="x = P_l of the previous active")
+            ],
             ff=stack_ff(
                 [
-                    enc.table_ff(x, delta, merge_gate, one=one, note="monoid table"),
-                    linear_ff([({alpha_next: np.eye(2), alpha: -np.eye(2)}, {alpha: np.eye(2)})]),
-                    clear_ff(
-                        [x, gate, alpha_next, next_prev, left_pos, alpha_prev, found, found_next]
+                    enc.table_ff(
+                        c.x, delta, {c.gate: PICK_TRUE[None, :]}, one=one, note="monoid table"
                     ),
+                    linear_ff(
+                        [({c.alpha_next: np.eye(2), alpha: -np.eye(2)}, {alpha: np.eye(2)})]
+                    ),
+                    clear_ff(temporaries),
                 ]
             ),
             updates=(delta, alpha),
-            clears=(x, gate, alpha_next, next_prev, left_pos, alpha_prev, found, found_next),
+            clears=tuple(temporaries),
         ),
     ]
+
+
+def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) -> Program:
+    """Corollary 1.1: levels 0..ceil(log2 N), 4 layers each, then the answer layer."""
+    if max_length < 0:
+        raise CompileError("max_length must be at least 0")
+    base = _base(enc)
+    levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
+    cells = _nonuniform_cells(base, enc)
+    layers = [*_level0_positions(base, cells), _level0_merge(base, enc, cells)]
+    level = [*_level_activeness(base, cells), *_level_merge(base, enc, cells)]
     for _ in range(1, levels):
         layers.extend(level)
     answer_layer, answer = _answer_layer(base, enc)
     layers.append(answer_layer)
     limit = max(max_length, 0)
     return Program(
-        layout=L,
+        layout=base.layout,
         vocab=[BOS, *alphabet, END],
         embedding=_embedding(base, enc, alphabet),
         initial=layers,

@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -304,6 +305,243 @@ def _answer_ff(
     return stack_ff(parts, note=f"answer: {len(rows)} accepting configurations")
 
 
+@dataclass
+class _Cascade:
+    """The cells every level reads (allocated by `_division`, in the layout's column order)."""
+
+    cascade: SolvableCascade
+    layout: Layout
+    one: Cell
+    bos: Cell
+    vocab: list[str]
+    letter: Cell
+    level: list[Cell]  # level.i, each level's value (one-hot)
+    old: list[Cell]  # old.i, level.i at t - 1
+    reset: list[Cell]
+    answer: Cell
+    pos: Cell  # phi(lambda t), Lemma 1's table key
+    table: Cell  # Lemma 1's table of j mod M
+    prev: Cell  # phi(lambda (t - 1))
+    m: int
+    scale: float
+
+    def finish(self, i: int, parts: list[FeedForward]) -> list[FeedForward]:
+        """The level's feed-forward parts, with the answer after the last level."""
+        if i != len(self.level) - 1:
+            return parts
+        return [_answer_ff(self.cascade, self.level, self.answer, self.one), *parts]
+
+
+def _division(
+    cascade: SolvableCascade, L: Layout, bos: Cell, vocab: list[str], letter: Cell
+) -> tuple[DivisionBuilder, _Cascade]:
+    """Lemma 1's table of j mod M (M = `table_modulus`) with phi(lambda (t - 1)) in its first
+    layer (Lemma 7), and the levels' cells."""
+    one, levels = L.one, cascade.levels
+    n = len(levels)
+    m = table_modulus(cascade)
+    scale = counting.position_scale(m)
+    if not m < max_modulus(scale):
+        raise CompileError(f"the counters' table modulus {m} is past Lemma 1's limit")
+    level = [
+        L.code(f"level.{i}", [f"level.{i}={x}" for x in lv.labels], persistent=True)
+        for i, lv in enumerate(levels)
+    ]
+    old = [
+        L.code(f"old.{i}", [f"old.{i}={x}" for x in levels[i].labels], persistent=True)
+        for i in range(n - 1)
+    ]
+    reset = [L.bool(f"reset.{i}", persistent=True) for i in range(n)]
+    answer = L.bool("answer")
+    div = DivisionBuilder(
+        L, one=one, bos=bos, modulus=m, outputs=("remainder",), name="div", scale=scale,
+        keep_position=True,
+    )
+    prev_psi, prev = L.psi("prev.psi"), L.phi("prev")
+    term, needs = offset_term(prev_psi, 1, one=one, bos=bos, scale=scale)
+    div.add("positions.uniform", term, *needs)
+    div.add("positions.ff", psi_to_phi_ff(prev_psi, prev))
+    div.describe("positions", "prev := phi(lambda (t - 1)) (Lemma 7)")
+    ctx = _Cascade(
+        cascade, L, one, bos, vocab, letter, level, old, reset, answer,
+        div.position, div.table_remainder, prev, m, scale,
+    )
+    return div, ctx
+
+
+def _level0(div: DivisionBuilder, ctx: _Cascade) -> dict[str, dict[Cell, np.ndarray]]:
+    """Level 0 (a reset level: its value rv.0 is written by the embedding), read in the table's
+    last layer by Lemma 10's rightmost-reset read (it needs only pos); the embedding."""
+    cascade, vocab, one, reset = ctx.cascade, ctx.vocab, ctx.one, ctx.reset
+    labels = cascade.levels[0].labels
+    rv0 = ctx.layout.code("rv.0", [f"rv.0={x}" for x in labels])
+    embedding = {}
+    for a in vocab:
+        v = cascade.start[0] if a == BOS else (KEEP if a == END else cascade.tables[0][((), a)])
+        embedding[a] = {
+            one: np.ones(1),
+            ctx.bos: boolean(a == BOS),
+            ctx.letter: _onehot(len(vocab), vocab.index(a)),
+            reset[0]: boolean(v != KEEP),
+            rv0: _onehot(len(labels), 0 if v == KEEP else v),
+        }
+    div.add("lookup.attn", nearest_previous_head(reset[0], ctx.pos, one, {rv0: ctx.level[0]}))
+    div.add("lookup.ff", stack_ff(ctx.finish(0, [clear_ff([reset[0], rv0])])))
+    div.declare("lookup", clears=(reset[0], rv0))
+    div.describe("lookup", "level.0 := rv.0 of the last j <= t resetting it (Lemma 10)")
+    return embedding
+
+
+def _read_old(ctx: _Cascade, i: int):
+    """old.(i-1) := level.(i-1) at t - 1 (equality lookup prev against pos): layer A's head."""
+    return lookup_head(
+        ctx.prev, ctx.pos, {ctx.level[i - 1]: ctx.old[i - 1]},
+        note=f"old.{i - 1} := level.{i - 1} at t - 1",
+    )
+
+
+def _reset_level(ctx: _Cascade, i: int) -> list[Layer]:
+    """A reset level (A, B): its table writes reset.i and the value rv.i; level.i := rv.i of
+    the last j <= t resetting it (Lemma 10)."""
+    cascade, one, reset = ctx.cascade, ctx.one, ctx.reset
+    rv = ctx.layout.code(f"rv.{i}", [f"rv.{i}={x}" for x in cascade.levels[i].labels])
+    return [
+        Layer(
+            f"solvable level {i} (reset, A): old.{i - 1}; reset.{i}, rv.{i} by its table",
+            heads=[_read_old(ctx, i)],
+            ff=_table_ff(cascade, i, ctx.old, ctx.letter, ctx.vocab, reset[i], {"rv": rv}, one),
+        ),
+        Layer(
+            f"solvable level {i} (reset, B): level.{i} := rv.{i} of the last reset",
+            heads=[nearest_previous_head(reset[i], ctx.pos, one, {rv: ctx.level[i]})],
+            ff=stack_ff(ctx.finish(i, [clear_ff([reset[i], rv])])),
+            clears=(reset[i], rv),
+        ),
+    ]
+
+
+def _counter_level(ctx: _Cascade, i: int) -> list[Layer]:
+    """A Z_p counter level (the module docstring's A, C1, C2, C3, D)."""
+    L, p = ctx.layout, ctx.cascade.levels[i].modulus
+    nb = counts_of(p)
+    bits = [L.bool(f"bit.{i}.{b}", persistent=True) for b in range(nb)]
+    cpsi = [L.psi(f"count.{i}.{b}.psi") for b in range(nb)]
+    count = [L.phi(f"count.{i}.{b}") for b in range(nb)]
+    rem = [L.phi(f"rem.{i}.{b}") for b in range(nb)]
+    part = [L.code(f"part.{i}.{b}", [f"part.{i}.{b}={r}" for r in range(p)]) for b in range(nb)]
+    base = [L.code(f"base.{i}.{b}", [f"base.{i}.{b}={r}" for r in range(p)]) for b in range(nb)]
+    layers = [
+        Layer(
+            f"solvable level {i} (Z_{p} counter, A): old.{i - 1}; reset.{i} and the "
+            "increment's bits by its table",
+            heads=[_read_old(ctx, i)],
+            ff=_table_ff(
+                ctx.cascade, i, ctx.old, ctx.letter, ctx.vocab, ctx.reset[i], {"bits": bits},
+                ctx.one,
+            ),
+        )
+    ]
+    counts, unclear = _counter_counts(ctx, i, bits, cpsi, count)
+    layers += counts
+    layers.append(_counter_parts(ctx, i, unclear, cpsi, count, rem, part))
+    layers.append(_counter_difference(ctx, i, bits, part, base))
+    return layers
+
+
+def _counter_counts(
+    ctx: _Cascade, i: int, bits: list[Cell], cpsi: list[Cell], count: list[Cell]
+) -> tuple[list[Layer], UniformHead]:
+    """C1, C2: the counts N_b(t) of the increment's bits as psi (Lemma 7's averages), then phi
+    (each read alone); the head that clears the psi later (Lemma 4)."""
+    nb = len(bits)
+    uni = UniformHead(note=f"psi(lambda N_b) of level {i}'s bits (Lemma 7)")
+    terms = []
+    for b in range(nb):
+        term, needs = count_term(
+            cpsi[b], avg_flag(bits[b], f"bit.{i}.{b}"), bos=ctx.bos, scale=ctx.scale
+        )
+        uni.write(term, *needs)
+        terms.append((term, needs))
+    layers = [
+        Layer(
+            f"solvable level {i} (C1): the counts' psi; count.{i}.0 := phi",
+            heads=[uni.head()],
+            ff=psi_to_phi_ff(cpsi[0], count[0]),
+        )
+    ]
+    if nb >= 2:
+        layers.append(
+            Layer(
+                f"solvable level {i} (C2): the other counts' phi",
+                heads=[psi_to_phi_head(cpsi[1], count[1])],
+                ff=psi_to_phi_ff(cpsi[2], count[2]) if nb == 3 else None,
+            )
+        )
+    unclear = UniformHead(note=f"clear level {i}'s count psi (Lemma 4)")
+    for term, needs in terms:
+        unclear.write(term.negated(), *needs)
+    return layers, unclear
+
+
+def _counter_parts(
+    ctx: _Cascade,
+    i: int,
+    unclear: UniformHead,
+    cpsi: list[Cell],
+    count: list[Cell],
+    rem: list[Cell],
+    part: list[Cell],
+) -> Layer:
+    """C3: rem.i.b := N_b mod M by Lemma 1's table; part.i.b := one-hot of 2^b N_b mod p by
+    threshold steps; the counts cleared (Lemma 4)."""
+    p, m, one, nb = ctx.cascade.levels[i].modulus, ctx.m, ctx.one, len(count)
+    steps = list(range(1, m))
+    ffs = [constant_ff({c: _onehot(p, 0) for c in part}, one=one)]
+    for b in range(nb):
+        w = 1 << b
+        cols = np.stack(
+            [_onehot(p, w * r % p) - _onehot(p, w * (r - 1) % p) for r in steps], axis=1
+        )
+        ffs.append(
+            threshold_steps(
+                rem[b], [r - 0.5 for r in steps], {part[b]: cols}, one=one, scale=ctx.scale
+            )
+        )
+    ffs.append(clear_ff([*rem, *count]))
+    return Layer(
+        f"solvable level {i} (C3): rem.{i}.b := N_b mod {m} (table lookup); "
+        f"part.{i}.b := 2^b N_b mod {p}",
+        heads=[
+            unclear.head(),
+            *(lookup_head(count[b], ctx.pos, {ctx.table: rem[b]}) for b in range(nb)),
+        ],
+        ff=stack_ff(ffs),
+        clears=(*cpsi, *rem, *count),
+    )
+
+
+def _counter_difference(
+    ctx: _Cascade, i: int, bits: list[Cell], part: list[Cell], base: list[Cell]
+) -> Layer:
+    """D: base.i.b := part.i.b at the last j <= t resetting level i (Lemma 10); level.i := one-hot
+    of sum_b (part - base) mod p; clear part, base, bits, reset."""
+    p, one, reset = ctx.cascade.levels[i].modulus, ctx.one, ctx.reset
+    gone = [*part, *base]
+    return Layer(
+        f"solvable level {i} (D): base := parts at the last reset (Lemma 10); "
+        f"level.{i} := sum_b (part - base) mod {p}",
+        heads=[nearest_previous_head(reset[i], ctx.pos, one, dict(zip(part, base, strict=True)))],
+        ff=stack_ff(
+            [
+                _difference_ff(p, part, base, ctx.level[i], one),
+                clear_ff(gone, nonnegative=True),
+                clear_ff([*bits, reset[i]]),
+            ]
+        ),
+        clears=(*gone, *bits, reset[i]),
+    )
+
+
 def solvable_program(cascade: SolvableCascade) -> Program:
     """The layers of the module docstring for the expanded cascade."""
     L = Layout()
@@ -315,151 +553,31 @@ def solvable_program(cascade: SolvableCascade) -> Program:
     n = len(levels)
     if n == 0:
         answer = L.bool("answer")
-        layers = [Layer("solvable: one state, the constant answer",
-                        ff=_answer_ff(cascade, [], answer, one))]
+        layers = [
+            Layer(
+                "solvable: one state, the constant answer",
+                ff=_answer_ff(cascade, [], answer, one),
+            )
+        ]
         embedding = {a: {one: np.ones(1), bos: boolean(a == BOS)} for a in vocab}
-        scale = counting.position_scale(2)
         m = 2
     else:
-        m = table_modulus(cascade)
-        scale = counting.position_scale(m)
-        if not m < max_modulus(scale):
-            raise CompileError(f"the counters' table modulus {m} is past Lemma 1's limit")
-        level = [
-            L.code(f"level.{i}", [f"level.{i}={x}" for x in lv.labels], persistent=True)
-            for i, lv in enumerate(levels)
-        ]
-        old = [
-            L.code(f"old.{i}", [f"old.{i}={x}" for x in levels[i].labels], persistent=True)
-            for i in range(n - 1)
-        ]
-        reset = [L.bool(f"reset.{i}", persistent=True) for i in range(n)]
-        answer = L.bool("answer")
-        div = DivisionBuilder(
-            L, one=one, bos=bos, modulus=m, outputs=("remainder",), name="div", scale=scale,
-            keep_position=True,
-        )
-        pos, table = div.position, div.table_remainder
-        prev_psi, prev = L.psi("prev.psi"), L.phi("prev")
-        term, needs = offset_term(prev_psi, 1, one=one, bos=bos, scale=scale)
-        div.add("positions.uniform", term, *needs)
-        div.add("positions.ff", psi_to_phi_ff(prev_psi, prev))
-        div.describe("positions", "prev := phi(lambda (t - 1)) (Lemma 7)")
-        embedding = {}
-        rv0 = L.code("rv.0", [f"rv.0={x}" for x in levels[0].labels])
-        size0 = len(levels[0].labels)
-        for a in vocab:
-            v = cascade.start[0] if a == BOS else (KEEP if a == END else cascade.tables[0][((), a)])
-            embedding[a] = {
-                one: np.ones(1),
-                bos: boolean(a == BOS),
-                letter: _onehot(len(vocab), vocab.index(a)),
-                reset[0]: boolean(v != KEEP),
-                rv0: _onehot(size0, 0 if v == KEEP else v),
-            }
-
-        def finish(i: int, parts: list[FeedForward]) -> list[FeedForward]:
-            return [_answer_ff(cascade, level, answer, one), *parts] if i == n - 1 else parts
-
-        # Level 0 rides in the table's last layer: its rightmost read needs only pos (layer 2).
-        div.add("lookup.attn", nearest_previous_head(reset[0], pos, one, {rv0: level[0]}))
-        div.add("lookup.ff", stack_ff(finish(0, [clear_ff([reset[0], rv0])])))
-        div.declare("lookup", clears=(reset[0], rv0))
-        div.describe("lookup", "level.0 := rv.0 of the last j <= t resetting it (Lemma 10)")
+        div, ctx = _division(cascade, L, bos, vocab, letter)
+        embedding = _level0(div, ctx)
         layers = div.layers()
         for i in range(1, n):
-            lv = levels[i]
-            read_old = lookup_head(prev, pos, {level[i - 1]: old[i - 1]},
-                                   note=f"old.{i - 1} := level.{i - 1} at t - 1")
-            if lv.kind == "reset":
-                rv = L.code(f"rv.{i}", [f"rv.{i}={x}" for x in lv.labels])
-                layers.append(Layer(
-                    f"solvable level {i} (reset, A): old.{i - 1}; reset.{i}, rv.{i} by its table",
-                    heads=[read_old],
-                    ff=_table_ff(cascade, i, old, letter, vocab, reset[i], {"rv": rv}, one),
-                ))
-                layers.append(Layer(
-                    f"solvable level {i} (reset, B): level.{i} := rv.{i} of the last reset",
-                    heads=[nearest_previous_head(reset[i], pos, one, {rv: level[i]})],
-                    ff=stack_ff(finish(i, [clear_ff([reset[i], rv])])),
-                    clears=(reset[i], rv),
-                ))
-                continue
-            p = lv.modulus
-            nb = counts_of(p)
-            bits = [L.bool(f"bit.{i}.{b}", persistent=True) for b in range(nb)]
-            cpsi = [L.psi(f"count.{i}.{b}.psi") for b in range(nb)]
-            count = [L.phi(f"count.{i}.{b}") for b in range(nb)]
-            rem = [L.phi(f"rem.{i}.{b}") for b in range(nb)]
-            part = [L.code(f"part.{i}.{b}", [f"part.{i}.{b}={r}" for r in range(p)])
-                    for b in range(nb)]
-            base = [L.code(f"base.{i}.{b}", [f"base.{i}.{b}={r}" for r in range(p)])
-                    for b in range(nb)]
-            layers.append(Layer(
-                f"solvable level {i} (Z_{p} counter, A): old.{i - 1}; reset.{i} and the "
-                "increment's bits by its table",
-                heads=[read_old],
-                ff=_table_ff(cascade, i, old, letter, vocab, reset[i], {"bits": bits}, one),
-            ))
-            uni = UniformHead(note=f"psi(lambda N_b) of level {i}'s bits (Lemma 7)")
-            terms = []
-            for b in range(nb):
-                term, needs = count_term(cpsi[b], avg_flag(bits[b], f"bit.{i}.{b}"), bos=bos,
-                                         scale=scale)
-                uni.write(term, *needs)
-                terms.append((term, needs))
-            layers.append(Layer(
-                f"solvable level {i} (C1): the counts' psi; count.{i}.0 := phi",
-                heads=[uni.head()],
-                ff=psi_to_phi_ff(cpsi[0], count[0]),
-            ))
-            if nb >= 2:
-                layers.append(Layer(
-                    f"solvable level {i} (C2): the other counts' phi",
-                    heads=[psi_to_phi_head(cpsi[1], count[1])],
-                    ff=psi_to_phi_ff(cpsi[2], count[2]) if nb == 3 else None,
-                ))
-            unclear = UniformHead(note=f"clear level {i}'s count psi (Lemma 4)")
-            for term, needs in terms:
-                unclear.write(term.negated(), *needs)
-            steps = list(range(1, m))
-            ffs = [constant_ff({c: _onehot(p, 0) for c in part}, one=one)]
-            for b in range(nb):
-                w = 1 << b
-                cols = np.stack(
-                    [_onehot(p, w * r % p) - _onehot(p, w * (r - 1) % p) for r in steps], axis=1
-                )
-                ffs.append(threshold_steps(rem[b], [r - 0.5 for r in steps], {part[b]: cols},
-                                           one=one, scale=scale))
-            ffs.append(clear_ff([*rem, *count]))
-            layers.append(Layer(
-                f"solvable level {i} (C3): rem.{i}.b := N_b mod {m} (table lookup); "
-                f"part.{i}.b := 2^b N_b mod {p}",
-                heads=[
-                    unclear.head(),
-                    *(lookup_head(count[b], pos, {table: rem[b]}) for b in range(nb)),
-                ],
-                ff=stack_ff(ffs),
-                clears=(*cpsi, *rem, *count),
-            ))
-            gone = [*part, *base]
-            layers.append(Layer(
-                f"solvable level {i} (D): base := parts at the last reset (Lemma 10); "
-                f"level.{i} := sum_b (part - base) mod {p}",
-                heads=[nearest_previous_head(reset[i], pos, one, dict(zip(part, base,
-                                                                          strict=True)))],
-                ff=stack_ff([
-                    _difference_ff(p, part, base, level[i], one),
-                    clear_ff(gone, nonnegative=True),
-                    clear_ff([*bits, reset[i]]),
-                ]),
-                clears=(*gone, *bits, reset[i]),
-            ))
+            if levels[i].kind == "reset":
+                layers += _reset_level(ctx, i)
+            else:
+                layers += _counter_level(ctx, i)
+        answer, m = ctx.answer, ctx.m
         if levels[-1].kind == "counter":
-            layers.append(Layer(
-                "solvable answer: [the levels' configuration is accepting]",
-                ff=_answer_ff(cascade, level, answer, one),
-            ))
+            layers.append(
+                Layer(
+                    "solvable answer: [the levels' configuration is accepting]",
+                    ff=_answer_ff(cascade, ctx.level, answer, one),
+                )
+            )
     return Program(
         layout=L,
         vocab=vocab,

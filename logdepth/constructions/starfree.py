@@ -368,8 +368,24 @@ def _answer_ff(plan: Plan, level: Sequence[Cell], answer: Cell, one: Cell) -> Fe
     return stack_ff(parts, note=f"answer from the levels: {len(rows)} accepting encodings")
 
 
-def starfree_program(plan: Plan, scale: float = POSITION_SCALE) -> Program:
-    """The layers of the module docstring for the cascade `plan`."""
+@dataclass
+class _Levels:
+    """The cascade's cells (allocated by `_levels`, in the layout's column order)."""
+
+    plan: Plan
+    layout: Layout
+    one: Cell
+    bos: Cell
+    vocab: list[str]
+    letter: Cell
+    level: list[Cell]  # level.i, each level's value
+    reset: list[Cell]  # reset.i, [level i is reset at t]
+    rv: list[Cell]  # rv.i, the value written
+    old: list[Cell]  # old.i, level.i at t - 1
+    answer: Cell
+
+
+def _levels(plan: Plan) -> _Levels:
     L = Layout()
     one = L.one
     bos = L.bool("bos", persistent=True)
@@ -387,117 +403,142 @@ def starfree_program(plan: Plan, scale: float = POSITION_SCALE) -> Program:
         for i in range(n_levels - 1)
     ]
     answer = L.bool("answer")
+    return _Levels(plan, L, one, bos, vocab, letter, level, reset, rv, old, answer)
 
+
+def _starfree_embedding(c: _Levels) -> dict[str, dict[Cell, np.ndarray]]:
+    """The token's letter, and level 0's reset flag and value (level 0 reads the letter only)."""
+    plan, vocab = c.plan, c.vocab
     embedding: dict[str, dict[Cell, np.ndarray]] = {}
     for a in vocab:
-        row = {one: np.ones(1), bos: boolean(a == BOS), letter: _onehot(len(vocab), vocab.index(a))}
-        if n_levels:
+        row = {
+            c.one: np.ones(1),
+            c.bos: boolean(a == BOS),
+            c.letter: _onehot(len(vocab), vocab.index(a)),
+        }
+        if plan.levels:
             size = len(plan.labels[0])
             v = plan.start[0] if a == BOS else (KEEP if a == END else plan.tables[0][((), a)])
-            row[reset[0]] = boolean(v != KEEP)
-            row[rv[0]] = _onehot(size, 0 if v == KEEP else v)
+            row[c.reset[0]] = boolean(v != KEEP)
+            row[c.rv[0]] = _onehot(size, 0 if v == KEEP else v)
         embedding[a] = row
+    return embedding
 
+
+def _starfree_level0(c: _Levels, scale: float) -> tuple[list[Layer], Cell, Cell | None]:
+    """Layers 1-2: the positions phi(lambda t) and phi(lambda (t - 1)) (Lemma 7's averages);
+    level.0 := rv.0 of the last j <= t resetting level 0 (Lemma 10). Returns the layers and
+    the cells pos, prev (None with one level)."""
+    L, one, bos, n_levels = c.layout, c.one, c.bos, c.plan.levels
+    pos_psi = L.psi("pos.psi")
+    pos = L.phi("pos")
+    uniform = UniformHead(note="psi(lambda t), psi(lambda (t - 1)) (Lemma 7)")
+    term, needs = offset_term(pos_psi, 0, one=one, bos=bos, scale=scale)
+    uniform.write(term, *needs)
+    prev_psi = prev = None
+    if n_levels > 1:
+        prev_psi, prev = L.psi("prev.psi"), L.phi("prev")
+        term, needs = offset_term(prev_psi, 1, one=one, bos=bos, scale=scale)
+        uniform.write(term, *needs)
+    first = Layer(
+        "starfree layer 1: the positions phi(lambda t) and psi(lambda (t - 1)) "
+        "(Lemma 7's averages)",
+        heads=[uniform.head()],
+        ff=psi_to_phi_ff(pos_psi, pos),
+    )
+    read0 = nearest_previous_head(
+        c.reset[0], pos, one, {c.rv[0]: c.level[0]}, note="level.0 := rv.0 of the last reset <= t"
+    )
+    if n_levels > 1:
+        assert prev_psi is not None and prev is not None
+        second_ff = psi_to_phi_ff(prev_psi, prev)
+        text = "prev := phi(lambda (t - 1))"
+    else:
+        second_ff = stack_ff(
+            [_answer_ff(c.plan, c.level, c.answer, one), clear_ff([c.reset[0], c.rv[0]])]
+        )
+        text = "the answer; clear reset.0, rv.0"
+    second = Layer(
+        "starfree layer 2: level.0 := the value of the last j <= t resetting level 0 "
+        f"(Lemma 10); {text}",
+        heads=[read0],
+        ff=second_ff,
+        clears=() if n_levels > 1 else (c.reset[0], c.rv[0]),
+    )
+    return [first, second], pos, prev
+
+
+def _starfree_level(c: _Levels, i: int, pos: Cell, prev: Cell) -> list[Layer]:
+    """Level i >= 1 (A, B): old.(i-1) := level.(i-1) at t - 1 and level i's table; level.i :=
+    rv.i of the last j <= t resetting level i (Lemma 10); after the last level the answer."""
+    one, reset, rv, level, old = c.one, c.reset, c.rv, c.level, c.old
+    # Level 0's flag and value come from the embedding; layer 2's feed-forward reads
+    # prev's psi alone, so they are cleared here (every later level clears its own).
+    above = [reset[0], rv[0]] if i == 1 else []
+    table = Layer(
+        f"starfree level {i} (A): old.{i - 1} := level.{i - 1} at t - 1 (equality "
+        f"lookup); reset.{i}, rv.{i} := level {i}'s table at (old.0..old.{i - 1}, "
+        "letter)",
+        heads=[
+            lookup_head(
+                prev, pos, {level[i - 1]: old[i - 1]},
+                note=f"old.{i - 1} := level.{i - 1} at t - 1",
+            )
+        ],
+        ff=stack_ff(
+            [
+                _level_table_ff(c.plan, i, old, c.letter, c.vocab, reset[i], rv[i], one),
+                *([clear_ff(above)] if above else []),
+            ]
+        ),
+        clears=tuple(above),
+    )
+    last = i == c.plan.levels - 1
+    parts = [clear_ff([reset[i], rv[i]])]
+    if last:
+        parts.insert(0, _answer_ff(c.plan, level, c.answer, one))
+    read = Layer(
+        f"starfree level {i} (B): level.{i} := rv.{i} of the last j <= t resetting "
+        f"level {i} (Lemma 10)" + ("; the answer" if last else ""),
+        heads=[
+            nearest_previous_head(
+                reset[i], pos, one, {rv[i]: level[i]},
+                note=f"level.{i} := rv.{i} of the last reset <= t",
+            )
+        ],
+        ff=stack_ff(parts),
+        clears=(reset[i], rv[i]),
+    )
+    return [table, read]
+
+
+def starfree_program(plan: Plan, scale: float = POSITION_SCALE) -> Program:
+    """The layers of the module docstring for the cascade `plan`."""
+    c = _levels(plan)
+    embedding = _starfree_embedding(c)
+    n_levels = plan.levels
     layers: list[Layer] = []
     if not n_levels:
         layers.append(
             Layer(
                 "starfree layer 1: one state, the constant answer",
-                ff=_answer_ff(plan, level, answer, one),
+                ff=_answer_ff(plan, c.level, c.answer, c.one),
             )
         )
     else:
-        pos_psi = L.psi("pos.psi")
-        pos = L.phi("pos")
-        uniform = UniformHead(note="psi(lambda t), psi(lambda (t - 1)) (Lemma 7)")
-        term, needs = offset_term(pos_psi, 0, one=one, bos=bos, scale=scale)
-        uniform.write(term, *needs)
-        prev_psi = prev = None
-        if n_levels > 1:
-            prev_psi, prev = L.psi("prev.psi"), L.phi("prev")
-            term, needs = offset_term(prev_psi, 1, one=one, bos=bos, scale=scale)
-            uniform.write(term, *needs)
-        layers.append(
-            Layer(
-                "starfree layer 1: the positions phi(lambda t) and psi(lambda (t - 1)) "
-                "(Lemma 7's averages)",
-                heads=[uniform.head()],
-                ff=psi_to_phi_ff(pos_psi, pos),
-            )
-        )
-        read0 = nearest_previous_head(
-            reset[0], pos, one, {rv[0]: level[0]}, note="level.0 := rv.0 of the last reset <= t"
-        )
-        if n_levels > 1:
-            assert prev_psi is not None and prev is not None
-            second_ff = psi_to_phi_ff(prev_psi, prev)
-            text = "prev := phi(lambda (t - 1))"
-        else:
-            second_ff = stack_ff(
-                [_answer_ff(plan, level, answer, one), clear_ff([reset[0], rv[0]])]
-            )
-            text = "the answer; clear reset.0, rv.0"
-        layers.append(
-            Layer(
-                "starfree layer 2: level.0 := the value of the last j <= t resetting level 0 "
-                f"(Lemma 10); {text}",
-                heads=[read0],
-                ff=second_ff,
-                clears=() if n_levels > 1 else (reset[0], rv[0]),
-            )
-        )
+        layers, pos, prev = _starfree_level0(c, scale)
         for i in range(1, n_levels):
             assert prev is not None
-            # Level 0's flag and value come from the embedding; layer 2's feed-forward reads
-            # prev's psi alone, so they are cleared here (every later level clears its own).
-            above = [reset[0], rv[0]] if i == 1 else []
-            layers.append(
-                Layer(
-                    f"starfree level {i} (A): old.{i - 1} := level.{i - 1} at t - 1 (equality "
-                    f"lookup); reset.{i}, rv.{i} := level {i}'s table at (old.0..old.{i - 1}, "
-                    "letter)",
-                    heads=[
-                        lookup_head(
-                            prev, pos, {level[i - 1]: old[i - 1]},
-                            note=f"old.{i - 1} := level.{i - 1} at t - 1",
-                        )
-                    ],
-                    ff=stack_ff(
-                        [
-                            _level_table_ff(plan, i, old, letter, vocab, reset[i], rv[i], one),
-                            *([clear_ff(above)] if above else []),
-                        ]
-                    ),
-                    clears=tuple(above),
-                )
-            )
-            last = i == n_levels - 1
-            parts = [clear_ff([reset[i], rv[i]])]
-            if last:
-                parts.insert(0, _answer_ff(plan, level, answer, one))
-            layers.append(
-                Layer(
-                    f"starfree level {i} (B): level.{i} := rv.{i} of the last j <= t resetting "
-                    f"level {i} (Lemma 10)" + ("; the answer" if last else ""),
-                    heads=[
-                        nearest_previous_head(
-                            reset[i], pos, one, {rv[i]: level[i]},
-                            note=f"level.{i} := rv.{i} of the last reset <= t",
-                        )
-                    ],
-                    ff=stack_ff(parts),
-                    clears=(reset[i], rv[i]),
-                )
-            )
+            layers += _starfree_level(c, i, pos, prev)
     return Program(
-        layout=L,
-        vocab=vocab,
+        layout=c.layout,
+        vocab=c.vocab,
         embedding=embedding,
         initial=layers[:-1],
         repeated=[],
         final=layers[-1:],
         outputs=list(OUTPUTS),
-        readout=word_readout(answer),
+        readout=word_readout(c.answer),
         # r = 0: the unrolling d(n) runs an empty block, so the depth is constant.
         depth_rule=DepthRule(count_tokens=tuple(plan.alphabet), root=1),
         tie_tolerance=tie_tolerance(),

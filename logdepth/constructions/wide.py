@@ -54,10 +54,12 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
+from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.gadgets import (
     STEP_MARGIN,
@@ -89,6 +91,9 @@ from logdepth.constructions.regular import (
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing
+
+if TYPE_CHECKING:  # the embedding's cells, built by regular._base
+    from logdepth.constructions.regular import Base
 
 # Digit widths: the low digit m mod 2^LOW_BITS and the high digit floor(m / 2^LOW_BITS).
 # Each stage costs (2^w - 1) threshold steps (the high stage 2^w more for the multiples flag),
@@ -302,17 +307,26 @@ def target_and_gate(
 # ---------------------------------------------------------------------------------------------
 
 
-def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None = None) -> Program:
-    """Theorem 1, wide: 6 initial layers (position bits), the 1-layer level, level + answer.
+@dataclass
+class _WideCells:
+    """The wide construction's working cells (allocated in this order: the layout's columns)."""
 
-    With `max_length` = N, Corollary 1.1's non-uniform form: the level layer written out
-    ceil(log2 N) + 1 times (every layer initial, depth fixed 0), 6 + ceil(log2 N) + 1 + 1 =
-    ceil(log2 N) + 8 layers; the frontier is at most N."""
-    base = _base(enc)
-    L: Layout = base.layout
-    one, bos, end, alpha = base.one, base.bos, base.end, base.alpha
-    lam = WIDE_SCALE
-    D = 2**LOW_BITS
+    c: list[Cell]  # the bits of c_t (Theorem 1's count of active tokens)
+    target: list[Cell]  # T_t, the c of the block to fetch
+    gate: Cell
+    x: Cell
+    m_psi: Cell
+    m_phi: Cell
+    r_psi: Cell
+    r_phi: Cell
+    hi_noisy: list[Cell]
+    f_noisy: Cell
+    f: Cell  # [D | m and not $]
+    lo_noisy: list[Cell]
+
+
+def _wide_cells(base: Base, enc: Encoding) -> _WideCells:
+    L = base.layout
     c = [L.bool(f"c.{i}", persistent=True) for i in range(BITS)]
     target = [L.bool(f"target.{i}", persistent=True) for i in range(BITS)]
     gate = L.bool("merge", persistent=True)
@@ -322,16 +336,25 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     hi_noisy = [L.bool(f"hi.raw.{i}") for i in range(HIGH_BITS)]
     f_noisy, f = L.bool("mult.raw"), L.bool("mult")
     lo_noisy = [L.bool(f"lo.raw.{i}") for i in range(LOW_BITS)]
+    return _WideCells(
+        c, target, gate, x, m_psi, m_phi, r_psi, r_phi, hi_noisy, f_noisy, f, lo_noisy
+    )
 
-    a_nb = average_of("notbos", bos, [0.0, 1.0])
-    a_bos = avg_bos(bos)
-    a_end = avg_flag(end, "end")
-    a_f = avg_flag(f, "mult")
+
+def _wide_position_heads(base: Base, w: _WideCells) -> list[UniformHead]:
+    """The three uniform heads of the initial layers (Lemma 7's averages): psi(lambda m),
+    m = t - [t = $]; psi(lambda (m mod D)) from the multiples count, clearing psi(m); and the
+    clearing of psi(m mod D) (Lemma 4: recompute, subtract)."""
+    lam, D = WIDE_SCALE, 2**LOW_BITS
+    a_nb = average_of("notbos", base.bos, [0.0, 1.0])
+    a_bos = avg_bos(base.bos)
+    a_end = avg_flag(base.end, "end")
+    a_f = avg_flag(w.f, "mult")
     # m = t - [t = $]: psi(lambda (t - end_t) / (t + 1), 1 / (t + 1)) (Lemma 7's averages).
-    m_term = PsiTerm(m_psi, a={"notbos": lam, "end": -lam}, b={"bos": 1.0})
+    m_term = PsiTerm(w.m_psi, a={"notbos": lam, "end": -lam}, b={"bos": 1.0})
     # m mod D = m - D (#{j <= t: D | m_j, j not $} - 1): BoS counts (m_0 = 0), $ does not.
     r_term = PsiTerm(
-        r_psi, a={"notbos": lam, "end": -lam, "mult": -lam * D, "bos": lam * D}, b={"bos": 1.0}
+        w.r_psi, a={"notbos": lam, "end": -lam, "mult": -lam * D, "bos": lam * D}, b={"bos": 1.0}
     )
     u1 = UniformHead(note="m = t - [t = $] (Lemma 7)")
     u1.write(m_term, a_nb, a_end, a_bos)
@@ -340,93 +363,132 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     u4.write(r_term, a_nb, a_end, a_bos, a_f)
     u5 = UniformHead(note="clear m mod D (Lemma 4)")
     u5.write(r_term.negated(), a_nb, a_end, a_bos, a_f)
+    return [u1, u4, u5]
 
-    # High stage: digit steps at k D - 1/2 (k = 1 .. 2^HIGH - 1), and steps at k D + 1/2
-    # (k = 0 .. 2^HIGH - 1) for the multiples flag
-    # [D | m] = 1 + sum [>= kD - 1/2] - sum [>= kD + 1/2].
+
+def _wide_high_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForward]:
+    """The high digit floor(m / D) as bits and the multiples flag [D | m] by thresholds on
+    phi(lambda m) (layer 2's ff), then snapped (layer 3's ff)."""
+    one, D = base.one, 2**LOW_BITS
+    # Digit steps at k D - 1/2 (k = 1 .. 2^HIGH - 1), and steps at k D + 1/2 (k = 0 ..
+    # 2^HIGH - 1) for the multiples flag [D | m] = 1 + sum [>= kD - 1/2] - sum [>= kD + 1/2].
     ks = list(range(1, 2**HIGH_BITS))
     high_digit = threshold_steps(
-        m_phi,
+        w.m_phi,
         [k * D - 0.5 for k in ks],
         {
-            **_bit_columns(hi_noisy, ks),
-            f_noisy: np.outer(TRUE, np.ones(len(ks))),
+            **_bit_columns(w.hi_noisy, ks),
+            w.f_noisy: np.outer(TRUE, np.ones(len(ks))),
         },
         one=one,
         note="high digit floor(m / D): bits; [m >= kD]",
     )
     high_mult = threshold_steps(
-        m_phi,
+        w.m_phi,
         [k * D + 0.5 for k in range(2**HIGH_BITS)],
-        {f_noisy: np.outer(-TRUE, np.ones(2**HIGH_BITS))},
+        {w.f_noisy: np.outer(-TRUE, np.ones(2**HIGH_BITS))},
         one=one,
         note="[m >= kD + 1]",
     )
-    f_one = constant_ff({f_noisy: np.array([1.0, 0.0])}, one=one)  # (0,1) + (1,-1): "1 +"
-    init_hi = _bool_init(hi_noisy, one)
-    low_digit = threshold_steps(
-        r_phi,
-        [k - 0.5 for k in range(1, D)],
-        _bit_columns(lo_noisy, list(range(1, D))),
-        one=one,
-        note="low digit m mod D: bits",
-    )
+    f_one = constant_ff({w.f_noisy: np.array([1.0, 0.0])}, one=one)  # (0,1) + (1,-1): "1 +"
+    init_hi = _bool_init(w.hi_noisy, one)
     snap_hi = stack_ff(
-        [_bool_init(c[LOW_BITS:], one)]
-        + [_snap(h, c[LOW_BITS + i], one) for i, h in enumerate(hi_noisy)]
+        [_bool_init(w.c[LOW_BITS:], one)]
+        + [_snap(h, w.c[LOW_BITS + i], one) for i, h in enumerate(w.hi_noisy)]
         + [
-            _bool_init([f], one),
-            _snap(f_noisy, f, one, {end: -PICK_TRUE, one: np.array([1.0])}, count=2),
-            clear_ff([*hi_noisy, f_noisy]),
+            _bool_init([w.f], one),
+            _snap(w.f_noisy, w.f, one, {base.end: -PICK_TRUE, one: np.array([1.0])}, count=2),
+            clear_ff([*w.hi_noisy, w.f_noisy]),
         ],
         note="snap the high bits; mult := [D | m and not $]",
     )
+    steps = stack_ff([init_hi, f_one, high_digit, high_mult, clear_ff([w.m_phi])])
+    return steps, snap_hi
+
+
+def _wide_low_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForward]:
+    """The low digit m mod D as bits by thresholds on phi(lambda (m mod D)) (layer 5's ff),
+    then snapped, with level 0's target T and merge gate g (layer 6's ff)."""
+    one, D = base.one, 2**LOW_BITS
+    low_digit = threshold_steps(
+        w.r_phi,
+        [k - 0.5 for k in range(1, D)],
+        _bit_columns(w.lo_noisy, list(range(1, D))),
+        one=one,
+        note="low digit m mod D: bits",
+    )
     snap_lo = stack_ff(
-        [_bool_init(c[:LOW_BITS], one)]
-        + [_snap(b, c[i], one) for i, b in enumerate(lo_noisy)]
+        [_bool_init(w.c[:LOW_BITS], one)]
+        + [_snap(b, w.c[i], one) for i, b in enumerate(w.lo_noisy)]
         + [
             target_and_gate(
-                [*lo_noisy, *c[LOW_BITS:]], [{alpha: PICK_TRUE}], end, target, gate, one
+                [*w.lo_noisy, *w.c[LOW_BITS:]],
+                [{base.alpha: PICK_TRUE}],
+                base.end,
+                w.target,
+                w.gate,
+                one,
             ),
-            clear_ff(lo_noisy),
+            clear_ff(w.lo_noisy),
         ],
         note="snap the low bits; first target and gate",
     )
-    initial = [
+    steps = stack_ff([_bool_init(w.lo_noisy, one), low_digit, clear_ff([w.r_phi, w.f])])
+    return steps, snap_lo
+
+
+def _wide_initial(base: Base, w: _WideCells) -> list[Layer]:
+    """The 6 initial layers: the bits of m_t = t - [t = $] (the position code that replaces
+    Theorem 1's hashed count c_t), level 0's target and merge gate."""
+    u1, u4, u5 = _wide_position_heads(base, w)
+    high_steps, snap_hi = _wide_high_digit(base, w)
+    low_steps, snap_lo = _wide_low_digit(base, w)
+    return [
         Layer(
             "wide 1: psi(lambda m), m = t - [t = $] (uniform averages); -> phi",
             heads=[u1.head()],
-            ff=psi_to_phi_ff(m_psi, m_phi),
+            ff=psi_to_phi_ff(w.m_psi, w.m_phi),
         ),
         Layer(
             "wide 2: high digit floor(m / D) and [D | m] by thresholds on phi(lambda m)",
-            ff=stack_ff([init_hi, f_one, high_digit, high_mult, clear_ff([m_phi])]),
-            clears=(m_phi,),
+            ff=high_steps,
+            clears=(w.m_phi,),
         ),
         Layer(
             "wide 3: snap the high bits and the multiples flag",
             ff=snap_hi,
-            clears=(*hi_noisy, f_noisy),
+            clears=(*w.hi_noisy, w.f_noisy),
         ),
         Layer(
             "wide 4: psi(lambda (m mod D)) from the multiples count; clear psi(m); -> phi",
             heads=[u4.head()],
-            ff=psi_to_phi_ff(r_psi, r_phi),
-            clears=(m_psi,),
+            ff=psi_to_phi_ff(w.r_psi, w.r_phi),
+            clears=(w.m_psi,),
         ),
         Layer(
             "wide 5: low digit bits by thresholds on phi(lambda (m mod D)); clear",
             heads=[u5.head()],
-            ff=stack_ff([_bool_init(lo_noisy, one), low_digit, clear_ff([r_phi, f])]),
-            clears=(r_psi, r_phi, f),
+            ff=low_steps,
+            clears=(w.r_psi, w.r_phi, w.f),
         ),
         Layer(
             "wide 6: snap the low bits; T = target count, g = merge gate (level 0)",
             ff=snap_lo,
-            clears=tuple(lo_noisy),
+            clears=tuple(w.lo_noisy),
         ),
     ]
-    level = _level_layer(enc, base, c, target, gate, x)
+
+
+def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None = None) -> Program:
+    """Theorem 1, wide: 6 initial layers (position bits), the 1-layer level, level + answer.
+
+    With `max_length` = N, Corollary 1.1's non-uniform form: the level layer written out
+    ceil(log2 N) + 1 times (every layer initial, depth fixed 0), 6 + ceil(log2 N) + 1 + 1 =
+    ceil(log2 N) + 8 layers; the frontier is at most N."""
+    base = _base(enc)
+    w = _wide_cells(base, enc)
+    initial = _wide_initial(base, w)
+    level = _level_layer(enc, base, w.c, w.target, w.gate, w.x)
     answer_layer, answer = _answer_layer(base, enc)
     repeated, final = [level], [level, answer_layer]
     depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1)
@@ -440,7 +502,7 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
         construction = NONUNIFORM_CONSTRUCTION
         limit = {dtype: min(max(max_length, 0), n) for dtype, n in limit.items()}
     return Program(
-        layout=L,
+        layout=base.layout,
         vocab=[BOS, *alphabet, END],
         embedding=_embedding(base, enc, alphabet),
         initial=initial,

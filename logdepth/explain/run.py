@@ -135,6 +135,49 @@ def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
     }
 
 
+def _tree_levels(
+    model: CompiledModel,
+    trace: TraceResult,
+    encoding: Any,
+    namer: ElementNamer,
+    symbols: list[str],
+    element_id: Any,
+) -> list[dict[str, Any]]:
+    """Theorem 1's invariant at every level, decoded from the trace: the active tokens (the
+    multiples of 2^(l+1)), each one's block product and the accumulator at $, each checked
+    against the products of the word itself (`errors`)."""
+    n = len(symbols)
+    states = word_verify.decode_levels(model, trace, encoding)
+    steps = word_verify.level_steps(model, trace)
+    levels = []
+    for state, step in zip(states, steps, strict=True):
+        size = 2 ** (state.level + 1)
+        suffix = n % size
+        errors = []
+        want_active = [t for t in range(1, n + 1) if t % size == 0]
+        if state.active != want_active:
+            errors.append(f"active tokens {state.active}, expected {want_active}")
+        blocks = []
+        for t in state.active:
+            want = encoding.product(symbols[max(t - size, 0) : t])
+            if state.blocks[t] != want:
+                errors.append(f"token {t} holds {namer.name(state.blocks[t]).short}")
+            blocks.append({"t": t, "from": t - size + 1, "el": element_id(state.blocks[t])})
+        if state.accumulator != encoding.product(symbols[n - suffix :]):
+            errors.append(f"the accumulator is {namer.name(state.accumulator).short}")
+        levels.append(
+            {
+                "level": state.level,
+                "size": size,
+                "blocks": blocks,
+                "acc": {"from": n - suffix + 1, "to": n, "el": element_id(state.accumulator)},
+                "errors": errors,
+                "step": step,
+            }
+        )
+    return levels
+
+
 def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
     """Trace `word` and decode the binary tree of block products level by level."""
     entry = word_verify.construction_of(model)
@@ -177,34 +220,7 @@ def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, A
             )
         return ids[e]
 
-    states = word_verify.decode_levels(model, trace, encoding)
-    steps = word_verify.level_steps(model, trace)
-    levels = []
-    for state, step in zip(states, steps, strict=True):
-        size = 2 ** (state.level + 1)
-        suffix = n % size
-        errors = []
-        want_active = [t for t in range(1, n + 1) if t % size == 0]
-        if state.active != want_active:
-            errors.append(f"active tokens {state.active}, expected {want_active}")
-        blocks = []
-        for t in state.active:
-            want = encoding.product(symbols[max(t - size, 0) : t])
-            if state.blocks[t] != want:
-                errors.append(f"token {t} holds {namer.name(state.blocks[t]).short}")
-            blocks.append({"t": t, "from": t - size + 1, "el": element_id(state.blocks[t])})
-        if state.accumulator != encoding.product(symbols[n - suffix :]):
-            errors.append(f"the accumulator is {namer.name(state.accumulator).short}")
-        levels.append(
-            {
-                "level": state.level,
-                "size": size,
-                "blocks": blocks,
-                "acc": {"from": n - suffix + 1, "to": n, "el": element_id(state.accumulator)},
-                "errors": errors,
-                "step": step,
-            }
-        )
+    levels = _tree_levels(model, trace, encoding, namer, symbols, element_id)
     leaves = [element_id(encoding.letters[a]) for a in symbols]
     code_cells = {c.name for c in model.config.cells if c.kind == "code" and c.size == encoding.dim}
 

@@ -140,6 +140,36 @@ def check_cells(model: CompiledModel, claim: dict[str, Any], word: Sequence[str]
     return errors
 
 
+def _check_claim(claim: dict, automaton: DFA | NFA, report: VerifyReport) -> bool:
+    """Step 1: the stored weights and residues decide the automaton's language, and the counts
+    add up to the weights (mod m). False when the claim cannot be checked further."""
+    m, weights, residues = claim["m"], claim["weights"], claim["residues"]
+    alphabet = list(automaton.alphabet)
+    report.checks += 1
+    if set(weights) != set(alphabet):
+        report.fail("the report's weights do not name the automaton's alphabet")
+        return False
+    word = language_mismatch(automaton, m, weights, residues)
+    if word is not None:
+        text = format_word(word, alphabet)
+        report.fail(
+            f"the stored weights and residues mod {m} do not decide the automaton's language: "
+            f"they disagree on {text!r}",
+            counterexample=text,
+        )
+        return False
+    for a in alphabet:
+        report.checks += 1
+        total = sum(w for w, symbols in claim["counts"] if a in symbols) % m
+        if total != weights[a] % m:
+            report.fail(f"the counts weigh {a!r} {total}, its weight is {weights[a]} (mod {m})")
+    report.lines.append(
+        f"the report's counting claim (mod {m}, residues {sorted(residues)}, "
+        f"{len(claim['counts'])} counts) decides the automaton's language"
+    )
+    return True
+
+
 def verify_counting(
     model: CompiledModel,
     automaton: DFA | NFA | None = None,
@@ -171,32 +201,9 @@ def verify_counting(
     except (KeyError, TypeError, ValueError) as err:
         report.fail(f"the weight file's report does not describe a counting model: {err}")
         return report
-    m, weights, residues = claim["m"], claim["weights"], claim["residues"]
-    alphabet = list(automaton.alphabet)
-
     # 1. The claim decides the automaton's language, and the counts add up to the weights.
-    report.checks += 1
-    if set(weights) != set(alphabet):
-        report.fail("the report's weights do not name the automaton's alphabet")
+    if not _check_claim(claim, automaton, report):
         return report
-    word = language_mismatch(automaton, m, weights, residues)
-    if word is not None:
-        text = format_word(word, alphabet)
-        report.fail(
-            f"the stored weights and residues mod {m} do not decide the automaton's language: "
-            f"they disagree on {text!r}",
-            counterexample=text,
-        )
-        return report
-    for a in alphabet:
-        report.checks += 1
-        total = sum(w for w, symbols in claim["counts"] if a in symbols) % m
-        if total != weights[a] % m:
-            report.fail(f"the counts weigh {a!r} {total}, its weight is {weights[a]} (mod {m})")
-    report.lines.append(
-        f"the report's counting claim (mod {m}, residues {sorted(residues)}, "
-        f"{len(claim['counts'])} counts) decides the automaton's language"
-    )
 
     # 2. Words through the forward pass.
     frontier = model.frontier if model.frontier is not None else -1

@@ -148,6 +148,15 @@ def test_words_at_the_predicted_frontier_are_right_under_emulation():
 def test_verify_passes(name):
     report = verify_solvable(model_of(name), ALL[name], budget_s=5)
     assert report.ok, report.lines
+    # It ran words with both answers (both languages accept and reject words of length 1) and
+    # decoded levels from traces, with nothing wrong.
+    d = report.details
+    assert d["accepted_words"] > 0 and d["rejected_words"] > 0 and d["traced"] > 0
+    assert d["mismatches"] == 0 and d["cell_errors"] == 0
+    if name == "parity":
+        # Z_2 splits into a reset level and one counter of modulus 2 (one count): Lemma 1's 7
+        # layers + 4 for the counter + 1 answer layer after a counter (module docstring).
+        assert (d["levels"], d["layers"]) == (2, 7 + 4 + 1)
 
 
 def test_verify_catches_a_wrong_claim():

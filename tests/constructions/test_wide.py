@@ -113,6 +113,10 @@ def test_layer_counts_and_shape(models):
 def test_verify_accepts_the_wide_model(models, budget):
     report = verify_regular(models["ends_ab"], max_length=24, samples=20, budget_s=budget)
     assert report.ok, report.lines
+    # ends_ab accepts "ab" and rejects "a": both answers ran, at least the 20 samples, no miss.
+    d = report.details
+    assert d["accepted_words"] > 0 and d["rejected_words"] > 0 and d["words"] >= 20
+    assert d["mismatches"] == 0
 
 
 def test_the_faithful_default_is_untouched():
