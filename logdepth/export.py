@@ -232,40 +232,8 @@ def onnx_model(model: CompiledModel, n_max: int | None = None) -> Any:
     w = {name: t.detach().cpu().numpy() for name, t in model.network.tensors.items()}
     tie = meta["tie_tolerance"]
 
-    # The input size n and the unrolling d(n), from the tokens by the depth rule.
-    rule = config.depth_rule
-    ids = [config.vocab.index(t) for t in rule.count_tokens if t in config.vocab]
-    hits = g.op(
-        "Equal",
-        [
-            g.op("Unsqueeze", ["tokens", g.const("axis1", np.array([1], np.int64))]),
-            g.const("count_ids", np.array(ids, np.int64)),
-        ],
-    )
-    count = g.op("ReduceSum", [g.op("Cast", [hits], to=TensorProto.INT64)], keepdims=0)
-    if rule.root == 1:
-        n = count
-    else:  # root 2 (the only other one a valid file has): floor(sqrt), exact below 2^52
-        real = g.op("Cast", [count], to=TensorProto.DOUBLE)
-        n = g.op("Cast", [g.op("Floor", [g.op("Sqrt", [real])])], to=TensorProto.INT64)
-    if rule.fixed is not None:
-        depth = g.const("fixed_depth", np.array(rule.fixed, np.int64))
-    else:
-        below = g.op("Less", [g.const("powers_of_two", POWERS_OF_TWO), n])
-        depth = g.op("ReduceSum", [g.op("Cast", [below], to=TensorProto.INT64)], keepdims=0)
-
-    # future[i, j] = j > i: the keys a causal head may not see.
-    length = g.op("Gather", [g.op("Shape", ["tokens"]), g.const("index0", np.array(0, np.int64))])
-    positions = g.op("Range", [g.const("start", np.array(0, np.int64)), length,
-                               g.const("step", np.array(1, np.int64))])
-    future = g.op(
-        "Greater",
-        [
-            g.op("Unsqueeze", [positions, g.const("axis0_", np.array([0], np.int64))]),
-            g.op("Unsqueeze", [positions, g.const("axis1_", np.array([1], np.int64))]),
-        ],
-        hint="future",
-    )
+    n, depth = _size_and_depth(g, config)
+    length, future = _future_mask(g)
 
     h = g.op("Gather", [g.const("embed", w["embed"]), "tokens"], axis=0, hint="h0")
     for k, shape in enumerate(config.initial):
@@ -275,26 +243,7 @@ def onnx_model(model: CompiledModel, n_max: int | None = None) -> Any:
     for k, shape in enumerate(config.final):
         h = _layer(g, h, w, f"final.{k}", shape, tie, future)
 
-    residual = g.op("Identity", [h], hint="residual_out")
-    last = g.op("Sub", [length, g.const("one_i", np.array(1, np.int64))])
-    row = g.op("Gather", [h, last], axis=0)  # [d_model]: the residual at the last token
-    logits = g.op("MatMul", [g.op("Unsqueeze", [row, g.const("axis0", np.array([0], np.int64))]),
-                             g.const("unembed^T", w["unembed"].T)])
-    logits = g.op("Reshape", [logits, g.const("flat", np.array([-1], np.int64))])
-    limit = meta["largest_n"]
-    beyond = g.op("Greater", [n, g.const("largest_n", np.array(
-        -1 if limit is None else limit, np.int64))])
-    outputs = {
-        "logits": g.op("Where", [beyond, g.real("nan", np.nan), logits]),
-        "answer": g.op("Reshape", [
-            g.op("Where", [beyond, g.const("minus_one", np.array(-1, np.int64)),
-                           g.op("ArgMax", [logits], axis=0, keepdims=0)]),
-            g.const("scalar", np.zeros(0, np.int64)),
-        ]),
-        "residual": residual,
-        "n": n,
-        "depth": g.op("Reshape", [depth, g.const("scalar", np.zeros(0, np.int64))]),
-    }
+    outputs = _readout(g, h, w["unembed"], length, n, depth, meta["largest_n"])
     for name, value in outputs.items():
         g.nodes.append(helper.make_node("Identity", [value], [name]))
     d_model = config.d_model
@@ -321,6 +270,76 @@ def onnx_model(model: CompiledModel, n_max: int | None = None) -> Any:
     helper.set_model_props(proto, {"logdepth": json.dumps(meta, sort_keys=True)})
     onnx.checker.check_model(proto)
     return proto
+
+
+def _size_and_depth(g: _Graph, config: Any) -> tuple[str, str]:
+    """The input size n and the unrolling d(n), computed from the tokens by the file's depth
+    rule (Definition 6's count tokens; Theorem 2's n is the square root of its count)."""
+    TensorProto = _onnx()[1]
+    rule = config.depth_rule
+    ids = [config.vocab.index(t) for t in rule.count_tokens if t in config.vocab]
+    hits = g.op(
+        "Equal",
+        [
+            g.op("Unsqueeze", ["tokens", g.const("axis1", np.array([1], np.int64))]),
+            g.const("count_ids", np.array(ids, np.int64)),
+        ],
+    )
+    count = g.op("ReduceSum", [g.op("Cast", [hits], to=TensorProto.INT64)], keepdims=0)
+    if rule.root == 1:
+        n = count
+    else:  # root 2 (the only other one a valid file has): floor(sqrt), exact below 2^52
+        real = g.op("Cast", [count], to=TensorProto.DOUBLE)
+        n = g.op("Cast", [g.op("Floor", [g.op("Sqrt", [real])])], to=TensorProto.INT64)
+    if rule.fixed is not None:
+        depth = g.const("fixed_depth", np.array(rule.fixed, np.int64))
+    else:
+        below = g.op("Less", [g.const("powers_of_two", POWERS_OF_TWO), n])
+        depth = g.op("ReduceSum", [g.op("Cast", [below], to=TensorProto.INT64)], keepdims=0)
+    return n, depth
+
+
+def _future_mask(g: _Graph) -> tuple[str, str]:
+    """The sequence length T and future[i, j] = j > i: the keys a causal head may not see."""
+    length = g.op("Gather", [g.op("Shape", ["tokens"]), g.const("index0", np.array(0, np.int64))])
+    positions = g.op("Range", [g.const("start", np.array(0, np.int64)), length,
+                               g.const("step", np.array(1, np.int64))])
+    future = g.op(
+        "Greater",
+        [
+            g.op("Unsqueeze", [positions, g.const("axis0_", np.array([0], np.int64))]),
+            g.op("Unsqueeze", [positions, g.const("axis1_", np.array([1], np.int64))]),
+        ],
+        hint="future",
+    )
+    return length, future
+
+
+def _readout(
+    g: _Graph, h: str, unembed: np.ndarray, length: str, n: str, depth: str, limit: int | None
+) -> dict[str, str]:
+    """The graph's outputs: the answer read at the last token (NaN logits and answer -1 past
+    the largest promised n), the final residual stream, n and the unrolling depth."""
+    residual = g.op("Identity", [h], hint="residual_out")
+    last = g.op("Sub", [length, g.const("one_i", np.array(1, np.int64))])
+    row = g.op("Gather", [h, last], axis=0)  # [d_model]: the residual at the last token
+    logits = g.op("MatMul", [g.op("Unsqueeze", [row, g.const("axis0", np.array([0], np.int64))]),
+                             g.const("unembed^T", unembed.T)])
+    logits = g.op("Reshape", [logits, g.const("flat", np.array([-1], np.int64))])
+    beyond = g.op("Greater", [n, g.const("largest_n", np.array(
+        -1 if limit is None else limit, np.int64))])
+    outputs = {
+        "logits": g.op("Where", [beyond, g.real("nan", np.nan), logits]),
+        "answer": g.op("Reshape", [
+            g.op("Where", [beyond, g.const("minus_one", np.array(-1, np.int64)),
+                           g.op("ArgMax", [logits], axis=0, keepdims=0)]),
+            g.const("scalar", np.zeros(0, np.int64)),
+        ]),
+        "residual": residual,
+        "n": n,
+        "depth": g.op("Reshape", [depth, g.const("scalar", np.zeros(0, np.int64))]),
+    }
+    return outputs
 
 
 def _repeated(

@@ -479,6 +479,23 @@ def probe_frontier(
     (half of it past EMULATION_FULL_LENGTH), words of length n(p) under p-bit emulation, if that
     fits in the budget (about EMULATION_COST times a plain run). Returns (largest n run, the
     emulated check {bits, n} or None)."""
+    largest, failed = _probe_lengths(model, automaton, checked, budget, seed, report)
+    if failed:
+        return largest, None
+    return largest, _emulated_check(model, automaton, largest, budget, seed, report)
+
+
+def _probe_lengths(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    checked: int,
+    budget: Budget,
+    seed: int,
+    report: VerifyReport,
+) -> tuple[int, bool]:
+    """probe_frontier's step (1): lengths F/2^k above `checked`, smallest first, while the
+    next fits in the budget. Returns (the longest length run, whether a word of it failed: a
+    failure is reported and stops the probe)."""
     frontier = model.frontier or 0
     lengths = sorted({frontier >> k for k in range(32)} - {0})
     lengths = [n for n in lengths if n > checked]
@@ -497,7 +514,7 @@ def probe_frontier(
                 f"a word of length {n} (inside the stored frontier {frontier}) is wrong: "
                 + _first_wrong(model, automaton, cases)
             )
-            return n, None
+            return n, True
         largest = n
         ran.append(f"{n} ({sum(c.want == 'accept' for c in cases)} accepted)")
     if ran:
@@ -509,6 +526,19 @@ def probe_frontier(
     if skipped:
         line += f"; lengths {', '.join(map(str, skipped))} skipped for the budget"
     report.lines.append(line)
+    return largest, False
+
+
+def _emulated_check(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    largest: int,
+    budget: Budget,
+    seed: int,
+    report: VerifyReport,
+) -> dict[str, int] | None:
+    """probe_frontier's step (2): words of the predicted n(p) under p-bit emulation, at the
+    largest affordable p; the {bits, n} checked, or None when none was affordable."""
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
     emulation_cap = largest if largest <= EMULATION_FULL_LENGTH else largest // 2
     affordable = [
@@ -520,7 +550,7 @@ def probe_frontier(
         report.lines.append("no emulated check: the file carries no frontier curve n(p)"
                             if not curve else
                             f"no emulated check: no predicted n(p) is at most {emulation_cap}")
-        return largest, None
+        return None
     # The longest predicted n, at the fewest bits that predict it (a capped curve repeats N).
     bits, n = max(affordable, key=lambda pn: (pn[1], -pn[0]))
     if not budget.fits("run", n, 6, factor=EMULATION_COST):  # up to 2 + 2 + 2 words
@@ -528,7 +558,7 @@ def probe_frontier(
             f"emulated check skipped for the budget: p = {bits} mantissa bits (emulated) at the "
             f"predicted n({bits}) = {n}"
         )
-        return largest, None
+        return None
     start = time.perf_counter()
     cases = word_cases(model, automaton, n, 2, seed)
     report.checks += len(cases)
@@ -544,7 +574,7 @@ def probe_frontier(
             f"precision model checked: {case_counts(cases)} of the predicted n({bits}) = {n} "
             f"right with p = {bits} mantissa bits (emulated)"
         )
-    return largest, {"bits": bits, "n": n}
+    return {"bits": bits, "n": n}
 
 
 def _first_wrong(model: CompiledModel, automaton: DFA | NFA, cases: Sequence[Case]) -> str:
