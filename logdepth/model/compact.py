@@ -178,6 +178,24 @@ def _add(h: torch.Tensor, write: torch.Tensor | slice, delta: torch.Tensor) -> N
         h.index_add_(-1, write, delta)
 
 
+def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
+    """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
+    threshold layer has thousands of units: the hidden activations are its largest tensor)."""
+    batch, n, _ = z.shape
+    units = plan.w_in.shape[1]
+    rows = max(1, CACHE_BLOCK_ELEMENTS // units)
+    if batch * n <= rows:
+        return torch.relu_(z @ plan.w_in) @ plan.w_out
+    flat = z.reshape(batch * n, -1)
+    out = torch.empty(batch * n, plan.w_out.shape[1], dtype=z.dtype, device=z.device)
+    hidden = torch.empty(rows, units, dtype=z.dtype, device=z.device)
+    for start in range(0, batch * n, rows):
+        stop = min(batch * n, start + rows)
+        block = torch.mm(flat[start:stop], plan.w_in, out=hidden[: stop - start]).relu_()
+        torch.mm(block, plan.w_out, out=out[start:stop])
+    return out.view(batch, n, -1)
+
+
 class CompactForward:
     """The compact plan of a whole network: per stored layer, its attention and feed-forward
     plans (None where a sublayer adds exact zeros only)."""
@@ -191,20 +209,36 @@ class CompactForward:
                     mlp = plan_feed_forward(layer.mlp) if layer.shape.d_ff else None
                     self.layers[f"{part}.{k}"] = (attn, mlp)
 
-    def run(self, network, tokens: torch.Tensor, lengths: torch.Tensor, depth: int) -> torch.Tensor:
-        """Logits [batch, outputs] at each last position, as `UniversalTransformer.forward`."""
+    def run(
+        self,
+        network,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        depth: int,
+        residuals: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Logits [batch, outputs] at each last position, as `UniversalTransformer.forward`.
+
+        `residuals`, when given, receives a copy of the stream after the embedding and after
+        every sublayer the full pass's trace records (`Trace.residuals`' steps), for checks."""
         batch, n = tokens.shape
         h = network.embed[tokens]  # a fresh tensor: updated in place below
         positions = torch.arange(n, device=tokens.device)
         valid = positions[None, :] < lengths[:, None]
         state = _Scratch(h, valid, lengths, network.tie_tolerance)
+        if residuals is not None:
+            residuals.append(h.clone())
         for prefix in network.schedule(depth):
             attn, mlp = self.layers[prefix]
+            shape = network.layer(prefix).shape
             if attn is not None:
                 _add(h, attn.write, state.attention(attn, _prenorm(h, attn)))
+            if residuals is not None and shape.n_heads:
+                residuals.append(h.clone())
             if mlp is not None:
-                z = _prenorm(h, mlp)
-                _add(h, mlp.write, torch.relu(z @ mlp.w_in) @ mlp.w_out)
+                _add(h, mlp.write, _feed_forward(_prenorm(h, mlp), mlp))
+            if residuals is not None and shape.d_ff:
+                residuals.append(h.clone())
         last = h[torch.arange(batch, device=tokens.device), lengths - 1]
         return last @ network.unembed.T
 
@@ -222,9 +256,19 @@ class _Scratch:
         self.tol = tol
         self.dtype, self.device = h.dtype, h.device
         self.scores = torch.empty(0, dtype=h.dtype, device=h.device)
-        self.one = torch.ones((), dtype=h.dtype, device=h.device)
+        self.positions = torch.arange(valid.shape[1], device=h.device)
+        self.futures: dict[tuple[int, int, int], torch.Tensor] = {}
         n = valid.shape[1]
         self.counts = torch.arange(1, n + 1, dtype=h.dtype, device=h.device)[None, :, None, None]
+
+    def _future(self, start: int, stop: int, keys: int) -> torch.Tensor:
+        """[stop - start, keys - start]: key j > query i, for queries start..stop (cached: the
+        layers of one pass share their chunking)."""
+        block = self.futures.get((start, stop, keys))
+        if block is None:
+            p = self.positions
+            block = self.futures[(start, stop, keys)] = p[None, start:keys] > p[start:stop, None]
+        return block
 
     def attention(self, plan: AttentionPlan, z: torch.Tensor) -> torch.Tensor:
         """The attention sublayer's output on the write columns: [batch, n, |write|]."""
@@ -239,7 +283,8 @@ class _Scratch:
         for slot, causal in enumerate(plan.uniform_causal, start=hs):
             v = values[:, :, slot : slot + 1]
             if causal:  # the mean of v_0..v_i: a prefix sum over the count
-                torch.div(torch.cumsum(v, dim=1), self.counts[:, :n], out=out[:, :, slot : slot + 1])
+                mean = out[:, :, slot : slot + 1]
+                torch.div(torch.cumsum(v, dim=1), self.counts[:, :n], out=mean)
             else:  # the mean over the valid keys, the same for every query
                 if self.shortest < n:
                     v = v * self.valid[:, :, None, None]
@@ -265,7 +310,6 @@ class _Scratch:
         need = batch * hs * chunk * n
         if self.scores.numel() < need:
             self.scores = torch.empty(need, dtype=qkv.dtype, device=qkv.device)
-        positions = torch.arange(n, device=qkv.device)
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             keys = stop if all_causal else n
@@ -273,7 +317,7 @@ class _Scratch:
             scores = scores.view(batch, hs, stop - start, keys)
             torch.matmul(q[:, :, start:stop], k_t[..., :keys], out=scores)
             if keys > start:  # the causal heads' diagonal block: keys j > i are hidden
-                future = positions[None, start:keys] > positions[start:stop, None]
+                future = self._future(start, stop, keys)
                 if all_causal:
                     scores[..., start:keys].masked_fill_(future, float("-inf"))
                 else:
@@ -282,8 +326,8 @@ class _Scratch:
                     )
             if self.shortest < keys:
                 scores.masked_fill_(~self.valid[:, None, None, :keys], float("-inf"))
-            best = scores.amax(dim=-1, keepdim=True)
-            # s >= best - tol  <=>  s - (best - tol) >= 0; heaviside(0) = 1, heaviside(-inf) = 0.
-            scores.sub_(best - self.tol).heaviside_(self.one)
+            # 1 on the keys scoring within the tolerance of the row maximum (the full pass's
+            # heaviside(s - (best - tol)) is the same test), written over the scores.
+            torch.ge(scores, scores.amax(dim=-1, keepdim=True) - self.tol, out=scores)
             sums = scores @ v1[:, :, :keys]
             out[:, start:stop] = (sums[..., :dv] / sums[..., dv:]).transpose(1, 2)

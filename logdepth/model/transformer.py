@@ -536,7 +536,9 @@ class UniversalTransformer(nn.Module):
         if (
             cached is None
             or len(cached[0]) != len(buffers)
-            or any(a is not b or v != b._version for (a, v), b in zip(cached[0], buffers))
+            or any(
+                a is not b or v != b._version for (a, v), b in zip(cached[0], buffers, strict=True)
+            )
         ):
             cached = self._compact = ([(t, t._version) for t in buffers], CompactForward(self))
         return cached[1]
