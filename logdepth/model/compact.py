@@ -41,7 +41,7 @@ import torch
 # Score block per chunk of queries: 2^17 values (1 MiB in float64) stays in a core's L2 cache
 # while the five passes over it run (product, row max, subtract, step, product with values);
 # the full pass's SCORE_BLOCK_ELEMENTS bounds memory, this bounds cache traffic.
-CACHE_BLOCK_ELEMENTS = 1 << 17
+CACHE_BLOCK_ELEMENTS = 1 << 19
 
 
 @dataclass
@@ -62,6 +62,7 @@ class AttentionPlan(SublayerPlan):
 
     qkv: torch.Tensor
     scored_causal: torch.Tensor  # [scored heads] bool
+    all_causal: bool  # every scored head causal: a chunk of queries scores the keys before it
     uniform_causal: tuple[bool, ...]
     d_key: int
     d_val: int
@@ -135,7 +136,8 @@ def plan_attention(attn) -> AttentionPlan | None:
         mask=_mask(attn.mask, read),
         write=_cols(write),
         qkv=torch.cat(blocks).T.contiguous(),
-        scored_causal=torch.tensor([causal[h] for h in scored], dtype=torch.bool),
+        scored_causal=torch.tensor([causal[h] for h in scored], device=w_v.device),
+        all_causal=all(causal[h] for h in scored),
         uniform_causal=tuple(causal[h] for h in uniform),
         d_key=d_key,
         d_val=d_val,
@@ -163,7 +165,7 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
 
 def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
     """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`."""
-    x = h[..., plan.read]
+    x = h[..., plan.read] if isinstance(plan.read, slice) else h.index_select(-1, plan.read)
     if plan.mask is not None:
         x = x * plan.mask
     norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
@@ -298,14 +300,13 @@ class _Scratch:
         """Averaging-hard attention of the scored heads, in cache-sized chunks of queries."""
         batch, n, _ = qkv.shape
         hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
-        q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2).contiguous()
+        # Strided views of the projection (a matmul reads them as they are: no copies).
+        q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2)  # [b, hs, n, dk]
         k_t = qkv[..., hs * dk : 2 * hs * dk].view(batch, n, hs, dk).permute(0, 2, 3, 1)
-        k_t = k_t.contiguous()  # [b, hs, dk, n]
         # [v, 1]: one product gives the weighted sums and the weights' row sums.
         v1 = torch.ones(batch, hs, n, dv + 1, dtype=qkv.dtype, device=qkv.device)
         v1[..., :dv] = values.transpose(1, 2)
-        causal = plan.scored_causal.to(qkv.device)
-        all_causal = bool(causal.all())
+        causal, all_causal = plan.scored_causal, plan.all_causal
         chunk = max(1, min(n, CACHE_BLOCK_ELEMENTS // max(1, batch * hs * n)))
         need = batch * hs * chunk * n
         if self.scores.numel() < need:
