@@ -300,9 +300,12 @@ class _Scratch:
         """Averaging-hard attention of the scored heads, in cache-sized chunks of queries."""
         batch, n, _ = qkv.shape
         hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
-        # Strided views of the projection (a matmul reads them as they are: no copies).
+        # The queries as a strided view (each chunk's rows are a plain matrix to a matmul); the
+        # keys transposed once per layer, so that every chunk reads a row-major [dk, keys]
+        # prefix instead of copying a strided one.
         q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2)  # [b, hs, n, dk]
         k_t = qkv[..., hs * dk : 2 * hs * dk].view(batch, n, hs, dk).permute(0, 2, 3, 1)
+        k_t = k_t.contiguous()  # [b, hs, dk, n]
         # [v, 1]: one product gives the weighted sums and the weights' row sums.
         v1 = torch.ones(batch, hs, n, dv + 1, dtype=qkv.dtype, device=qkv.device)
         v1[..., :dv] = values.transpose(1, 2)
