@@ -150,7 +150,7 @@ def frontier_run() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[256, 1024], help="none: no table")
     parser.add_argument("--batch", type=int, default=1, help="words per forward pass")
     parser.add_argument("--frontier", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
@@ -160,7 +160,8 @@ def main() -> None:
         f"1 thread, float64 matmul {rate / 1e9:.1f} GFLOP/s (measured now), "
         f"{args.batch} word(s) per forward pass, median of {args.repeats}\n"
     )
-    table_rows(args.sizes, args.repeats, rate, args.batch)
+    if args.sizes:
+        table_rows(args.sizes, args.repeats, rate, args.batch)
     if args.frontier:
         frontier_run()
 
