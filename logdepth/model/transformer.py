@@ -526,7 +526,8 @@ class UniversalTransformer(nn.Module):
 
     def _compact_plan(self):
         """The compact plan of the current weights (rebuilt when a buffer is replaced, edited
-        in place, converted or moved)."""
+        in place, converted or moved); None when a weight is not finite (NaN * 0 is NaN, so
+        dropping a zero term would hide it: the full pass shows it)."""
         from logdepth.model.compact import CompactForward
 
         # The buffers themselves (not their ids, which a freed tensor's successor may reuse)
@@ -540,7 +541,9 @@ class UniversalTransformer(nn.Module):
                 a is not b or v != b._version for (a, v), b in zip(cached[0], buffers, strict=True)
             )
         ):
-            cached = self._compact = ([(t, t._version) for t in buffers], CompactForward(self))
+            finite = all(bool(torch.isfinite(t).all()) for t in buffers)
+            plan = CompactForward(self) if finite else None
+            cached = self._compact = ([(t, t._version) for t in buffers], plan)
         return cached[1]
 
     def forward(
@@ -558,8 +561,9 @@ class UniversalTransformer(nn.Module):
         (model/compact.py: only the weights' nonzero work, same answers up to summation order)
         unless `self.compact` is False.
         """
-        if trace is None and self._compact_applies():
-            return self._compact_plan().run(self, tokens, lengths, depth)
+        plan = self._compact_plan() if trace is None and self._compact_applies() else None
+        if plan is not None:
+            return plan.run(self, tokens, lengths, depth)
         batch, n = tokens.shape
         h = self.hook_embed(self.round(self.embed[tokens]))
         positions = torch.arange(n, device=tokens.device)

@@ -275,3 +275,13 @@ def test_emulated_runs_do_not_depend_on_the_compact_switch(models):
     model.network.compact = False
     off = model.network(ids, lengths, depth)
     assert torch.equal(on, off)
+
+
+def test_a_non_finite_weight_takes_the_full_pass():
+    """NaN times an exact 0 is NaN: with a NaN in a weight the plan would drop, the run still
+    shows it (the full pass), never a finite answer."""
+    model = _uniform_model(True)
+    model.tensors["initial.0.attn.W_Q"][0, 0, 0] = float("nan")  # the head's W_K stays zero
+    assert model._compact_plan() is None
+    logits = model(torch.tensor([[0, 1, 1]]), torch.tensor([3]), 0)
+    assert not torch.isfinite(logits).all()
