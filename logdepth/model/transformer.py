@@ -415,6 +415,10 @@ class UniversalTransformer(nn.Module):
         # p-precise emulation (Definition 4): every operation's result rounded to this many
         # mantissa bits (None: the dtype's own arithmetic). See `round`.
         self.precision_bits: int | None = None
+        # Run the compact plan (model/compact.py) where it computes the same thing: no trace,
+        # no hook, no emulation, hard attention. False: always the full pass.
+        self.compact = True
+        self._compact: tuple | None = None  # (weights stamp, CompactForward)
         # The unrolled copy of the repeated block now running (None outside it); for hooks.
         self.iteration: int | None = None
         schema = tensor_schema(config)
@@ -488,7 +492,7 @@ class UniversalTransformer(nn.Module):
         place, as for any torch module)."""
         model = UniversalTransformer(self.config, {k: v.to(dtype) for k, v in self.tensors.items()})
         model.attention_mode, model.beta = self.attention_mode, self.beta
-        model.precision_bits = self.precision_bits
+        model.precision_bits, model.compact = self.precision_bits, self.compact
         return model
 
     def schedule(self, depth: int) -> list[str]:
@@ -508,6 +512,40 @@ class UniversalTransformer(nn.Module):
         part, k = prefix.split(".")
         return getattr(self.config, part)[int(k)]
 
+    def _compact_applies(self) -> bool:
+        """Whether the compact plan computes what the full pass would: no p-bit emulation (it
+        rounds every operation of the full pass), hard attention, and nobody watching or
+        patching an activation (a hook sees the full pass's tensors)."""
+        if not self.compact or self.precision_bits is not None or self.attention_mode != "hard":
+            return False
+        from torch.nn.modules import module as torch_module
+
+        if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
+            return False
+        return not any(m._forward_hooks or m._forward_pre_hooks for m in self.modules())
+
+    def _compact_plan(self):
+        """The compact plan of the current weights (rebuilt when a buffer is replaced, edited
+        in place, converted or moved); None when a weight is not finite (NaN * 0 is NaN, so
+        dropping a zero term would hide it: the full pass shows it)."""
+        from logdepth.model.compact import CompactForward
+
+        # The buffers themselves (not their ids, which a freed tensor's successor may reuse)
+        # and their in-place versions.
+        buffers = list(self.buffers())
+        cached = self._compact
+        if (
+            cached is None
+            or len(cached[0]) != len(buffers)
+            or any(
+                a is not b or v != b._version for (a, v), b in zip(cached[0], buffers, strict=True)
+            )
+        ):
+            finite = all(bool(torch.isfinite(t).all()) for t in buffers)
+            plan = CompactForward(self) if finite else None
+            cached = self._compact = ([(t, t._version) for t in buffers], plan)
+        return cached[1]
+
     def forward(
         self,
         tokens: torch.Tensor,
@@ -518,7 +556,14 @@ class UniversalTransformer(nn.Module):
         """Run the unrolled network; return logits [batch, outputs] read at each last position.
 
         tokens: [batch, n] token ids, position 0 = BoS, padded arbitrarily past `lengths`.
+
+        Without a trace, hooks or emulation, in hard attention mode, it runs the compact plan
+        (model/compact.py: only the weights' nonzero work, same answers up to summation order)
+        unless `self.compact` is False.
         """
+        plan = self._compact_plan() if trace is None and self._compact_applies() else None
+        if plan is not None:
+            return plan.run(self, tokens, lengths, depth)
         batch, n = tokens.shape
         h = self.hook_embed(self.round(self.embed[tokens]))
         positions = torch.arange(n, device=tokens.device)

@@ -1,0 +1,170 @@
+"""How close the forward pass runs to its FLOP floor, for every registered word construction.
+
+For each word construction of the registry (parity; star-free needs an aperiodic language, so
+`ends_ab`) at n = 256 and 1,024 it prints the layers run, the median per-word forward time of the
+compact plan (logdepth/model/compact.py) and of the full pass (`network.compact = False`), and
+two floors computed from the weights' own shapes at the float64 matmul rate measured in the same
+run:
+- dense floor: 2 T x every entry of every matrix a layer run holds (W_Q, W_K, W_V, W_O, W_in,
+  W_out), plus every attention score: 2 T^2 (d_head + d_value) per stored head, T the tokens;
+- nonzero floor: the same with only the matrices' nonzero entries (attention counted the same).
+Ratios are time / floor. Then the wide Theorem 1 in float32 answers one word at its frontier
+(30,838 symbols for parity), old path against new, in the same run.
+
+Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy, so every figure
+is a median and the comparisons are ratios taken in one run.
+
+    python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--frontier/--no-frontier]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+
+import torch
+
+import logdepth
+from logdepth.model import inputs
+
+try:  # the construction table (renamed catalog on another branch)
+    from logdepth import catalog as table
+except ImportError:  # pragma: no cover - depends on the checkout
+    from logdepth import registry as table
+
+SPEC = "examples/basics.ld"
+LANGUAGE = {"starfree": "ends_ab"}  # star-free needs an aperiodic language; parity elsewhere
+MATRICES = ("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "mlp.W_in", "mlp.W_out")
+MATMUL_SIDE = 1024  # the rate probe: [1024 x 1024] @ [1024 x 1024] in float64
+
+
+def matmul_rate(repeats: int) -> float:
+    """FLOP/s of a plain float64 matmul on this thread, median of `repeats` runs."""
+    a = torch.randn(MATMUL_SIDE, MATMUL_SIDE, dtype=torch.float64)
+    b = torch.randn(MATMUL_SIDE, MATMUL_SIDE, dtype=torch.float64)
+    a @ b
+    return 2 * MATMUL_SIDE**3 / median(lambda: a @ b, repeats)
+
+
+def median(run, repeats: int) -> float:
+    """Median seconds of `repeats` calls of run (after one warm-up call)."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floors(model, sequence: list[str]) -> tuple[float, float]:
+    """(dense, nonzero) FLOPs of one forward pass over `sequence` (module docstring)."""
+    net = model.network
+    tokens = len(sequence)
+    depth = model.config.depth_rule.depth(model.input_size(sequence))
+    dense = nonzero = 0.0
+    for prefix in net.schedule(depth):
+        layer = net.layer(prefix)
+        shape = layer.shape
+        attention = 2.0 * tokens**2 * shape.n_heads * (shape.d_head + shape.d_value)
+        entries = [net.tensors[f"{prefix}.{m}"] for m in MATRICES]
+        dense += 2.0 * tokens * sum(t.numel() for t in entries) + attention
+        nonzero += 2.0 * tokens * sum(int(t.count_nonzero()) for t in entries) + attention
+    unembed = net.tensors["unembed"]
+    return dense + 2.0 * unembed.numel(), nonzero + 2.0 * int(unembed.count_nonzero())
+
+
+def word_tokens(model, n: int, seed: int = 0) -> list[str]:
+    """BoS, a random word of n symbols, the end token."""
+    rng = random.Random(seed)
+    symbols = model.alphabet
+    return inputs.encode_word([rng.choice(symbols) for _ in range(n)])
+
+
+def build(name: str, n: int):
+    entry = table.get(name)
+    spec = logdepth.parse_file(SPEC)
+    options = {"max_length": n} if entry.needs_max_length else {}
+    return logdepth.compile(spec[LANGUAGE.get(name, "parity")], construction=name, **options)
+
+
+def per_word(model, batch: list[list[str]], repeats: int, compact: bool) -> float:
+    """Median seconds per word of `run_tokens(batch)` with the compact plan on or off."""
+    model.network.compact = compact
+    try:
+        return median(lambda: model.run_tokens(batch), repeats) / len(batch)
+    finally:
+        model.network.compact = True
+
+
+def table_rows(sizes: list[int], repeats: int, rate: float, batch: int) -> None:
+    names = [c.name for c in table.CONSTRUCTIONS if c.input_format == "word" and not c.chooser]
+    print(
+        f"| construction | n | layers | per word | full pass | speed-up | dense floor | "
+        f"nonzero floor |\n|{'---|' * 8}"
+    )
+    for name in names:
+        built = None
+        for n in sizes:
+            if built is None or table.get(name).needs_max_length:
+                built = build(name, n)
+            words = [word_tokens(built, n, seed) for seed in range(batch)]
+            layers = len(built.network.schedule(built.config.depth_rule.depth(n)))
+            new = per_word(built, words, repeats, True)
+            old = per_word(built, words, repeats, False)
+            dense, nonzero = floors(built, words[0])
+            fd, fn = dense / rate, nonzero / rate
+            print(
+                f"| {name} | {n:,} | {layers} | {ms(new)} | {ms(old)} | {old / new:.1f}x | "
+                f"{ms(fd)} ({new / fd:.1f}x) | {ms(fn)} ({new / fn:.1f}x) |",
+                flush=True,
+            )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def frontier_run() -> None:
+    """The wide Theorem 1 in float32 on one word at its stored frontier: full pass vs compact."""
+    spec = logdepth.parse_file(SPEC)
+    model = logdepth.compile(spec["parity"], construction="wide").to("float32")
+    n = model.frontier
+    tokens = word_tokens(model, n)
+    times = {}
+    for compact in (True, False):
+        model.network.compact = compact
+        start = time.perf_counter()
+        answer = model.run_tokens([tokens])[0]
+        times[compact] = time.perf_counter() - start
+    model.network.compact = True
+    print(
+        f"\nwide parity, float32, one word at its frontier n = {n:,} ({answer}): "
+        f"full pass {ms(times[False])}, compact {ms(times[True])}, "
+        f"{times[False] / times[True]:.1f}x faster"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[256, 1024], help="none: no table")
+    parser.add_argument("--batch", type=int, default=1, help="words per forward pass")
+    parser.add_argument("--frontier", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rate = matmul_rate(args.repeats)
+    print(
+        f"1 thread, float64 matmul {rate / 1e9:.1f} GFLOP/s (measured now), "
+        f"{args.batch} word(s) per forward pass, median of {args.repeats}\n"
+    )
+    if args.sizes:
+        table_rows(args.sizes, args.repeats, rate, args.batch)
+    if args.frontier:
+        frontier_run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,338 @@
+"""The compact execution plan: the forward pass running only the work the weights hold.
+
+A compiled layer is mostly zeros: heads padded to the widest head of their layer, feed-forward
+rows that read a few of hundreds of residual cells, output matrices that write a few. The plan
+is derived from the loaded weights (never stored; the weight file does not change) and drops
+exactly what is zero, so every value it adds is one the full pass adds too:
+
+- a feed-forward unit whose input row or output column is zero (relu(0) * u and w * 0 add 0);
+- residual cells a sublayer neither reads nor writes: it gathers the columns its mask keeps,
+  and scatters its output into the rows of W_O / W_out that are nonzero (the other rows of the
+  full product are exact zeros, and h + 0 = h);
+- a head whose output is zero (zero W_V, or zero W_O block), and in the heads that stay, query
+  and key dimensions whose W_Q or W_K row is zero and value dimensions whose W_V row or W_O
+  column is zero (each drops an exact 0 term from a dot product);
+- a head whose scores are constant (zero W_Q or zero W_K: every score is exactly 0, so every
+  visible key ties with the row maximum) averages its visible values: a prefix sum divided by
+  the count for a causal head, the valid keys' sum divided by the length for an unmasked one.
+  O(n) instead of O(n^2); the sum is a sum of the same attended values in another order (see
+  below).
+
+Per layer, one matmul projects the read columns onto every kept head's query, key and value;
+the scored heads' attention runs in chunks of queries sized to stay in cache, all heads at
+once, with the weights and their row counts from one product against [v, 1] (0/1 weights
+times 1 sum exactly).
+
+What changes is only the summation order of some dot products and of the attention sums, so
+results agree with the full pass up to the rounding of a k-term sum, the first-order bound
+gamma_k sum |terms| that holds for any order (tests/model/reference.py derives its bounds that
+way, and the worst-case score rounding of the precision model, `precision.score_rounding_ulps`,
+bounds every attention sum and product the same way): answers and decoded cells stay the same.
+The p-bit emulation (`precision_bits`), traces, hooks and the softmax mode keep the full pass
+(`UniversalTransformer.forward` picks), so emulated bytes, trace and hook values do not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+# Score block per chunk of queries: 2^19 values (4 MiB in float64, 2 MiB in float32) stays near
+# the core while the passes over it run (product, row max, threshold, product with the values);
+# of 2^15, 2^17, 2^19 and 2^21, 2^19 ran the wide model fastest at n = 4,096 and 8,192. The full
+# pass's SCORE_BLOCK_ELEMENTS bounds memory; this bounds cache traffic.
+CACHE_BLOCK_ELEMENTS = 1 << 19
+
+
+@dataclass
+class SublayerPlan:
+    """Column gather/scatter of one sublayer: it reads `read` (with the mask's values there,
+    None when all are 1) and adds its output into `write` (a slice when contiguous)."""
+
+    read: torch.Tensor | slice
+    mask: torch.Tensor | None
+    write: torch.Tensor | slice
+
+
+@dataclass
+class AttentionPlan(SublayerPlan):
+    """The kept heads of one attention sublayer, projected by one matrix `qkv` [c, F]: the
+    scored heads' queries and keys (`d_key` each), then every kept head's values (`d_val`
+    each: scored heads first, then constant-score heads); `w_o` [heads * d_val, |write|]."""
+
+    qkv: torch.Tensor
+    scored_causal: torch.Tensor  # [scored heads] bool
+    all_causal: bool  # every scored head causal: a chunk of queries scores the keys before it
+    uniform_causal: tuple[bool, ...]
+    d_key: int
+    d_val: int
+    w_o: torch.Tensor
+
+
+@dataclass
+class FeedForwardPlan(SublayerPlan):
+    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]."""
+
+    w_in: torch.Tensor
+    w_out: torch.Tensor
+
+
+def _cols(index: torch.Tensor) -> torch.Tensor | slice:
+    """A slice when the columns are one contiguous run (a view, no gather), else the index."""
+    if len(index) and int(index[-1] - index[0]) + 1 == len(index):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
+def _mask(mask: torch.Tensor, read: torch.Tensor) -> torch.Tensor | None:
+    values = mask[read]
+    return None if bool((values == 1).all()) else values
+
+
+def plan_attention(attn) -> AttentionPlan | None:
+    """The compact plan of an `Attention` module (None: it adds exact zeros only)."""
+    read = torch.nonzero(attn.mask, as_tuple=True)[0]
+    if not len(read):
+        return None
+    w_q, w_k, w_v = (getattr(attn, m)[..., read] for m in ("W_Q", "W_K", "W_V"))
+    heads, d_value = w_v.shape[0], w_v.shape[1]
+    w_o = attn.W_O.reshape(attn.W_O.shape[0], heads, d_value)  # [d_model, heads, d_value]
+    value_dims = [
+        torch.nonzero((w_v[h] != 0).any(1) & (w_o[:, h] != 0).any(0), as_tuple=True)[0]
+        for h in range(heads)
+    ]
+    key_dims = [
+        torch.nonzero((w_q[h] != 0).any(1) & (w_k[h] != 0).any(1), as_tuple=True)[0]
+        for h in range(heads)
+    ]
+    kept = [h for h in range(heads) if len(value_dims[h])]
+    scored = [h for h in kept if len(key_dims[h])]
+    uniform = [h for h in kept if not len(key_dims[h])]
+    order = scored + uniform
+    if not order:
+        return None
+    write = torch.nonzero(
+        torch.stack([(w_o[:, h][:, value_dims[h]] != 0).any(1) for h in order]).any(0),
+        as_tuple=True,
+    )[0]
+    d_key = max((len(key_dims[h]) for h in scored), default=0)
+    d_val = max(len(value_dims[h]) for h in order)
+    c, dtype = len(read), w_v.dtype
+
+    def padded(rows: torch.Tensor, dims: torch.Tensor, width: int) -> torch.Tensor:
+        out = torch.zeros(width, c, dtype=dtype, device=rows.device)
+        out[: len(dims)] = rows[dims]
+        return out
+
+    blocks = [padded(w_q[h], key_dims[h], d_key) for h in scored]
+    blocks += [padded(w_k[h], key_dims[h], d_key) for h in scored]
+    blocks += [padded(w_v[h], value_dims[h], d_val) for h in order]
+    w_out = torch.zeros(len(order), d_val, len(write), dtype=dtype, device=w_v.device)
+    for slot, h in enumerate(order):
+        w_out[slot, : len(value_dims[h])] = w_o[write][:, h][:, value_dims[h]].T
+    causal = attn.shape.causal
+    return AttentionPlan(
+        read=_cols(read),
+        mask=_mask(attn.mask, read),
+        write=_cols(write),
+        qkv=torch.cat(blocks).T.contiguous(),
+        scored_causal=torch.tensor([causal[h] for h in scored], device=w_v.device),
+        all_causal=all(causal[h] for h in scored),
+        uniform_causal=tuple(causal[h] for h in uniform),
+        d_key=d_key,
+        d_val=d_val,
+        w_o=w_out.reshape(len(order) * d_val, len(write)).contiguous(),
+    )
+
+
+def plan_feed_forward(mlp) -> FeedForwardPlan | None:
+    """The compact plan of a `FeedForward` module (None: it adds exact zeros only)."""
+    read = torch.nonzero(mlp.mask, as_tuple=True)[0]
+    w_in = mlp.W_in[:, read]
+    live = torch.nonzero((w_in != 0).any(1) & (mlp.W_out != 0).any(0), as_tuple=True)[0]
+    if not len(read) or not len(live):
+        return None
+    w_out = mlp.W_out[:, live]
+    write = torch.nonzero((w_out != 0).any(1), as_tuple=True)[0]
+    return FeedForwardPlan(
+        read=_cols(read),
+        mask=_mask(mlp.mask, read),
+        write=_cols(write),
+        w_in=w_in[live].T.contiguous(),
+        w_out=w_out[write].T.contiguous(),
+    )
+
+
+def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
+    """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`."""
+    x = h[..., plan.read] if isinstance(plan.read, slice) else h.index_select(-1, plan.read)
+    if plan.mask is not None:
+        x = x * plan.mask
+    norm = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+    return torch.where(norm > 0, x / torch.where(norm > 0, norm, 1.0), 0.0)
+
+
+def _add(h: torch.Tensor, write: torch.Tensor | slice, delta: torch.Tensor) -> None:
+    """h[..., write] += delta in place (the other cells get + 0, which leaves them as they are)."""
+    if isinstance(write, slice):
+        h[..., write] += delta
+    else:
+        h.index_add_(-1, write, delta)
+
+
+def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
+    """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
+    threshold layer has thousands of units: the hidden activations are its largest tensor)."""
+    batch, n, _ = z.shape
+    units = plan.w_in.shape[1]
+    rows = max(1, CACHE_BLOCK_ELEMENTS // units)
+    if batch * n <= rows:
+        return torch.relu_(z @ plan.w_in) @ plan.w_out
+    flat = z.reshape(batch * n, -1)
+    out = torch.empty(batch * n, plan.w_out.shape[1], dtype=z.dtype, device=z.device)
+    hidden = torch.empty(rows, units, dtype=z.dtype, device=z.device)
+    for start in range(0, batch * n, rows):
+        stop = min(batch * n, start + rows)
+        block = torch.mm(flat[start:stop], plan.w_in, out=hidden[: stop - start]).relu_()
+        torch.mm(block, plan.w_out, out=out[start:stop])
+    return out.view(batch, n, -1)
+
+
+class CompactForward:
+    """The compact plan of a whole network: per stored layer, its attention and feed-forward
+    plans (None where a sublayer adds exact zeros only)."""
+
+    def __init__(self, network) -> None:
+        self.layers: dict[str, tuple[AttentionPlan | None, FeedForwardPlan | None]] = {}
+        with torch.no_grad():
+            for part in ("initial", "repeated", "final"):
+                for k, layer in enumerate(getattr(network, part)):
+                    attn = plan_attention(layer.attn) if layer.shape.n_heads else None
+                    mlp = plan_feed_forward(layer.mlp) if layer.shape.d_ff else None
+                    self.layers[f"{part}.{k}"] = (attn, mlp)
+
+    def run(
+        self,
+        network,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        depth: int,
+        residuals: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Logits [batch, outputs] at each last position, as `UniversalTransformer.forward`.
+
+        `residuals`, when given, receives a copy of the stream after the embedding and after
+        every sublayer the full pass's trace records (`Trace.residuals`' steps), for checks."""
+        batch, n = tokens.shape
+        h = network.embed[tokens]  # a fresh tensor: updated in place below
+        positions = torch.arange(n, device=tokens.device)
+        valid = positions[None, :] < lengths[:, None]
+        state = _Scratch(h, valid, lengths, network.tie_tolerance)
+        if residuals is not None:
+            residuals.append(h.clone())
+        for prefix in network.schedule(depth):
+            attn, mlp = self.layers[prefix]
+            shape = network.layer(prefix).shape
+            if attn is not None:
+                _add(h, attn.write, state.attention(attn, _prenorm(h, attn)))
+            if residuals is not None and shape.n_heads:
+                residuals.append(h.clone())
+            if mlp is not None:
+                _add(h, mlp.write, _feed_forward(_prenorm(h, mlp), mlp))
+            if residuals is not None and shape.d_ff:
+                residuals.append(h.clone())
+        last = h[torch.arange(batch, device=tokens.device), lengths - 1]
+        return last @ network.unembed.T
+
+
+class _Scratch:
+    """What one forward pass shares across its layers: validity masks, the tie tolerance and
+    the reusable score buffer."""
+
+    def __init__(
+        self, h: torch.Tensor, valid: torch.Tensor, lengths: torch.Tensor, tol: float
+    ) -> None:
+        self.valid = valid
+        self.lengths = lengths
+        self.shortest = int(lengths.min())
+        self.tol = tol
+        self.dtype, self.device = h.dtype, h.device
+        self.scores = torch.empty(0, dtype=h.dtype, device=h.device)
+        self.positions = torch.arange(valid.shape[1], device=h.device)
+        self.futures: dict[tuple[int, int, int], torch.Tensor] = {}
+        n = valid.shape[1]
+        self.counts = torch.arange(1, n + 1, dtype=h.dtype, device=h.device)[None, :, None, None]
+
+    def _future(self, start: int, stop: int, keys: int) -> torch.Tensor:
+        """[stop - start, keys - start]: key j > query i, for queries start..stop (cached: the
+        layers of one pass share their chunking)."""
+        block = self.futures.get((start, stop, keys))
+        if block is None:
+            p = self.positions
+            block = self.futures[(start, stop, keys)] = p[None, start:keys] > p[start:stop, None]
+        return block
+
+    def attention(self, plan: AttentionPlan, z: torch.Tensor) -> torch.Tensor:
+        """The attention sublayer's output on the write columns: [batch, n, |write|]."""
+        batch, n, _ = z.shape
+        qkv = z @ plan.qkv  # [b, n, F]: one projection for every head's query, key and value
+        hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        heads = hs + len(plan.uniform_causal)
+        out = torch.empty(batch, n, heads, dv, dtype=z.dtype, device=z.device)
+        values = qkv[..., 2 * hs * dk :].view(batch, n, heads, dv)
+        if hs:
+            self._scored(plan, qkv, values[:, :, :hs], out[:, :, :hs])
+        for slot, causal in enumerate(plan.uniform_causal, start=hs):
+            v = values[:, :, slot : slot + 1]
+            if causal:  # the mean of v_0..v_i: a prefix sum over the count
+                mean = out[:, :, slot : slot + 1]
+                torch.div(torch.cumsum(v, dim=1), self.counts[:, :n], out=mean)
+            else:  # the mean over the valid keys, the same for every query
+                if self.shortest < n:
+                    v = v * self.valid[:, :, None, None]
+                mean = v.sum(dim=1, keepdim=True) / self.lengths.to(z.dtype)[:, None, None, None]
+                out[:, :, slot : slot + 1] = mean
+        return out.view(batch, n, heads * dv) @ plan.w_o
+
+    def _scored(
+        self, plan: AttentionPlan, qkv: torch.Tensor, values: torch.Tensor, out: torch.Tensor
+    ) -> None:
+        """Averaging-hard attention of the scored heads, in cache-sized chunks of queries."""
+        batch, n, _ = qkv.shape
+        hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        # The queries as a strided view (each chunk's rows are a plain matrix to a matmul); the
+        # keys transposed once per layer, so that every chunk reads a row-major [dk, keys]
+        # prefix instead of copying a strided one.
+        q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2)  # [b, hs, n, dk]
+        k_t = qkv[..., hs * dk : 2 * hs * dk].view(batch, n, hs, dk).permute(0, 2, 3, 1)
+        k_t = k_t.contiguous()  # [b, hs, dk, n]
+        # [v, 1]: one product gives the weighted sums and the weights' row sums.
+        v1 = torch.ones(batch, hs, n, dv + 1, dtype=qkv.dtype, device=qkv.device)
+        v1[..., :dv] = values.transpose(1, 2)
+        causal, all_causal = plan.scored_causal, plan.all_causal
+        chunk = max(1, min(n, CACHE_BLOCK_ELEMENTS // max(1, batch * hs * n)))
+        need = batch * hs * chunk * n
+        if self.scores.numel() < need:
+            self.scores = torch.empty(need, dtype=qkv.dtype, device=qkv.device)
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            keys = stop if all_causal else n
+            scores = self.scores[: batch * hs * (stop - start) * keys]
+            scores = scores.view(batch, hs, stop - start, keys)
+            torch.matmul(q[:, :, start:stop], k_t[..., :keys], out=scores)
+            if keys > start:  # the causal heads' diagonal block: keys j > i are hidden
+                future = self._future(start, stop, keys)
+                if all_causal:
+                    scores[..., start:keys].masked_fill_(future, float("-inf"))
+                else:
+                    scores[..., start:keys].masked_fill_(
+                        future & causal[:, None, None], float("-inf")
+                    )
+            if self.shortest < keys:
+                scores.masked_fill_(~self.valid[:, None, None, :keys], float("-inf"))
+            # 1 on the keys scoring within the tolerance of the row maximum (the full pass's
+            # heaviside(s - (best - tol)) is the same test), written over the scores.
+            torch.ge(scores, scores.amax(dim=-1, keepdim=True) - self.tol, out=scores)
+            sums = scores @ v1[:, :, :keys]
+            out[:, start:stop] = (sums[..., :dv] / sums[..., dv:]).transpose(1, 2)
