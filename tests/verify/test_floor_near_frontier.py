@@ -56,4 +56,8 @@ def test_a_wrong_answer_near_the_frontier_fails(parity32, monkeypatch):
     report = _probe(parity32, 600.0)
     assert not report.ok
     assert calls[-1] is None and len(calls) == 3  # the first extra round failed, and stopped
-    assert report.lines[-1] == "FAIL: a word of length 110 (inside the stored frontier) is wrong"
+    # The failure names the length; the word itself is quoted from a second run (which the
+    # patched check cannot make fail, so it says it was not reproduced).
+    assert report.lines[-1].startswith(
+        "FAIL: a word of length 110 (inside the stored frontier) is wrong: "
+    )
