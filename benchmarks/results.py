@@ -293,7 +293,28 @@ def write_page(
 
     lines += depth_lines()
     plot(out / "results" / "depth_by_class.png")
+    lines += kept_sections(out / "results.md")
     (out / "results.md").write_text("\n".join(lines))
+
+
+# Sections other benchmarks measure (floor.py's needs minutes of quiet single-thread time); this
+# script carries them over from the page it replaces instead of dropping them.
+KEPT_HEADINGS = ("## The forward pass against its FLOP floor",)
+
+
+def kept_sections(path: Path) -> list[str]:
+    """The KEPT_HEADINGS sections of the existing page (each up to the next `## ` heading)."""
+    if not path.exists():
+        return []
+    text = path.read_text().split("\n")
+    kept: list[str] = []
+    for heading in KEPT_HEADINGS:
+        if heading not in text:
+            continue
+        start = text.index(heading)
+        end = next((k for k in range(start + 1, len(text)) if text[k].startswith("## ")), len(text))
+        kept += [""] + text[start:end]
+    return kept
 
 
 def layer_rows(sizes) -> dict[str, list]:
