@@ -16,18 +16,18 @@ def compile(
     max_length: int | None = None,
     source: str | None = None,
 ) -> CompiledModel:
-    """Compile with a construction of the registry (`logdepth constructions` lists them).
+    """Compile with a construction of the catalog (`logdepth constructions` lists them).
 
     Word constructions take a DFA or NFA (e.g. ``spec["parity"]``): "uniform" is Theorem 1's
     (0, 8, 9)-universal transformer; "nonuniform" with ``max_length=N`` Corollary 1.1's
     4*ceil(log2 N) + 5 layers; "wide" and "nonuniform-wide" the same with the bit-vector
     position code (docs/wide.md). Graph constructions ("connectivity", "connectivity-wide")
     take no object: one set of weights serves every graph."""
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.automata.dfa import DFA
     from logdepth.automata.nfa import NFA
 
-    entry = registry.get(construction)
+    entry = catalog.get(construction)
     if max_length is not None and (
         isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
     ):

@@ -9,7 +9,7 @@ The paper's statements (camera-ready numbering):
   vertices (d = 32 -> 64). The introduction's "128 vertices at depth 32" and "2.1 B at depth 80"
   need one more in the exponent, 2^((d - 20)/2 + 1) (docs/errata.md).
 
-The exact counts invert the layer formulas of every registered construction (logdepth.registry),
+The exact counts invert the layer formulas of every registered construction (logdepth.catalog),
 the formulas our weights are built and tested with:
 - Theorem 1 (uniform): 8 ceil(log2 n) + 9 <= d;
 - Corollary 1.1 (non-uniform, built for N): 4 ceil(log2 N) + 5 <= d;
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from logdepth.registry import CONSTRUCTIONS, Construction
+from logdepth.catalog import CONSTRUCTIONS, Construction
 
 # No input has 2^63 symbols or vertices: torch indexes positions with int64. So a budget past
 # the depth at which every construction already reaches 2^63 buys nothing more, and the paper's

@@ -442,7 +442,7 @@ def _lifted(modulus: int) -> int:
 
 def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
     """(tie tolerance, p -> n(p)) of a counting model, from its weight file's report (the
-    registry's precision interface): the frontier depends on the report's "modulus", the
+    catalog's precision interface): the frontier depends on the report's "modulus", the
     tolerance does not (Theorem 1's: every multi-key tie is bitwise or harmless, `score_gaps`)."""
     modulus = (report or {}).get("modulus")
     if isinstance(modulus, bool) or not isinstance(modulus, int):

@@ -252,7 +252,7 @@ def frontier_for_bits(bits: int) -> int:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of the wide Theorem 2, for the registry."""
+    """(tie tolerance, n(p)) of the wide Theorem 2, for the catalog."""
     return tie_tolerance(), frontier_for_bits
 
 

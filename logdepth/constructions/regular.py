@@ -143,7 +143,7 @@ def word_readout(answer: Cell) -> dict[str, dict[Cell, np.ndarray]]:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the registry."""
+    """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the catalog."""
     return tie_tolerance(), frontier_for_bits
 
 

@@ -129,7 +129,7 @@ def layer_count(kinds: Sequence[tuple[str, int]]) -> int:
 
 
 def layers_of(report: Mapping[str, Any]) -> int:
-    """One build's layer count from its report (the registry's `depth` hook)."""
+    """One build's layer count from its report (the catalog's `depth` hook)."""
     kinds = report.get("level_kinds")
     if not isinstance(kinds, list):
         raise CompileError("a solvable model's report names its levels' kinds; this one does not")

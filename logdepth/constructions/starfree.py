@@ -238,7 +238,7 @@ def layer_count(levels: int) -> int:
 
 
 def layers_of(report: Mapping[str, Any]) -> int:
-    """One build's layer count from its report (the registry's `depth` hook)."""
+    """One build's layer count from its report (the catalog's `depth` hook)."""
     levels = report.get("levels")
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
         raise CompileError(

@@ -170,7 +170,7 @@ def frontier_for_bits(bits: int) -> int:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of the wide Theorem 1, for the registry: Theorem 1's tolerance."""
+    """(tie tolerance, n(p)) of the wide Theorem 1, for the catalog: Theorem 1's tolerance."""
     return tie_tolerance(), frontier_for_bits
 
 

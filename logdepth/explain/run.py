@@ -117,7 +117,7 @@ def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, A
 
 # ---- words ------------------------------------------------------------------------------------
 def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
-    """The layer formula of the file's construction (registry), evaluated at n or its N."""
+    """The layer formula of the file's construction (catalog), evaluated at n or its N."""
     entry = word_verify.construction_of(model)
     size = n
     if entry.needs_max_length:
