@@ -30,6 +30,7 @@ _LAZY = {
     "compile": "logdepth.api",
     "compile_connectivity": "logdepth.api",
     "load": "logdepth.api",
+    "register": "logdepth.api",
     "CompiledModel": "logdepth.model.compiled",
 }
 
@@ -57,4 +58,5 @@ __all__ = [
     "load",
     "parse",
     "parse_file",
+    "register",
 ]

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logdepth.catalog import names as catalog_names
 from logdepth.errors import InputError, LogdepthError, SpecError
 from logdepth.model.inputs import quoted
-from logdepth.catalog import names as catalog_names
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -87,16 +87,22 @@ def _graph_argument(text: str):
 # ---- subcommands ------------------------------------------------------------------------------
 def _compile_construction(args: argparse.Namespace) -> str:
     """The catalog name `compile` builds: --construction, with --connectivity kept as the
-    short form of the graph constructions (--connectivity [--construction uniform|wide])."""
+    short form of the graph constructions (--connectivity [--construction uniform|wide]: the
+    catalog's "connectivity" aliases)."""
+    from logdepth import catalog
+
     if not args.connectivity:
-        return args.construction or "uniform"
-    graph = {None: "connectivity", "uniform": "connectivity", "wide": "connectivity-wide"}
-    graph.update({"connectivity": "connectivity", "connectivity-wide": "connectivity-wide"})
-    if args.construction not in graph:
+        return args.construction or catalog.DEFAULT
+    graphs = catalog.names(accepts="graph")
+    choice = args.construction or catalog.aliases("connectivity")[0]
+    if choice in graphs:
+        return choice
+    known = catalog.aliases("connectivity")
+    if choice not in known:
         raise InputError(
-            f"--connectivity has the constructions uniform and wide, not {args.construction}"
+            f"--connectivity has the constructions {' and '.join(known)}, not {choice}"
         )
-    return graph[args.construction]
+    return catalog.by_alias("connectivity", choice).name
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -803,7 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="which automaton of the spec file")
     p.add_argument(
         "--construction",
-        choices=catalog_names(),
+        choices=_construction_choices(),
         help="which construction (default uniform; `logdepth constructions` lists them)",
     )
     p.add_argument("--max-length", type=int, help="longest word (nonuniform, Corollary 1.1)")
@@ -955,6 +961,18 @@ def _version() -> str:
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like an exception, so `finally` blocks remove temporary files."""
     raise SystemExit(128 + signum)
+
+
+def _construction_choices() -> list[str]:
+    """--construction's choices: every catalog entry, or the built-in ones when an installed
+    plug-in is broken (the commands that need the plug-ins then say which one and why)."""
+    from logdepth import catalog
+    from logdepth.errors import PluginError
+
+    try:
+        return catalog_names()
+    except PluginError:
+        return [entry.name for entry in catalog.CONSTRUCTIONS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

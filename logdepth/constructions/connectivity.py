@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
@@ -77,7 +78,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 
 OUTPUTS = ("disconnected", "connected")
-CONSTRUCTION = "connectivity (Theorem 2, (17, 2, 1)-universal)"
+CONSTRUCTION = catalog.config_name("connectivity")
 # lambda: Lemma 1's integers (positions, floor(j/n), j mod n) are hashed as phi(lambda v).
 # Chosen in graph_precision (HASH_SCALE), where the float64 frontier it gives is derived.
 LAMBDA = graph_precision.HASH_SCALE

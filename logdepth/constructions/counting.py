@@ -69,6 +69,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
@@ -111,7 +112,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "counting-mod"
+CONSTRUCTION = catalog.config_name("counting")
 THEOREM = "Lemma 1 (division) with Lemma 7's averages: modular counting in constant depth"
 REFERENCE = "Merrill & Sabharwal (2025), Lemma 1 and Lemma 7 (Appendix A)"
 # The sublayers where Lemma 1's block (int modulus) reads nothing, so a host may read a psi

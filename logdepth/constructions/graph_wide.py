@@ -72,7 +72,7 @@ from typing import Any
 
 import numpy as np
 
-from logdepth import precision
+from logdepth import catalog, precision
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
@@ -114,7 +114,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 from logdepth.precision import bits_of, largest_clearing, unit_roundoff
 
-CONSTRUCTION = "connectivity-wide"
+CONSTRUCTION = catalog.config_name("connectivity-wide")
 OUTPUTS = ("disconnected", "connected")
 BITS = 7
 CAPACITY = 2**BITS  # largest n: digits and s - 1, t - 1 are < n <= 128

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.solvable import ADD, KEEP, RESET, SolvableCascade, solvable_cascade
@@ -88,7 +89,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "solvable-cascade"
+CONSTRUCTION = catalog.config_name("solvable")
 THEOREM = (
     "holonomy cascade with each solvable group split into Z_p counters (Krohn-Rhodes, "
     "Kaloujnine-Krasner); constant depth"

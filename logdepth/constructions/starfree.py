@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.holonomy import Cascade, Value, holonomy
 from logdepth.automata.nfa import NFA
@@ -86,7 +87,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "starfree-cascade"
+CONSTRUCTION = catalog.config_name("starfree")
 THEOREM = "holonomy cascade of reset levels, each read by Lemma 10 (star-free, constant depth)"
 REFERENCE = (
     "Krohn-Rhodes by holonomy (Zeiger 1967; Egri-Nagy & Nehaniv 2015) with Merrill & "

@@ -57,6 +57,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.gadgets import (
@@ -456,8 +457,8 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     )
 
 
-CONSTRUCTION = "theorem1-wide"
-NONUNIFORM_CONSTRUCTION = "corollary1.1-wide"
+CONSTRUCTION = catalog.config_name("wide")
+NONUNIFORM_CONSTRUCTION = catalog.config_name("nonuniform-wide")
 
 
 def fetch_head(

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from logdepth import catalog
+from logdepth.catalog import Construction
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS
-from logdepth.catalog import Construction
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
 

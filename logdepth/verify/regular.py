@@ -27,10 +27,10 @@ from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
+from logdepth.catalog import Construction
 from logdepth.errors import InputError
 from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
-from logdepth.catalog import Construction
 from logdepth.verify.codebook import check_codebook_against
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport
