@@ -176,6 +176,7 @@ class Construction:
         (`compile_connectivity("wide")`, `--connectivity wide`).
     finish: "module:function" applied to the built model (word models: element names).
     monoid_codes: its cells carry Theorem 1's monoid elements (a codebook; explain needs it).
+    unexplained: why `explain` does not draw its runs yet (empty: it does).
     chooser: builds with another entry, chosen per language and named in the report's
         "chosen" record (auto); its files name that entry's config, never its own.
     """
@@ -199,6 +200,7 @@ class Construction:
     aliases: Mapping[str, str] = field(default_factory=dict)
     finish: str | None = None
     monoid_codes: bool = False
+    unexplained: str = ""
     chooser: bool = False
 
     def __post_init__(self) -> None:
@@ -464,6 +466,9 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             "7 + 2 per reset level + 4-5 per counter (+1), the cascade's",
         ),
         build="logdepth.constructions.solvable:compile_solvable",
+        unexplained="explain does not draw the solvable cascade's counters yet; `logdepth "
+        "inspect` shows its levels and tables, `logdepth verify` decodes every level at every "
+        "token",
         precision="logdepth.constructions.solvable:precision_model",
         verifier="logdepth.verify.solvable:verify_solvable",
     ),

@@ -542,7 +542,7 @@ def build_program(with_frontier: bool = True) -> Program:
 
 def compile_connectivity() -> CompiledModel:
     """Theorem 2's transformer: the same weights for every graph size n (only the unrolling
-    ceil(log2 n) changes); 2 ceil(log2 n) + 18 layers."""
+    ceil(log2 n) changes); the catalog's formula gives its layer count."""
     program = build_program()
     network = assemble(program)
     return CompiledModel(network, {"report": report(program)})
@@ -550,10 +550,11 @@ def compile_connectivity() -> CompiledModel:
 
 def report(program: Program) -> dict[str, Any]:
     s, r, t = len(program.initial), len(program.repeated), len(program.final)
+    entry = catalog.get("connectivity")
     return {
-        "theorem": "Theorem 2 (graph connectivity)",
+        "theorem": entry.title,
         "shape": [s, r, t],
-        "layers": "2 ceil(log2 n) + 18",
+        "layers": entry.formula,
         "d_model": program.layout.d_model,
         "input": "BoS, n^2 adjacency tokens row-major, n^3 pads, a^s b^t",
         "tie_tolerance": program.tie_tolerance,

@@ -119,8 +119,8 @@ REFERENCE = "Merrill & Sabharwal (2025), Lemma 1 and Lemma 7 (Appendix A)"
 # alone there: one count's psi -> phi conversion each (division.py's slot table).
 COUNT_SLOTS = ("positions.ff", "queries.attn", "multiple.ff")
 MAX_COUNTS = len(COUNT_SLOTS)
-LAYERS = 8  # Lemma 1's 7 layers, then the answer layer
-LAYERS_TEXT = "8 (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
+LAYERS = catalog.get("counting").offset  # Lemma 1's 7 layers, then the answer layer
+LAYERS_TEXT = f"{LAYERS} (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
 
 # Rounding drift of rem.b, the table's Lemma 11 remainder, in units of u (n + 2): its psi is
 # lambda (j/(j+1) - m #mult/(j+1) + m/(j+1)) over 1/(j+1), each average within a few u, so the
@@ -452,7 +452,7 @@ def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Cal
 
 
 def layers() -> int:
-    """The layer count for every n and every modulus: 8."""
+    """The layer count for every n and every modulus (the catalog's s + t)."""
     return LAYERS
 
 

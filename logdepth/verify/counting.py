@@ -49,8 +49,8 @@ from logdepth.verify.words import (
 # The catalog entry this verifier serves (its config name is read from the catalog, not
 # restated here).
 ENTRY = "counting"
-# counting.LAYERS: Lemma 1's 7 layers and the answer layer, for every n (tested against it).
-COUNTING_LAYERS = 8
+# Lemma 1's 7 layers and the answer layer, for every n: the catalog's (7, 0, 1).
+COUNTING_LAYERS = catalog.get(ENTRY).offset
 # Layer ends (0-based) where the decoded cells are live: the counts after layer 6, the parts
 # after layer 7, the residue after layer 8 (counting.py's layer table).
 COUNTS_AT, PARTS_AT, RESIDUE_AT = 5, 6, 7
