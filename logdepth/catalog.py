@@ -409,6 +409,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         name="connectivity-wide",
         config_name="connectivity-wide",
         reference="Theorem 2, wide position code (docs/wide.md)",
+        title="Theorem 2 (graph connectivity), wide position code",
         summary="(13, 2, 1)-universal: bit-vector coordinates, float32 to 31 vertices",
         accepts="graph",
         input_format="graph",

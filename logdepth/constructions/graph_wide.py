@@ -800,10 +800,11 @@ def compile_connectivity_wide() -> CompiledModel:
 
 def report(program: Program) -> dict[str, Any]:
     s, r, t = len(program.initial), len(program.repeated), len(program.final)
+    entry = catalog.get("connectivity-wide")
     return {
-        "theorem": "Theorem 2 (graph connectivity), wide position code",
+        "theorem": entry.title,
         "shape": [s, r, t],
-        "layers": "2 ceil(log2 n) + 14",
+        "layers": entry.formula,
         "d_model": program.layout.d_model,
         "input": "BoS, n^2 adjacency tokens row-major, n^3 pads, a^s b^t",
         "capacity": CAPACITY,
