@@ -11,9 +11,9 @@ for a non-uniform build only), then builds:
 - an entry with `build` runs those steps itself, in its own module (the built-in
   constructions, whose reports read the assembled network), and returns the CompiledModel;
 
-then applies the entry's `finish` (word models: the spec's element names) and writes the
-entry's config name into the model's config: a construction's files name it from the catalog,
-and a builder that names another one is refused (an auto build names the entry it chose).
+then writes the entry's config name into the model's config (a construction's files name it
+from the catalog; an auto build names the entry it chose) and applies the entry's `finish`
+(word models: the spec's element names).
 """
 
 from __future__ import annotations
@@ -95,9 +95,8 @@ def build(
         if "entry" in inspect.signature(function).parameters:
             kwargs["entry"] = entry
         model = function(*args, **kwargs)
-    if entry.finish:
-        model = resolve(entry.finish)(model)
-    return _named(entry, model)
+    model = _named(entry, model)
+    return resolve(entry.finish)(model) if entry.finish else model
 
 
 def _assemble(entry: Construction, program: Any, obj: Any, source: str | None) -> CompiledModel:
@@ -120,16 +119,10 @@ def _assemble(entry: Construction, program: Any, obj: Any, source: str | None) -
 
 
 def _named(entry: Construction, model: CompiledModel) -> CompiledModel:
-    """The model's config names `entry` (a chooser's: the entry it chose)."""
-    if entry.chooser:
-        return model
-    named = model.config.construction
-    if named and named != entry.config_name:
-        raise CompileError(
-            f"the {entry.name} construction's builder named its weights {named!r}, but the "
-            f"catalog names them {entry.config_name!r}"
-        )
-    if not named:
+    """The model's config names `entry` (a chooser's: the entry it chose): the catalog, not
+    the builder, names a construction's files, so an entry that re-parameterises another's
+    builder (a plug-in) gets files of its own."""
+    if not entry.chooser and model.config.construction != entry.config_name:
         model.network.config = replace(model.config, construction=entry.config_name)
     return model
 

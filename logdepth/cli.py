@@ -621,7 +621,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_constructions(args: argparse.Namespace) -> int:
     """Every registered construction: its name, reference, input, layer formula."""
-    from logdepth.catalog import CONSTRUCTIONS
+    from logdepth.catalog import entries
 
     rows = [
         {
@@ -635,7 +635,7 @@ def cmd_constructions(args: argparse.Namespace) -> int:
             "config_name": c.config_name,
             "summary": c.summary,
         }
-        for c in CONSTRUCTIONS
+        for c in entries()
     ]
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -40,7 +40,7 @@ def compare(automaton: Any, sizes: Sequence[int] = DEFAULT_SIZES) -> list[Row]:
     """Build the language with every applicable construction (module docstring)."""
     rows: list[Row] = []
     chosen = None
-    for entry in catalog.CONSTRUCTIONS:
+    for entry in catalog.entries():
         if entry.accepts != "automaton" or entry.needs_max_length:
             continue
         if entry.chooser:
