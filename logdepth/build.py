@@ -6,8 +6,9 @@ for a non-uniform build only), then builds:
 
 - an entry with `program` gives a `Program` (constructions' named cells and layers);
   `compiler.assemble` checks its hygiene ledger and assembles the dense network; the entry's
-  `report` (if any) describes the build; the driver makes the CompiledModel (for a word model,
-  with the spec it verifies against and the source text);
+  `report` (if any) describes the build, called with the program and, if it names them, the
+  `network` and the compiled `obj`; the driver makes the CompiledModel (for a word model, with
+  the spec it verifies against and the source text);
 - an entry with `build` runs those steps itself, in its own module (the built-in
   constructions, whose reports read the assembled network), and returns the CompiledModel;
 
@@ -110,7 +111,12 @@ def _assemble(entry: Construction, program: Any, obj: Any, source: str | None) -
             f"{type(program).__name__}, not a logdepth Program"
         )
     network = assemble(program)
-    report = dict(resolve(entry.report)(program, network, obj)) if entry.report else {}
+    report: dict[str, Any] = {}
+    if entry.report:
+        function = resolve(entry.report)
+        named = inspect.signature(function).parameters
+        extra = {k: v for k, v in (("network", network), ("obj", obj)) if k in named}
+        report = dict(function(program, **extra))
     if entry.accepts == "graph":
         return CompiledModel(network, {"report": report})
     from logdepth.constructions.regular import word_model

@@ -167,7 +167,7 @@ class Construction:
     build: "module:function" called as function(obj, **options, max_length=.., source=..)
         returning a CompiledModel; a function with an `entry` parameter also gets this entry.
     program, report: instead of `build`, "module:function(obj, **options) -> Program" and
-        "module:function(program, network, obj) -> dict": `logdepth.build` assembles it.
+        "module:function(program[, network, obj]) -> dict": `logdepth.build` assembles it.
     precision: "module:function(report)" returning (tie tolerance, n(p) function) for the
         file's precision record (`verify.precision.rederive_record`).
     verifier: "module:function" with verify's keyword arguments (`verify.run`).
@@ -401,7 +401,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         input_format="graph",
         contract=Contract(s_r_t=(17, 2, 1), tolerance=GRAPH_TOLERANCE, frontier=GRAPH_FRONTIER),
         aliases={"connectivity": "uniform"},
-        build="logdepth.constructions.connectivity:compile_connectivity",
+        program="logdepth.constructions.connectivity:build_program",
+        report="logdepth.constructions.connectivity:report",
         precision="logdepth.constructions.graph_precision:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
@@ -420,7 +421,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             capacity=GRAPH_WIDE_CAPACITY,
         ),
         aliases={"connectivity": "wide"},
-        build="logdepth.constructions.graph_wide:compile_connectivity_wide",
+        program="logdepth.constructions.graph_wide:build_program",
+        report="logdepth.constructions.graph_wide:report",
         precision="logdepth.constructions.graph_wide:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),

@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from logdepth import catalog
-from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
@@ -543,9 +542,9 @@ def build_program(with_frontier: bool = True) -> Program:
 def compile_connectivity() -> CompiledModel:
     """Theorem 2's transformer: the same weights for every graph size n (only the unrolling
     ceil(log2 n) changes); the catalog's formula gives its layer count."""
-    program = build_program()
-    network = assemble(program)
-    return CompiledModel(network, {"report": report(program)})
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("connectivity"))
 
 
 def report(program: Program) -> dict[str, Any]:

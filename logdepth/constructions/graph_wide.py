@@ -73,7 +73,6 @@ from typing import Any
 import numpy as np
 
 from logdepth import catalog, precision
-from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.connectivity import loop_and_ff
@@ -794,8 +793,9 @@ def frontier_curve() -> dict[str, int]:
 def compile_connectivity_wide() -> CompiledModel:
     """Theorem 2 with bit-vector coordinates: one set of weights for every n <= 128;
     2 ceil(log2 n) + 14 layers."""
-    program = build_program()
-    return CompiledModel(assemble(program), {"report": report(program)})
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("connectivity-wide"))
 
 
 def report(program: Program) -> dict[str, Any]:
