@@ -792,6 +792,8 @@ def program_shape(
     """The construction's shapes apart from the monoid (`monoid_codes.ProgramShape`), read off
     its program over the trivial monoid: a table is a feed-forward that reads the fetched
     block `left` (every construction here names it so), counted once per assembled layer."""
+    if not isinstance(wide, bool):  # the position code, not a construction name
+        raise TypeError(f"program_shape takes wide=True/False, not {wide!r}")
     trivial = trivial_encoding(kind, alphabet)
     program = _program(trivial, list(alphabet), wide, max_length)
     layers = [*program.initial, *program.repeated, *program.final]
