@@ -56,7 +56,7 @@ def compile_figures(tmp: Path) -> None:
         spec.write_text(source)
         automaton = logdepth.parse(source)["g"]
         enc = monoid_codes.choose_encoding(automaton)
-        shape = regular.program_shape(enc.kind, tuple(automaton.alphabet), "uniform", None)
+        shape = regular.program_shape(enc.kind, tuple(automaton.alphabet), False, None)
         estimate = monoid_codes.table_cost(enc, shape, group).bytes
         peak, seconds, code, err = child(
             [sys.executable, "-m", "logdepth", "compile", str(spec), "-o", str(tmp / "g.st")]

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import logdepth  # noqa: E402
-from logdepth import registry  # noqa: E402
+from logdepth import catalog  # noqa: E402
 from logdepth.compare import Row, compare  # noqa: E402
 
 SIZES = (64, 4096, 1_000_000)
@@ -71,7 +71,7 @@ def _fmt(n: int) -> str:
 
 
 def constant(row: Row) -> bool:
-    return registry.get(row.construction).slope == 0
+    return catalog.get(row.construction).slope == 0
 
 
 def shallower_from(automaton: object, construction: str) -> str:
@@ -81,7 +81,7 @@ def shallower_from(automaton: object, construction: str) -> str:
     where it first exceeds the constant is found by bisection."""
     const = logdepth.compile(automaton, construction=construction).num_layers(1)
     wide = logdepth.compile(automaton, construction="wide")
-    top = registry.get("wide").capacity
+    top = catalog.get("wide").capacity
     if wide.num_layers(1) > const:
         return "always"
     if wide.num_layers(top) <= const:

@@ -1,6 +1,6 @@
 """How close the forward pass runs to its FLOP floor, for every registered word construction.
 
-For each word construction of the registry (parity; star-free needs an aperiodic language, so
+For each word construction of the catalog (parity; star-free needs an aperiodic language, so
 `ends_ab`) at n = 256 and 1,024 it prints the layers run, the median per-word forward time of the
 compact plan (logdepth/model/compact.py) and of the full pass (`network.compact = False`), and
 two floors computed from the weights' own shapes at the float64 matmul rate measured in the same
@@ -29,10 +29,7 @@ import torch
 import logdepth
 from logdepth.model import inputs
 
-try:  # the construction table (renamed catalog on another branch)
-    from logdepth import catalog as table
-except ImportError:  # pragma: no cover - depends on the checkout
-    from logdepth import registry as table
+from logdepth import catalog as table
 
 SPEC = "examples/basics.ld"
 LANGUAGE = {"starfree": "ends_ab"}  # star-free needs an aperiodic language; parity elsewhere

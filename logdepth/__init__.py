@@ -30,6 +30,7 @@ _LAZY = {
     "compile": "logdepth.api",
     "compile_connectivity": "logdepth.api",
     "load": "logdepth.api",
+    "register": "logdepth.api",
     "verify": "logdepth.verify",  # the package is callable: logdepth.api.verify
     "CompiledModel": "logdepth.model.compiled",
 }
@@ -59,5 +60,6 @@ __all__ = [
     "load",
     "parse",
     "parse_file",
+    "register",
     "verify",
 ]

@@ -5,40 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from logdepth.errors import CompileError
+from logdepth import catalog
+from logdepth.catalog import DEFAULT
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.compiled import load as _load
 
 
 def compile(
     automaton: Any = None,
-    construction: str = "uniform",
+    construction: str = DEFAULT,
     max_length: int | None = None,
     source: str | None = None,
 ) -> CompiledModel:
-    """Compile with a construction of the registry (`logdepth constructions` lists them).
+    """Compile with a construction of the catalog (`logdepth constructions` lists them).
 
     Word constructions take a DFA or NFA (e.g. ``spec["parity"]``): "uniform" is Theorem 1's
     (0, 8, 9)-universal transformer; "nonuniform" with ``max_length=N`` Corollary 1.1's
     4*ceil(log2 N) + 5 layers; "wide" and "nonuniform-wide" the same with the bit-vector
     position code (docs/wide.md). Graph constructions ("connectivity", "connectivity-wide")
-    take no object: one set of weights serves every graph."""
-    from logdepth import registry
-    from logdepth.automata.dfa import DFA
-    from logdepth.automata.nfa import NFA
+    take no object: one set of weights serves every graph. `logdepth.build` is the driver."""
+    from logdepth.build import build
 
-    entry = registry.get(construction)
-    if max_length is not None and (
-        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
-    ):
-        raise CompileError(f"max_length must be a positive integer, not {max_length!r}")
-    if source is not None and not isinstance(source, str):
-        raise CompileError(f"source must be the spec text (a str), not {type(source).__name__}")
-    if entry.accepts == "automaton" and not isinstance(automaton, DFA | NFA):
-        kind = type(automaton).__name__
-        hint = " (graphs compile with construction='connectivity')" if kind == "Graph" else ""
-        raise CompileError(f"cannot compile a {kind} as a regular language{hint}")
-    return entry.compile(automaton, max_length=max_length, source=source)
+    return build(catalog.get(construction), automaton, max_length=max_length, source=source)
 
 
 def name_code_cells(model: CompiledModel) -> CompiledModel:
@@ -69,11 +57,14 @@ def compile_connectivity(construction: str = "uniform") -> CompiledModel:
     ``construction="wide"`` is Theorem 2 with bit-vector coordinates (constructions/
     graph_wide.py: 2 ceil(log2 n) + 14 layers, every n <= 128; float32 frontier 31 vertices
     instead of none). The same as ``compile(construction="connectivity")`` (or
-    "connectivity-wide")."""
-    names = {"uniform": "connectivity", "wide": "connectivity-wide"}
-    if construction not in names:
-        raise CompileError(f"unknown connectivity construction {construction!r} (uniform or wide)")
-    return compile(construction=names[construction])
+    "connectivity-wide"): the catalog's "connectivity" aliases."""
+    return compile(construction=catalog.by_alias("connectivity", construction).name)
+
+
+def register(entry: catalog.Construction) -> catalog.Construction:
+    """Add a construction at run time: compile, the CLI, verify, explain, budget and load then
+    serve it like a built-in one (`logdepth.catalog.register`; docs/architecture.md)."""
+    return catalog.register(entry)
 
 
 def load(path: str | Path) -> CompiledModel:
@@ -96,12 +87,12 @@ def verify(
     function) decides each word or graph query instead of the stored spec or BFS; it gets a
     word as a tuple of symbols, a graph query as (adjacency rows of bools, source, target) with
     0-based vertices, and returns a bool (docs/oracle.md)."""
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.errors import InputError
     from logdepth.verify import oracle as oracles
 
     wrapped = oracles.of(oracle)
-    entry = registry.of_config(model.config.construction)
+    entry = catalog.of_config(model.config.construction)
     if entry is None:
         raise InputError(
             f"no construction is registered as {model.config.construction!r}, so there is no "

@@ -9,14 +9,11 @@ The paper's statements (camera-ready numbering):
   vertices (d = 32 -> 64). The introduction's "128 vertices at depth 32" and "2.1 B at depth 80"
   need one more in the exponent, 2^((d - 20)/2 + 1) (docs/errata.md).
 
-The exact counts invert the layer formulas of every registered construction (logdepth.registry),
-the formulas our weights are built and tested with:
-- Theorem 1 (uniform): 8 ceil(log2 n) + 9 <= d;
-- Corollary 1.1 (non-uniform, built for N): 4 ceil(log2 N) + 5 <= d;
-- Theorem 2: 2 ceil(log2 n) + 18 <= d;
-- the wide codes (docs/wide.md): ceil(log2 n) + 8 <= d for Theorem 1 and 2 ceil(log2 n) + 14
-  <= d for Theorem 2, each capped at the capacity of its position bits.
-For n <= 1 the loop runs 0 times (ceil(log2 n) = 0), so d >= 9, 5 and 18 handle n = 1.
+The exact counts invert the layer formula of every construction in the catalog
+(logdepth.catalog: slope * ceil(log2 n) + offset <= d, slope and offset derived from each
+construction's (s, r, t) or level layout), the formulas our weights are built and tested with,
+each capped at the capacity of its position code. For n <= 1 the loop runs 0 times
+(ceil(log2 n) = 0), so d >= offset handles n = 1.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from logdepth.registry import CONSTRUCTIONS, Construction
+from logdepth.catalog import Construction, entries
 
 # No input has 2^63 symbols or vertices: torch indexes positions with int64. So a budget past
 # the depth at which every construction already reaches 2^63 buys nothing more, and the paper's
@@ -42,7 +39,7 @@ LAYERS_LIMIT_REASON = (
 def max_layers() -> int:
     """The largest useful layer budget: the depth at which every registered construction that
     grows with n handles inputs of 2^MAX_INPUT_BITS (slope * MAX_INPUT_BITS + offset)."""
-    return max(e.slope * MAX_INPUT_BITS + e.offset for e in CONSTRUCTIONS if e.slope > 0)
+    return max(e.slope * MAX_INPUT_BITS + e.offset for e in entries() if e.slope > 0)
 
 
 @dataclass(frozen=True)
@@ -94,7 +91,7 @@ def budgets(layers: int) -> list[Budget]:
         raise ValueError(f"a layer budget is at most {max_layers():,}: {LAYERS_LIMIT_REASON}")
     exact = [
         Budget(entry.name, entry.reference, entry.formula, _largest(entry, layers), entry.unit)
-        for entry in CONSTRUCTIONS
+        for entry in entries()
         if not entry.chooser  # auto's depth is the construction it picks
     ]
     return exact + [

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logdepth.catalog import names as catalog_names
 from logdepth.errors import InputError, LogdepthError, SpecError
 from logdepth.model.inputs import quoted, shown_symbol
-from logdepth.registry import names as registry_names
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -86,27 +86,33 @@ def _graph_argument(text: str):
 
 # ---- subcommands ------------------------------------------------------------------------------
 def _compile_construction(args: argparse.Namespace) -> str:
-    """The registry name `compile` builds: --construction, with --connectivity kept as the
-    short form of the graph constructions (--connectivity [--construction uniform|wide])."""
+    """The catalog name `compile` builds: --construction, with --connectivity kept as the
+    short form of the graph constructions (--connectivity [--construction uniform|wide]: the
+    catalog's "connectivity" aliases)."""
+    from logdepth import catalog
+
     if not args.connectivity:
-        return args.construction or "uniform"
-    graph = {None: "connectivity", "uniform": "connectivity", "wide": "connectivity-wide"}
-    graph.update({"connectivity": "connectivity", "connectivity-wide": "connectivity-wide"})
-    if args.construction not in graph:
+        return args.construction or catalog.DEFAULT
+    graphs = catalog.names(accepts="graph")
+    choice = args.construction or catalog.aliases("connectivity")[0]
+    if choice in graphs:
+        return choice
+    known = catalog.aliases("connectivity")
+    if choice not in known:
         raise InputError(
-            f"--connectivity has the constructions uniform and wide, not {args.construction}"
+            f"--connectivity has the constructions {' and '.join(known)}, not {choice}"
         )
-    return graph[args.construction]
+    return catalog.by_alias("connectivity", choice).name
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
     import logdepth
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.fileio import refuse_inputs
 
     out = Path(args.output)
     construction = _compile_construction(args)
-    entry = registry.get(construction)
+    entry = catalog.get(construction)
     # Fail before the work: option mistakes, and an output that would overwrite the spec.
     if entry.accepts == "graph":
         if args.spec is not None or args.name is not None or args.max_length is not None:
@@ -148,7 +154,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
             f"frontier: words longer than {reach:,} symbols are refused (docs/precision.md)",
             file=sys.stderr,
         )
-    built = registry.of_config(model.config.construction) or entry  # auto: what it chose
+    built = catalog.of_config(model.config.construction) or entry  # auto: what it chose
     for line in compile_summary(model, out, built.name, built.formula, verbose=args.verbose):
         print(line)
     return 0
@@ -312,10 +318,10 @@ def _emit(args: argparse.Namespace, fields: dict[str, str], answer: Any, what: s
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Answer words (Theorem 1 models) or graph queries (Theorem 2), one line each."""
-    from logdepth import registry
+    from logdepth import catalog
 
     model = _load_for_running(args)
-    return RUNNERS[registry.input_of(model).name](model, args)
+    return RUNNERS[catalog.input_of(model).name](model, args)
 
 
 def _run_words(model: Any, args: argparse.Namespace) -> int:
@@ -432,14 +438,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # Each sample is a forward pass: past the exhaustive limit it would run for days.
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.verify import oracle as oracles
 
     # A bad --oracle is reported before any work.
     oracle = oracles.load(args.oracle) if args.oracle is not None else None
     model = _load_for_running(args)
     progress = _progress(not args.json)
-    entry = registry.of_config(model.config.construction)
+    entry = catalog.of_config(model.config.construction)
     if entry is None:
         raise InputError(
             f"{args.model}: no construction is registered as {model.config.construction!r}, so "
@@ -476,7 +482,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if report.counterexample is not None:
             # Words are quoted so that the empty word is visible.
             shown = report.counterexample
-            if entry.input_format and registry.INPUTS[entry.input_format].quoted:
+            if entry.input_format and catalog.INPUTS[entry.input_format].quoted:
                 shown = repr(shown)
             print(f"shortest counterexample: {shown}")
     return 0 if report.ok else 1
@@ -600,12 +606,12 @@ def _names(cells: Sequence[str]) -> str:
 def cmd_precision(args: argparse.Namespace) -> int:
     """Least mantissa bits p per n = 2^k (p-bit emulation, Definition 4) and the fit."""
     import logdepth
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.precision import log2_sizes
     from logdepth.verify.precision import MIN_FIT_SIZES, sweep
 
     model = logdepth.load(args.model)
-    fmt = registry.input_of(model)
+    fmt = catalog.input_of(model)
     largest = args.max_n if args.max_n is not None else fmt.default_max_n
     if largest < 2:
         raise InputError("--max-n must be at least 2")
@@ -646,9 +652,9 @@ def cmd_precision(args: argparse.Namespace) -> int:
 
 def _trace_input(model: Any, args: argparse.Namespace, attention: bool = True):
     """The trace of MODEL on the command line's input: a word, or --graph/--source/--target."""
-    from logdepth import registry
+    from logdepth import catalog
 
-    return TRACE_INPUTS[registry.input_of(model).name](args)
+    return TRACE_INPUTS[catalog.input_of(model).name](args)
 
 
 def _graph_trace_input(args: argparse.Namespace):
@@ -667,7 +673,7 @@ def _word_trace_input(args: argparse.Namespace):
     return args.word, None
 
 
-# Per input format (registry.INPUTS): how `run` answers and what `explain` traces.
+# Per input format (catalog.INPUTS): how `run` answers and what `explain` traces.
 RUNNERS = {"word": _run_words, "graph": _run_graphs}
 TRACE_INPUTS = {"word": _word_trace_input, "graph": _graph_trace_input}
 
@@ -734,7 +740,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_constructions(args: argparse.Namespace) -> int:
     """Every registered construction: its name, reference, input, layer formula."""
-    from logdepth.registry import CONSTRUCTIONS
+    from logdepth.catalog import entries
 
     rows = [
         {
@@ -748,7 +754,7 @@ def cmd_constructions(args: argparse.Namespace) -> int:
             "config_name": c.config_name,
             "summary": c.summary,
         }
-        for c in CONSTRUCTIONS
+        for c in entries()
     ]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -922,7 +928,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="which automaton of the spec file")
     p.add_argument(
         "--construction",
-        choices=registry_names(),
+        choices=_construction_choices(),
         help="which construction (default uniform; `logdepth constructions` lists them)",
     )
     p.add_argument("--max-length", type=int, help="longest word (nonuniform, Corollary 1.1)")
@@ -1099,6 +1105,18 @@ def _version() -> str:
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM unwinds like an exception, so `finally` blocks remove temporary files."""
     raise SystemExit(128 + signum)
+
+
+def _construction_choices() -> list[str]:
+    """--construction's choices: every catalog entry, or the built-in ones when an installed
+    plug-in is broken (the commands that need the plug-ins then say which one and why)."""
+    from logdepth import catalog
+    from logdepth.errors import PluginError
+
+    try:
+        return catalog_names()
+    except PluginError:
+        return [entry.name for entry in catalog.CONSTRUCTIONS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

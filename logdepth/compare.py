@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.errors import CompileError
 
 DEFAULT_SIZES = (64, 4096, 1_000_000)
@@ -40,7 +40,7 @@ def compare(automaton: Any, sizes: Sequence[int] = DEFAULT_SIZES) -> list[Row]:
     """Build the language with every applicable construction (module docstring)."""
     rows: list[Row] = []
     chosen = None
-    for entry in registry.CONSTRUCTIONS:
+    for entry in catalog.entries():
         if entry.accepts != "automaton" or entry.needs_max_length:
             continue
         if entry.chooser:

@@ -58,6 +58,11 @@ class CompileError(LogdepthError):
     """A program or construction that cannot be assembled (e.g. the hygiene check failed)."""
 
 
+class PluginError(CompileError):
+    """An installed construction plug-in (entry-point group `logdepth.constructions`) that
+    fails to load or clashes with another construction; the message names it."""
+
+
 class WeightFileError(LogdepthError):
     """A weight file that is missing, truncated, corrupt, tampered with or of a newer format."""
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.errors import InputError, MissingExtraError
 from logdepth.explain.layers import executed_layers
 from logdepth.model.compiled import TraceResult
@@ -161,12 +162,12 @@ def depth_series(max_n: int = 1024) -> dict[str, dict[str, list[int]]]:
         " o 0 -> o\n o 1 -> e }"
     )["parity"]
     ns = list(range(1, max_n + 1))
-    lg = [DepthRule.ceil_log2(n) for n in ns]
-    uniform = logdepth.compile(parity)
-    graphs = logdepth.compile_connectivity()
+    theorem1, corollary, theorem2 = map(catalog.get, ("uniform", "nonuniform", "connectivity"))
+    uniform = logdepth.compile(parity, construction=theorem1.name)
+    graphs = logdepth.compile(construction=theorem2.name)
     powers = [2**k for k in range(0, max(1, DepthRule.ceil_log2(max_n)) + 1) if 2**k <= max_n]
     nonuniform = [
-        logdepth.compile(parity, construction="nonuniform", max_length=big).num_layers(big)
+        logdepth.compile(parity, construction=corollary.name, max_length=big).num_layers(big)
         for big in powers
     ]
     return {
@@ -174,22 +175,22 @@ def depth_series(max_n: int = 1024) -> dict[str, dict[str, list[int]]]:
             "n": ns,
             "compiled_n": ns,
             "compiled": [uniform.num_layers(n) for n in ns],
-            "formula": [8 * d + 9 for d in lg],
-            "label": "8 ceil(log2 n) + 9",
+            "formula": [theorem1.layers(n) for n in ns],
+            "label": theorem1.formula,
         },
         "Corollary 1.1 (non-uniform, N = n)": {
             "n": ns,
             "compiled_n": powers,
             "compiled": nonuniform,
-            "formula": [4 * d + 5 for d in lg],
-            "label": "4 ceil(log2 N) + 5",
+            "formula": [corollary.layers(n, n) for n in ns],
+            "label": corollary.formula,
         },
         "Theorem 2 (connectivity)": {
             "n": ns,
             "compiled_n": ns,
             "compiled": [graphs.num_layers(n) for n in ns],
-            "formula": [2 * d + 18 for d in lg],
-            "label": "2 ceil(log2 n) + 18",
+            "formula": [theorem2.layers(n) for n in ns],
+            "label": theorem2.formula,
         },
     }
 

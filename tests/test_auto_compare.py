@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import logdepth
-from logdepth import registry
+from logdepth import catalog
 from logdepth.cli import main
 from logdepth.compare import compare
 from logdepth.verify.precision import word_cases
@@ -55,7 +55,7 @@ def test_auto_never_compiles_a_group_that_is_not_cyclic_to_constant_depth(name, 
     model = logdepth.compile(BASICS[name], construction="auto")
     chosen = model.extra["report"]["chosen"]
     assert chosen["construction"] == "wide" and chosen["class"] == klass
-    assert model.config.construction == registry.get("wide").config_name
+    assert model.config.construction == catalog.get("wide").config_name
     assert model.num_layers(4096) > model.num_layers(16)
     if klass == "non-solvable":
         assert chosen["certificate"]["non_solvable"]["order"] == 60
@@ -75,7 +75,7 @@ def test_the_choice_is_recorded_in_the_file(tmp_path, capsys):
     assert loaded.extra["report"]["chosen"]["construction"] == "starfree"
     assert main(["inspect", str(out)]) == 0
     assert "'construction': 'starfree'" in capsys.readouterr().out
-    assert registry.of_config(loaded.config.construction) is registry.get("starfree")
+    assert catalog.of_config(loaded.config.construction) is catalog.get("starfree")
 
 
 def test_compare_lists_every_applicable_construction():

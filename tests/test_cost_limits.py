@@ -137,11 +137,13 @@ def test_the_limit_is_what_refuses_and_raising_it_lets_compile_through(monkeypat
 )
 def test_the_compile_estimate_covers_the_weights_it_builds(source, construction, max_length):
     """The estimate (from the trivial monoid's program) against the tensors actually built."""
+    from logdepth import catalog
     from logdepth.constructions import regular
 
     automaton = logdepth.parse(source)["g"]
     enc = monoid_codes.choose_encoding(automaton)
-    shape = regular.program_shape(enc.kind, tuple(automaton.alphabet), construction, max_length)
+    wide = catalog.get(construction).options["wide"]
+    shape = regular.program_shape(enc.kind, tuple(automaton.alphabet), wide, max_length)
     estimate = monoid_codes.table_cost(enc, shape, "test")
     model = logdepth.compile(automaton, construction=construction, max_length=max_length)
     built = sum(t.numel() * t.element_size() for t in model.network.tensors.values())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import logdepth
-from logdepth import registry
+from logdepth import catalog
 from logdepth.errors import CompileError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ PARITY = SPEC["parity"]
 EXAMPLE = {"starfree": SPEC["ends_ab"]}
 
 
-@pytest.mark.parametrize("entry", registry.CONSTRUCTIONS, ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", catalog.CONSTRUCTIONS, ids=lambda e: e.name)
 def test_every_entry_builds_and_its_file_names_it(entry):
     """compile(obj, construction=name) builds it; the file's config names the entry; the
     entry's precision model and verifier resolve; the formula is the built layer count."""
@@ -27,8 +27,8 @@ def test_every_entry_builds_and_its_file_names_it(entry):
     big_n = 37 if entry.needs_max_length else None
     model = logdepth.compile(obj, construction=entry.name, max_length=big_n)
     report = model.extra.get("report")
-    built = registry.get(report["chosen"]["construction"]) if entry.chooser else entry
-    assert registry.of_config(model.config.construction) is built
+    built = catalog.get(report["chosen"]["construction"]) if entry.chooser else entry
+    assert catalog.of_config(model.config.construction) is built
     tolerance, n_of_bits = entry.precision_model(report)
     assert tolerance == model.config.tie_tolerance
     assert max(n_of_bits(52), 0) >= model.config.frontier["float64"]
@@ -56,11 +56,11 @@ def test_the_cli_lists_every_construction(capsys):
 
     assert main(["constructions", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == registry.names()
+    assert [r["name"] for r in rows] == catalog.names()
     assert all(r["layers"] and r["reference"] for r in rows)
     assert main(["constructions"]) == 0
     text = capsys.readouterr().out
-    for entry in registry.CONSTRUCTIONS:
+    for entry in catalog.CONSTRUCTIONS:
         assert entry.name in text and entry.formula in text
 
 
@@ -85,7 +85,7 @@ def test_no_dispatch_on_construction_names_outside_the_registry():
     """api, cli, verify, explain and budget branch on no construction's name: no comparison
     with a config name, no startswith on one, no config-name literal at all."""
     # (a config name that is also the user-facing name, such as "connectivity-wide", may appear)
-    config_names = {e.config_name for e in registry.CONSTRUCTIONS if e.config_name != e.name}
+    config_names = {e.config_name for e in catalog.CONSTRUCTIONS if e.config_name != e.name}
     for path in _sources("api.py", "cli.py", "budget.py", "verify", "explain"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.classes import classify
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
@@ -63,7 +63,7 @@ def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledMod
         candidates, tried = _candidates(language_class), []
     for name, why in candidates:
         try:
-            model = registry.get(name).compile(automaton, source=source)
+            model = catalog.get(name).compile(automaton, source=source)
         except CompileError as err:
             tried.append(f"{name} refused: {err}")
             continue
@@ -74,7 +74,7 @@ def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledMod
         "solvable": "solvable, but the constant-depth constructions refused it (see refused), "
         "so log depth",
     }.get(language_class, "no constant-depth construction applies, so log depth")
-    model = registry.get(FALLBACK).compile(automaton, source=source)
+    model = catalog.get(FALLBACK).compile(automaton, source=source)
     return _record(model, FALLBACK, language_class, why, certificate, tried)
 
 
@@ -97,15 +97,15 @@ def _record(
     return model
 
 
-def _chosen(report: Mapping[str, Any]) -> registry.Construction:
+def _chosen(report: Mapping[str, Any]) -> catalog.Construction:
     chosen = report.get("chosen")
     if not isinstance(chosen, Mapping) or not isinstance(chosen.get("construction"), str):
         raise CompileError("this report records no construction chosen by auto")
-    return registry.get(chosen["construction"])
+    return catalog.get(chosen["construction"])
 
 
 def layers_of(report: Mapping[str, Any]) -> int:
-    """The chosen construction's layer count for its build (the registry's `depth` hook; a
+    """The chosen construction's layer count for its build (the catalog's `depth` hook; a
     log-depth choice has no one count, so this is for the constant-depth ones)."""
     entry = _chosen(report)
     if entry.depth is not None:
@@ -122,7 +122,7 @@ def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Cal
 
 def verify_auto(model: CompiledModel, *args: Any, **kwargs: Any) -> Any:
     """Verify with the chosen construction's verifier (the file names it)."""
-    entry = registry.of_config(model.config.construction)
+    entry = catalog.of_config(model.config.construction)
     if entry is None:
         raise CompileError(f"no construction is registered as {model.config.construction!r}")
     return entry.verify_function()(model, *args, **kwargs)

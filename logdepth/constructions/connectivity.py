@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from logdepth.compiler.assemble import assemble
+from logdepth import catalog
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
@@ -77,7 +77,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 
 OUTPUTS = ("disconnected", "connected")
-CONSTRUCTION = "connectivity (Theorem 2, (17, 2, 1)-universal)"
+CONSTRUCTION = catalog.config_name("connectivity")
 # lambda: Lemma 1's integers (positions, floor(j/n), j mod n) are hashed as phi(lambda v).
 # Chosen in graph_precision (HASH_SCALE), where the float64 frontier it gives is derived.
 LAMBDA = graph_precision.HASH_SCALE
@@ -549,18 +549,19 @@ def build_program(with_frontier: bool = True) -> Program:
 
 def compile_connectivity() -> CompiledModel:
     """Theorem 2's transformer: the same weights for every graph size n (only the unrolling
-    ceil(log2 n) changes); 2 ceil(log2 n) + 18 layers."""
-    program = build_program()
-    network = assemble(program)
-    return CompiledModel(network, {"report": report(program)})
+    ceil(log2 n) changes); the catalog's formula gives its layer count."""
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("connectivity"))
 
 
 def report(program: Program) -> dict[str, Any]:
     s, r, t = len(program.initial), len(program.repeated), len(program.final)
+    entry = catalog.get("connectivity")
     return {
-        "theorem": "Theorem 2 (graph connectivity)",
+        "theorem": entry.title,
         "shape": [s, r, t],
-        "layers": "2 ceil(log2 n) + 18",
+        "layers": entry.formula,
         "d_model": program.layout.d_model,
         "input": "BoS, n^2 adjacency tokens row-major, n^3 pads, a^s b^t",
         "tie_tolerance": program.tie_tolerance,

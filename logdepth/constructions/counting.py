@@ -69,6 +69,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
@@ -111,15 +112,15 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "counting-mod"
+CONSTRUCTION = catalog.config_name("counting")
 THEOREM = "Lemma 1 (division) with Lemma 7's averages: modular counting in constant depth"
 REFERENCE = "Merrill & Sabharwal (2025), Lemma 1 and Lemma 7 (Appendix A)"
 # The sublayers where Lemma 1's block (int modulus) reads nothing, so a host may read a psi
 # alone there: one count's psi -> phi conversion each (division.py's slot table).
 COUNT_SLOTS = ("positions.ff", "queries.attn", "multiple.ff")
 MAX_COUNTS = len(COUNT_SLOTS)
-LAYERS = 8  # Lemma 1's 7 layers, then the answer layer
-LAYERS_TEXT = "8 (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
+LAYERS = catalog.get("counting").offset  # Lemma 1's 7 layers, then the answer layer
+LAYERS_TEXT = f"{LAYERS} (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
 
 # Rounding drift of rem.b, the table's Lemma 11 remainder, in units of u (n + 2): its psi is
 # lambda (j/(j+1) - m #mult/(j+1) + m/(j+1)) over 1/(j+1), each average within a few u, so the
@@ -452,7 +453,7 @@ def _lifted(modulus: int) -> int:
 
 def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
     """(tie tolerance, p -> n(p)) of a counting model, from its weight file's report (the
-    registry's precision interface): the frontier depends on the report's "modulus", the
+    catalog's precision interface): the frontier depends on the report's "modulus", the
     tolerance does not (Theorem 1's: every multi-key tie is bitwise or harmless, `score_gaps`)."""
     modulus = (report or {}).get("modulus")
     if isinstance(modulus, bool) or not isinstance(modulus, int):
@@ -461,7 +462,7 @@ def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Cal
 
 
 def layers() -> int:
-    """The layer count for every n and every modulus: 8."""
+    """The layer count for every n and every modulus (the catalog's s + t)."""
     return LAYERS
 
 

@@ -124,7 +124,7 @@ def rounding_bound(dtype_or_bits: str | int) -> float:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of Theorem 2, for the registry."""
+    """(tie tolerance, n(p)) of Theorem 2, for the catalog."""
     return TIE_TOLERANCE, frontier_for
 
 

@@ -72,8 +72,7 @@ from typing import Any
 
 import numpy as np
 
-from logdepth import precision
-from logdepth.compiler.assemble import assemble
+from logdepth import catalog, precision
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.connectivity import loop_and_ff
@@ -114,7 +113,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 from logdepth.precision import bits_of, largest_clearing, unit_roundoff
 
-CONSTRUCTION = "connectivity-wide"
+CONSTRUCTION = catalog.config_name("connectivity-wide")
 OUTPUTS = ("disconnected", "connected")
 BITS = 7
 CAPACITY = 2**BITS  # largest n: digits and s - 1, t - 1 are < n <= 128
@@ -252,7 +251,7 @@ def frontier_for_bits(bits: int) -> int:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of the wide Theorem 2, for the registry."""
+    """(tie tolerance, n(p)) of the wide Theorem 2, for the catalog."""
     return tie_tolerance(), frontier_for_bits
 
 
@@ -849,16 +848,18 @@ def frontier_curve() -> dict[str, int]:
 def compile_connectivity_wide() -> CompiledModel:
     """Theorem 2 with bit-vector coordinates: one set of weights for every n <= 128;
     2 ceil(log2 n) + 14 layers."""
-    program = build_program()
-    return CompiledModel(assemble(program), {"report": report(program)})
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("connectivity-wide"))
 
 
 def report(program: Program) -> dict[str, Any]:
     s, r, t = len(program.initial), len(program.repeated), len(program.final)
+    entry = catalog.get("connectivity-wide")
     return {
-        "theorem": "Theorem 2 (graph connectivity), wide position code",
+        "theorem": entry.title,
         "shape": [s, r, t],
-        "layers": "2 ceil(log2 n) + 14",
+        "layers": entry.formula,
         "d_model": program.layout.d_model,
         "input": "BoS, n^2 adjacency tokens row-major, n^3 pads, a^s b^t",
         "capacity": CAPACITY,

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.monoid import TransitionMonoid
 from logdepth.automata.nfa import NFA
@@ -143,7 +144,7 @@ def word_readout(answer: Cell) -> dict[str, dict[Cell, np.ndarray]]:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the registry."""
+    """(tie tolerance, n(p)) of Theorem 1 and Corollary 1.1, for the catalog."""
     return tie_tolerance(), frontier_for_bits
 
 
@@ -516,7 +517,7 @@ def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
         tie_tolerance=tie_tolerance(),
         input_format="word",
-        construction="theorem1-uniform",
+        construction=catalog.config_name("uniform"),
         frontier={"float64": frontier("float64"), "float32": frontier("float32")},
     )
 
@@ -833,7 +834,7 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0),
         tie_tolerance=tie_tolerance(),
         input_format="word",
-        construction="corollary1.1-nonuniform",
+        construction=catalog.config_name("nonuniform"),
         frontier={
             "float64": min(limit, frontier("float64")),
             "float32": min(limit, frontier("float32")),
@@ -846,27 +847,21 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
 # ---------------------------------------------------------------------------------------------
 
 
-# The regular-language constructions: the faithful ones (the default) and the better-conditioned
-# position code of constructions/wide.py.
-CONSTRUCTIONS = ("uniform", "nonuniform", "wide", "nonuniform-wide")
-THEOREMS = {
-    "uniform": "Theorem 1 (0, 8, 9)",
-    "nonuniform": "Corollary 1.1",
-    "wide": "Theorem 1, wide position code (6, 1, 2)",
-    "nonuniform-wide": "Corollary 1.1, wide position code",
-}
-
-
 def compile_regular(
     automaton: DFA | NFA,
     *,
-    construction: str = "uniform",
+    construction: str | None = None,
     max_length: int | None = None,
     source: str | None = None,
     encoding: str | None = None,
+    wide: bool | None = None,
+    entry: catalog.Construction | None = None,
 ) -> CompiledModel:
     """Compile a DFA or NFA to Theorem 1's (0, 8, 9)-universal transformer (uniform) or to
-    Corollary 1.1's plain 4 ceil(log2 N) + 5 layer transformer (nonuniform, max_length = N).
+    Corollary 1.1's plain 4 ceil(log2 N) + 5 layer transformer (nonuniform, max_length = N),
+    or either with the wide position code: the catalog `entry` (or the one named
+    `construction`, default "uniform") says which, its option `wide` the position code and
+    its `needs_max_length` the non-uniform build. `logdepth.build` passes the entry.
 
     DFAs are minimized first. `encoding` forces "onehot" or "maps" (default: the cheaper).
     model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
@@ -874,53 +869,57 @@ def compile_regular(
     """
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    if construction not in CONSTRUCTIONS:
-        raise CompileError(f"unknown construction {construction!r} ({', '.join(CONSTRUCTIONS)})")
-    if construction in ("nonuniform", "nonuniform-wide") and max_length is None:
-        raise CompileError("the nonuniform construction (Corollary 1.1) needs max_length")
+    entry = entry or catalog.get(construction or catalog.DEFAULT)
+    wide = bool(entry.options.get("wide")) if wide is None else wide
+    if entry.needs_max_length and max_length is None:
+        raise CompileError(f"the {entry.name} construction ({entry.reference}) needs max_length")
+    max_length = max_length if entry.needs_max_length else None
     enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
     alphabet = list(automaton.alphabet)
     # Cost before work: the tables are |M|^2 (or |Q|^3) hidden units wide, so refuse from the
     # shapes before any is built (limits.py).
-    shape = program_shape(enc.kind, tuple(alphabet), construction, max_length)
-    table_cost(enc, shape, f"compiling {automaton.name!r} ({construction})").check(CompileError)
-    program = _program(enc, alphabet, construction, max_length)
+    shape = program_shape(enc.kind, tuple(alphabet), wide, max_length)
+    table_cost(enc, shape, f"compiling {automaton.name!r} ({entry.name})").check(CompileError)
+    program = _program(enc, alphabet, wide, max_length)
     network = assemble(program)
-    report = _report(automaton, target, enc, program, construction, max_length)
-    cap = max_length if construction not in ("uniform", "wide") else None
-    if construction in ("uniform", "nonuniform"):
+    report = _report(automaton, target, enc, program, entry, wide, max_length)
+    cap = max_length
+    if not wide:
         report.update(worst_case_frontier(network, cap))
     else:  # the wide code's gaps are not this module's: its curve and bound only
-        from logdepth.constructions import wide
+        from logdepth.constructions import wide as wide_code
 
-        report["frontier_by_bits"] = frontier_curve(cap, wide.frontier_for_bits)
+        report["frontier_by_bits"] = frontier_curve(cap, wide_code.frontier_for_bits)
         report["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
     return word_model(network, automaton, source, report)
 
 
 def _program(
-    enc: Encoding, alphabet: Sequence[str], construction: str, max_length: int | None
+    enc: Encoding, alphabet: Sequence[str], wide: bool, max_length: int | None
 ) -> Program:
-    """The program of a regular-language construction over `enc`."""
-    if construction == "uniform":
-        return uniform_program(enc, alphabet)
-    if construction in ("wide", "nonuniform-wide"):
+    """The program over `enc`: the wide position code or the faithful one, uniform
+    (max_length None) or non-uniform for words up to max_length."""
+    if wide:
         from logdepth.constructions.wide import wide_program
 
-        return wide_program(enc, alphabet, None if construction == "wide" else max_length)
-    return nonuniform_program(enc, alphabet, int(max_length))  # type: ignore[arg-type]
+        return wide_program(enc, alphabet, max_length)
+    if max_length is None:
+        return uniform_program(enc, alphabet)
+    return nonuniform_program(enc, alphabet, max_length)
 
 
 @functools.lru_cache(maxsize=32)
 def program_shape(
-    kind: str, alphabet: tuple[str, ...], construction: str, max_length: int | None
+    kind: str, alphabet: tuple[str, ...], wide: bool, max_length: int | None
 ) -> ProgramShape:
     """The construction's shapes apart from the monoid (`monoid_codes.ProgramShape`), read off
     its program over the trivial monoid: a table is a feed-forward that reads the fetched
     block `left` (every construction here names it so), counted once per assembled layer."""
+    if not isinstance(wide, bool):  # the position code, not a construction name
+        raise TypeError(f"program_shape takes wide=True/False, not {wide!r}")
     trivial = trivial_encoding(kind, alphabet)
-    program = _program(trivial, list(alphabet), construction, max_length)
+    program = _program(trivial, list(alphabet), wide, max_length)
     layers = [*program.initial, *program.repeated, *program.final]
     tables = [
         layer for layer in layers if any(c.name == "left" for c in layer.feed_forward_reads())
@@ -939,11 +938,17 @@ def program_shape(
 
 
 def _report(
-    automaton, target, enc: Encoding, program: Program, construction: str, max_length: int | None
+    automaton,
+    target,
+    enc: Encoding,
+    program: Program,
+    entry: catalog.Construction,
+    wide: bool,
+    max_length: int | None,
 ) -> dict:
     report: dict = {
-        "theorem": THEOREMS[construction],
-        "construction": construction,
+        "theorem": entry.title,
+        "construction": entry.name,
         "states": len(automaton.states),
         "states_minimized": len(target.states),
         "alphabet": len(target.alphabet),
@@ -954,7 +959,7 @@ def _report(
         # that `verify` can check the prediction at an affordable p without the compiler.
         "frontier_basis": {dtype: "derived" for dtype in program.frontier},
         "frontier_method": FRONTIER_METHOD,
-        "frontier_by_bits": frontier_curve(max_length if construction != "uniform" else None),
+        "frontier_by_bits": frontier_curve(max_length),
         "tie_tolerance": program.tie_tolerance,
         "position_scale": POSITION_SCALE,
         # The element codes, so that verify decodes without the compiler.
@@ -976,19 +981,14 @@ def _report(
         }
     else:
         report["monoid"] = None
-    if construction == "uniform":
-        report["layers"] = "8 ceil(log2 n) + 9"
-    elif construction in ("wide", "nonuniform-wide"):
-        from logdepth.constructions.wide import BITS, WIDE_SCALE
-
-        if construction == "wide":
-            report["layers"] = "ceil(log2 n) + 8"
-        else:
-            report["layers"] = len(program.initial)
-            report["max_length"] = max_length
-        report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
-        report["position_scale"] = WIDE_SCALE
+    if max_length is None:
+        report["layers"] = entry.formula
     else:
         report["layers"] = len(program.initial)
         report["max_length"] = max_length
+    if wide:
+        from logdepth.constructions.wide import BITS, WIDE_SCALE
+
+        report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
+        report["position_scale"] = WIDE_SCALE
     return report

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.solvable import ADD, KEEP, RESET, SolvableCascade, solvable_cascade
@@ -89,7 +90,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "solvable-cascade"
+CONSTRUCTION = catalog.config_name("solvable")
 THEOREM = (
     "holonomy cascade with each solvable group split into Z_p counters (Krohn-Rhodes, "
     "Kaloujnine-Krasner); constant depth"
@@ -130,7 +131,7 @@ def layer_count(kinds: Sequence[tuple[str, int]]) -> int:
 
 
 def layers_of(report: Mapping[str, Any]) -> int:
-    """One build's layer count from its report (the registry's `depth` hook)."""
+    """One build's layer count from its report (the catalog's `depth` hook)."""
     kinds = report.get("level_kinds")
     if not isinstance(kinds, list):
         raise CompileError("a solvable model's report names its levels' kinds; this one does not")

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.holonomy import Cascade, Value, holonomy
 from logdepth.automata.nfa import NFA
@@ -86,7 +87,7 @@ from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
 
-CONSTRUCTION = "starfree-cascade"
+CONSTRUCTION = catalog.config_name("starfree")
 THEOREM = "holonomy cascade of reset levels, each read by Lemma 10 (star-free, constant depth)"
 REFERENCE = (
     "Krohn-Rhodes by holonomy (Zeiger 1967; Egri-Nagy & Nehaniv 2015) with Merrill & "
@@ -238,7 +239,7 @@ def layer_count(levels: int) -> int:
 
 
 def layers_of(report: Mapping[str, Any]) -> int:
-    """One build's layer count from its report (the registry's `depth` hook)."""
+    """One build's layer count from its report (the catalog's `depth` hook)."""
     levels = report.get("levels")
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
         raise CompileError(

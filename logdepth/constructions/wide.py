@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.gadgets import (
@@ -175,7 +176,7 @@ def frontier_for_bits(bits: int) -> int:
 
 
 def precision_model(report=None):
-    """(tie tolerance, n(p)) of the wide Theorem 1, for the registry: Theorem 1's tolerance."""
+    """(tie tolerance, n(p)) of the wide Theorem 1, for the catalog: Theorem 1's tolerance."""
     return tie_tolerance(), frontier_for_bits
 
 
@@ -518,8 +519,8 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     )
 
 
-CONSTRUCTION = "theorem1-wide"
-NONUNIFORM_CONSTRUCTION = "corollary1.1-wide"
+CONSTRUCTION = catalog.config_name("wide")
+NONUNIFORM_CONSTRUCTION = catalog.config_name("nonuniform-wide")
 
 
 def fetch_head(

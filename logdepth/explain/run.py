@@ -117,7 +117,7 @@ def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, A
 
 # ---- words ------------------------------------------------------------------------------------
 def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
-    """The layer formula of the file's construction (registry), evaluated at n or its N."""
+    """The layer formula of the file's construction (catalog), evaluated at n or its N."""
     entry = word_verify.construction_of(model)
     size = n
     if entry.needs_max_length:
@@ -181,11 +181,8 @@ def _tree_levels(
 def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, Any]:
     """Trace `word` and decode the binary tree of block products level by level."""
     entry = word_verify.construction_of(model)
-    if entry.name == "solvable":
-        raise InputError(
-            "explain does not draw the solvable cascade's counters yet; `logdepth inspect` "
-            "shows its levels and tables, `logdepth verify` decodes every level at every token"
-        )
+    if entry.unexplained:
+        raise InputError(entry.unexplained)
     if "cascade" in (model.extra.get("report") or {}):
         return explain_cascade(model, word)
     if not entry.monoid_codes:
@@ -370,7 +367,6 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
     construction = model.config.construction
     n_formula = graph_verify.expected_layers(n, construction)
     entry = graph_verify.construction_of(construction)
-    slope, offset = entry.slope, entry.offset
     data = _header(
         model, trace, f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?"
     )
@@ -390,11 +386,9 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
             "answer": answer,
             "expected": "connected" if reach[s, t] else "disconnected",
             "formula": {
-                "paper": "Theorem 2: a (17, 2, 1)-universal transformer runs "
-                "2 ceil(log2 n) + 18 layers"
-                + ("" if offset == 18 else f"; its wide code runs {slope} ceil(log2 n) + {offset}"),
-                "text": f"{slope} ceil(log2 {n}) + {offset} = {slope} * "
-                f"{DepthRule.ceil_log2(n)} + {offset}",
+                "paper": f"{entry.reference}: a {entry.contract.s_r_t}-universal transformer "
+                f"runs {entry.formula} layers",
+                "text": entry.formula_at(n),
                 "value": n_formula,
             },
             "layers": _layers(model, trace, groups, _cell_decoder(model), maps),

@@ -12,43 +12,33 @@ Two layers of checks:
 - `check_contract`: the parsed config against the contract of the construction it names
   (`CONTRACTS`), and generic consistency for any config (vocabulary, outputs, depth rule).
 
-`model` imports nothing from `constructions`, so the contracts restate as data what the
-constructions build; tests/test_hardening.py checks the table against the constructions.
+`model` imports nothing from `constructions`: the contracts are the catalog's
+(logdepth.catalog, which imports no construction module), stated there once as data;
+tests/test_hardening.py checks them against the constructions.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from logdepth import catalog
 from logdepth.model.config import BOS, ModelConfig
 from logdepth.model.inputs import END, GRAPH_VOCAB
 
 DTYPE_NAMES = ("float64", "float32")
 CELL_KINDS = ("const", "bool", "phi", "psi", "scalar", "code", "onehot")
-INPUT_FORMATS = ("word", "graph")
-WORD_OUTPUTS = ("reject", "accept")
-GRAPH_OUTPUTS = ("disconnected", "connected")
-
-EPS64 = 2.0**-52
-# Theorem 1 (constructions/regular.py): the tolerance is the float64 score noise,
-# SCORE_NOISE_ULPS = 32 epsilons, and the frontier is derived for it (every gap at the frontier
-# exceeds twice that noise). A larger tolerance could merge keys the frontier counts on being
-# apart; legitimate ties are bitwise, so any positive tolerance up to it is safe.
-REGULAR_TOLERANCE = (0.0, 32 * EPS64)
-# Theorem 2 (constructions/graph_precision.py): TAU = 2^-40; ties are not bitwise there, so the
-# tolerance must also exceed twice the float64 rounding bound of a score,
-# 7 k / (1 - k) with k = (2 (135 // 2 + 8) + 10) u, u = 2^-53 (graph_precision.rounding_bound;
-# 135 and 10 are its d_model and widest head, graph_precision.program_shape()).
-_K64 = (2 * (135 // 2 + 8) + 10) * 2.0**-53
-GRAPH_TOLERANCE = (2 * 7.0 * _K64 / (1.0 - _K64), 2.0**-40)
+INPUT_FORMATS = tuple(catalog.INPUTS)
+WORD_OUTPUTS = catalog.INPUTS["word"].outputs
+GRAPH_OUTPUTS = catalog.INPUTS["graph"].outputs
 
 
 @dataclass(frozen=True)
 class Contract:
-    """What a construction's config must look like (see the module docstring)."""
+    """What a construction's config must look like, as `load` checks it: the catalog entry's
+    contract (logdepth.catalog) with its input format's outputs and depth-rule root."""
 
     input_format: str
     outputs: tuple[str, ...]
@@ -61,58 +51,54 @@ class Contract:
     # its wide form: L + 7, six position layers and the answer layer).
     level_layers: tuple[int, int] = (4, 1)
 
+    @classmethod
+    def of(cls, entry: catalog.Construction) -> Contract | None:
+        """The load contract of a catalog entry (None: it states no tolerance, so its files
+        are checked like a hand-built program's)."""
+        c = entry.contract
+        if c.tolerance is None:
+            return None
+        fmt = catalog.INPUTS[entry.input_format]
+        return cls(
+            entry.input_format,
+            fmt.outputs,
+            c.s_r_t,
+            fmt.root,
+            c.fixed_depth,
+            c.tolerance,
+            c.frontier,
+            c.per_level if c.fixed_depth else (4, 1),
+        )
 
-# The frontiers the precision model derives (docs/precision.md): Theorem 1's
-# regular.frontier_for_bits(52 / 23), Theorem 2's graph_precision.frontier(). A stored frontier
-# above these claims more than any derivation supports (an edited file); tests/test_hardening.py
-# checks these numbers against the constructions.
-REGULAR_FRONTIER = {"float64": 19483, "float32": 110}
-GRAPH_FRONTIER = {"float64": 41, "float32": 0}
-# The wide Theorem 1 (constructions/wide.py): wide.frontier_for_bits(52 / 23); float64 is the
-# capacity of its 20 position bits.
-WIDE_FRONTIER = {"float64": 1048575, "float32": 30838}
 
-CONTRACTS: dict[str, Contract] = {
-    "theorem1-uniform": Contract(
-        "word", WORD_OUTPUTS, (0, 8, 9), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
-    ),
-    "theorem1-wide": Contract(
-        "word", WORD_OUTPUTS, (6, 1, 2), 1, False, REGULAR_TOLERANCE, WIDE_FRONTIER
-    ),
-    "corollary1.1-wide": Contract(
-        "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, WIDE_FRONTIER, (1, 7)
-    ),
-    "corollary1.1-nonuniform": Contract(
-        "word", WORD_OUTPUTS, None, 1, True, REGULAR_TOLERANCE, REGULAR_FRONTIER
-    ),
-    "connectivity (Theorem 2, (17, 2, 1)-universal)": Contract(
-        "graph", GRAPH_OUTPUTS, (17, 2, 1), 2, False, GRAPH_TOLERANCE, GRAPH_FRONTIER
-    ),
-}
-# The wide Theorem 2 (constructions/graph_wide.py): its ties are not bitwise (the snapped bits
-# keep a trace of the raw steps' errors), so the tolerance must exceed the key deviation plus
-# the score noise at the capacity, 1.3e-14 (graph_wide.key_deviation(128, 52) + 32 eps); it is
-# graph_wide.tie_tolerance() = 2^-44. Frontiers: graph_wide.frontier_for_bits(52 / 23), float64
-# the capacity of its 7-bit coordinates.
-GRAPH_WIDE_TOLERANCE = (2.0**-46, 2.0**-44)
-GRAPH_WIDE_FRONTIER = {"float64": 128, "float32": 31}
-CONTRACTS["connectivity-wide"] = Contract(
-    "graph", GRAPH_OUTPUTS, (13, 2, 1), 2, False, GRAPH_WIDE_TOLERANCE, GRAPH_WIDE_FRONTIER
-)
-# Modular counting (constructions/counting.py): Theorem 1's tolerance; its frontier depends on
-# the modulus, and the largest over every m is Theorem 1's (m = 2, 3 at lambda = 2^-6).
-CONTRACTS["counting-mod"] = Contract(
-    "word", WORD_OUTPUTS, (7, 0, 1), 1, False, REGULAR_TOLERANCE, REGULAR_FRONTIER
-)
-# Star-free cascades (constructions/starfree.py): Theorem 1's tolerance; (2 L - 1, 0, 1) for L
-# levels, so no fixed (s, r, t); the frontier is the most any cascade derives, a one-level
-# one's (starfree.frontier_for_bits(52 / 23, 1); two or more levels derive Theorem 1's).
-CONTRACTS["starfree-cascade"] = Contract(
-    "word", WORD_OUTPUTS, None, 1, False, REGULAR_TOLERANCE, {"float64": 586747, "float32": 720}
-)
-# A config that names no known construction (a hand-built program) may not use a tolerance
-# larger than any construction does: none derives a frontier for more.
-MAX_TIE_TOLERANCE = max(c.tolerance[1] for c in CONTRACTS.values())
+class _Contracts(Mapping[str, Contract]):
+    """The load contracts by config name, read from the catalog on every look-up (so a
+    registered or installed construction's files are checked too)."""
+
+    def __getitem__(self, config_name: str) -> Contract:
+        entry = catalog.of_config(config_name)
+        contract = Contract.of(entry) if entry is not None else None
+        if contract is None:
+            raise KeyError(config_name)
+        return contract
+
+    def _names(self) -> list[str]:
+        return [e.config_name for e in catalog.entries() if Contract.of(e) is not None]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+CONTRACTS: Mapping[str, Contract] = _Contracts()
+
+
+def max_tie_tolerance() -> float:
+    """A config that names no known construction (a hand-built program) may not use a
+    tolerance larger than any construction does: none derives a frontier for more."""
+    return max(c.tolerance[1] for c in CONTRACTS.values())
 
 
 # The unrolling is d(n) = ceil(log2 n), at most 64 for any input a machine can hold (n < 2^64);
@@ -216,7 +202,7 @@ def check_config_json(raw: Any) -> None:
 # ---- meaning ----------------------------------------------------------------------------------
 def _check_tolerance(config: ModelConfig, contract: Contract | None) -> None:
     tol = config.tie_tolerance
-    low, high = (-math.inf, MAX_TIE_TOLERANCE) if contract is None else contract.tolerance
+    low, high = (-math.inf, max_tie_tolerance()) if contract is None else contract.tolerance
     if contract is None and tol < 0:
         raise MetadataError(f"tie_tolerance {tol!r} is negative")
     if not low < tol <= high:
@@ -307,7 +293,7 @@ def check_contract(config: ModelConfig, extra: Mapping[str, Any]) -> None:
             raise MetadataError(f"extra[{key!r}] must be a JSON {kinds.__name__}")
     if extra.get("spec_type", "dfa") not in ("dfa", "nfa"):
         raise MetadataError("extra['spec_type'] must be 'dfa' or 'nfa'")
-    contract = CONTRACTS.get(config.construction)
+    contract = CONTRACTS.get(config.construction) if config.construction else None
     _check_tolerance(config, contract)
     _check_vocab(config, extra)
     if contract is not None:

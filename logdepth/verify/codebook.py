@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
@@ -197,7 +197,7 @@ def check_codebook_against(
 ) -> None:
     """`codebook_problems` for a file whose construction carries a codebook; a failure names
     the first disagreement. (A file without one fails where the invariants are decoded.)"""
-    entry = registry.of_config(model.config.construction)
+    entry = catalog.of_config(model.config.construction)
     data = (model.extra.get("report") or {}).get("codebook")
     if entry is None or not entry.monoid_codes or not isinstance(data, Mapping):
         return

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from logdepth import registry
+from logdepth import catalog
+from logdepth.catalog import Construction
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS
-from logdepth.registry import Construction
 from logdepth.verify.oracle import graph_truth, truth_name
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
@@ -33,7 +33,7 @@ DEFAULT_MAX_VERTICES = 8
 
 
 def expected_layers(n: int, construction: str | None = None) -> int:
-    """The layer count the construction's formula (registry) promises for n vertices:
+    """The layer count the construction's formula (catalog) promises for n vertices:
     2 ceil(log2 n) + 18 for Theorem 2 (the default), 2 ceil(log2 n) + 14 for its wide code."""
     return construction_of(construction).layers(n)
 
@@ -43,9 +43,9 @@ def layer_formula(construction: str | None = None) -> str:
 
 
 def construction_of(construction: str | None) -> Construction:
-    """The registry entry of a graph construction's config name (None: Theorem 2's)."""
+    """The catalog entry of a graph construction's config name (None: Theorem 2's)."""
     entry = (
-        registry.get("connectivity") if construction is None else registry.of_config(construction)
+        catalog.get("connectivity") if construction is None else catalog.of_config(construction)
     )
     if entry is None or entry.input_format != "graph":
         raise ValueError(f"no graph construction is registered as {construction!r}")
@@ -228,7 +228,7 @@ def verify_connectivity(
     directed graph with n <= `exhaustive` vertices against BFS; B_l level invariants on the
     random graphs small enough to trace; layer counts against the construction's formula.
 
-    `max_length` is `max_vertices` under verify's common name (the registry calls every
+    `max_length` is `max_vertices` under verify's common name (the catalog calls every
     verifier alike); `budget_s` is accepted for the same reason and unused: graph models have
     no frontier probe here (their frontiers are checked by emulation in the tests)."""
     if max_vertices is None:
@@ -238,7 +238,7 @@ def verify_connectivity(
     if model.config.input_format != "graph":
         report.fail(f"not a graph-connectivity model (input format {model.config.input_format!r})")
         return report
-    entry = registry.of_config(model.config.construction)
+    entry = catalog.of_config(model.config.construction)
     if entry is None or entry.input_format != "graph":
         report.fail(f"no layer formula is known for construction {model.config.construction!r}")
         return report

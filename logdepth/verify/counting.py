@@ -30,7 +30,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
@@ -46,11 +46,11 @@ from logdepth.verify.words import (
     words_details,
 )
 
-# The registry entry this verifier serves (its config name is read from the registry, not
+# The catalog entry this verifier serves (its config name is read from the catalog, not
 # restated here).
 ENTRY = "counting"
-# counting.LAYERS: Lemma 1's 7 layers and the answer layer, for every n (tested against it).
-COUNTING_LAYERS = 8
+# Lemma 1's 7 layers and the answer layer, for every n: the catalog's (7, 0, 1).
+COUNTING_LAYERS = catalog.get(ENTRY).offset
 # Layer ends (0-based) where the decoded cells are live: the counts after layer 6, the parts
 # after layer 7, the residue after layer 8 (counting.py's layer table).
 COUNTS_AT, PARTS_AT, RESIDUE_AT = 5, 6, 7
@@ -61,7 +61,7 @@ DEFAULT_BUDGET_S = 30.0
 
 def _claim(model: CompiledModel) -> dict[str, Any]:
     report = model.extra.get("report") or {}
-    expected = registry.get(ENTRY).config_name
+    expected = catalog.get(ENTRY).config_name
     if model.config.construction != expected:
         raise ValueError(
             f"verify_counting checks {expected!r} models, not {model.config.construction!r}"

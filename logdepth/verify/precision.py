@@ -86,11 +86,11 @@ def graph_cases(n: int, k: int, seed: int) -> list[Case]:
 
 
 def cases_for(model: CompiledModel, n: int, k: int = 4, seed: int = 0) -> list[Case]:
-    """The fixed input set at size n for any model, by its input format (registry.INPUTS):
+    """The fixed input set at size n for any model, by its input format (catalog.INPUTS):
     words with accepting ones, or graphs with connected queries."""
-    from logdepth import registry
+    from logdepth import catalog
 
-    return registry.input_of(model).case_set(model, n, k, seed)
+    return catalog.input_of(model).case_set(model, n, k, seed)
 
 
 def word_case_set(model: CompiledModel, n: int, k: int, seed: int) -> list[Case]:
@@ -244,7 +244,7 @@ def sweep(
 
 def rederive_record(model: CompiledModel, report: Any) -> None:
     """Re-derive, from the tensors and the construction's own gap model (reached through the
-    registry entry the config names), what the file claims about its precision, and
+    catalog entry the config names), what the file claims about its precision, and
     `report.fail` on any mismatch (an edited file whose checksum was recomputed passes `load`
     but not this):
 
@@ -253,12 +253,12 @@ def rederive_record(model: CompiledModel, report: Any) -> None:
     - the worst-case score rounding read off the tensors (`score_rounding_ulps`), where the
       file records one.
     """
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.precision import bits_of, score_rounding_ulps
 
     config = model.config
     stored = model.extra.get("report") or {}
-    entry = registry.of_config(config.construction)
+    entry = catalog.of_config(config.construction)
     if entry is None:
         report.fail(
             f"no precision model is known for construction {config.construction!r}: its "

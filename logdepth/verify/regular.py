@@ -23,14 +23,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
+from logdepth.catalog import Construction
 from logdepth.errors import InputError
 from logdepth.model.codebook import Codebook, Element
 from logdepth.model.compiled import CompiledModel, TraceResult
-from logdepth.registry import Construction
 from logdepth.verify.codebook import check_codebook_against
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport
@@ -55,8 +55,8 @@ INVARIANT_MAX_LENGTH = 128
 
 
 def construction_of(model: CompiledModel) -> Construction:
-    """The registry entry the file's config names; InputError for a hand-built program."""
-    entry = registry.of_config(model.config.construction)
+    """The catalog entry the file's config names; InputError for a hand-built program."""
+    entry = catalog.of_config(model.config.construction)
     if entry is None or entry.input_format != "word":
         raise InputError(
             f"no word construction is registered as {model.config.construction!r}: its layer "
@@ -83,12 +83,12 @@ def expected_layers(model: CompiledModel, n: int) -> int:
 
 def wide_layers(n: int) -> int:
     """The wide Theorem 1 (constructions/wide.py): ceil(log2 n) + 8."""
-    return registry.get("wide").layers(n)
+    return catalog.get("wide").layers(n)
 
 
 def nonuniform_layers(max_length: int) -> int:
     """Corollary 1.1: 4 ceil(log2 N) + 5."""
-    return registry.get("nonuniform").layers(max_length, max_length)
+    return catalog.get("nonuniform").layers(max_length, max_length)
 
 
 def automaton_of(model: CompiledModel) -> DFA | NFA:
@@ -131,7 +131,7 @@ class LevelCheck:
 
 
 def level_steps(model: CompiledModel, trace: TraceResult) -> list[int]:
-    """Residual indices right after each level: a fixed-depth build's layout from its registry
+    """Residual indices right after each level: a fixed-depth build's layout from its catalog
     entry (first, per), a uniform one's from its loop (s + r, r)."""
     ends = trace.layer_ends()
     entry = construction_of(model)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.errors import InputError
@@ -88,7 +88,7 @@ class SolvableClaim:
 
 def read_claim(model: CompiledModel) -> SolvableClaim:
     """The cascade of the file's report; ValueError/KeyError/TypeError if it is malformed."""
-    expected = registry.get(ENTRY).config_name
+    expected = catalog.get(ENTRY).config_name
     if model.config.construction != expected:
         raise ValueError(
             f"verify_solvable checks {expected!r} models, not {model.config.construction!r}"

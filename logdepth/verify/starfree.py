@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from logdepth import registry
+from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.words import format_word
@@ -97,7 +97,7 @@ class CascadeClaim:
 
 def read_claim(model: CompiledModel) -> CascadeClaim:
     """The cascade of the file's report; ValueError/KeyError/TypeError if it is malformed."""
-    expected = registry.get(ENTRY).config_name
+    expected = catalog.get(ENTRY).config_name
     if model.config.construction != expected:
         raise ValueError(
             f"verify_starfree checks {expected!r} models, not {model.config.construction!r}"

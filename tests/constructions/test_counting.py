@@ -156,10 +156,10 @@ def test_the_layer_count_is_the_same_for_every_n(name):
 
 def test_verify_restates_the_constructions_constants():
     assert COUNTING_LAYERS == counting.LAYERS
-    from logdepth import registry
+    from logdepth import catalog
     from logdepth.verify import counting as verify_counting_module
 
-    assert registry.get(verify_counting_module.ENTRY).config_name == counting.CONSTRUCTION
+    assert catalog.get(verify_counting_module.ENTRY).config_name == counting.CONSTRUCTION
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,9 +418,9 @@ def test_verify_counting_passes_and_catches_a_false_claim():
 def test_the_registry_entry_drives_compile_precision_and_verify():
     """The registry's entry for this construction: compile, layer formula, precision model
     from the report, verifier."""
-    from logdepth import registry
+    from logdepth import catalog
 
-    entry = registry.get("counting")
+    entry = catalog.get("counting")
     assert entry.config_name == counting.CONSTRUCTION and entry.offset == counting.LAYERS
     dfa = CASES["random-mod4"]
     model = entry.compile(dfa, source="count ...")

@@ -23,10 +23,7 @@ from logdepth.model.transformer import UniversalTransformer
 from tests.model import reference
 from tests.model.test_transformer import VOCAB, attn_layer, make_model
 
-try:  # the construction table (renamed catalog on another branch)
-    from logdepth import catalog as table
-except ImportError:  # pragma: no cover - depends on the checkout
-    from logdepth import registry as table
+from logdepth import catalog as table
 
 SPEC = logdepth.parse_file(reference.BASICS)
 # A language each word construction compiles: star-free needs an aperiodic one.

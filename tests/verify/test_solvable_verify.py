@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import logdepth
-from logdepth import registry
+from logdepth import catalog
 from logdepth.cli import main
 from logdepth.constructions import solvable
 from logdepth.model.compiled import CompiledModel
@@ -92,7 +92,7 @@ def test_verify_solvable_imports_no_construction():
 
 
 def test_the_registry_entry_drives_compile_precision_and_verify(parity):
-    entry = registry.get("solvable")
+    entry = catalog.get("solvable")
     assert entry.config_name == solvable.CONSTRUCTION == parity.config.construction
     report = parity.extra["report"]
     assert entry.layers(10**6, report=report) == parity.num_layers(10**6) == 12

@@ -107,9 +107,9 @@ def test_verify_starfree_imports_no_construction():
 
 
 def test_the_registry_entry_drives_compile_precision_and_verify():
-    from logdepth import registry
+    from logdepth import catalog
 
-    entry = registry.get("starfree")
+    entry = catalog.get("starfree")
     model = entry.compile(SPEC["ends_ab"], source="nfa ...")
     report = model.extra["report"]
     assert model.extra["source"] == "nfa ..." and entry.config_name == starfree.CONSTRUCTION
