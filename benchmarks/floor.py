@@ -27,9 +27,8 @@ import time
 import torch
 
 import logdepth
-from logdepth.model import inputs
-
 from logdepth import catalog as table
+from logdepth.model import inputs
 
 SPEC = "examples/basics.ld"
 LANGUAGE = {"starfree": "ends_ab"}  # star-free needs an aperiodic language; parity elsewhere

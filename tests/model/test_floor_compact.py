@@ -16,14 +16,13 @@ import pytest
 import torch
 
 import logdepth
+from logdepth import catalog as table
 from logdepth.model import compact
 from logdepth.model.compiled import TraceResult
 from logdepth.model.config import BOS
 from logdepth.model.transformer import UniversalTransformer
 from tests.model import reference
 from tests.model.test_transformer import VOCAB, attn_layer, make_model
-
-from logdepth import catalog as table
 
 SPEC = logdepth.parse_file(reference.BASICS)
 # A language each word construction compiles: star-free needs an aperiodic one.
