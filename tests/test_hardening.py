@@ -351,7 +351,7 @@ def counter_dfa(n: int) -> DFA:
 
 def _forbid_tables(monkeypatch) -> None:
     """Building a monoid or a state-map table fails the test: a refusal must come first."""
-    from logdepth.constructions import monoid_codes
+    from logdepth.kit import monoid_codes
 
     def built(*args, **kwargs):
         raise AssertionError("a table was built before the size was refused")

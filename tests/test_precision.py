@@ -11,8 +11,8 @@ import torch
 
 import logdepth
 from logdepth.automata.dfa import random_dfa
-from logdepth.constructions.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
 from logdepth.constructions.regular import compile_regular, frontier, frontier_for_bits
+from logdepth.kit.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
 from logdepth.model.transformer import masked_prenorm, round_to_bits
 from logdepth.precision import cos_gap_form, exact, fit_bits, tiebreak_form
 from logdepth.verify.precision import accepted_words, all_right, cases_for, least_bits

@@ -47,9 +47,9 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
-from logdepth.constructions.division import DivisionBuilder
-from logdepth.constructions.gadgets import lookup_head, offset_term, step_ff
-from logdepth.constructions.hashing import (
+from logdepth.kit.division import DivisionBuilder
+from logdepth.kit.gadgets import lookup_head, offset_term, step_ff
+from logdepth.kit.hashing import (
     ORTHOGONAL,
     PSI_ROWS,
     UniformHead,
@@ -59,7 +59,7 @@ from logdepth.constructions.hashing import (
     psi_to_phi_head,
     stack_ff,
 )
-from logdepth.constructions.rows import (
+from logdepth.kit.rows import (
     Row,
     Unit,
     add_rows,

@@ -74,26 +74,6 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.division import DivisionBuilder, max_modulus
-from logdepth.constructions.gadgets import (
-    STEP_MARGIN,
-    avg_flag,
-    constant_ff,
-    count_term,
-    lookup_head,
-    saturating_ff,
-)
-from logdepth.constructions.hashing import (
-    POSITION_SCALE,
-    clear_ff,
-    floor_margin,
-    neighbour_gap,
-    one_minus_cos,
-    phi_first,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
 from logdepth.constructions.regular import (
     CURVE_BITS,
     OUTPUTS,
@@ -106,6 +86,26 @@ from logdepth.constructions.regular import (
 )
 from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
 from logdepth.errors import CompileError
+from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.gadgets import (
+    STEP_MARGIN,
+    avg_flag,
+    constant_ff,
+    count_term,
+    lookup_head,
+    saturating_ff,
+)
+from logdepth.kit.hashing import (
+    POSITION_SCALE,
+    clear_ff,
+    floor_margin,
+    neighbour_gap,
+    one_minus_cos,
+    phi_first,
+    psi_to_phi_ff,
+    psi_to_phi_head,
+    stack_ff,
+)
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from logdepth.constructions.hashing import floor_margin, neighbour_gap, phi_first
+from logdepth.kit.hashing import floor_margin, neighbour_gap, phi_first
 from logdepth.precision import MAX_EMULATED_BITS, bits_of, tolerance_at, unit_roundoff
 
 TAU = 2.0**-40

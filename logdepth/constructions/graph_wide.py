@@ -77,8 +77,17 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.connectivity import loop_and_ff
-from logdepth.constructions.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
-from logdepth.constructions.hashing import (
+from logdepth.constructions.regular import score_noise
+from logdepth.constructions.wide import (
+    TRUE,
+    _bit_columns,
+    _bool_init,
+    _snap,
+    threshold_gap,
+    threshold_steps,
+)
+from logdepth.kit.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
+from logdepth.kit.hashing import (
     ORTHOGONAL,
     PsiTerm,
     UniformHead,
@@ -88,8 +97,7 @@ from logdepth.constructions.hashing import (
     psi_to_phi_head,
     stack_ff,
 )
-from logdepth.constructions.regular import score_noise
-from logdepth.constructions.rows import (
+from logdepth.kit.rows import (
     Row,
     add_rows,
     component,
@@ -100,14 +108,6 @@ from logdepth.constructions.rows import (
     row,
     scaled,
     vector_rows,
-)
-from logdepth.constructions.wide import (
-    TRUE,
-    _bit_columns,
-    _bool_init,
-    _snap,
-    threshold_gap,
-    threshold_steps,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule

@@ -69,8 +69,9 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_TRUE, Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.division import DivisionBuilder
-from logdepth.constructions.gadgets import (
+from logdepth.errors import CompileError
+from logdepth.kit.division import DivisionBuilder
+from logdepth.kit.gadgets import (
     avg_bos,
     avg_flag,
     constant_ff,
@@ -81,7 +82,7 @@ from logdepth.constructions.gadgets import (
     sign_read_head,
     step_ff,
 )
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     POSITION_SCALE,
     PsiTerm,
     UniformHead,
@@ -96,14 +97,13 @@ from logdepth.constructions.hashing import (
     psi_to_phi_head,
     stack_ff,
 )
-from logdepth.constructions.monoid_codes import (
+from logdepth.kit.monoid_codes import (
     Encoding,
     ProgramShape,
     choose_encoding,
     table_cost,
     trivial_encoding,
 )
-from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

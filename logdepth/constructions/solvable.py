@@ -55,23 +55,6 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.constructions import counting, starfree
-from logdepth.constructions.division import DivisionBuilder, max_modulus
-from logdepth.constructions.gadgets import (
-    avg_flag,
-    constant_ff,
-    count_term,
-    lookup_head,
-    nearest_previous_head,
-    offset_term,
-    saturating_ff,
-)
-from logdepth.constructions.hashing import (
-    UniformHead,
-    clear_ff,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
 from logdepth.constructions.regular import (
     OUTPUTS,
     SCORE_NOISE_ULPS,
@@ -83,6 +66,23 @@ from logdepth.constructions.regular import (
 )
 from logdepth.constructions.wide import TRUE, threshold_steps
 from logdepth.errors import CompileError
+from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.gadgets import (
+    avg_flag,
+    constant_ff,
+    count_term,
+    lookup_head,
+    nearest_previous_head,
+    offset_term,
+    saturating_ff,
+)
+from logdepth.kit.hashing import (
+    UniformHead,
+    clear_ff,
+    psi_to_phi_ff,
+    psi_to_phi_head,
+    stack_ff,
+)
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

@@ -53,22 +53,6 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.gadgets import (
-    constant_ff,
-    lookup_head,
-    nearest_previous_head,
-    offset_term,
-    saturating_ff,
-)
-from logdepth.constructions.hashing import (
-    POSITION_SCALE,
-    UniformHead,
-    clear_ff,
-    neighbour_gap,
-    phi_first,
-    psi_to_phi_ff,
-    stack_ff,
-)
 from logdepth.constructions.regular import (
     FLAG_MARGIN,
     OUTPUTS,
@@ -81,6 +65,22 @@ from logdepth.constructions.regular import (
 )
 from logdepth.constructions.wide import TRUE
 from logdepth.errors import CompileError
+from logdepth.kit.gadgets import (
+    constant_ff,
+    lookup_head,
+    nearest_previous_head,
+    offset_term,
+    saturating_ff,
+)
+from logdepth.kit.hashing import (
+    POSITION_SCALE,
+    UniformHead,
+    clear_ff,
+    neighbour_gap,
+    phi_first,
+    psi_to_phi_ff,
+    stack_ff,
+)
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

@@ -59,24 +59,6 @@ import numpy as np
 
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
-from logdepth.constructions.gadgets import (
-    STEP_MARGIN,
-    avg_bos,
-    avg_flag,
-    constant_ff,
-    copy_maps,
-    saturating_ff,
-    step_ff,
-)
-from logdepth.constructions.hashing import (
-    PsiTerm,
-    UniformHead,
-    average_of,
-    clear_ff,
-    psi_to_phi_ff,
-    stack_ff,
-)
-from logdepth.constructions.monoid_codes import Encoding
 from logdepth.constructions.regular import (
     OUTPUTS,
     _answer_layer,
@@ -86,6 +68,24 @@ from logdepth.constructions.regular import (
     tie_tolerance,
     word_readout,
 )
+from logdepth.kit.gadgets import (
+    STEP_MARGIN,
+    avg_bos,
+    avg_flag,
+    constant_ff,
+    copy_maps,
+    saturating_ff,
+    step_ff,
+)
+from logdepth.kit.hashing import (
+    PsiTerm,
+    UniformHead,
+    average_of,
+    clear_ff,
+    psi_to_phi_ff,
+    stack_ff,
+)
+from logdepth.kit.monoid_codes import Encoding
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 from logdepth.precision import bits_of, largest_clearing

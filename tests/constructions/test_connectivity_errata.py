@@ -14,7 +14,7 @@ from logdepth.compiler.hygiene import check_hygiene
 from logdepth.compiler.program import Program
 from logdepth.constructions import graph_precision
 from logdepth.constructions.connectivity import build_program, compile_connectivity
-from logdepth.constructions.rows import add_rows, component, constant, feed_forward
+from logdepth.kit.rows import add_rows, component, constant, feed_forward
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.connectivity import (

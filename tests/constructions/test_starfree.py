@@ -243,7 +243,7 @@ def test_the_table_limit_is_refused_with_the_estimate(monkeypatch):
 def test_the_gaps_are_the_exact_closed_forms(n):
     """score_gaps against logdepth.precision's sympy forms at 50 digits: the previous read's
     equality gap at positions n, n + 1 and Lemma 10's tie-breaker between them."""
-    from logdepth.constructions.hashing import POSITION_SCALE as lam
+    from logdepth.kit.hashing import POSITION_SCALE as lam
     from logdepth.precision import cos_gap_form, exact, tiebreak_form
 
     gaps = starfree.score_gaps(n, 2)

@@ -34,7 +34,7 @@ import numpy as np
 
 from logdepth.compiler.cells import PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import CellMap, FeedForward, Head, Layer
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     IDENTITY4,
     POSITION_SCALE,
     Average,
