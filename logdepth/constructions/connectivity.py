@@ -48,17 +48,9 @@ from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions import graph_precision
 from logdepth.kit.division import DivisionBuilder
+from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
 from logdepth.kit.gadgets import lookup_head, offset_term, step_ff
-from logdepth.kit.hashing import (
-    ORTHOGONAL,
-    PSI_ROWS,
-    UniformHead,
-    clear_ff,
-    linear_ff,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
+from logdepth.kit.hashing import ORTHOGONAL, PSI_ROWS, UniformHead, psi_to_phi_ff, psi_to_phi_head
 from logdepth.kit.rows import (
     Row,
     Unit,

@@ -87,6 +87,7 @@ from logdepth.constructions.regular import (
 from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
 from logdepth.errors import CompileError
 from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     STEP_MARGIN,
     avg_flag,
@@ -97,14 +98,12 @@ from logdepth.kit.gadgets import (
 )
 from logdepth.kit.hashing import (
     POSITION_SCALE,
-    clear_ff,
     floor_margin,
     neighbour_gap,
     one_minus_cos,
     phi_first,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule

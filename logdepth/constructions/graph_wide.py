@@ -86,16 +86,15 @@ from logdepth.constructions.wide import (
     threshold_gap,
     threshold_steps,
 )
+from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
 from logdepth.kit.hashing import (
     ORTHOGONAL,
     PsiTerm,
     UniformHead,
     average_of,
-    clear_ff,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
 from logdepth.kit.rows import (
     Row,

@@ -71,6 +71,7 @@ from logdepth.compiler.cells import PICK_A, PICK_TRUE, Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.errors import CompileError
 from logdepth.kit.division import DivisionBuilder
+from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
 from logdepth.kit.gadgets import (
     avg_bos,
     avg_flag,
@@ -87,15 +88,12 @@ from logdepth.kit.hashing import (
     PsiTerm,
     UniformHead,
     average_of,
-    clear_ff,
     floor_margin,
     hashed,
-    linear_ff,
     neighbour_gap,
     phi_first,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
 from logdepth.kit.monoid_codes import (
     Encoding,

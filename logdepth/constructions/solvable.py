@@ -67,6 +67,7 @@ from logdepth.constructions.regular import (
 from logdepth.constructions.wide import TRUE, threshold_steps
 from logdepth.errors import CompileError
 from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     avg_flag,
     constant_ff,
@@ -76,13 +77,7 @@ from logdepth.kit.gadgets import (
     offset_term,
     saturating_ff,
 )
-from logdepth.kit.hashing import (
-    UniformHead,
-    clear_ff,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
+from logdepth.kit.hashing import UniformHead, psi_to_phi_ff, psi_to_phi_head
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

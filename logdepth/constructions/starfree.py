@@ -65,6 +65,7 @@ from logdepth.constructions.regular import (
 )
 from logdepth.constructions.wide import TRUE
 from logdepth.errors import CompileError
+from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     constant_ff,
     lookup_head,
@@ -75,11 +76,9 @@ from logdepth.kit.gadgets import (
 from logdepth.kit.hashing import (
     POSITION_SCALE,
     UniformHead,
-    clear_ff,
     neighbour_gap,
     phi_first,
     psi_to_phi_ff,
-    stack_ff,
 )
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule

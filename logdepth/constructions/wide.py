@@ -68,6 +68,7 @@ from logdepth.constructions.regular import (
     tie_tolerance,
     word_readout,
 )
+from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     STEP_MARGIN,
     avg_bos,
@@ -77,14 +78,7 @@ from logdepth.kit.gadgets import (
     saturating_ff,
     step_ff,
 )
-from logdepth.kit.hashing import (
-    PsiTerm,
-    UniformHead,
-    average_of,
-    clear_ff,
-    psi_to_phi_ff,
-    stack_ff,
-)
+from logdepth.kit.hashing import PsiTerm, UniformHead, average_of, psi_to_phi_ff
 from logdepth.kit.monoid_codes import Encoding
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

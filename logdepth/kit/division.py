@@ -68,6 +68,7 @@ import numpy as np
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, unique_cells
 from logdepth.errors import CompileError
+from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
 from logdepth.kit.gadgets import (
     avg_bos,
     avg_flag,
@@ -82,11 +83,8 @@ from logdepth.kit.hashing import (
     PsiTerm,
     UniformHead,
     average_of,
-    clear_ff,
-    linear_ff,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
 
 # Lemma 1's layers, in order, named for what each computes (the module docstring's table).
