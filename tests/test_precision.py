@@ -11,7 +11,8 @@ import torch
 
 import logdepth
 from logdepth.automata.dfa import random_dfa
-from logdepth.constructions.regular import compile_regular, frontier, frontier_for_bits
+from logdepth.constructions.regular import compile_regular
+from logdepth.gaps.regular import frontier, frontier_for_bits
 from logdepth.kit.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
 from logdepth.model.transformer import masked_prenorm, round_to_bits
 from logdepth.precision import cos_gap_form, exact, fit_bits, tiebreak_form
@@ -280,7 +281,7 @@ def test_emulated_failures_come_from_the_tolerance_not_the_rounding(models, bits
     """At p bits the emulator stays right well past the worst-case frontier n(p), and goes
     wrong only where the smallest gap falls below the tolerance (32 ulps at p): the rounding
     actually incurred is far below the first-order worst case."""
-    from logdepth.constructions.regular import smallest_gap
+    from logdepth.gaps.regular import smallest_gap
 
     model = models["parity"]
     bound = model.extra["report"]["score_rounding_ulps"]

@@ -77,15 +77,11 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
 from logdepth.constructions.connectivity import loop_and_ff
-from logdepth.constructions.regular import score_noise
-from logdepth.constructions.wide import (
-    TRUE,
-    _bit_columns,
-    _bool_init,
-    _snap,
-    threshold_gap,
-    threshold_steps,
-)
+from logdepth.gaps.regular import score_noise
+from logdepth.kit.bits import TRUE, threshold_gap, threshold_steps
+from logdepth.kit.bits import bit_columns as _bit_columns
+from logdepth.kit.bits import bool_init as _bool_init
+from logdepth.kit.bits import snap as _snap
 from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import STEP_MARGIN, gate_ff, saturating_ff, step_ff
 from logdepth.kit.hashing import (

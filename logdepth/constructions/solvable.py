@@ -55,17 +55,10 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.constructions import counting, starfree
-from logdepth.constructions.regular import (
-    OUTPUTS,
-    SCORE_NOISE_ULPS,
-    frontier_record,
-    score_noise,
-    tie_tolerance,
-    word_model,
-    word_readout,
-)
-from logdepth.constructions.wide import TRUE, threshold_steps
+from logdepth.constructions.regular import frontier_record, word_model
 from logdepth.errors import CompileError
+from logdepth.gaps.regular import SCORE_NOISE_ULPS, score_noise, tie_tolerance
+from logdepth.kit.bits import TRUE, threshold_steps
 from logdepth.kit.division import DivisionBuilder, max_modulus
 from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
@@ -78,6 +71,7 @@ from logdepth.kit.gadgets import (
     saturating_ff,
 )
 from logdepth.kit.hashing import UniformHead, psi_to_phi_ff, psi_to_phi_head
+from logdepth.kit.words import OUTPUTS, word_readout
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

@@ -53,18 +53,10 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.regular import (
-    FLAG_MARGIN,
-    OUTPUTS,
-    SCORE_NOISE_ULPS,
-    frontier_record,
-    score_noise,
-    tie_tolerance,
-    word_model,
-    word_readout,
-)
-from logdepth.constructions.wide import TRUE
+from logdepth.constructions.regular import frontier_record, word_model
 from logdepth.errors import CompileError
+from logdepth.gaps.regular import FLAG_MARGIN, SCORE_NOISE_ULPS, score_noise, tie_tolerance
+from logdepth.kit.bits import TRUE
 from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     constant_ff,
@@ -80,6 +72,7 @@ from logdepth.kit.hashing import (
     phi_first,
     psi_to_phi_ff,
 )
+from logdepth.kit.words import OUTPUTS, word_readout
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END

@@ -20,9 +20,9 @@ from logdepth.automata.classes import classify
 from logdepth.automata.dfa import DFA, random_dfa
 from logdepth.automata.holonomy import holonomy
 from logdepth.constructions import starfree
-from logdepth.constructions.regular import CURVE_BITS, tie_tolerance
 from logdepth.constructions.starfree import compile_starfree, frontier_for_bits
 from logdepth.errors import CompileError
+from logdepth.gaps.regular import CURVE_BITS, tie_tolerance
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.precision import accepted_words, all_right, word_cases
 from logdepth.verify.starfree import check_cells, read_claim

@@ -12,9 +12,10 @@ import pytest
 
 from logdepth.automata.dfa import random_dfa
 from logdepth.constructions import regular, wide
-from logdepth.constructions.regular import compile_regular, score_noise
+from logdepth.constructions.regular import compile_regular
 from logdepth.dsl import parse_file
 from logdepth.errors import CompileError, InputError
+from logdepth.gaps.regular import score_noise
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import DepthRule
 from logdepth.verify.precision import accepted_words, all_right, word_cases
