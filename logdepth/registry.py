@@ -269,7 +269,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         offset=14,
         capacity=128,
         build="logdepth.constructions.graph_wide:compile_connectivity_wide",
-        precision="logdepth.constructions.graph_wide:precision_model",
+        precision="logdepth.gaps.graph_wide:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
 )
@@ -285,7 +285,7 @@ CONSTRUCTIONS += (
         slope=0,
         offset=8,
         build="logdepth.constructions.counting:compile_counting",
-        precision="logdepth.constructions.counting:precision_model",
+        precision="logdepth.gaps.counting:precision_model",
         verifier="logdepth.verify.counting:verify_counting",
     ),
     Construction(
@@ -300,7 +300,7 @@ CONSTRUCTIONS += (
         depth="logdepth.constructions.starfree:layers_of",
         depth_text="2 L, L >= 1 the cascade's levels",
         build="logdepth.constructions.starfree:compile_starfree",
-        precision="logdepth.constructions.starfree:precision_model",
+        precision="logdepth.gaps.starfree:precision_model",
         verifier="logdepth.verify.starfree:verify_starfree",
     ),
     Construction(
@@ -315,7 +315,7 @@ CONSTRUCTIONS += (
         depth="logdepth.constructions.solvable:layers_of",
         depth_text="7 + 2 per reset level + 4-5 per counter (+1), the cascade's",
         build="logdepth.constructions.solvable:compile_solvable",
-        precision="logdepth.constructions.solvable:precision_model",
+        precision="logdepth.gaps.solvable:precision_model",
         verifier="logdepth.verify.solvable:verify_solvable",
     ),
 )

@@ -91,8 +91,8 @@ CONTRACTS: dict[str, Contract] = {
 }
 # The wide Theorem 2 (constructions/graph_wide.py): its ties are not bitwise (the snapped bits
 # keep a trace of the raw steps' errors), so the tolerance must exceed the key deviation plus
-# the score noise at the capacity, 1.3e-14 (graph_wide.key_deviation(128, 52) + 32 eps); it is
-# graph_wide.tie_tolerance() = 2^-44. Frontiers: graph_wide.frontier_for_bits(52 / 23), float64
+# the score noise at the capacity, 1.3e-14 (gaps/graph_wide.py: key_deviation(128, 52) + 32
+# eps); it is tie_tolerance() = 2^-44. Frontiers: frontier_for_bits(52 / 23), float64
 # the capacity of its 7-bit coordinates.
 GRAPH_WIDE_TOLERANCE = (2.0**-46, 2.0**-44)
 GRAPH_WIDE_FRONTIER = {"float64": 128, "float32": 31}
