@@ -255,7 +255,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         slope=2,
         offset=18,
         build="logdepth.constructions.connectivity:compile_connectivity",
-        precision="logdepth.constructions.graph_precision:precision_model",
+        precision="logdepth.constructions.connectivity:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
     Construction(

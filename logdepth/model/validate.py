@@ -38,10 +38,10 @@ EPS64 = 2.0**-52
 # exceeds twice that noise). A larger tolerance could merge keys the frontier counts on being
 # apart; legitimate ties are bitwise, so any positive tolerance up to it is safe.
 REGULAR_TOLERANCE = (0.0, 32 * EPS64)
-# Theorem 2 (constructions/graph_precision.py): TAU = 2^-40; ties are not bitwise there, so the
+# Theorem 2 (gaps/connectivity.py): TAU = 2^-40; ties are not bitwise there, so the
 # tolerance must also exceed twice the float64 rounding bound of a score,
-# 7 k / (1 - k) with k = (2 (135 // 2 + 8) + 10) u, u = 2^-53 (graph_precision.rounding_bound;
-# 135 and 10 are its d_model and widest head, graph_precision.program_shape()).
+# 7 k / (1 - k) with k = (2 (135 // 2 + 8) + 10) u, u = 2^-53 (gaps.connectivity.rounding_bound;
+# 135 and 10 are its d_model and widest head, constructions.connectivity.program_shape()).
 _K64 = (2 * (135 // 2 + 8) + 10) * 2.0**-53
 GRAPH_TOLERANCE = (2 * 7.0 * _K64 / (1.0 - _K64), 2.0**-40)
 
@@ -63,7 +63,7 @@ class Contract:
 
 
 # The frontiers the precision model derives (docs/precision.md): Theorem 1's
-# regular.frontier_for_bits(52 / 23), Theorem 2's graph_precision.frontier(). A stored frontier
+# regular.frontier_for_bits(52 / 23), Theorem 2's gaps.connectivity.frontier(). A stored frontier
 # above these claims more than any derivation supports (an edited file); tests/test_hardening.py
 # checks these numbers against the constructions.
 REGULAR_FRONTIER = {"float64": 19483, "float32": 110}

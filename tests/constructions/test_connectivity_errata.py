@@ -12,8 +12,8 @@ import pytest
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.hygiene import check_hygiene
 from logdepth.compiler.program import Program
-from logdepth.constructions import graph_precision
-from logdepth.constructions.connectivity import build_program, compile_connectivity
+from logdepth.constructions.connectivity import build_program, compile_connectivity, program_shape
+from logdepth.gaps import connectivity as graph_precision
 from logdepth.kit.rows import add_rows, component, constant, feed_forward
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
@@ -183,12 +183,13 @@ def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
         for layer in part
         for h in layer.heads
     )
-    assert graph_precision.program_shape() == (program.layout.d_model, widest)
-    assert graph_precision.rounding_terms() == 2 * (program.layout.d_model // 2 + 8) + widest
+    shape = program_shape()
+    assert shape == (program.layout.d_model, widest)
+    assert graph_precision.rounding_terms(shape) == 2 * (program.layout.d_model // 2 + 8) + widest
     tau = graph_precision.TAU
-    err = graph_precision.rounding_bound("float64")
+    err = graph_precision.rounding_bound("float64", shape)
     assert 2 * err < tau
-    n64 = graph_precision.frontier()["float64"]
+    n64 = graph_precision.frontier(shape)["float64"]
     assert graph_precision.score_gap(n64) > tau + 2 * err >= graph_precision.score_gap(n64 + 1)
     gaps = [graph_precision.score_gap(n) for n in range(2, 40)]
     assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
@@ -203,8 +204,8 @@ def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
 
 
 def test_float32_has_no_frontier_because_ties_break():
-    assert graph_precision.rounding_bound("float32") > graph_precision.TAU
-    assert graph_precision.frontier()["float32"] == 0
+    assert graph_precision.rounding_bound("float32", program_shape()) > graph_precision.TAU
+    assert graph_precision.frontier(program_shape())["float32"] == 0
     assert wrong_answers(model().to("float32"), 2) > 0  # run past the refusal: it does fail
 
 

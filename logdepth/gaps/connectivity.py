@@ -41,8 +41,8 @@ product (one cell, at most 6 entries) with the normalized stream z = h/|h|, whos
 a relative error of at most (d_model/2 + 2) u (the norm is a d_model-term sum of squares, then a
 root and a division; u the unit roundoff). So every factor is off by at most ~(d_model/2 + 8) u
 relatively, and the whole score by at most rounding_terms() * u * SCORE_MAGNITUDE, where
-`rounding_terms()` = 2 (d_model/2 + 8) + d_head accumulated (both read off the program by
-`program_shape`) operations and SCORE_MAGNITUDE
+`rounding_terms(shape)` = 2 (d_model/2 + 8) + d_head accumulated (both read off the program
+by the builder, `constructions.connectivity.program_shape`) operations and SCORE_MAGNITUDE
 bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type flag and BoS's
 self weight 4).
 
@@ -63,8 +63,8 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 import numpy as np
 
@@ -80,24 +80,14 @@ HASH_SCALE = 2.0**-13
 MODULUS_SCALE = 2.0**-6
 
 
-@functools.lru_cache(maxsize=1)
-def program_shape() -> tuple[int, int]:
-    """(d_model, widest head) of the construction, read off its program, not restated: the
-    widest head pairs 10 rows (two phi cells, a type flag, a BoS flag), d_model is 135."""
-    from logdepth.constructions.connectivity import build_program  # it imports this module
-
-    return shape_of(build_program(with_frontier=False))
+# (d_model, widest head) of the program, read off it by the builder
+# (`constructions.connectivity.program_shape`) and passed in: this model imports no builder.
+Shape = tuple[int, int]
 
 
-def shape_of(program: Any) -> tuple[int, int]:
-    heads = [h for layer in program.initial + program.repeated + program.final for h in layer.heads]
-    widest = max(np.atleast_2d(next(iter(h.query.values()))).shape[0] for h in heads)
-    return program.layout.d_model, widest
-
-
-def rounding_terms() -> int:
+def rounding_terms(shape: Shape) -> int:
     """2 (d_model/2 + 8) + d_head accumulated operations of one score (module docstring)."""
-    d_model, d_head = program_shape()
+    d_model, d_head = shape
     return 2 * (d_model // 2 + 8) + d_head
 
 
@@ -116,16 +106,17 @@ def _bits(dtype_or_bits: str | int) -> int:
     return bits_of(dtype_or_bits) if isinstance(dtype_or_bits, str) else int(dtype_or_bits)
 
 
-def rounding_bound(dtype_or_bits: str | int) -> float:
+def rounding_bound(dtype_or_bits: str | int, shape: Shape) -> float:
     """Worst-case absolute rounding error of one attention score at p stored mantissa bits (or
-    a dtype name), unit roundoff u = 2^-(p+1)."""
-    k = rounding_terms() * unit_roundoff(_bits(dtype_or_bits))
+    a dtype name), unit roundoff u = 2^-(p+1), for a program of this shape."""
+    k = rounding_terms(shape) * unit_roundoff(_bits(dtype_or_bits))
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 
-def precision_model(report=None):
-    """(tie tolerance, n(p)) of Theorem 2, for the registry."""
-    return TIE_TOLERANCE, frontier_for
+def precision_model(shape: Shape) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, n(p)) of Theorem 2 for a program of this shape (the registry's entry
+    is `constructions.connectivity.precision_model`, which reads the shape off the program)."""
+    return TIE_TOLERANCE, functools.partial(frontier_for, shape=shape)
 
 
 def tau_for(bits: int) -> float:
@@ -158,13 +149,13 @@ def score_gap(n: int) -> float:
     return min(gap_families(n).values())
 
 
-def frontier_for(dtype_or_bits: str | int, tau: float | None = None) -> int:
+def frontier_for(dtype_or_bits: str | int, tau: float | None = None, *, shape: Shape) -> int:
     """Largest n (scanned up to MAX_SCANNED_N) such that ties stay within tau and every
     legitimate gap clears tau plus twice the rounding bound at p bits (or a dtype name); tau
     defaults to the tolerance the model applies at p (tau_for); 0 if none."""
     bits = _bits(dtype_or_bits)
     tau = tau_for(bits) if tau is None else tau
-    err = rounding_bound(bits)
+    err = rounding_bound(bits, shape)
     if 2.0 * err >= tau:
         return 0
     best = 0
@@ -177,23 +168,23 @@ def frontier_for(dtype_or_bits: str | int, tau: float | None = None) -> int:
     return best
 
 
-def frontier() -> dict[str, int]:
+def frontier(shape: Shape) -> dict[str, int]:
     """The stored frontier: largest vertex count derived per dtype."""
-    return {dtype: frontier_for(dtype) for dtype in ("float64", "float32")}
+    return {dtype: frontier_for(dtype, shape=shape) for dtype in ("float64", "float32")}
 
 
-def frontier_curve() -> dict[str, int]:
+def frontier_curve(shape: Shape) -> dict[str, int]:
     """n(p) for every p the emulator runs, and 52 (stored in reports, like Theorem 1's)."""
-    return {str(p): frontier_for(p) for p in (*range(16, MAX_EMULATED_BITS + 1), 52)}
+    return {str(p): frontier_for(p, shape=shape) for p in (*range(16, MAX_EMULATED_BITS + 1), 52)}
 
 
-def explain() -> dict[str, object]:
+def explain(shape: Shape) -> dict[str, object]:
     """Numbers behind the frontier, for the weight file's report."""
-    f = frontier()
+    f = frontier(shape)
     n64 = f["float64"]
     return {
         "tie_tolerance": TAU,
-        "rounding_bound": {d: rounding_bound(d) for d in ("float64", "float32")},
+        "rounding_bound": {d: rounding_bound(d, shape) for d in ("float64", "float32")},
         "frontier": f,
         "gap_at_frontier": gap_families(n64) if n64 else {},
         "gap_past_frontier": score_gap(n64 + 1) if n64 else None,
