@@ -172,7 +172,7 @@ _REGULAR = "logdepth.constructions.regular:compile_regular"
 _VERIFY_WORDS = "logdepth.verify.regular:verify_regular"
 _VERIFY_GRAPHS = "logdepth.verify.connectivity:verify_connectivity"
 # Word models label their monoid-code cells with the spec's element names.
-_NAME_ELEMENTS = "logdepth.api:name_code_cells"
+_NAME_ELEMENTS = "logdepth.automata.elements:name_code_cells"
 
 CONSTRUCTIONS: tuple[Construction, ...] = (
     Construction(
