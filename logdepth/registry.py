@@ -334,7 +334,7 @@ CONSTRUCTIONS += (
         depth_text="the chosen construction's",
         chooser=True,
         build="logdepth.constructions.auto:compile_auto",
-        precision="logdepth.constructions.auto:precision_model",
+        precision="logdepth.gaps.auto:precision_model",
         verifier="logdepth.constructions.auto:verify_auto",
     ),
 )

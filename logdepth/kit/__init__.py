@@ -5,8 +5,11 @@
 - `rows`: heads and feed-forwards written as linear forms over cells (hand-written heads);
 - `gadgets`: Appendix A's gadgets (lookups, offsets, equality flags, saturating steps);
 - `division`: Lemma 1 as a 7-layer block with named free slots;
-- `monoid_codes`: transition-monoid element codes and their tables.
+- `monoid_codes`: transition-monoid element codes and their tables;
+- `words`: the word constructions' shared cells, embedding, answer layer and readout;
+- `bits`: the wide constructions' threshold steps, bit columns and snaps.
 
 The kit declares weights only through `logdepth.compiler.program`; it imports no construction,
-no verifier and no explainer.
+no gap model (`logdepth.gaps` reads the kit's score geometry, not the reverse), no verifier
+and no explainer.
 """
