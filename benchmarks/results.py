@@ -155,11 +155,11 @@ def _graph_lines(args, sizes, measured) -> list[str]:
         cells = " | ".join(_fmt(by_n.get(n)) for n in sizes)
         lines.append(f"| {cons} | {cells} | {sw.c:.2f} | {sw.b:.1f} |")
     shape = program_shape()
-    f32 = graph_precision.frontier_for(23, shape=shape)
+    f32 = graph_precision.frontier_for_bits(23, shape=shape)
     lines += [
         "",
         "Model frontiers: faithful float64 "
-        f"{graph_precision.frontier_for(52, shape=shape)}, "
+        f"{graph_precision.frontier_for_bits(52, shape=shape)}, "
         f"float32 {max(f32, 0)} vertices; wide float64 "
         f"{graph_wide.frontier('float64')} (its capacity), float32 "
         f"{graph_wide.frontier('float32')}. The faithful slope measured on a GPU over "

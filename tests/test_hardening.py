@@ -174,7 +174,7 @@ def test_the_contracts_restate_what_the_constructions_build():
     # The tolerance each construction stores is below the smallest gap at its frontier.
     assert regular.tie_tolerance() < regular_gaps.smallest_gap(regular.frontier("float64"))
     graph_n64 = graph_precision.frontier(shape)["float64"]
-    assert graph_precision.TAU < graph_precision.score_gap(graph_n64)
+    assert graph_precision.TAU < graph_precision.smallest_gap(graph_n64)
 
 
 def test_the_counting_and_wide_graph_contracts_restate_their_constructions():

@@ -261,3 +261,19 @@ def test_compiling_loads_neither_verify_nor_explain():
     """Theorem 1's compile (its `finish` names the code cells) and the other word builds."""
     jobs = ("parity:uniform", "parity:wide", "parity:counting", "ends_ab:starfree")
     assert _compile_loads(*jobs) == "clean"
+
+
+def test_every_gap_model_has_the_interface():
+    """Each construction's gap module gives its score gaps, n(p) and the registry's pair
+    (`gaps.GapModel`); auto's only delegates to the chosen construction's."""
+    import importlib
+
+    names = sorted(m for m in _modules() if m.startswith("logdepth.gaps."))
+    assert {"logdepth.gaps.regular", "logdepth.gaps.connectivity"} <= set(names)
+    for name in names:
+        module = importlib.import_module(name)
+        parts = ("precision_model",) if name.endswith(".auto") else (
+            "score_gaps", "frontier_for_bits", "precision_model"
+        )
+        for part in parts:
+            assert callable(getattr(module, part, None)), f"{name} has no {part}"

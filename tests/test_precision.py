@@ -126,8 +126,8 @@ def connectivity() -> logdepth.CompiledModel:
 
 @pytest.mark.parametrize("bits", [44, pytest.param(46, marks=pytest.mark.slow)])
 def test_graphs_at_the_predicted_frontier_are_right_under_emulation(connectivity, bits):
-    """Theorem 2 on the same footing: n(p) from gaps.connectivity.frontier_for(p), connected and
-    disconnected queries at n(p) vertices, p bits emulated."""
+    """Theorem 2 on the same footing: n(p) from gaps.connectivity.frontier_for_bits(p),
+    connected and disconnected queries at n(p) vertices, p bits emulated."""
     curve = connectivity.extra["report"]["frontier_by_bits"]
     n = curve[str(bits)]
     assert n >= 4

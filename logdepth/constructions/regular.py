@@ -119,8 +119,9 @@ from logdepth.precision import (
 )
 
 # ---------------------------------------------------------------------------------------------
-# Frontier: score gaps versus rounding
+# Frontier records (the gaps, noise and n(p): logdepth/gaps/regular.py)
 # ---------------------------------------------------------------------------------------------
+
 
 def frontier_record(program: Program, method: str, n_of_bits) -> dict:
     """The report's frontier fields for a program's stored frontier (every dtype derived),
@@ -158,9 +159,7 @@ def worst_case_frontier(network, cap: int | None = None) -> dict:
     return {"score_rounding_ulps": round(bound, 1), "frontier_worst_case": out}
 
 
-# ---------------------------------------------------------------------------------------------
-# Shared pieces
-# ---------------------------------------------------------------------------------------------
+# The shared pieces (cells, embedding, answer layer, readout): logdepth/kit/words.py.
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ Averaging-hard attention needs two things of the arithmetic (docs/precision.md):
 The division is Lemma 1's shared block (`division.DivisionBuilder`), whose integers are hashed
 with a fixed scale, phi(lambda v), lambda = HASH_SCALE; the coordinates are phi(c + 1). A wrong
 key of a hash comparison loses 1 - cos(delta), delta the angle between its hash and the
-query's. `score_gap(n)` is the smallest legitimate gap over every head (and sign read) and
+query's. `smallest_gap(n)` is the smallest legitimate gap over every head (and sign read) and
 every position of an n-vertex input, N = 1 + n^2 + n^3 + 2n tokens at most (s, t <= n):
 
 - "position": phi(lambda v) against phi(lambda (v + 1)), v < N: the lookups of rows j - 1, r,
@@ -47,7 +47,7 @@ bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type fl
 self weight 4).
 
 TAU = 2^-40 (about 9.1e-13) exceeds twice the float64 bound (about 2.6e-13). The float64
-frontier is the largest n with score_gap(n) > TAU + 2 * bound. Float32: Lemma 1's equality
+frontier is the largest n with smallest_gap(n) > TAU + 2 * bound. Float32: Lemma 1's equality
 and floor decisions are exact arguments or sign reads, but three heads of Theorem 2 still
 decide by ties between scores computed at different positions: the [i = j] test (self against
 BoS), the window of h (the n pads (i, ., j) must tie) and, through h, every B_l. Their scores
@@ -116,7 +116,7 @@ def rounding_bound(dtype_or_bits: str | int, shape: Shape) -> float:
 def precision_model(shape: Shape) -> tuple[float, Callable[[int], int]]:
     """(tie tolerance, n(p)) of Theorem 2 for a program of this shape (the registry's entry
     is `constructions.connectivity.precision_model`, which reads the shape off the program)."""
-    return TIE_TOLERANCE, functools.partial(frontier_for, shape=shape)
+    return TIE_TOLERANCE, functools.partial(frontier_for_bits, shape=shape)
 
 
 def tau_for(bits: int) -> float:
@@ -126,7 +126,7 @@ def tau_for(bits: int) -> float:
 
 
 @cache
-def gap_families(n: int) -> dict[str, float]:
+def score_gaps(n: int) -> dict[str, float]:
     """Smallest gap of each family (module docstring) for n-vertex inputs."""
     n = int(n)
     lam = HASH_SCALE
@@ -144,12 +144,12 @@ def gap_families(n: int) -> dict[str, float]:
     return gaps
 
 
-def score_gap(n: int) -> float:
+def smallest_gap(n: int) -> float:
     """The smallest legitimate score gap of the construction on n-vertex inputs."""
-    return min(gap_families(n).values())
+    return min(score_gaps(n).values())
 
 
-def frontier_for(dtype_or_bits: str | int, tau: float | None = None, *, shape: Shape) -> int:
+def frontier_for_bits(dtype_or_bits: str | int, tau: float | None = None, *, shape: Shape) -> int:
     """Largest n (scanned up to MAX_SCANNED_N) such that ties stay within tau and every
     legitimate gap clears tau plus twice the rounding bound at p bits (or a dtype name); tau
     defaults to the tolerance the model applies at p (tau_for); 0 if none."""
@@ -161,7 +161,7 @@ def frontier_for(dtype_or_bits: str | int, tau: float | None = None, *, shape: S
     best = 0
     # Lemma 1's floor retrieval also needs n < 4/lambda (division.max_modulus); far above.
     for n in range(1, min(MAX_SCANNED_N, math.ceil(4.0 / HASH_SCALE) - 1) + 1):
-        if score_gap(n) > tau + 2.0 * err:
+        if smallest_gap(n) > tau + 2.0 * err:
             best = n
         else:
             break
@@ -170,12 +170,13 @@ def frontier_for(dtype_or_bits: str | int, tau: float | None = None, *, shape: S
 
 def frontier(shape: Shape) -> dict[str, int]:
     """The stored frontier: largest vertex count derived per dtype."""
-    return {dtype: frontier_for(dtype, shape=shape) for dtype in ("float64", "float32")}
+    return {dtype: frontier_for_bits(dtype, shape=shape) for dtype in ("float64", "float32")}
 
 
 def frontier_curve(shape: Shape) -> dict[str, int]:
     """n(p) for every p the emulator runs, and 52 (stored in reports, like Theorem 1's)."""
-    return {str(p): frontier_for(p, shape=shape) for p in (*range(16, MAX_EMULATED_BITS + 1), 52)}
+    bits = (*range(16, MAX_EMULATED_BITS + 1), 52)
+    return {str(p): frontier_for_bits(p, shape=shape) for p in bits}
 
 
 def explain(shape: Shape) -> dict[str, object]:
@@ -186,6 +187,6 @@ def explain(shape: Shape) -> dict[str, object]:
         "tie_tolerance": TAU,
         "rounding_bound": {d: rounding_bound(d, shape) for d in ("float64", "float32")},
         "frontier": f,
-        "gap_at_frontier": gap_families(n64) if n64 else {},
-        "gap_past_frontier": score_gap(n64 + 1) if n64 else None,
+        "gap_at_frontier": score_gaps(n64) if n64 else {},
+        "gap_past_frontier": smallest_gap(n64 + 1) if n64 else None,
     }

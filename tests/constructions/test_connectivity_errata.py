@@ -190,16 +190,17 @@ def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
     err = graph_precision.rounding_bound("float64", shape)
     assert 2 * err < tau
     n64 = graph_precision.frontier(shape)["float64"]
-    assert graph_precision.score_gap(n64) > tau + 2 * err >= graph_precision.score_gap(n64 + 1)
-    gaps = [graph_precision.score_gap(n) for n in range(2, 40)]
+    smallest = graph_precision.smallest_gap
+    assert smallest(n64) > tau + 2 * err >= smallest(n64 + 1)
+    gaps = [graph_precision.smallest_gap(n) for n in range(2, 40)]
     assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
     # the documented orders: 1/(2 lambda^2 N^4) for positions, 1/(2 n^4) for coordinates
-    fam = graph_precision.gap_families(32)
+    fam = graph_precision.score_gaps(32)
     lam, big = graph_precision.HASH_SCALE, graph_precision.tokens(32)
     assert 0.5 < fam["position"] * 2 * lam**2 * big**4 < 2
     assert 0.5 < fam["coordinate"] * 2 * 32**4 < 2
     # the float64 frontier ends at the position gap (lambda = 2^-13, graph_precision)
-    past = graph_precision.gap_families(n64 + 1)
+    past = graph_precision.score_gaps(n64 + 1)
     assert min(past, key=past.get) == "position"
 
 
