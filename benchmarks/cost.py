@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 
 import logdepth  # noqa: E402
 from logdepth import limits  # noqa: E402
-from logdepth.constructions import monoid_codes, regular  # noqa: E402
+from logdepth.constructions import regular  # noqa: E402
+from logdepth.kit import monoid_codes  # noqa: E402
 from logdepth.model import inputs  # noqa: E402
 
 GROUPS = ("alternating 4", "symmetric 4", "alternating 5", "symmetric 5", "symmetric 6")

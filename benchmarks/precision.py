@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from logdepth.constructions.regular import compile_regular, frontier_for_bits  # noqa: E402
+from logdepth.constructions.regular import compile_regular
 from logdepth.dsl import parse_file  # noqa: E402
+from logdepth.gaps.regular import frontier_for_bits  # noqa: E402
 from logdepth.precision import fit_bits, log2_sizes  # noqa: E402
 from logdepth.verify.precision import (  # noqa: E402
     cases_for,

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from logdepth.automata.dfa import DFA, random_dfa  # noqa: E402
 from logdepth.automata.groups import group_dfa  # noqa: E402
-from logdepth.constructions.regular import compile_regular, frontier  # noqa: E402
+from logdepth.constructions.regular import compile_regular
 from logdepth.dsl import parse_file  # noqa: E402
+from logdepth.gaps.regular import frontier  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
 BATCH = 16

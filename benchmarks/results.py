@@ -135,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _graph_lines(args, sizes, measured) -> list[str]:
     """Theorem 2's measured least p per vertex count, faithful against wide."""
-    from logdepth.constructions import graph_precision, graph_wide
+    from logdepth.constructions import graph_wide
+    from logdepth.constructions.connectivity import program_shape
+    from logdepth.gaps import connectivity as graph_precision
 
     lines = [
         "",
@@ -152,11 +154,13 @@ def _graph_lines(args, sizes, measured) -> list[str]:
         by_n = dict(zip(sw.sizes, sw.bits, strict=True))
         cells = " | ".join(_fmt(by_n.get(n)) for n in sizes)
         lines.append(f"| {cons} | {cells} | {sw.c:.2f} | {sw.b:.1f} |")
-    f32 = graph_precision.frontier_for(23)
+    shape = program_shape()
+    f32 = graph_precision.frontier_for_bits(23, shape=shape)
     lines += [
         "",
         "Model frontiers: faithful float64 "
-        f"{graph_precision.frontier_for(52)}, float32 {max(f32, 0)} vertices; wide float64 "
+        f"{graph_precision.frontier_for_bits(52, shape=shape)}, "
+        f"float32 {max(f32, 0)} vertices; wide float64 "
         f"{graph_wide.frontier('float64')} (its capacity), float32 "
         f"{graph_wide.frontier('float32')}. The faithful slope measured on a GPU over "
         "n = 2..16 is c = 2.00 (docs/precision.md).",

@@ -29,29 +29,6 @@ def compile(
     return build(catalog.get(construction), automaton, max_length=max_length, source=source)
 
 
-def name_code_cells(model: CompiledModel) -> CompiledModel:
-    """Relabel the monoid-element code cells (`delta`, `left`) with the spec's names (states,
-    group or monoid elements: `explain.elements.code_labels`) in place of indices, so that
-    `residual_labels`, `trace.decode` and `inspect` speak the spec's language. The weights are
-    unchanged; the labels are stored in the config."""
-    from dataclasses import replace
-
-    from logdepth.explain.elements import ElementNamer, code_labels
-    from logdepth.verify.regular import automaton_of, encoding_of
-
-    automaton = automaton_of(model)
-    encoding = encoding_of(model, automaton)
-    namer = ElementNamer(automaton, encoding)
-    cells = tuple(
-        replace(c, labels=tuple(code_labels(namer, c.name)))
-        if c.kind == "code" and c.labels == tuple(encoding.labels(c.name))
-        else c
-        for c in model.config.cells
-    )
-    model.network.config = replace(model.config, cells=cells)
-    return model
-
-
 def compile_connectivity(construction: str = "uniform") -> CompiledModel:
     """Theorem 2's (17, 2, 1)-universal transformer: one set of weights for every graph size.
     ``construction="wide"`` is Theorem 2 with bit-vector coordinates (constructions/

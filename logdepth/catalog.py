@@ -131,14 +131,14 @@ REGULAR_FRONTIER = {"float64": 19483, "float32": 110}
 # frontier is wide.frontier_for_bits(23), its float64 one the capacity.
 WIDE_CAPACITY = 2**20 - 1
 WIDE_FRONTIER = {"float64": WIDE_CAPACITY, "float32": 30838}
-# Theorem 2 (constructions/graph_precision.py): TAU = 2^-40; ties are not bitwise there, so the
+# Theorem 2 (gaps/connectivity.py): TAU = 2^-40; ties are not bitwise there, so the
 # tolerance must also exceed twice the float64 rounding bound of a score, 7 k / (1 - k) with
-# k = (2 (d_model // 2 + 8) + d_head) u, u = 2^-53 (graph_precision.rounding_bound), for the
-# program's d_model and widest head (graph_precision.program_shape()).
+# k = (2 (d_model // 2 + 8) + d_head) u, u = 2^-53 (gaps.connectivity.rounding_bound), for the
+# program's d_model and widest head (constructions.connectivity.program_shape()).
 GRAPH_SHAPE = (135, 10)
 _K64 = (2 * (GRAPH_SHAPE[0] // 2 + 8) + GRAPH_SHAPE[1]) * 2.0**-53
 GRAPH_TOLERANCE = (2 * 7.0 * _K64 / (1.0 - _K64), 2.0**-40)
-GRAPH_FRONTIER = {"float64": 41, "float32": 0}  # graph_precision.frontier()
+GRAPH_FRONTIER = {"float64": 41, "float32": 0}  # gaps.connectivity.frontier()
 # The wide Theorem 2 (constructions/graph_wide.py): 7-bit coordinates, n <= 2^7. Its ties are
 # not bitwise (the snapped bits keep a trace of the raw steps' errors), so the tolerance must
 # exceed the key deviation plus the score noise at the capacity, 1.3e-14
@@ -308,9 +308,9 @@ _REGULAR = "logdepth.constructions.regular:compile_regular"
 _VERIFY_WORDS = "logdepth.verify.regular:verify_regular"
 _VERIFY_GRAPHS = "logdepth.verify.connectivity:verify_connectivity"
 # Word models label their monoid-code cells with the spec's element names.
-_NAME_ELEMENTS = "logdepth.api:name_code_cells"
-_PRECISION_REGULAR = "logdepth.constructions.regular:precision_model"
-_PRECISION_WIDE = "logdepth.constructions.wide:precision_model"
+_NAME_ELEMENTS = "logdepth.automata.elements:name_code_cells"
+_PRECISION_REGULAR = "logdepth.gaps.regular:precision_model"
+_PRECISION_WIDE = "logdepth.gaps.wide:precision_model"
 
 CONSTRUCTIONS: tuple[Construction, ...] = (
     Construction(
@@ -403,7 +403,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         aliases={"connectivity": "uniform"},
         program="logdepth.constructions.connectivity:build_program",
         report="logdepth.constructions.connectivity:report",
-        precision="logdepth.constructions.graph_precision:precision_model",
+        precision="logdepth.constructions.connectivity:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
     Construction(
@@ -423,7 +423,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         aliases={"connectivity": "wide"},
         program="logdepth.constructions.graph_wide:build_program",
         report="logdepth.constructions.graph_wide:report",
-        precision="logdepth.constructions.graph_wide:precision_model",
+        precision="logdepth.gaps.graph_wide:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
     Construction(
@@ -437,7 +437,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         # the largest over every m is Theorem 1's (m = 2, 3 at lambda = 2^-6).
         contract=Contract(s_r_t=(7, 0, 1), tolerance=REGULAR_TOLERANCE, frontier=REGULAR_FRONTIER),
         build="logdepth.constructions.counting:compile_counting",
-        precision="logdepth.constructions.counting:precision_model",
+        precision="logdepth.gaps.counting:precision_model",
         verifier="logdepth.verify.counting:verify_counting",
     ),
     Construction(
@@ -453,7 +453,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             "logdepth.constructions.starfree:layers_of", "2 L, L >= 1 the cascade's levels"
         ),
         build="logdepth.constructions.starfree:compile_starfree",
-        precision="logdepth.constructions.starfree:precision_model",
+        precision="logdepth.gaps.starfree:precision_model",
         verifier="logdepth.verify.starfree:verify_starfree",
     ),
     Construction(
@@ -472,7 +472,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         unexplained="explain does not draw the solvable cascade's counters yet; `logdepth "
         "inspect` shows its levels and tables, `logdepth verify` decodes every level at every "
         "token",
-        precision="logdepth.constructions.solvable:precision_model",
+        precision="logdepth.gaps.solvable:precision_model",
         verifier="logdepth.verify.solvable:verify_solvable",
     ),
     Construction(
@@ -488,7 +488,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         ),
         chooser=True,
         build="logdepth.constructions.auto:compile_auto",
-        precision="logdepth.constructions.auto:precision_model",
+        precision="logdepth.gaps.auto:precision_model",
         verifier="logdepth.constructions.auto:verify_auto",
     ),
 )

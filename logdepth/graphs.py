@@ -267,3 +267,23 @@ def _parse_edge_list(where: _GraphText, name: str, directed: bool | None) -> Gra
             order.setdefault(p, None)
         edges.append((parts[0], parts[1]))
     return Graph(name, tuple(order), True if directed is None else directed, frozenset(edges))
+
+
+def reachability(adjacency: np.ndarray) -> np.ndarray:
+    """BFS from every vertex (a vertex reaches itself)."""
+    adj = np.asarray(adjacency, dtype=bool)
+    n = len(adj)
+    out = np.zeros((n, n), dtype=bool)
+    for s in range(n):
+        seen = {s}
+        frontier = [s]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for v in np.flatnonzero(adj[u]):
+                    if int(v) not in seen:
+                        seen.add(int(v))
+                        nxt.append(int(v))
+            frontier = nxt
+        out[s, sorted(seen)] = True
+    return out

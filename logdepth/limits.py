@@ -9,7 +9,7 @@ with the estimate, the limit and the environment variable that raises it:
   logdepth is meant to run on a 24 GiB machine that also runs other work (an editor, a
   browser, a second logdepth job), so one command may take a sixth of it and still leave the
   machine responsive. Used by: compile (the monoid enumeration and the monoid tables of
-  Theorem 1, constructions/monoid_codes.py), trace and explain (residuals and attention
+  Theorem 1, kit/monoid_codes.py), trace and explain (residuals and attention
   maps, model/compiled.py and explain/), a run of Theorem 2 (its n^3 + n^2 + ... tokens).
 - `LOGDEPTH_MAX_SECONDS` (seconds). Default 600: a command past ten minutes of predicted work
   is more likely a mistake than a wish. Used by a run of Theorem 2, whose query of n vertices

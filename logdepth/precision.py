@@ -7,7 +7,7 @@ can emulate any p <= 51 (`UniversalTransformer.precision_bits`). The unit roundo
 
 Gaps. Every decision a construction's attention makes is a comparison of two scores whose exact
 difference (the gap) is a closed form in the compared integers and the hash scale lambda. The
-numpy functions in `logdepth.constructions.hashing` evaluate these forms without cancellation;
+numpy functions in `logdepth.kit.hashing` evaluate these forms without cancellation;
 the sympy expressions here are the definitions they are tested against (tests/test_precision.py
 evaluates both at 50 digits).
 

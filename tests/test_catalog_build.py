@@ -76,10 +76,12 @@ def test_the_connectivity_aliases_come_from_the_catalog():
 
 def test_the_stated_shapes_and_capacities_are_the_constructions():
     """The catalog states as data what `model` may not compute (it imports no builder)."""
-    from logdepth.constructions import graph_precision, graph_wide, wide
+    from logdepth.constructions import connectivity, graph_wide, wide
+    from logdepth.gaps import connectivity as graph_gaps
 
-    assert catalog.GRAPH_SHAPE == graph_precision.program_shape()
-    assert catalog.GRAPH_TOLERANCE[0] == 2 * graph_precision.rounding_bound("float64")
+    shape = connectivity.program_shape()
+    assert catalog.GRAPH_SHAPE == shape
+    assert catalog.GRAPH_TOLERANCE[0] == 2 * graph_gaps.rounding_bound("float64", shape)
     assert catalog.WIDE_CAPACITY == 2**wide.BITS - 1 == catalog.get("wide").capacity
     assert catalog.GRAPH_WIDE_CAPACITY == graph_wide.CAPACITY
     assert catalog.get("connectivity-wide").capacity == graph_wide.CAPACITY

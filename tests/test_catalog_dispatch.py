@@ -24,7 +24,7 @@ NAMES = {e.name for e in catalog.CONSTRUCTIONS} | {e.config_name for e in catalo
 # all positions); "solvable" is also a language class (auto chooses by it) and a monoid
 # property in the regular report.
 OTHER_SENSE = {
-    ("constructions/division.py", "uniform"),
+    ("kit/division.py", "uniform"),
     ("constructions/auto.py", "solvable"),
     ("constructions/regular.py", "solvable"),
 }

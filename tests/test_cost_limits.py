@@ -21,10 +21,10 @@ import logdepth
 from logdepth import cli, limits
 from logdepth.automata.monoid import TransitionMonoid
 from logdepth.automata.nfa import NFA
-from logdepth.constructions import monoid_codes
 from logdepth.errors import CompileError, InputError
 from logdepth.explain import explain_word, png
 from logdepth.graphs import Graph
+from logdepth.kit import monoid_codes
 from logdepth.model import compiled
 
 ROOT = Path(__file__).resolve().parents[1]

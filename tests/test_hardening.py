@@ -127,13 +127,18 @@ def test_a_nonuniform_frontier_past_what_its_layers_serve_is_refused(tmp_path):
 
 def test_the_contracts_restate_what_the_constructions_build():
     """model/validate.py may not import the constructions, so its table is checked here."""
-    from logdepth.constructions import connectivity, graph_precision, regular
+    from logdepth.constructions import connectivity, regular
+    from logdepth.constructions.connectivity import program_shape
+    from logdepth.gaps import connectivity as graph_precision
+    from logdepth.gaps import regular as regular_gaps
 
+    shape = program_shape()
     regular_contract = validate.CONTRACTS["theorem1-uniform"]
     assert regular_contract.tolerance[1] == regular.tie_tolerance()
     assert regular_contract.outputs == tuple(regular.OUTPUTS)
     graph = validate.CONTRACTS[connectivity.CONSTRUCTION]
-    assert graph.tolerance == (2 * graph_precision.rounding_bound("float64"), graph_precision.TAU)
+    bound = graph_precision.rounding_bound("float64", shape)
+    assert graph.tolerance == (2 * bound, graph_precision.TAU)
     assert graph.outputs == connectivity.OUTPUTS
     config = connectivity.compile_connectivity().config
     assert config.s_r_t == graph.s_r_t and config.tie_tolerance == graph.tolerance[1]
@@ -141,7 +146,7 @@ def test_the_contracts_restate_what_the_constructions_build():
         "float64": regular.frontier("float64"),
         "float32": regular.frontier("float32"),
     }
-    assert dict(graph.frontier) == graph_precision.frontier()
+    assert dict(graph.frontier) == graph_precision.frontier(shape)
     from logdepth.constructions import wide
 
     wide_contract = validate.CONTRACTS[wide.CONSTRUCTION]
@@ -167,12 +172,14 @@ def test_the_contracts_restate_what_the_constructions_build():
         assert config.construction == wide.NONUNIFORM_CONSTRUCTION and cor_wide.fixed_depth
     assert dict(cor_wide.frontier) == dict(wide_contract.frontier)
     # The tolerance each construction stores is below the smallest gap at its frontier.
-    assert regular.tie_tolerance() < regular.smallest_gap(regular.frontier("float64"))
-    assert graph_precision.TAU < graph_precision.score_gap(graph_precision.frontier()["float64"])
+    assert regular.tie_tolerance() < regular_gaps.smallest_gap(regular.frontier("float64"))
+    graph_n64 = graph_precision.frontier(shape)["float64"]
+    assert graph_precision.TAU < graph_precision.smallest_gap(graph_n64)
 
 
 def test_the_counting_and_wide_graph_contracts_restate_their_constructions():
     from logdepth.constructions import counting, graph_wide
+    from logdepth.gaps import graph_wide as graph_wide_gaps
 
     contract = validate.CONTRACTS[counting.CONSTRUCTION]
     config = counting.compile_counting(random_dfa(1, 2, seed=0)).config
@@ -184,7 +191,7 @@ def test_the_counting_and_wide_graph_contracts_restate_their_constructions():
         assert contract.frontier[dtype] == counting.frontier_for_bits(bits_of(dtype), 2)
     wide_graph = validate.CONTRACTS[graph_wide.CONSTRUCTION]
     assert wide_graph.tolerance[1] == graph_wide.tie_tolerance()
-    assert wide_graph.tolerance[0] > graph_wide.key_deviation(graph_wide.CAPACITY, 52)
+    assert wide_graph.tolerance[0] > graph_wide_gaps.key_deviation(graph_wide_gaps.CAPACITY, 52)
     assert dict(wide_graph.frontier) == {
         "float64": graph_wide.frontier("float64"),
         "float32": graph_wide.frontier("float32"),
@@ -351,7 +358,7 @@ def counter_dfa(n: int) -> DFA:
 
 def _forbid_tables(monkeypatch) -> None:
     """Building a monoid or a state-map table fails the test: a refusal must come first."""
-    from logdepth.constructions import monoid_codes
+    from logdepth.kit import monoid_codes
 
     def built(*args, **kwargs):
         raise AssertionError("a table was built before the size was refused")

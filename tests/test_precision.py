@@ -11,8 +11,9 @@ import torch
 
 import logdepth
 from logdepth.automata.dfa import random_dfa
-from logdepth.constructions.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
-from logdepth.constructions.regular import compile_regular, frontier, frontier_for_bits
+from logdepth.constructions.regular import compile_regular
+from logdepth.gaps.regular import frontier, frontier_for_bits
+from logdepth.kit.hashing import POSITION_SCALE, neighbour_gap, one_minus_cos, phi_first
 from logdepth.model.transformer import masked_prenorm, round_to_bits
 from logdepth.precision import cos_gap_form, exact, fit_bits, tiebreak_form
 from logdepth.verify.precision import accepted_words, all_right, cases_for, least_bits
@@ -125,8 +126,8 @@ def connectivity() -> logdepth.CompiledModel:
 
 @pytest.mark.parametrize("bits", [44, pytest.param(46, marks=pytest.mark.slow)])
 def test_graphs_at_the_predicted_frontier_are_right_under_emulation(connectivity, bits):
-    """Theorem 2 on the same footing: n(p) from graph_precision.frontier_for(p), connected and
-    disconnected queries at n(p) vertices, p bits emulated."""
+    """Theorem 2 on the same footing: n(p) from gaps.connectivity.frontier_for_bits(p),
+    connected and disconnected queries at n(p) vertices, p bits emulated."""
     curve = connectivity.extra["report"]["frontier_by_bits"]
     n = curve[str(bits)]
     assert n >= 4
@@ -280,7 +281,7 @@ def test_emulated_failures_come_from_the_tolerance_not_the_rounding(models, bits
     """At p bits the emulator stays right well past the worst-case frontier n(p), and goes
     wrong only where the smallest gap falls below the tolerance (32 ulps at p): the rounding
     actually incurred is far below the first-order worst case."""
-    from logdepth.constructions.regular import smallest_gap
+    from logdepth.gaps.regular import smallest_gap
 
     model = models["parity"]
     bound = model.extra["report"]["score_rounding_ulps"]

@@ -84,16 +84,18 @@ def hopcroft(succ: Sequence[Sequence[int]], symbols: int, accepting: Sequence[bo
     return block_of
 
 
-def _bad(message: str) -> SpecError:
+def dict_error(message: str) -> SpecError:
+    """The error for a malformed automaton dict (DFA.from_dict, NFA.from_dict)."""
     return SpecError(message, file="<dict>")
 
 
-def _str_list(d: Mapping[str, Any], key: str) -> list[str]:
+def str_list_field(d: Mapping[str, Any], key: str) -> list[str]:
+    """The field `key` of an automaton dict: a list of distinct strings, or a SpecError."""
     value = d.get(key)
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-        raise _bad(f"field {key!r} must be a list of strings")
+        raise dict_error(f"field {key!r} must be a list of strings")
     if len(set(value)) != len(value):
-        raise _bad(f"field {key!r} has duplicate entries")
+        raise dict_error(f"field {key!r} has duplicate entries")
     return value
 
 
@@ -198,50 +200,50 @@ class DFA:
     def from_dict(cls, d: Mapping[str, Any]) -> DFA:
         """Rebuild and validate a DFA from `to_dict` output; `SpecError` on anything wrong."""
         if not isinstance(d, Mapping):
-            raise _bad("a DFA must be a JSON object")
+            raise dict_error("a DFA must be a JSON object")
         if d.get("type", "dfa") != "dfa":
-            raise _bad(f"expected type 'dfa', got {d.get('type')!r}")
+            raise dict_error(f"expected type 'dfa', got {d.get('type')!r}")
         name = d.get("name")
         if not isinstance(name, str):
-            raise _bad("field 'name' must be a string")
+            raise dict_error("field 'name' must be a string")
         kind = d.get("source_kind", "dfa")
         if kind not in SOURCE_KINDS:
-            raise _bad(f"unknown source_kind {kind!r}")
-        states = _str_list(d, "states")
-        alphabet = _str_list(d, "alphabet")
+            raise dict_error(f"unknown source_kind {kind!r}")
+        states = str_list_field(d, "states")
+        alphabet = str_list_field(d, "alphabet")
         if not states:
-            raise _bad("a DFA needs at least one state")
+            raise dict_error("a DFA needs at least one state")
         if not alphabet:
-            raise _bad("empty alphabet")
+            raise dict_error("empty alphabet")
         start = d.get("start")
         if start not in states:
-            raise _bad(f"start state {start!r} is not a state")
-        accept = _str_list(d, "accept")
+            raise dict_error(f"start state {start!r} is not a state")
+        accept = str_list_field(d, "accept")
         for q in accept:
             if q not in states:
-                raise _bad(f"accepting state {q!r} is not a state")
+                raise dict_error(f"accepting state {q!r} is not a state")
         rows = d.get("delta")
         if not isinstance(rows, list):
-            raise _bad("field 'delta' must be a list of [state, symbol, target]")
+            raise dict_error("field 'delta' must be a list of [state, symbol, target]")
         sset, aset = set(states), set(alphabet)
         delta: dict[tuple[str, str], str] = {}
         for row in rows:
             if not (
                 isinstance(row, list) and len(row) == 3 and all(isinstance(x, str) for x in row)
             ):
-                raise _bad(f"bad transition {row!r}: expected [state, symbol, target]")
+                raise dict_error(f"bad transition {row!r}: expected [state, symbol, target]")
             q, a, r = row
             if q not in sset or r not in sset:
-                raise _bad(f"transition {row!r} names an undefined state")
+                raise dict_error(f"transition {row!r} names an undefined state")
             if a not in aset:
-                raise _bad(f"transition {row!r} uses a symbol outside the alphabet")
+                raise dict_error(f"transition {row!r} uses a symbol outside the alphabet")
             if (q, a) in delta and delta[(q, a)] != r:
-                raise _bad(f"nondeterministic: two targets for ({q}, {a})")
+                raise dict_error(f"nondeterministic: two targets for ({q}, {a})")
             delta[(q, a)] = r
         missing = [(q, a) for q in states for a in alphabet if (q, a) not in delta]
         if missing:
             shown = ", ".join(f"({q}, {a})" for q, a in missing)
-            raise _bad(f"missing transitions: {shown}")
+            raise dict_error(f"missing transitions: {shown}")
         return cls(name, tuple(states), tuple(alphabet), start, frozenset(accept), delta, kind)
 
 

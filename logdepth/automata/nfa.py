@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from logdepth.automata.dfa import DFA, _bad, _str_list, check_budget, state_budget
+from logdepth.automata.dfa import DFA, check_budget, dict_error, state_budget, str_list_field
 from logdepth.errors import CompileError
 from logdepth.limits import MEMORY_ENV, format_bytes, max_memory
 
@@ -137,28 +137,28 @@ class NFA:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NFA:
         if not isinstance(d, Mapping):
-            raise _bad("an NFA must be a JSON object")
+            raise dict_error("an NFA must be a JSON object")
         if d.get("type", "nfa") != "nfa":
-            raise _bad(f"expected type 'nfa', got {d.get('type')!r}")
+            raise dict_error(f"expected type 'nfa', got {d.get('type')!r}")
         name = d.get("name")
         if not isinstance(name, str):
-            raise _bad("field 'name' must be a string")
+            raise dict_error("field 'name' must be a string")
         kind = d.get("source_kind", "nfa")
         if not isinstance(kind, str):
-            raise _bad("field 'source_kind' must be a string")
-        states = _str_list(d, "states")
-        alphabet = _str_list(d, "alphabet")
+            raise dict_error("field 'source_kind' must be a string")
+        states = str_list_field(d, "states")
+        alphabet = str_list_field(d, "alphabet")
         if not alphabet:
-            raise _bad("empty alphabet")
+            raise dict_error("empty alphabet")
         sset, aset = set(states), set(alphabet)
-        start = _str_list(d, "start")
-        accept = _str_list(d, "accept")
+        start = str_list_field(d, "start")
+        accept = str_list_field(d, "accept")
         for q in start + accept:
             if q not in sset:
-                raise _bad(f"{q!r} is not a state")
+                raise dict_error(f"{q!r} is not a state")
         rows = d.get("delta")
         if not isinstance(rows, list):
-            raise _bad("field 'delta' must be a list of [state, symbol, [targets]]")
+            raise dict_error("field 'delta' must be a list of [state, symbol, [targets]]")
         delta: dict[tuple[str, str], set[str]] = {}
         for row in rows:
             ok = (
@@ -170,12 +170,12 @@ class NFA:
                 and all(isinstance(x, str) for x in row[2])
             )
             if not ok:
-                raise _bad(f"bad transition {row!r}: expected [state, symbol, [targets]]")
+                raise dict_error(f"bad transition {row!r}: expected [state, symbol, [targets]]")
             q, a, targets = row
             if q not in sset or any(r not in sset for r in targets):
-                raise _bad(f"transition {row!r} names an undefined state")
+                raise dict_error(f"transition {row!r} names an undefined state")
             if a not in aset:
-                raise _bad(f"transition {row!r} uses a symbol outside the alphabet")
+                raise dict_error(f"transition {row!r} uses a symbol outside the alphabet")
             delta.setdefault((q, a), set()).update(targets)
         return cls(
             name,

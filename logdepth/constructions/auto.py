@@ -16,7 +16,7 @@ class, why, and classify's certificate (or why classification was skipped).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from logdepth import catalog
@@ -24,6 +24,8 @@ from logdepth.automata.classes import classify
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.errors import CompileError
+from logdepth.gaps.auto import chosen_entry as _chosen
+from logdepth.gaps.auto import precision_model
 from logdepth.model.compiled import CompiledModel
 
 # The fallback: every regular language, log depth, the widest frontier of the log-depth ones.
@@ -97,13 +99,6 @@ def _record(
     return model
 
 
-def _chosen(report: Mapping[str, Any]) -> catalog.Construction:
-    chosen = report.get("chosen")
-    if not isinstance(chosen, Mapping) or not isinstance(chosen.get("construction"), str):
-        raise CompileError("this report records no construction chosen by auto")
-    return catalog.get(chosen["construction"])
-
-
 def layers_of(report: Mapping[str, Any]) -> int:
     """The chosen construction's layer count for its build (the catalog's `depth` hook; a
     log-depth choice has no one count, so this is for the constant-depth ones)."""
@@ -113,11 +108,6 @@ def layers_of(report: Mapping[str, Any]) -> int:
     if entry.slope == 0:
         return entry.offset
     raise CompileError(f"auto chose {entry.name}, whose layer count grows with n")
-
-
-def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
-    """The chosen construction's precision model."""
-    return _chosen(report or {}).precision_model(dict(report or {}))
 
 
 def verify_auto(model: CompiledModel, *args: Any, **kwargs: Any) -> Any:

@@ -38,7 +38,9 @@ Repeated (unrolled ceil(log2 n) times): C_l at pads, then B_l at matrix entries.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -46,20 +48,12 @@ import numpy as np
 from logdepth import catalog
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
-from logdepth.constructions import graph_precision
-from logdepth.constructions.division import DivisionBuilder
-from logdepth.constructions.gadgets import lookup_head, offset_term, step_ff
-from logdepth.constructions.hashing import (
-    ORTHOGONAL,
-    PSI_ROWS,
-    UniformHead,
-    clear_ff,
-    linear_ff,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
-from logdepth.constructions.rows import (
+from logdepth.gaps import connectivity as gaps
+from logdepth.kit.division import DivisionBuilder
+from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
+from logdepth.kit.gadgets import lookup_head, offset_term, step_ff
+from logdepth.kit.hashing import ORTHOGONAL, PSI_ROWS, UniformHead, psi_to_phi_ff, psi_to_phi_head
+from logdepth.kit.rows import (
     Row,
     Unit,
     add_rows,
@@ -79,11 +73,11 @@ from logdepth.model.inputs import GRAPH_VOCAB, PAD, SOURCE, TARGET
 OUTPUTS = ("disconnected", "connected")
 CONSTRUCTION = catalog.config_name("connectivity")
 # lambda: Lemma 1's integers (positions, floor(j/n), j mod n) are hashed as phi(lambda v).
-# Chosen in graph_precision (HASH_SCALE), where the float64 frontier it gives is derived.
-LAMBDA = graph_precision.HASH_SCALE
+# Chosen in gaps/connectivity.py (HASH_SCALE), where the float64 frontier it gives is derived.
+LAMBDA = gaps.HASH_SCALE
 # mu: the modulus cell holds phi(mu n). A power of two (mu n is exact); mu n <= 1 for n <= 64,
 # so the cell is far from the saturated hashes of large arguments.
-MU = graph_precision.MODULUS_SCALE
+MU = gaps.MODULUS_SCALE
 # BoS's [i = j]-test key and its x%n hold hashing.ORTHOGONAL, orthogonal to every
 # phi(z) = <z, 1, -z, -1>/sqrt(2z^2 + 2), so it adds nothing to a hash dot product: BoS is then
 # the exact competitor of the [i = j] test (it scores exactly the maximum a match can reach, so
@@ -520,9 +514,30 @@ def _final(c: _Cells) -> Layer:
     return Layer("final: answer = B(s, t) read at the last token", heads=[answer])
 
 
+@functools.lru_cache(maxsize=1)
+def program_shape() -> tuple[int, int]:
+    """(d_model, widest head) of the construction, read off its program, not restated: the
+    widest head pairs 10 rows (two phi cells, a type flag, a BoS flag), d_model is 135. The gap
+    model's rounding bound is a function of it (`gaps.connectivity.rounding_terms`)."""
+    return shape_of(build_program(with_frontier=False))
+
+
+def shape_of(program: Program) -> tuple[int, int]:
+    """(d_model, widest head) of a program: the most query rows of any head."""
+    heads = [h for layer in program.initial + program.repeated + program.final for h in layer.heads]
+    widest = max(np.atleast_2d(next(iter(h.query.values()))).shape[0] for h in heads)
+    return program.layout.d_model, widest
+
+
+def precision_model(report: Any = None) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, n(p)) of Theorem 2, for the catalog: the gap model at this program's
+    shape (every build has the same program, so the report adds nothing)."""
+    return gaps.precision_model(program_shape())
+
+
 def build_program(with_frontier: bool = True) -> Program:
     """The whole construction as a Program over named cells (before assembly). The frontier
-    depends on the program's own shape (graph_precision.program_shape builds it without)."""
+    depends on the program's own shape (`program_shape` builds it without)."""
     c = _Cells()
     initial = [_layer_stats(c)] + _layers_division(c) + _layers_lookups(c) + _layers_b0(c)
     for k, layer in enumerate(initial, start=1):
@@ -540,10 +555,10 @@ def build_program(with_frontier: bool = True) -> Program:
             "disconnected": {c.answer: np.array([[0.0, 1.0]])},
         },
         depth_rule=DepthRule(count_tokens=("0", "1"), root=2),
-        tie_tolerance=graph_precision.TIE_TOLERANCE,
+        tie_tolerance=gaps.TIE_TOLERANCE,
         input_format="graph",
         construction=CONSTRUCTION,
-        frontier=graph_precision.frontier() if with_frontier else {},
+        frontier=gaps.frontier(program_shape()) if with_frontier else {},
     )
 
 
@@ -569,10 +584,10 @@ def report(program: Program) -> dict[str, Any]:
         "frontier_basis": {dtype: "derived" for dtype in program.frontier},
         "frontier_method": (
             "derived: the largest n whose smallest score gap clears the tolerance plus twice "
-            "the score rounding bound (constructions/graph_precision.py); checked by p-bit "
+            "the score rounding bound (logdepth/gaps/connectivity.py); checked by p-bit "
             "emulation at n(p) (docs/precision.md)"
         ),
-        "frontier_by_bits": graph_precision.frontier_curve(),
-        "precision": graph_precision.explain(),
+        "frontier_by_bits": gaps.frontier_curve(program_shape()),
+        "precision": gaps.explain(program_shape()),
         "layer_texts": [layer.text for layer in program.initial + program.repeated + program.final],
     }

@@ -60,12 +60,10 @@ is therefore a function of p and m (`precision_model` reads m from a file's repo
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -75,63 +73,49 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.division import DivisionBuilder, max_modulus
-from logdepth.constructions.gadgets import (
-    STEP_MARGIN,
+from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.errors import CompileError
+from logdepth.gaps.counting import (
+    COUNT_SLOTS,
+    FRONTIER_METHOD,
+    MAX_COUNTS,
+    frontier,
+    frontier_for_bits,
+    frontiers,
+    position_scale,
+    precision_model,
+    score_gaps,
+)
+from logdepth.gaps.counting import lifted_modulus as _lifted
+from logdepth.gaps.regular import CURVE_BITS, tie_tolerance
+from logdepth.kit.bits import TRUE, threshold_steps
+from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.feedforward import clear_ff, stack_ff
+from logdepth.kit.gadgets import (
     avg_flag,
     constant_ff,
     count_term,
     lookup_head,
     saturating_ff,
 )
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     POSITION_SCALE,
-    clear_ff,
-    floor_margin,
-    neighbour_gap,
-    one_minus_cos,
-    phi_first,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
-from logdepth.constructions.regular import (
-    CURVE_BITS,
-    OUTPUTS,
-    SCORE_NOISE_ULPS,
-    frontier_record,
-    score_noise,
-    tie_tolerance,
-    word_model,
-    word_readout,
-)
-from logdepth.constructions.wide import TRUE, threshold_gap, threshold_steps
-from logdepth.errors import CompileError
+from logdepth.kit.words import OUTPUTS, word_readout
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
+from logdepth.precision import score_rounding_ulps
 
 CONSTRUCTION = catalog.config_name("counting")
 THEOREM = "Lemma 1 (division) with Lemma 7's averages: modular counting in constant depth"
 REFERENCE = "Merrill & Sabharwal (2025), Lemma 1 and Lemma 7 (Appendix A)"
-# The sublayers where Lemma 1's block (int modulus) reads nothing, so a host may read a psi
-# alone there: one count's psi -> phi conversion each (division.py's slot table).
-COUNT_SLOTS = ("positions.ff", "queries.attn", "multiple.ff")
-MAX_COUNTS = len(COUNT_SLOTS)
+
+
 LAYERS = catalog.get("counting").offset  # Lemma 1's 7 layers, then the answer layer
 LAYERS_TEXT = f"{LAYERS} (constant in n: Lemma 1's 7 layers, then the answer layer; no loop)"
-
-# Rounding drift of rem.b, the table's Lemma 11 remainder, in units of u (n + 2): its psi is
-# lambda (j/(j+1) - m #mult/(j+1) + m/(j+1)) over 1/(j+1), each average within a few u, so the
-# value j mod m read back is off by ~6 u (j + 1); the margin as in wide.DRIFT_ULPS.
-DRIFT_ULPS = 16
-# A fired saturating step's output is 1 up to the rounding of its two pre-activations, about
-# u |4 t| each, with t = slope h <= 2 (m - 1) sqrt(1 + (lambda m)^2) for a threshold step on
-# phi(lambda r), r < m: STEP_ERROR_ULPS u m sqrt(1 + (lambda m)^2) bounds it.
-STEP_ERROR_ULPS = 16
-FRONTIER_LIMIT = 1 << 20
-
 
 # ---------------------------------------------------------------------------------------------
 # Recognizing a cyclic group
@@ -337,140 +321,9 @@ def _basis(m: int, needed: Sequence[int]) -> tuple[int, ...] | None:
 # ---------------------------------------------------------------------------------------------
 
 
-# Positions covered by the cached running minima (the frontier searches run up to 2^20).
-GAP_TABLE_POSITIONS = FRONTIER_LIMIT + 2
-
-
-@functools.lru_cache(maxsize=16)
-def _prefix_minima(m: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Running minima over positions j = 0, 1, ... of Lemma 1's floor-retrieval margin and of
-    its sign read's |S| = |[phi(lambda (j - 1/2)/m)]_0 - [phi(lambda floor(j/m))]_0| (the
-    frontier searches ask for them at many n; regular.py keeps the same table for m = 2)."""
-    j = np.arange(GAP_TABLE_POSITIONS, dtype=float)
-    sign = np.abs(phi_first((j - 0.5) / m, scale) - phi_first(np.floor(j / m), scale))
-    return np.minimum.accumulate(floor_margin(j, float(m), scale)), np.minimum.accumulate(sign)
-
-
-def _position_minima(top: int, m: int, scale: float) -> tuple[float, float]:
-    """min over j = 0..top of the floor margin and of the sign read's |S|."""
-    if top < GAP_TABLE_POSITIONS:
-        floors, signs = _prefix_minima(m, scale)
-        return float(floors[top]), float(signs[top])
-    j = np.arange(top + 1, dtype=float)
-    sign = np.abs(phi_first((j - 0.5) / m, scale) - phi_first(np.floor(j / m), scale))
-    return float(floor_margin(j, float(m), scale).min()), float(sign.min())
-
-
-def score_gaps(n: int, modulus: int, bits: int, scale: float | None = None) -> dict[str, float]:
-    """The construction's smallest gaps at input size n (positions 0..n + 1) with p = `bits`,
-    each on the scale where the score noise is SCORE_NOISE_ULPS ulps of 1.
-
-    equality: hashes of neighbouring integers <= n + 1 (the count lookups, keys <= n + 1, and
-        count.1's self-match);
-    query: Lemma 1's floor query self-match, values (j - (m-1)/2)/m, spacing 1/m, at both ends;
-    floor, sign: Lemma 1's floor retrieval margin and sign read over j <= n + 1;
-    threshold: the steps on rem.b (values 0..m-1 at distance 1/2 - drift from the thresholds;
-        the error of h = [phi]_0 - lambda theta [phi]_1 is at most (1 + lambda theta) noise);
-    steps: what layer 8's steps have to spare (STEP_MARGIN) after the output errors of layer 7's
-        steps, summed into S' = sum_b part.b, and 1/2 for the answer after layer 8's own.
-    """
-    m = modulus
-    lam = position_scale(m) if scale is None else scale
-    u = 2.0 ** -(bits + 1)
-    top = n + 1
-    floor_min, sign_min = _position_minima(top, m, lam)
-    low, high = -(m - 1) / (2 * m), (top - (m - 1) / 2) / m
-    query = min(
-        float(one_minus_cos(lam * low, lam * (low + 1 / m))),
-        float(neighbour_gap(max(high - 1 / m, low), 1 / m, lam)),
-    )
-    theta = m - 1.5  # the largest threshold
-    d = 0.5 - DRIFT_ULPS * u * (n + 2)
-    threshold = threshold_gap(theta, d, lam) / (1 + lam * theta) if d > 0 and m > 1 else -1.0
-    step_error = STEP_ERROR_ULPS * u * m * math.sqrt(1 + (lam * m) ** 2)
-    s_error = 2 * MAX_COUNTS * (m - 1) ** 2 * step_error  # 2: the codes' norm moves too
-    answer_error = 16 * u * (MAX_COUNTS * m) ** 2
-    return {
-        "equality": float(neighbour_gap(max(top - 1, 0), 1.0, lam)),
-        "query": query,
-        "floor": floor_min,
-        "sign": sign_min,
-        "threshold": threshold,
-        "steps": min(STEP_MARGIN - s_error, 0.5 - answer_error),
-    }
-
-
-def smallest_gap(n: int, modulus: int, bits: int, scale: float | None = None) -> float:
-    return min(score_gaps(n, modulus, bits, scale).values())
-
-
-@functools.lru_cache(maxsize=1024)
-def frontier_for_bits(bits: int, modulus: int, *, scale: float | None = None) -> int:
-    """n(p): the largest n <= 2^20 whose smallest gap exceeds twice the score noise at p =
-    `bits` stored mantissa bits, for modulus m (the gaps shrink as n grows: binary search);
-    -1 if even n = 0 fails. The scale is `position_scale(m)` unless given."""
-    m = _lifted(modulus)
-    if not 2 <= m < max_modulus(POSITION_SCALE):
-        raise CompileError(f"modulus {modulus} is outside 1..{int(max_modulus()) - 1}")
-    need = 2.0 * score_noise(bits)
-    return largest_clearing(lambda n: smallest_gap(n, m, bits, scale), need, FRONTIER_LIMIT)
-
-
-def frontier(dtype: str, modulus: int) -> int:
-    """The derived frontier of a dtype ("float64": p = 52, "float32": p = 23)."""
-    return frontier_for_bits(bits_of(dtype), modulus)
-
-
-def frontiers(modulus: int) -> dict[str, int]:
-    """The frontier a weight file stores: each dtype whose n(p) is at least 0. A dtype where
-    even n = 0 fails (float32 for m >= 25: no scale clears Lemma 1's floor query there) is left
-    out, so the weights promise no input in it (CompiledModel refuses to run them there)."""
-    out = {dtype: frontier(dtype, modulus) for dtype in ("float64", "float32")}
-    return {dtype: n for dtype, n in out.items() if n >= 0}
-
-
-@functools.lru_cache(maxsize=256)
-def position_scale(modulus: int) -> float:
-    """The hash scale lambda for modulus m: the smallest 2^-6 2^k (k >= 0, m < 4 / lambda, the
-    floor retrieval's limit) whose float32 frontier is positive; 2^-6 if none is. Lemma 1's
-    floor query compares values 1/m apart, a score gap of about (lambda / m)^2 / 2 already at
-    n = 0, so a larger m needs a larger lambda; a larger lambda shrinks the gaps of large
-    integers (~ 1 / (2 lambda^2 n^4)), so no larger than that."""
-    m = _lifted(modulus)
-    k = 0
-    while m < max_modulus(POSITION_SCALE * 2**k):
-        lam = POSITION_SCALE * 2**k
-        if frontier_for_bits(bits_of("float32"), m, scale=lam) > 0:
-            return lam
-        k += 1
-    return POSITION_SCALE
-
-
-def _lifted(modulus: int) -> int:
-    """Z_1 (a trivial language) is run as Z_2 with every weight 0: Lemma 1 needs m >= 2."""
-    return max(int(modulus), 2)
-
-
-def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
-    """(tie tolerance, p -> n(p)) of a counting model, from its weight file's report (the
-    catalog's precision interface): the frontier depends on the report's "modulus", the
-    tolerance does not (Theorem 1's: every multi-key tie is bitwise or harmless, `score_gaps`)."""
-    modulus = (report or {}).get("modulus")
-    if isinstance(modulus, bool) or not isinstance(modulus, int):
-        raise CompileError("a counting model's report names its modulus; this one does not")
-    return tie_tolerance(), functools.partial(frontier_for_bits, modulus=_lifted(modulus))
-
-
 def layers() -> int:
     """The layer count for every n and every modulus (the catalog's s + t)."""
     return LAYERS
-
-
-FRONTIER_METHOD = (
-    "derived: the largest n whose smallest gap (count lookups, Lemma 1's block for this "
-    f"modulus, the residue steps) exceeds twice the score noise ({SCORE_NOISE_ULPS} ulps at p "
-    "bits); checked by p-bit emulation and by runs (docs/precision.md)"
-)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,9 +41,8 @@ The layers for one counter level i (B counts, b < B):
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +56,20 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.constructions import counting, starfree
-from logdepth.constructions.division import DivisionBuilder, max_modulus
-from logdepth.constructions.gadgets import (
+from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.errors import CompileError
+from logdepth.gaps.regular import tie_tolerance
+from logdepth.gaps.solvable import (
+    FRONTIER_METHOD,
+    frontier_for_bits,
+    frontiers,
+    precision_model,
+    score_gaps,
+)
+from logdepth.kit.bits import TRUE, threshold_steps
+from logdepth.kit.division import DivisionBuilder, max_modulus
+from logdepth.kit.feedforward import clear_ff, stack_ff
+from logdepth.kit.gadgets import (
     avg_flag,
     constant_ff,
     count_term,
@@ -67,28 +78,12 @@ from logdepth.constructions.gadgets import (
     offset_term,
     saturating_ff,
 )
-from logdepth.constructions.hashing import (
-    UniformHead,
-    clear_ff,
-    psi_to_phi_ff,
-    psi_to_phi_head,
-    stack_ff,
-)
-from logdepth.constructions.regular import (
-    OUTPUTS,
-    SCORE_NOISE_ULPS,
-    frontier_record,
-    score_noise,
-    tie_tolerance,
-    word_model,
-    word_readout,
-)
-from logdepth.constructions.wide import TRUE, threshold_steps
-from logdepth.errors import CompileError
+from logdepth.kit.hashing import UniformHead, psi_to_phi_ff, psi_to_phi_head
+from logdepth.kit.words import OUTPUTS, word_readout
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
+from logdepth.precision import score_rounding_ulps
 
 CONSTRUCTION = catalog.config_name("solvable")
 THEOREM = (
@@ -106,7 +101,6 @@ RESET_LAYERS = 2
 MAX_COUNTS = 3
 MAX_COUNTER_MODULUS = 1 << MAX_COUNTS
 MAX_TABLE_ROWS = starfree.MAX_TABLE_ROWS
-FRONTIER_LIMIT = starfree.FRONTIER_LIMIT
 
 
 def counts_of(modulus: int) -> int:
@@ -143,54 +137,7 @@ def table_modulus(cascade: SolvableCascade) -> int:
     return math.lcm(*(lv.modulus for lv in cascade.levels if lv.kind == "counter"), 2)
 
 
-# ---------------------------------------------------------------------------------------------
-# Gaps and frontier
-# ---------------------------------------------------------------------------------------------
-
-
-def score_gaps(n: int, modulus: int, levels: int, bits: int) -> dict[str, float]:
-    """Lemma 1's gaps for the table modulus M (counting.score_gaps: the count lookups, the
-    floor query and retrieval, the sign read, the threshold steps on rem, the steps' error)
-    and the cascade's (starfree.score_gaps: Lemma 10's tie-breaker and flag, the
-    previous-position lookup), both at the scale M needs."""
-    scale = counting.position_scale(modulus)
-    gaps = {f"lemma1.{k}": v for k, v in counting.score_gaps(n, modulus, bits, scale).items()}
-    gaps.update({f"cascade.{k}": v for k, v in starfree.score_gaps(n, levels, scale).items()})
-    return gaps
-
-
-@functools.lru_cache(maxsize=256)
-def frontier_for_bits(bits: int, modulus: int, levels: int) -> int:
-    """n(p): the largest n <= 2^20 whose smallest gap exceeds twice the score noise at p bits;
-    -1 if even n = 0 fails."""
-    need = 2.0 * score_noise(bits)
-    return largest_clearing(
-        lambda n: min(score_gaps(n, modulus, levels, bits).values()), need, FRONTIER_LIMIT
-    )
-
-
-def frontiers(modulus: int, levels: int) -> dict[str, int]:
-    out = {
-        dtype: frontier_for_bits(bits_of(dtype), modulus, levels)
-        for dtype in ("float64", "float32")
-    }
-    return {dtype: n for dtype, n in out.items() if n >= 0}
-
-
-def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
-    """(tie tolerance, p -> n(p)) from the report's "table_modulus" and "levels"."""
-    report = report or {}
-    m, levels = report.get("table_modulus"), report.get("levels")
-    if not isinstance(m, int) or not isinstance(levels, int):
-        raise CompileError("a solvable model's report names its table modulus and levels")
-    return tie_tolerance(), functools.partial(frontier_for_bits, modulus=m, levels=levels)
-
-
-FRONTIER_METHOD = (
-    "derived: the largest n whose smallest gap (Lemma 1's block for the table modulus, the "
-    "count lookups and threshold steps, Lemma 10's rightmost read, the previous-position "
-    f"lookup) exceeds twice the score noise ({SCORE_NOISE_ULPS} ulps at p bits)"
-)
+# The gaps and the frontier: logdepth/gaps/solvable.py.
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,8 +40,7 @@ word. A one-state DFA (no levels) is one layer: the constant answer.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,38 +53,36 @@ from logdepth.automata.nfa import NFA
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.gadgets import (
+from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.errors import CompileError
+from logdepth.gaps.regular import tie_tolerance
+from logdepth.gaps.starfree import (
+    FRONTIER_METHOD,
+    frontier_for_bits,
+    frontiers,
+    levels_of,
+    precision_model,
+    score_gaps,
+)
+from logdepth.kit.bits import TRUE
+from logdepth.kit.feedforward import clear_ff, stack_ff
+from logdepth.kit.gadgets import (
     constant_ff,
     lookup_head,
     nearest_previous_head,
     offset_term,
     saturating_ff,
 )
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     POSITION_SCALE,
     UniformHead,
-    clear_ff,
-    neighbour_gap,
-    phi_first,
     psi_to_phi_ff,
-    stack_ff,
 )
-from logdepth.constructions.regular import (
-    FLAG_MARGIN,
-    OUTPUTS,
-    SCORE_NOISE_ULPS,
-    frontier_record,
-    score_noise,
-    tie_tolerance,
-    word_model,
-    word_readout,
-)
-from logdepth.constructions.wide import TRUE
-from logdepth.errors import CompileError
+from logdepth.kit.words import OUTPUTS, word_readout
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of, largest_clearing, score_rounding_ulps
+from logdepth.precision import score_rounding_ulps
 
 CONSTRUCTION = catalog.config_name("starfree")
 THEOREM = "holonomy cascade of reset levels, each read by Lemma 10 (star-free, constant depth)"
@@ -96,7 +93,8 @@ REFERENCE = (
 # Table rows (saturating steps, two hidden units each) over every level and the answer: the
 # feed-forward width grows with them, and so does compile time. Past it, compile refuses.
 MAX_TABLE_ROWS = 20_000
-FRONTIER_LIMIT = 1 << 20
+
+
 KEEP = -1  # a table entry that keeps the level's value
 LAYERS_PER_LEVEL = 2
 
@@ -240,67 +238,10 @@ def layer_count(levels: int) -> int:
 
 def layers_of(report: Mapping[str, Any]) -> int:
     """One build's layer count from its report (the catalog's `depth` hook)."""
-    levels = report.get("levels")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
-        raise CompileError(
-            "a starfree model's report names its number of levels; this one does not"
-        )
-    return layer_count(levels)
+    return layer_count(levels_of(report))
 
 
-# ---------------------------------------------------------------------------------------------
-# Gaps and frontier
-# ---------------------------------------------------------------------------------------------
-
-
-def score_gaps(n: int, levels: int, scale: float = POSITION_SCALE) -> dict[str, float]:
-    """The smallest legitimate score gaps at input size n (positions 0..n + 1).
-
-    tiebreak: Lemma 10's rightmost read, neighbouring [phi(lambda j)]_0 at the largest j;
-    flag: a resetting key beats any other by 1 - 1/sqrt(2);
-    equality (L >= 2 only): the previous-position read, phi(lambda (t - 1)) against its
-        neighbours phi(lambda (t - 1 +- 1)) at the largest t (Theorem 1's equality gap).
-    The tables are saturating steps on one-hot codes (margin 1/4, exact inputs): no gap.
-    """
-    top = n + 1
-    gaps = {
-        "tiebreak": float(phi_first(top, scale) - phi_first(top - 1, scale)) if top else 1.0,
-        "flag": FLAG_MARGIN,
-    }
-    if levels >= 2:
-        gaps["equality"] = float(neighbour_gap(max(top - 1, 0), 1.0, scale))
-    return gaps
-
-
-@functools.lru_cache(maxsize=256)
-def frontier_for_bits(bits: int, levels: int) -> int:
-    """n(p): the largest n <= 2^20 whose smallest gap exceeds twice the score noise at p bits
-    (SCORE_NOISE_ULPS ulps of 1, Theorem 1's budget); -1 if even n = 0 fails."""
-    need = 2.0 * score_noise(bits)
-    return largest_clearing(
-        lambda n: min(score_gaps(n, levels).values()), need, FRONTIER_LIMIT
-    )
-
-
-def frontiers(levels: int) -> dict[str, int]:
-    """The frontier per dtype the weight file stores."""
-    out = {dtype: frontier_for_bits(bits_of(dtype), levels) for dtype in ("float64", "float32")}
-    return {dtype: n for dtype, n in out.items() if n >= 0}
-
-
-def precision_model(report: Mapping[str, Any] | None = None) -> tuple[float, Callable[[int], int]]:
-    """(tie tolerance, p -> n(p)) from the file's report: the frontier depends on whether the
-    cascade has a second level (a previous-position read), read from the report's "levels"."""
-    layers_of(report or {})
-    return tie_tolerance(), functools.partial(frontier_for_bits, levels=(report or {})["levels"])
-
-
-FRONTIER_METHOD = (
-    "derived: the largest n whose smallest score gap (Lemma 10's rightmost read; with two or "
-    "more levels the previous-position equality lookup) exceeds twice the score noise "
-    f"({SCORE_NOISE_ULPS} ulps at p bits); checked by p-bit emulation and by runs "
-    "(docs/starfree.md)"
-)
+# The gaps and the frontier: logdepth/gaps/starfree.py.
 
 
 # ---------------------------------------------------------------------------------------------

@@ -51,137 +51,47 @@ capacity and the largest n whose gaps (`score_gaps`) exceed twice the score nois
 
 from __future__ import annotations
 
-import functools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from logdepth import catalog
-from logdepth.compiler.cells import PICK_A, PICK_B, PICK_TRUE, Cell
+from logdepth.compiler.cells import PICK_TRUE, Cell
 from logdepth.compiler.program import FeedForward, Head, Layer, Program
-from logdepth.constructions.gadgets import (
-    STEP_MARGIN,
+from logdepth.gaps.regular import tie_tolerance
+from logdepth.gaps.wide import (
+    BITS,
+    CAPACITY,
+    HIGH_BITS,
+    LOW_BITS,
+    frontier,
+    frontier_for_bits,
+    score_gaps,
+    smallest_gap,
+)
+from logdepth.kit.bits import TRUE, WIDE_SCALE, threshold_steps
+from logdepth.kit.bits import bit_columns as _bit_columns
+from logdepth.kit.bits import bool_init as _bool_init
+from logdepth.kit.bits import snap as _snap
+from logdepth.kit.feedforward import clear_ff, stack_ff
+from logdepth.kit.gadgets import (
     avg_bos,
     avg_flag,
     constant_ff,
     copy_maps,
-    saturating_ff,
     step_ff,
 )
-from logdepth.constructions.hashing import (
-    PsiTerm,
-    UniformHead,
-    average_of,
-    clear_ff,
-    psi_to_phi_ff,
-    stack_ff,
-)
-from logdepth.constructions.monoid_codes import Encoding
-from logdepth.constructions.regular import (
-    OUTPUTS,
-    _answer_layer,
-    _base,
-    _embedding,
-    score_noise,
-    tie_tolerance,
-    word_readout,
-)
+from logdepth.kit.hashing import PsiTerm, UniformHead, average_of, psi_to_phi_ff
+from logdepth.kit.monoid_codes import Encoding
+from logdepth.kit.words import OUTPUTS, Base, word_readout
+from logdepth.kit.words import answer_layer as _answer_layer
+from logdepth.kit.words import base_cells as _base
+from logdepth.kit.words import word_embedding as _embedding
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
-from logdepth.precision import bits_of, largest_clearing
 
-if TYPE_CHECKING:  # the embedding's cells, built by regular._base
-    from logdepth.constructions.regular import Base
-
-# Digit widths: the low digit m mod 2^LOW_BITS and the high digit floor(m / 2^LOW_BITS).
-# Each stage costs (2^w - 1) threshold steps (the high stage 2^w more for the multiples flag),
-# so two stages of 10 bits cost ~3,000 steps and cover m < 2^20 (the float64 target 10^6).
-LOW_BITS = 10
-HIGH_BITS = 10
-BITS = LOW_BITS + HIGH_BITS
-CAPACITY = 2**BITS - 1  # largest n: m = n must fit in BITS bits
-# Rounding drift of a digit read from a uniform average, in units of u (n + 2): the numerator
-# of psi is a combination of four averages (each within u of its value, the combination
-# rounded once more), the denominator is 1/(t + 1), so the read value m or m mod D is off by
-# at most ~6 u (t + 1); 16 leaves room for the pre-norm and the psi -> phi copy.
-DRIFT_ULPS = 16
-# The output error of an unsnapped threshold step, in units of u (n + 1): a threshold theta <= m
-# that fires has slope S = 1/(2 |h(theta + 1/2)|) ~ sqrt(2) theta (scale 1), its two units read
-# 4 S h with |h| <= 1/sqrt(2), so |4 S h| <= 4 theta, each rounded at u |4 S h|: ~8 u theta,
-# at most 8 u (n + 1). Thresholds above m read a negative pre-activation: exactly 0.
-STEP_ERROR_ULPS = 8
-# The scale of the digit hashes phi(WIDE_SCALE v). The threshold gap is
-# (scale/2) / sqrt(2 (scale v)^2 + 2): about 1/(2 sqrt(2) v) once scale v >> 1, whatever the
-# scale, but only scale/(2 sqrt(2)) for v < 1/scale. Scale 1 has the larger gap at every v
-# (1/4 at v = 1 against 2^-7.5 for the faithful lambda = 2^-6), so small p resolve small n.
-WIDE_SCALE = 1.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Gaps and frontier
-# ---------------------------------------------------------------------------------------------
-
-
-def threshold_gap(v: float, distance: float, scale: float = WIDE_SCALE) -> float:
-    """|h| for a value at `distance` from a threshold, both near v: the linear form
-    h = [phi]_0 - scale theta [phi]_1 of phi(scale v) is
-    scale (v - theta) / sqrt(2 (scale v)^2 + 2). Taken at v + distance (the larger value;
-    |h| falls as v grows)."""
-    z = scale * (v + distance)
-    return scale * distance / math.sqrt(2.0 * z * z + 2.0)
-
-
-def drift(n: int, bits: int) -> float:
-    """The largest rounding error of a digit read from a uniform average at positions <= n + 1."""
-    return DRIFT_ULPS * 2.0 ** -(bits + 1) * (n + 2)
-
-
-def score_gaps(n: int, bits: int, scale: float = WIDE_SCALE) -> dict[str, float]:
-    """The construction's smallest decision gaps at input size n with p = `bits`, each on the
-    scale where the score noise is SCORE_NOISE_ULPS ulps of 1.
-
-    high: a threshold of the high stage read at m <= n (every half-integer is treated as a
-        threshold: conservative); the error of h is <= noise (|[phi]_0| + scale theta |[phi]_1|)
-        <= sqrt(2) noise, so the gap is |h| / sqrt(2);
-    low: the same for the low stage, whose value m mod 2^LOW_BITS stays below 2^LOW_BITS;
-        both at distance 1/2 - drift (the digit read from averages drifts);
-    snap: what a snap step has to spare: STEP_MARGIN minus the unsnapped step's error;
-    fetch: 1 / (BITS + 1), a bit-vector match against the best mismatch (scores in [0, 1]).
-    """
-    top = n + 1
-    d = 0.5 - drift(n, bits)
-    if d <= 0:
-        return {"high": -1.0, "low": -1.0, "snap": -1.0, "fetch": 1.0 / (BITS + 1)}
-    low_top = min(top, 2**LOW_BITS - 1)
-    return {
-        "high": threshold_gap(top, d, scale) / math.sqrt(2.0),
-        "low": threshold_gap(low_top, d, scale) / math.sqrt(2.0),
-        "snap": STEP_MARGIN - STEP_ERROR_ULPS * 2.0 ** -(bits + 1) * (top + 1),
-        "fetch": 1.0 / (BITS + 1),
-    }
-
-
-def smallest_gap(n: int, bits: int) -> float:
-    return min(score_gaps(n, bits).values())
-
-
-@functools.lru_cache(maxsize=64)
-def frontier_for_bits(bits: int) -> int:
-    """Largest n <= CAPACITY whose smallest gap exceeds twice the score noise at p = `bits`
-    (the gaps shrink as n grows: binary search); -1 if even n = 0 fails."""
-    return largest_clearing(lambda n: smallest_gap(n, bits), 2.0 * score_noise(bits), CAPACITY)
-
-
-def precision_model(report=None):
-    """(tie tolerance, n(p)) of the wide Theorem 1, for the catalog: Theorem 1's tolerance."""
-    return tie_tolerance(), frontier_for_bits
-
-
-def frontier(dtype: str) -> int:
-    return frontier_for_bits(bits_of(dtype))
+# The gaps and the frontier: logdepth/gaps/wide.py; the bit-vector steps: logdepth/kit/bits.py.
 
 
 def layers(n: int) -> int:
@@ -192,60 +102,6 @@ def layers(n: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # Feed-forward pieces
 # ---------------------------------------------------------------------------------------------
-
-TRUE = np.array([1.0, -1.0])  # a bool write: (b, 1 - b) += b (TRUE) after (0, 1)
-
-
-def threshold_steps(
-    phi: Cell,
-    thresholds: Sequence[float],
-    out: dict[Cell, np.ndarray],
-    *,
-    one: Cell,
-    scale: float = WIDE_SCALE,
-    distance: float = 0.5,
-    note: str = "",
-) -> FeedForward:
-    """Step u adds out[:, u] where the value v hashed in `phi` (phi(scale v)) is >= thresholds[u]
-    (every value at least `distance` from every threshold: integers against half-integers by
-    default). The pre-activation is S h with h = [phi]_0 - scale theta [phi]_1 and
-    S = 1 / (2 |h(theta + distance)|), so it is >= 1/2 at values above theta and <= 0 below it;
-    saturating_ff fires at >= 1/4."""
-    thresholds = np.asarray(thresholds, dtype=float)
-    rows = np.zeros((len(thresholds), 4))
-    for u, theta in enumerate(thresholds):
-        slope = 1.0 / (2.0 * threshold_gap(theta, distance, scale))
-        rows[u] = slope * (PICK_A - scale * theta * PICK_B)
-    return saturating_ff(
-        {phi: rows}, np.full(len(thresholds), 0.5), out, one=one, note=note or "thresholds"
-    )
-
-
-def _bit_columns(
-    bits: Sequence[Cell], digit_of_step: Sequence[int], first_bit: int = 0
-) -> dict[Cell, np.ndarray]:
-    """Output columns writing the bits of the digit: step u (the digit reaches k = digit_of_step
-    [u]) adds bit_i(k) - bit_i(k - 1) to bit i (a telescoping sum: exact when the steps are)."""
-    cols = {b: np.zeros((2, len(digit_of_step))) for b in bits}
-    for u, k in enumerate(digit_of_step):
-        for i, b in enumerate(bits):
-            delta = ((k >> (i + first_bit)) & 1) - (((k - 1) >> (i + first_bit)) & 1)
-            cols[b][:, u] = delta * TRUE
-    return cols
-
-
-def _bool_init(cells: Sequence[Cell], one: Cell) -> FeedForward:
-    """(0, 1) into each fresh bool cell (the steps then add (b, -b))."""
-    return constant_ff({c: np.array([0.0, 1.0]) for c in cells}, one=one)
-
-
-def _snap(src: Cell, dst: Cell, one: Cell, extra: dict | None = None, count: int = 1):
-    """dst := [src (and the extra 0/1 conditions) all true], a slope-4 step on bools (exact)."""
-    conditions = {src: PICK_TRUE}
-    if extra:
-        conditions.update(extra)
-    return step_ff(conditions, count, {dst: TRUE}, one=one, note=f"{dst.name} = snap")
-
 
 def target_and_gate(
     c: Sequence[Cell | None],
@@ -606,5 +462,6 @@ __all__ = [
     "frontier_for_bits",
     "layers",
     "score_gaps",
+    "smallest_gap",
     "wide_program",
 ]

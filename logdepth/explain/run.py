@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from logdepth.automata.elements import ElementNamer
 from logdepth.errors import InputError
-from logdepth.explain.elements import ElementNamer
 from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
 from logdepth.explain.png import PooledMaps, pixels_png
 from logdepth.model import inputs

@@ -19,6 +19,7 @@ import numpy as np
 
 from logdepth import catalog
 from logdepth.catalog import Construction
+from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
 from logdepth.model.config import BOS
@@ -50,26 +51,6 @@ def construction_of(construction: str | None) -> Construction:
     if entry is None or entry.input_format != "graph":
         raise ValueError(f"no graph construction is registered as {construction!r}")
     return entry
-
-
-def reachability(adjacency: np.ndarray) -> np.ndarray:
-    """BFS from every vertex (a vertex reaches itself)."""
-    adj = np.asarray(adjacency, dtype=bool)
-    n = len(adj)
-    out = np.zeros((n, n), dtype=bool)
-    for s in range(n):
-        seen = {s}
-        frontier = [s]
-        while frontier:
-            nxt = []
-            for u in frontier:
-                for v in np.flatnonzero(adj[u]):
-                    if int(v) not in seen:
-                        seen.add(int(v))
-                        nxt.append(int(v))
-            frontier = nxt
-        out[s, sorted(seen)] = True
-    return out
 
 
 def bounded_reachability(adjacency: np.ndarray, level: int) -> np.ndarray:

@@ -20,6 +20,8 @@ import numpy as np
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.sample import WordCounter
+from logdepth.automata.stored import automaton_of
+from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
@@ -65,8 +67,6 @@ def word_cases(model: CompiledModel, automaton: DFA | NFA, n: int, k: int, seed:
 def graph_cases(n: int, k: int, seed: int) -> list[Case]:
     """k connected and k disconnected (source, target) queries on random n-vertex digraphs
     (edge probability 1.5/n), for Theorem 2; the answer comes from BFS (`reachability`)."""
-    from logdepth.verify.connectivity import reachability  # verify.connectivity imports us
-
     rng = random.Random(seed * 1_000_003 + n)
     want = {"connected": k, "disconnected": k}
     cases: list[Case] = []
@@ -94,8 +94,6 @@ def cases_for(model: CompiledModel, n: int, k: int = 4, seed: int = 0) -> list[C
 
 
 def word_case_set(model: CompiledModel, n: int, k: int, seed: int) -> list[Case]:
-    from logdepth.verify.regular import automaton_of
-
     return word_cases(model, automaton_of(model), n, k, seed)
 
 

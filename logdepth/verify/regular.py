@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
+from logdepth.automata.stored import automaton_of
 from logdepth.automata.words import format_word
 from logdepth.catalog import Construction
 from logdepth.errors import InputError
@@ -89,17 +90,6 @@ def wide_layers(n: int) -> int:
 def nonuniform_layers(max_length: int) -> int:
     """Corollary 1.1: 4 ceil(log2 N) + 5."""
     return catalog.get("nonuniform").layers(max_length, max_length)
-
-
-def automaton_of(model: CompiledModel) -> DFA | NFA:
-    spec = model.extra.get("spec")
-    if spec is None:
-        raise InputError(
-            "the weight file carries no spec to verify against; give one with --spec SPEC[:NAME]"
-        )
-    if model.extra.get("spec_type") == "nfa":
-        return NFA.from_dict(spec)
-    return DFA.from_dict(spec)
 
 
 def encoding_of(model: CompiledModel, automaton: DFA | NFA | None = None) -> Codebook:

@@ -20,9 +20,9 @@ from typing import Any
 from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
+from logdepth.automata.stored import automaton_of
 from logdepth.errors import InputError
 from logdepth.model.compiled import CompiledModel
-from logdepth.verify.regular import automaton_of
 from logdepth.verify.report import Progress, VerifyReport
 from logdepth.verify.starfree import (
     CascadeClaim,

@@ -10,9 +10,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from logdepth.constructions import graph_precision
-from logdepth.constructions.connectivity import compile_connectivity
+from logdepth.constructions.connectivity import compile_connectivity, program_shape
 from logdepth.errors import InputError
+from logdepth.gaps import connectivity as graph_precision
 from logdepth.graphs import Graph
 from logdepth.model import inputs
 from logdepth.model.compiled import load
@@ -70,7 +70,7 @@ def test_same_bytes_and_saved_file_answers(tmp_path):
     adj = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=bool)
     seqs = [inputs.encode_graph(adj, s, t) for s in range(3) for t in range(3)]
     assert loaded.run_tokens(seqs) == a.run_tokens(seqs)
-    assert loaded.config.frontier == graph_precision.frontier()
+    assert loaded.config.frontier == graph_precision.frontier(program_shape())
     assert "report" in loaded.extra and loaded.extra["report"]["shape"] == [17, 2, 1]
 
 
@@ -86,7 +86,7 @@ def test_connected_on_graph_objects_directed_and_undirected():
 
 def test_frontier_is_stored_and_enforced():
     m = model()
-    f = graph_precision.frontier()
+    f = graph_precision.frontier(program_shape())
     assert m.config.frontier == f and f["float64"] >= 32
     big = f["float64"] + 1
     tokens = inputs.encode_graph(np.zeros((big, big), dtype=bool), 0, 0)

@@ -12,9 +12,9 @@ import pytest
 from logdepth.compiler.assemble import assemble
 from logdepth.compiler.hygiene import check_hygiene
 from logdepth.compiler.program import Program
-from logdepth.constructions import graph_precision
-from logdepth.constructions.connectivity import build_program, compile_connectivity
-from logdepth.constructions.rows import add_rows, component, constant, feed_forward
+from logdepth.constructions.connectivity import build_program, compile_connectivity, program_shape
+from logdepth.gaps import connectivity as graph_precision
+from logdepth.kit.rows import add_rows, component, constant, feed_forward
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.connectivity import (
@@ -183,28 +183,30 @@ def test_tolerance_clears_rounding_and_frontier_clears_tolerance():
         for layer in part
         for h in layer.heads
     )
-    assert graph_precision.program_shape() == (program.layout.d_model, widest)
-    assert graph_precision.rounding_terms() == 2 * (program.layout.d_model // 2 + 8) + widest
+    shape = program_shape()
+    assert shape == (program.layout.d_model, widest)
+    assert graph_precision.rounding_terms(shape) == 2 * (program.layout.d_model // 2 + 8) + widest
     tau = graph_precision.TAU
-    err = graph_precision.rounding_bound("float64")
+    err = graph_precision.rounding_bound("float64", shape)
     assert 2 * err < tau
-    n64 = graph_precision.frontier()["float64"]
-    assert graph_precision.score_gap(n64) > tau + 2 * err >= graph_precision.score_gap(n64 + 1)
-    gaps = [graph_precision.score_gap(n) for n in range(2, 40)]
+    n64 = graph_precision.frontier(shape)["float64"]
+    smallest = graph_precision.smallest_gap
+    assert smallest(n64) > tau + 2 * err >= smallest(n64 + 1)
+    gaps = [graph_precision.smallest_gap(n) for n in range(2, 40)]
     assert all(a > b for a, b in zip(gaps, gaps[1:], strict=False))
     # the documented orders: 1/(2 lambda^2 N^4) for positions, 1/(2 n^4) for coordinates
-    fam = graph_precision.gap_families(32)
+    fam = graph_precision.score_gaps(32)
     lam, big = graph_precision.HASH_SCALE, graph_precision.tokens(32)
     assert 0.5 < fam["position"] * 2 * lam**2 * big**4 < 2
     assert 0.5 < fam["coordinate"] * 2 * 32**4 < 2
     # the float64 frontier ends at the position gap (lambda = 2^-13, graph_precision)
-    past = graph_precision.gap_families(n64 + 1)
+    past = graph_precision.score_gaps(n64 + 1)
     assert min(past, key=past.get) == "position"
 
 
 def test_float32_has_no_frontier_because_ties_break():
-    assert graph_precision.rounding_bound("float32") > graph_precision.TAU
-    assert graph_precision.frontier()["float32"] == 0
+    assert graph_precision.rounding_bound("float32", program_shape()) > graph_precision.TAU
+    assert graph_precision.frontier(program_shape())["float32"] == 0
     assert wrong_answers(model().to("float32"), 2) > 0  # run past the refusal: it does fail
 
 

@@ -24,8 +24,9 @@ from logdepth.constructions.counting import (
     frontier_for_bits,
     plan_counts,
 )
-from logdepth.constructions.regular import compile_regular, tie_tolerance
+from logdepth.constructions.regular import compile_regular
 from logdepth.errors import CompileError, InputError
+from logdepth.gaps.regular import tie_tolerance
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.counting import COUNTING_LAYERS, check_cells, verify_counting
 from logdepth.verify.precision import all_right, cases_for, word_cases

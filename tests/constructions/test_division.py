@@ -10,8 +10,9 @@ import pytest
 
 from logdepth.compiler.cells import Layout, phi
 from logdepth.compiler.program import FeedForward, Head
-from logdepth.constructions.division import LAYERS, SLOTS, DivisionBuilder, max_modulus
-from logdepth.constructions.hashing import (
+from logdepth.errors import CompileError
+from logdepth.kit.division import LAYERS, SLOTS, DivisionBuilder, max_modulus
+from logdepth.kit.hashing import (
     POSITION_SCALE,
     PsiTerm,
     average_of,
@@ -19,7 +20,6 @@ from logdepth.constructions.hashing import (
     psi_to_phi_ff,
     read_hash,
 )
-from logdepth.errors import CompileError
 from tests.constructions.harness import run
 
 N = 300

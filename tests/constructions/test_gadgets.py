@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from logdepth.compiler.cells import PICK_TRUE, Layout, boolean, phi
 from logdepth.compiler.program import FeedForward, Head, Layer
-from logdepth.constructions.gadgets import (
+from logdepth.kit.gadgets import (
     avg_bos,
     avg_one,
     equality_layers,
@@ -20,7 +20,7 @@ from logdepth.constructions.gadgets import (
     offset_term,
     sign_read_head,
 )
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     POSITION_SCALE,
     PsiTerm,
     UniformHead,

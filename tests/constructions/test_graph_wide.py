@@ -13,6 +13,7 @@ import pytest
 
 import logdepth
 from logdepth.constructions import graph_wide
+from logdepth.gaps import graph_wide as graph_wide_gaps
 from logdepth.model import inputs
 from logdepth.model.config import DepthRule
 from logdepth.model.validate import CONTRACTS
@@ -120,14 +121,14 @@ def test_frontiers_meet_the_targets_and_match_the_contract(model):
     contract = CONTRACTS[graph_wide.CONSTRUCTION]
     assert dict(contract.frontier) == model.config.frontier
     assert contract.tolerance[0] < model.config.tie_tolerance == contract.tolerance[1]
-    assert model.config.tie_tolerance == graph_wide.tie_tolerance()
+    assert model.config.tie_tolerance == graph_wide_gaps.tie_tolerance()
     assert model.config.s_r_t == contract.s_r_t
     # The tolerance covers the key deviation at the capacity, and stays below the match gap at
     # every p the curve claims an n for.
-    assert graph_wide.tie_tolerance() > 2 * graph_wide.key_deviation(128, 52)
+    assert graph_wide_gaps.tie_tolerance() > 2 * graph_wide_gaps.key_deviation(128, 52)
     for p, n in model.extra["report"]["frontier_by_bits"].items():
         if n >= 1:
-            assert graph_wide.tolerance_at(int(p)) < 1.0 / graph_wide.SCORE_SCALE
+            assert graph_wide_gaps.tolerance_at(int(p)) < 1.0 / graph_wide_gaps.SCORE_SCALE
 
 
 def test_float32_at_8_vertices(model):

@@ -18,15 +18,10 @@ from hypothesis import strategies as st
 from logdepth.automata.dfa import DFA, random_dfa
 from logdepth.automata.groups import group_dfa
 from logdepth.automata.nfa import NFA
-from logdepth.constructions.regular import (
-    compile_regular,
-    frontier,
-    score_gaps,
-    score_noise,
-    tie_tolerance,
-)
+from logdepth.constructions.regular import compile_regular
 from logdepth.dsl import parse_file
 from logdepth.errors import InputError
+from logdepth.gaps.regular import frontier, score_gaps, score_noise, tie_tolerance
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import DepthRule
 from logdepth.verify.regular import check_levels

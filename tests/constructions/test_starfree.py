@@ -20,9 +20,9 @@ from logdepth.automata.classes import classify
 from logdepth.automata.dfa import DFA, random_dfa
 from logdepth.automata.holonomy import holonomy
 from logdepth.constructions import starfree
-from logdepth.constructions.regular import CURVE_BITS, tie_tolerance
 from logdepth.constructions.starfree import compile_starfree, frontier_for_bits
 from logdepth.errors import CompileError
+from logdepth.gaps.regular import CURVE_BITS, tie_tolerance
 from logdepth.model.compiled import CompiledModel
 from logdepth.verify.precision import accepted_words, all_right, word_cases
 from logdepth.verify.starfree import check_cells, read_claim
@@ -243,7 +243,7 @@ def test_the_table_limit_is_refused_with_the_estimate(monkeypatch):
 def test_the_gaps_are_the_exact_closed_forms(n):
     """score_gaps against logdepth.precision's sympy forms at 50 digits: the previous read's
     equality gap at positions n, n + 1 and Lemma 10's tie-breaker between them."""
-    from logdepth.constructions.hashing import POSITION_SCALE as lam
+    from logdepth.kit.hashing import POSITION_SCALE as lam
     from logdepth.precision import cos_gap_form, exact, tiebreak_form
 
     gaps = starfree.score_gaps(n, 2)

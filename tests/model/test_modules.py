@@ -273,7 +273,7 @@ def test_group_elements_are_named_in_one_line_notation():
 
 
 def test_state_map_codes_decode_to_state_maps():
-    from logdepth.api import name_code_cells
+    from logdepth.automata.elements import name_code_cells
     from logdepth.constructions.regular import compile_regular
 
     mod3 = logdepth.parse_file(BASICS)["mod3"]

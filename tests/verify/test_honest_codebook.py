@@ -10,8 +10,8 @@ import pytest
 
 import logdepth
 from logdepth.automata.dfa import random_dfa
-from logdepth.constructions.monoid_codes import candidates, maps_encoding
 from logdepth.constructions.regular import compile_regular
+from logdepth.kit.monoid_codes import candidates, maps_encoding
 from logdepth.model.compiled import load
 from logdepth.verify.codebook import codebook_problems
 from logdepth.verify.regular import verify_regular

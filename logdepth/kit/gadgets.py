@@ -2,13 +2,8 @@
 retrieval, equality flags (Lemma 8), the nearest-previous retrieval of Lemma 10 and Theorem 1,
 sign reads (Appendix A.1), gating and saturating steps.
 
-The gadget kit every construction builds from is three modules, each helper defined once:
-- `hashing`: numbers stored as psi/phi hashes (Lemmas 2-4), uniform averages and the psi terms
-  they write (Lemma 7's heads), linear and stacked feed-forwards, clearing (Lemma 5: `clear_ff`),
-  the vector `ORTHOGONAL` to every hash, and the score geometry the frontiers come from;
-- `rows`: heads and feed-forwards written as linear forms over cells (Theorem 2's hand-written
-  heads), and `reset_head` (Lemma 6: the same head writing minus its output);
-- `gadgets` (this module): the Appendix A gadgets above.
+The gadget kit (`logdepth.kit`, its package docstring lists the modules) defines each helper
+once; this module holds the Appendix A gadgets above.
 
 Conventions (docs/architecture.md, "Named cells"). Token index i counts from BoS = 0, so
 causal attention at i sees
@@ -34,14 +29,14 @@ import numpy as np
 
 from logdepth.compiler.cells import PICK_TRUE, Cell, Layout
 from logdepth.compiler.program import CellMap, FeedForward, Head, Layer
-from logdepth.constructions.hashing import (
+from logdepth.kit.feedforward import stack_ff
+from logdepth.kit.hashing import (
     IDENTITY4,
     POSITION_SCALE,
     Average,
     PsiTerm,
     average_of,
     first_coordinate,
-    stack_ff,
 )
 
 # ---------------------------------------------------------------------------------------------

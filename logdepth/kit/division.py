@@ -67,27 +67,25 @@ import numpy as np
 
 from logdepth.compiler.cells import PICK_A, PICK_B, Cell, Layout
 from logdepth.compiler.program import FeedForward, Head, Layer, unique_cells
-from logdepth.constructions.gadgets import (
+from logdepth.errors import CompileError
+from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
+from logdepth.kit.gadgets import (
     avg_bos,
     avg_flag,
     gate_ff,
     lookup_head,
     sign_read_head,
 )
-from logdepth.constructions.hashing import (
+from logdepth.kit.hashing import (
     ORTHOGONAL,
     POSITION_SCALE,
     Average,
     PsiTerm,
     UniformHead,
     average_of,
-    clear_ff,
-    linear_ff,
     psi_to_phi_ff,
     psi_to_phi_head,
-    stack_ff,
 )
-from logdepth.errors import CompileError
 
 # Lemma 1's layers, in order, named for what each computes (the module docstring's table).
 STEPS = ("positions", "queries", "query_hashes", "floor", "multiple", "remainder", "lookup")

@@ -37,8 +37,8 @@ from logdepth.automata.monoid import TransitionMonoid
 from logdepth.automata.nfa import NFA
 from logdepth.compiler.cells import Cell, Layout
 from logdepth.compiler.program import FeedForward
-from logdepth.constructions.gadgets import saturating_ff
 from logdepth.errors import CompileError
+from logdepth.kit.gadgets import saturating_ff
 from logdepth.limits import FLOAT64_BYTES, Estimate, format_bytes
 from logdepth.model.codebook import Codebook
 

@@ -8,7 +8,7 @@ Averaging-hard attention needs two things of the arithmetic (docs/precision.md):
 The division is Lemma 1's shared block (`division.DivisionBuilder`), whose integers are hashed
 with a fixed scale, phi(lambda v), lambda = HASH_SCALE; the coordinates are phi(c + 1). A wrong
 key of a hash comparison loses 1 - cos(delta), delta the angle between its hash and the
-query's. `score_gap(n)` is the smallest legitimate gap over every head (and sign read) and
+query's. `smallest_gap(n)` is the smallest legitimate gap over every head (and sign read) and
 every position of an n-vertex input, N = 1 + n^2 + n^3 + 2n tokens at most (s, t <= n):
 
 - "position": phi(lambda v) against phi(lambda (v + 1)), v < N: the lookups of rows j - 1, r,
@@ -41,13 +41,13 @@ product (one cell, at most 6 entries) with the normalized stream z = h/|h|, whos
 a relative error of at most (d_model/2 + 2) u (the norm is a d_model-term sum of squares, then a
 root and a division; u the unit roundoff). So every factor is off by at most ~(d_model/2 + 8) u
 relatively, and the whole score by at most rounding_terms() * u * SCORE_MAGNITUDE, where
-`rounding_terms()` = 2 (d_model/2 + 8) + d_head accumulated (both read off the program by
-`program_shape`) operations and SCORE_MAGNITUDE
+`rounding_terms(shape)` = 2 (d_model/2 + 8) + d_head accumulated (both read off the program
+by the builder, `constructions.connectivity.program_shape`) operations and SCORE_MAGNITUDE
 bounds sum_r |q_r k_r| (two hash cosines, each <= 1 by Cauchy-Schwarz, a type flag and BoS's
 self weight 4).
 
 TAU = 2^-40 (about 9.1e-13) exceeds twice the float64 bound (about 2.6e-13). The float64
-frontier is the largest n with score_gap(n) > TAU + 2 * bound. Float32: Lemma 1's equality
+frontier is the largest n with smallest_gap(n) > TAU + 2 * bound. Float32: Lemma 1's equality
 and floor decisions are exact arguments or sign reads, but three heads of Theorem 2 still
 decide by ties between scores computed at different positions: the [i = j] test (self against
 BoS), the window of h (the n pads (i, ., j) must tie) and, through h, every B_l. Their scores
@@ -63,12 +63,12 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 import numpy as np
 
-from logdepth.constructions.hashing import floor_margin, neighbour_gap, phi_first
+from logdepth.kit.hashing import floor_margin, neighbour_gap, phi_first
 from logdepth.precision import MAX_EMULATED_BITS, bits_of, tolerance_at, unit_roundoff
 
 TAU = 2.0**-40
@@ -80,24 +80,14 @@ HASH_SCALE = 2.0**-13
 MODULUS_SCALE = 2.0**-6
 
 
-@functools.lru_cache(maxsize=1)
-def program_shape() -> tuple[int, int]:
-    """(d_model, widest head) of the construction, read off its program, not restated: the
-    widest head pairs 10 rows (two phi cells, a type flag, a BoS flag), d_model is 135."""
-    from logdepth.constructions.connectivity import build_program  # it imports this module
-
-    return shape_of(build_program(with_frontier=False))
+# (d_model, widest head) of the program, read off it by the builder
+# (`constructions.connectivity.program_shape`) and passed in: this model imports no builder.
+Shape = tuple[int, int]
 
 
-def shape_of(program: Any) -> tuple[int, int]:
-    heads = [h for layer in program.initial + program.repeated + program.final for h in layer.heads]
-    widest = max(np.atleast_2d(next(iter(h.query.values()))).shape[0] for h in heads)
-    return program.layout.d_model, widest
-
-
-def rounding_terms() -> int:
+def rounding_terms(shape: Shape) -> int:
     """2 (d_model/2 + 8) + d_head accumulated operations of one score (module docstring)."""
-    d_model, d_head = program_shape()
+    d_model, d_head = shape
     return 2 * (d_model // 2 + 8) + d_head
 
 
@@ -116,16 +106,17 @@ def _bits(dtype_or_bits: str | int) -> int:
     return bits_of(dtype_or_bits) if isinstance(dtype_or_bits, str) else int(dtype_or_bits)
 
 
-def rounding_bound(dtype_or_bits: str | int) -> float:
+def rounding_bound(dtype_or_bits: str | int, shape: Shape) -> float:
     """Worst-case absolute rounding error of one attention score at p stored mantissa bits (or
-    a dtype name), unit roundoff u = 2^-(p+1)."""
-    k = rounding_terms() * unit_roundoff(_bits(dtype_or_bits))
+    a dtype name), unit roundoff u = 2^-(p+1), for a program of this shape."""
+    k = rounding_terms(shape) * unit_roundoff(_bits(dtype_or_bits))
     return k / (1.0 - k) * SCORE_MAGNITUDE
 
 
-def precision_model(report=None):
-    """(tie tolerance, n(p)) of Theorem 2, for the catalog."""
-    return TIE_TOLERANCE, frontier_for
+def precision_model(shape: Shape) -> tuple[float, Callable[[int], int]]:
+    """(tie tolerance, n(p)) of Theorem 2 for a program of this shape (the catalog's entry
+    is `constructions.connectivity.precision_model`, which reads the shape off the program)."""
+    return TIE_TOLERANCE, functools.partial(frontier_for_bits, shape=shape)
 
 
 def tau_for(bits: int) -> float:
@@ -135,7 +126,7 @@ def tau_for(bits: int) -> float:
 
 
 @cache
-def gap_families(n: int) -> dict[str, float]:
+def score_gaps(n: int) -> dict[str, float]:
     """Smallest gap of each family (module docstring) for n-vertex inputs."""
     n = int(n)
     lam = HASH_SCALE
@@ -153,48 +144,49 @@ def gap_families(n: int) -> dict[str, float]:
     return gaps
 
 
-def score_gap(n: int) -> float:
+def smallest_gap(n: int) -> float:
     """The smallest legitimate score gap of the construction on n-vertex inputs."""
-    return min(gap_families(n).values())
+    return min(score_gaps(n).values())
 
 
-def frontier_for(dtype_or_bits: str | int, tau: float | None = None) -> int:
+def frontier_for_bits(dtype_or_bits: str | int, tau: float | None = None, *, shape: Shape) -> int:
     """Largest n (scanned up to MAX_SCANNED_N) such that ties stay within tau and every
     legitimate gap clears tau plus twice the rounding bound at p bits (or a dtype name); tau
     defaults to the tolerance the model applies at p (tau_for); 0 if none."""
     bits = _bits(dtype_or_bits)
     tau = tau_for(bits) if tau is None else tau
-    err = rounding_bound(bits)
+    err = rounding_bound(bits, shape)
     if 2.0 * err >= tau:
         return 0
     best = 0
     # Lemma 1's floor retrieval also needs n < 4/lambda (division.max_modulus); far above.
     for n in range(1, min(MAX_SCANNED_N, math.ceil(4.0 / HASH_SCALE) - 1) + 1):
-        if score_gap(n) > tau + 2.0 * err:
+        if smallest_gap(n) > tau + 2.0 * err:
             best = n
         else:
             break
     return best
 
 
-def frontier() -> dict[str, int]:
+def frontier(shape: Shape) -> dict[str, int]:
     """The stored frontier: largest vertex count derived per dtype."""
-    return {dtype: frontier_for(dtype) for dtype in ("float64", "float32")}
+    return {dtype: frontier_for_bits(dtype, shape=shape) for dtype in ("float64", "float32")}
 
 
-def frontier_curve() -> dict[str, int]:
+def frontier_curve(shape: Shape) -> dict[str, int]:
     """n(p) for every p the emulator runs, and 52 (stored in reports, like Theorem 1's)."""
-    return {str(p): frontier_for(p) for p in (*range(16, MAX_EMULATED_BITS + 1), 52)}
+    bits = (*range(16, MAX_EMULATED_BITS + 1), 52)
+    return {str(p): frontier_for_bits(p, shape=shape) for p in bits}
 
 
-def explain() -> dict[str, object]:
+def explain(shape: Shape) -> dict[str, object]:
     """Numbers behind the frontier, for the weight file's report."""
-    f = frontier()
+    f = frontier(shape)
     n64 = f["float64"]
     return {
         "tie_tolerance": TAU,
-        "rounding_bound": {d: rounding_bound(d) for d in ("float64", "float32")},
+        "rounding_bound": {d: rounding_bound(d, shape) for d in ("float64", "float32")},
         "frontier": f,
-        "gap_at_frontier": gap_families(n64) if n64 else {},
-        "gap_past_frontier": score_gap(n64 + 1) if n64 else None,
+        "gap_at_frontier": score_gaps(n64) if n64 else {},
+        "gap_past_frontier": smallest_gap(n64 + 1) if n64 else None,
     }

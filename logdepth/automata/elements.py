@@ -16,12 +16,15 @@ Each element also gets a shortest word that reaches it (breadth-first over the l
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # types only: explain reads models through `model` and `verify`
-    from logdepth.model.codebook import Codebook as Encoding
+from logdepth.automata.stored import automaton_of
+from logdepth.model.codebook import Codebook
+
+if TYPE_CHECKING:  # types only (the compiled model brings torch)
     from logdepth.model.codebook import Element
+    from logdepth.model.compiled import CompiledModel
 
 MAX_WORDS = 5000  # shortest words are searched over at most this many elements
 MAX_SHOWN_STATES = 8  # a state map over more states is abbreviated in its short name
@@ -40,8 +43,8 @@ class ElementName:
 class ElementNamer:
     """Names the elements of one model's encoding (see the module docstring)."""
 
-    def __init__(self, automaton: Any, encoding: Encoding) -> None:
-        """`automaton` is the DFA or NFA of `verify.regular.automaton_of`; the states named are
+    def __init__(self, automaton: Any, encoding: Codebook) -> None:
+        """`automaton` is the DFA or NFA of `automata.stored.automaton_of`; the states named are
         those the encoding was built over (`encoding.via`: the minimal DFA, the NFA itself, or
         the NFA's determinized minimal DFA)."""
         self.encoding = encoding
@@ -135,3 +138,22 @@ def code_labels(namer: ElementNamer, cell: str) -> list[str]:
         return [f"{cell}={v}" for v in values]
     states = namer.states
     return [f"{cell}:{s}->{t}" for s in states for t in states]
+
+
+def name_code_cells(model: CompiledModel) -> CompiledModel:
+    """Relabel the monoid-element code cells (`delta`, `left`) with the spec's names (states,
+    group or monoid elements: `code_labels`) in place of indices, so that `residual_labels`,
+    `trace.decode` and `inspect` speak the spec's language. The weights are unchanged; the
+    labels are stored in the config. (The catalog's `finish` for word models: compile reads
+    the file's own spec and codebook, nothing of verify or explain.)"""
+    automaton = automaton_of(model)
+    encoding = Codebook.of(model.extra.get("report") or {})
+    namer = ElementNamer(automaton, encoding)
+    cells = tuple(
+        replace(c, labels=tuple(code_labels(namer, c.name)))
+        if c.kind == "code" and c.labels == tuple(encoding.labels(c.name))
+        else c
+        for c in model.config.cells
+    )
+    model.network.config = replace(model.config, cells=cells)
+    return model

@@ -1,5 +1,5 @@
 """Linear forms over cells ("rows") and the heads and feed-forwards built from them: the part of
-the gadget kit (with `hashing` and `gadgets`) for hand-written heads, used by Theorem 2.
+the gadget kit (`logdepth.kit`) for hand-written heads, used by Theorem 2.
 
 A head is written as lists of *rows*: each row is a linear form over cells ({cell: vector}).
 The query and key lists pair up row by row, so the score is the sum over rows of
@@ -10,7 +10,7 @@ lists of units: one input row and the components each unit's ReLU is added to.
 The row helpers are the recurring pieces of the graph construction: the full vector of a phi
 cell (so that a row-paired dot product of two phi cells is their cosine, the equality primitive
 of the paper's Section 2.1), one component of a cell, a constant. Clearing a cell (Lemma 5) is
-`hashing.clear_ff`, one definition for every construction.
+`feedforward.clear_ff`, one definition for every construction.
 """
 
 from __future__ import annotations
