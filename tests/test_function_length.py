@@ -14,10 +14,6 @@ MAX_LINES = 80
 SIBLING_EDITS = "edited on parallel branches (symbols, options, dispatch): split once they land"
 ALLOWED: dict[str, str] = {
     "logdepth/cli.py:build_parser": SIBLING_EDITS,
-    "logdepth/dsl/lower.py:automaton": SIBLING_EDITS,
-    "logdepth/dsl/lower.py:group": SIBLING_EDITS,
-    "logdepth/verify/words.py:run_words": SIBLING_EDITS,
-    "logdepth/verify/words.py:report_words": SIBLING_EDITS,
 }
 
 

@@ -263,7 +263,6 @@ class _Lowerer:
         self.no_words(block, words)
         name = block.name.text
         alphabet = self.alphabet(block, fields)
-        aset = set(alphabet)
         declared = None
         if "states" in fields:
             declared = self.unique(self.idents(fields["states"], "states"), "state")
@@ -277,6 +276,33 @@ class _Lowerer:
         if block.kind == "dfa" and len(start_ids) > 1:
             raise self.error(start_ids[1], "a dfa has one start state; use an nfa for several")
         accept_ids = self.idents(fields["accept"], "states") if "accept" in fields else []
+        self._check_arrows(block, arrows, alphabet)
+        states = self._automaton_states(block, declared, start_ids, accept_ids, arrows)
+        accept = frozenset(i.text for i in accept_ids)
+
+        if block.kind == "nfa":
+            delta: dict[tuple[str, str], set[str]] = {}
+            for a in arrows:
+                for s in a.symbols:
+                    delta.setdefault((a.source.text, s.text), set()).update(
+                        t.text for t in a.targets
+                    )
+            return NFA(
+                name,
+                states,
+                tuple(alphabet),
+                frozenset(i.text for i in start_ids),
+                accept,
+                {k: frozenset(v) for k, v in delta.items()},
+            )
+        ddelta = self._dfa_delta(block, arrows, states, alphabet)
+        return DFA(name, states, tuple(alphabet), start_ids[0].text, accept, ddelta, "dfa")
+
+    def _check_arrows(self, block: Block, arrows: list[Arrow], alphabet: list[str]) -> None:
+        """`automaton`'s transition check: each names a symbol of the alphabet, and a dfa's
+        has one target."""
+        name = block.name.text
+        aset = set(alphabet)
         for arrow in arrows:
             if block.kind == "dfa" and len(arrow.targets) > 1:
                 raise self.error(
@@ -295,7 +321,16 @@ class _Lowerer:
                         f"undefined symbol {s.text!r}: not in the alphabet of {name!r} ({shown_alphabet(alphabet)}){_hint(s.text, alphabet)}",
                     )
 
-        # Which states exist: declared ones, else (dfa) sources and start, (nfa) every mention.
+    def _automaton_states(
+        self,
+        block: Block,
+        declared: list[str] | None,
+        start_ids: list[Ident],
+        accept_ids: list[Ident],
+        arrows: list[Arrow],
+    ) -> tuple[str, ...]:
+        """`automaton`'s states, in order: declared ones, else (dfa) sources and start, (nfa)
+        every mention; a state named anywhere but not among them is an error at it."""
         order: dict[str, None] = {}
         if declared is not None:
             order = dict.fromkeys(declared)
@@ -316,27 +351,16 @@ class _Lowerer:
                 )
                 raise self.error(
                     r,
-                    f"undefined state {r.text!r} in {block.kind} {name!r}: {why}{_hint(r.text, order)}",
+                    f"undefined state {r.text!r} in {block.kind} {block.name.text!r}: {why}{_hint(r.text, order)}",
                 )
-        states = tuple(order)
-        accept = frozenset(i.text for i in accept_ids)
+        return tuple(order)
 
-        if block.kind == "nfa":
-            delta: dict[tuple[str, str], set[str]] = {}
-            for a in arrows:
-                for s in a.symbols:
-                    delta.setdefault((a.source.text, s.text), set()).update(
-                        t.text for t in a.targets
-                    )
-            return NFA(
-                name,
-                states,
-                tuple(alphabet),
-                frozenset(i.text for i in start_ids),
-                accept,
-                {k: frozenset(v) for k, v in delta.items()},
-            )
-
+    def _dfa_delta(
+        self, block: Block, arrows: list[Arrow], states: tuple[str, ...], alphabet: list[str]
+    ) -> dict[tuple[str, str], str]:
+        """`automaton`'s dfa transition table: one target per (state, symbol), no two arrows
+        disagreeing, none missing."""
+        name = block.name.text
         ddelta: dict[tuple[str, str], str] = {}
         where: dict[tuple[str, str], Arrow] = {}
         for a in arrows:
@@ -363,7 +387,7 @@ class _Lowerer:
                 block.name,
                 f"dfa {name!r} is missing {len(missing)} transition{'s' if len(missing) > 1 else ''}: {shown}",
             )
-        return DFA(name, states, tuple(alphabet), start_ids[0].text, accept, ddelta, "dfa")
+        return ddelta
 
     def regex(self, block: Block) -> DFA:
         fields, arrows, words = self.fields(block)
@@ -406,28 +430,7 @@ class _Lowerer:
                 "a group is either named (e.g. 'alternating 5') or given by 'generators:', not both",
             )
         if words:
-            w = words[0]
-            kind = w.words[0]
-            if kind.text not in GROUP_KINDS:
-                raise self.error(
-                    kind,
-                    f"unknown group kind {kind.text!r}; expected {_or_list(GROUP_KINDS)} N, or 'generators:'{_hint(kind.text, GROUP_KINDS)}",
-                )
-            if len(w.words) != 2 or not _digits(w.words[1].text):
-                raise self.error(w, f"expected a degree after {kind.text!r}, e.g. '{kind.text} 5'")
-            if "degree" in fields:
-                raise self.error(
-                    fields["degree"], "'degree:' is only for groups given by generators"
-                )
-            n = int(w.words[1].text)
-            try:
-                check_degree(kind.text, n)
-            except SpecError as exc:
-                raise self.error(w.words[1], exc.message) from None
-            try:
-                return group_dfa(name, kind=kind.text, degree=n, alphabet=mode)
-            except SpecError as exc:
-                raise self.error(w, exc.message) from None
+            return self._named_group(block, fields, words[0], mode)
         if "generators" not in fields:
             raise self.error(
                 block.name,
@@ -436,18 +439,56 @@ class _Lowerer:
         gf = fields["generators"]
         if not gf.values:
             raise self.error(gf, "generators: names no permutation")
-        degree = None
+        degree = self._group_degree(fields)
+        top = self._generator_points(gf)
+        n = degree if degree is not None else top
+        gens = self._generators(gf, n)
+        try:
+            return group_dfa(name, generators=gens, degree=n, alphabet=mode)
+        except SpecError as exc:
+            raise self.error(gf, exc.message) from None
+
+    def _named_group(self, block: Block, fields: dict[str, Field], w: Words, mode: str) -> DFA:
+        """`group`'s lowering of a named group ('alternating 5'): a known kind and a degree in
+        range, no 'degree:' field."""
+        kind = w.words[0]
+        if kind.text not in GROUP_KINDS:
+            raise self.error(
+                kind,
+                f"unknown group kind {kind.text!r}; expected {_or_list(GROUP_KINDS)} N, or 'generators:'{_hint(kind.text, GROUP_KINDS)}",
+            )
+        if len(w.words) != 2 or not _digits(w.words[1].text):
+            raise self.error(w, f"expected a degree after {kind.text!r}, e.g. '{kind.text} 5'")
         if "degree" in fields:
-            ids = self.idents(fields["degree"], "a number")
-            if len(ids) != 1 or not _digits(ids[0].text):
-                raise self.error(fields["degree"], "degree: expected one number")
-            degree = int(ids[0].text)
-            if not 1 <= degree <= MAX_DEGREE:
-                raise self.error(
-                    ids[0],
-                    f"group degree {degree} is out of range 1..{MAX_DEGREE} (elements are written as one digit per point)",
-                )
-        # Points used, to infer the degree.
+            raise self.error(fields["degree"], "'degree:' is only for groups given by generators")
+        n = int(w.words[1].text)
+        try:
+            check_degree(kind.text, n)
+        except SpecError as exc:
+            raise self.error(w.words[1], exc.message) from None
+        try:
+            return group_dfa(block.name.text, kind=kind.text, degree=n, alphabet=mode)
+        except SpecError as exc:
+            raise self.error(w, exc.message) from None
+
+    def _group_degree(self, fields: dict[str, Field]) -> int | None:
+        """`group`'s 'degree:' field, one number in 1..MAX_DEGREE, or None when absent."""
+        if "degree" not in fields:
+            return None
+        ids = self.idents(fields["degree"], "a number")
+        if len(ids) != 1 or not _digits(ids[0].text):
+            raise self.error(fields["degree"], "degree: expected one number")
+        degree = int(ids[0].text)
+        if not 1 <= degree <= MAX_DEGREE:
+            raise self.error(
+                ids[0],
+                f"group degree {degree} is out of range 1..{MAX_DEGREE} (elements are written as one digit per point)",
+            )
+        return degree
+
+    def _generator_points(self, gf: Field) -> int:
+        """`group`'s check of the points the generators use (each in 1..MAX_DEGREE), and the
+        largest one, the degree when 'degree:' is absent."""
         top = 1
         for v in gf.values:
             if isinstance(v, Str | Assign):
@@ -470,7 +511,11 @@ class _Lowerer:
                 top = max(top, int(p.text))
             if isinstance(v, Ident):
                 top = max(top, len(v.text))
-        n = degree if degree is not None else top
+        return top
+
+    def _generators(self, gf: Field, n: int) -> list[tuple[int, ...]]:
+        """`group`'s generators as permutations of 0..n-1: cycles with no repeated point or
+        point past n, or one-line notation naming each of 1..n once."""
         gens = []
         for v in gf.values:
             if isinstance(v, Cycles):
@@ -491,10 +536,7 @@ class _Lowerer:
                         v, f"{v.text!r} is not a permutation of 1..{n} in one-line notation"
                     )
                 gens.append(tuple(int(c) - 1 for c in v.text))
-        try:
-            return group_dfa(name, generators=gens, degree=n, alphabet=mode)
-        except SpecError as exc:
-            raise self.error(gf, exc.message) from None
+        return gens
 
     def count(self, block: Block) -> DFA:
         """A modular count, lowered to its DFA: states r0..r{m-1} (the residue of the weighted

@@ -257,29 +257,62 @@ def run_words(
 
     def run_chunk(words: list[tuple[str, ...]]) -> None:
         nonlocal done
-        for w, got in zip(words, model.accepts_batch([list(w) for w in words]), strict=True):
-            want = word_truth(automaton, w)
-            report.checks += 1
-            n = len(w)
-            if n not in run.lengths:
-                run.lengths[n] = LengthCount(
-                    n, 0, 0, counter.has_words(n, True), counter.has_words(n, False)
-                )
-            count = run.lengths[n]
-            if want:
-                count.accepted += 1
-            else:
-                count.rejected += 1
-            if got != want:
-                run.mismatches.append((w, got, want))
-            if n <= BASE_LENGTH:
-                run.short_words.append(w)
+        answers = model.accepts_batch([list(w) for w in words])
+        _tally_words(run, automaton, words, answers, report)
         done += len(words)
         if progress is not None:
             progress(done, total)
 
-    # The exhaustive words and every planned length up to BASE_LENGTH: always run, shortest
-    # first, BATCH words per forward pass across lengths.
+    _run_base_words(run, alphabet, plans, seed, budget, run_chunk)
+    _run_long_words(run, [plan for plan in plans if plan.n > BASE_LENGTH], seed, budget, run_chunk)
+    report_words(run, counter, alphabet, budget, report)
+    return run
+
+
+def _tally_words(
+    run: WordRun,
+    automaton: DFA | NFA,
+    words: list[tuple[str, ...]],
+    answers: Iterable[bool],
+    report: VerifyReport,
+) -> None:
+    """`run_words`' step for one forward pass: each word's answer against the automaton's,
+    counted at its length (accepted / rejected by the automaton), a wrong one kept."""
+    counter = run.counter
+    assert counter is not None
+    for w, got in zip(words, answers, strict=True):
+        want = word_truth(automaton, w)
+        report.checks += 1
+        n = len(w)
+        if n not in run.lengths:
+            run.lengths[n] = LengthCount(
+                n, 0, 0, counter.has_words(n, True), counter.has_words(n, False)
+            )
+        count = run.lengths[n]
+        if want:
+            count.accepted += 1
+        else:
+            count.rejected += 1
+        if got != want:
+            run.mismatches.append((w, got, want))
+        if n <= BASE_LENGTH:
+            run.short_words.append(w)
+
+
+def _run_base_words(
+    run: WordRun,
+    alphabet: Sequence[str],
+    plans: list[LengthPlan],
+    seed: int,
+    budget: Budget,
+    run_chunk: Callable[[list[tuple[str, ...]]], None],
+) -> None:
+    """`run_words`' first step: the exhaustive words and every planned length up to
+    BASE_LENGTH, always run (not charged to the budget), shortest first, BATCH words per
+    forward pass across lengths."""
+    counter = run.counter
+    assert counter is not None
+    ex_len = run.exhaustive_length
     base = [w for k in range(ex_len + 1) for w in itertools.product(alphabet, repeat=k)]
     run.exhaustive = len(base)
     for plan in plans:
@@ -291,7 +324,20 @@ def run_words(
         chunk = base[start : start + BATCH]
         run_chunk(chunk)
         budget.record("run", len(chunk[-1]), len(chunk), time.perf_counter() - began, False)
-    plans = [plan for plan in plans if plan.n > BASE_LENGTH]
+
+
+def _run_long_words(
+    run: WordRun,
+    plans: list[LengthPlan],
+    seed: int,
+    budget: Budget,
+    run_chunk: Callable[[list[tuple[str, ...]]], None],
+) -> None:
+    """`run_words`' second step: the planned lengths past BASE_LENGTH, shortest first, each
+    forward pass only while the budget predicts it fits; on the first that does not, that
+    length's rest and every longer length are recorded as skipped."""
+    counter = run.counter
+    assert counter is not None
     for index, plan in enumerate(plans):
         per_batch = max(1, min(BATCH, BATCH_SYMBOLS // max(plan.n, 1)))
         planned_here = plan.accepted + plan.rejected + plan.random
@@ -314,8 +360,6 @@ def run_words(
             )
             run.skipped_lengths = [plan.n] + [p.n for p in rest]
             break
-    report_words(run, counter, alphabet, budget, report)
-    return run
 
 
 def ranges(numbers: Iterable[int]) -> str:
@@ -347,7 +391,22 @@ def report_words(
         f"(an accepted and a rejected word drawn uniformly at every length that has one, random "
         f"words, lengths 2^k - 1, 2^k, 2^k + 1; the limit is {run.limit})"
     )
-    # Per-length groups: consecutive lengths run with the same (accepts?, rejects?) status.
+    groups = _length_groups(run)
+    for group in groups[:SUMMARY_GROUPS]:
+        report.lines.append(_group_line(group))
+    if len(groups) > SUMMARY_GROUPS:
+        hidden = groups[SUMMARY_GROUPS:]
+        report.lines.append(
+            f"  ... and {len(hidden)} more groups of lengths up to {hidden[-1][-1].n} "
+            "(every length in --json)"
+        )
+    _language_lines(run, counter, accepted, budget, report)
+    _word_failures(run, alphabet, report)
+
+
+def _length_groups(run: WordRun) -> list[list[LengthCount]]:
+    """`report_words`' grouping step: consecutive lengths run with the same (accepts?,
+    rejects?) status of the language, shortest first."""
     groups: list[list[LengthCount]] = []
     for n in sorted(run.lengths):
         c = run.lengths[n]
@@ -357,34 +416,40 @@ def report_words(
             groups[-1].append(c)
         else:
             groups.append([c])
-    for group in groups[:SUMMARY_GROUPS]:
-        first, last = group[0].n, group[-1].n
-        if first == last:
-            where = f"length {first}"
-        elif last - first + 1 == len(group):
-            where = f"lengths {first}-{last}"
-        else:
-            where = f"{len(group)} lengths from {first} to {last}"
-        acc = sum(c.accepted for c in group)
-        rej = sum(c.rejected for c in group)
-        parts = []
-        if group[0].language_accepts:
-            parts.append(f"{acc:,} accepted")
-        else:
-            parts.append("0 accepted (the language accepts no word of " + (
-                "this length)" if first == last else "these lengths)"))
-        if group[0].language_rejects:
-            parts.append(f"{rej:,} rejected")
-        else:
-            parts.append("0 rejected (the language accepts every word of " + (
-                "this length)" if first == last else "these lengths)"))
-        report.lines.append(f"  {where}: {', '.join(parts)} ran")
-    if len(groups) > SUMMARY_GROUPS:
-        hidden = groups[SUMMARY_GROUPS:]
-        report.lines.append(
-            f"  ... and {len(hidden)} more groups of lengths up to {hidden[-1][-1].n} "
-            "(every length in --json)"
-        )
+    return groups
+
+
+def _group_line(group: list[LengthCount]) -> str:
+    """`report_words`' line for one group of lengths: the accepted and rejected words run,
+    or that the language has none there."""
+    first, last = group[0].n, group[-1].n
+    if first == last:
+        where = f"length {first}"
+    elif last - first + 1 == len(group):
+        where = f"lengths {first}-{last}"
+    else:
+        where = f"{len(group)} lengths from {first} to {last}"
+    acc = sum(c.accepted for c in group)
+    rej = sum(c.rejected for c in group)
+    parts = []
+    if group[0].language_accepts:
+        parts.append(f"{acc:,} accepted")
+    else:
+        parts.append("0 accepted (the language accepts no word of " + (
+            "this length)" if first == last else "these lengths)"))
+    if group[0].language_rejects:
+        parts.append(f"{rej:,} rejected")
+    else:
+        parts.append("0 rejected (the language accepts every word of " + (
+            "this length)" if first == last else "these lengths)"))
+    return f"  {where}: {', '.join(parts)} ran"
+
+
+def _language_lines(
+    run: WordRun, counter: WordCounter, accepted: int, budget: Budget, report: VerifyReport
+) -> None:
+    """`report_words`' notes: an empty or universal language, no accepted word run, and what
+    the budget skipped."""
     if counter.is_empty():
         report.lines.append(
             "the language is empty: the automaton accepts no word of any length, so no "
@@ -408,6 +473,11 @@ def report_words(
             f"{len(set(run.skipped_lengths))} lengths from {min(run.skipped_lengths)} to "
             f"{max(run.skipped_lengths)} (raise --budget to run them)"
         )
+
+
+def _word_failures(run: WordRun, alphabet: Sequence[str], report: VerifyReport) -> None:
+    """`report_words`' failures: a length run without an accepted (rejected) word the
+    language has there, and the wrong answers (the shortest one shown)."""
     missing = [c.n for c in run.lengths.values() if c.language_accepts and not c.accepted]
     if missing:
         report.fail(
