@@ -1,6 +1,6 @@
 """The one compile driver: catalog entry -> Program -> hygiene -> assemble -> report -> model.
 
-`build(entry, obj, ...)` is what `logdepth.compile`, `Construction.compile` and the CLI's
+`build(entry, obj, ...)` is what `logdepth.compile`, the cascades' `auto` and the CLI's
 `compile` run. It checks the request against the entry (an automaton or nothing, max_length
 for a non-uniform build only), then builds:
 

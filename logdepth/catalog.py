@@ -290,11 +290,6 @@ class Construction:
     def verify_function(self) -> Callable[..., Any]:
         return resolve(self.verifier)
 
-    def compile(self, obj: Any = None, *, max_length: int | None = None, source: Any = None):
-        """Build this construction's weights for `obj` (`logdepth.build.build`)."""
-        from logdepth.build import build
-
-        return build(self, obj, max_length=max_length, source=source)
 
 
 def resolve(path: str) -> Any:

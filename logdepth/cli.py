@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logdepth.catalog import INPUTS as catalog_inputs
 from logdepth.catalog import names as catalog_names
 from logdepth.errors import InputError, LogdepthError, SpecError
 from logdepth.model.inputs import quoted, shown_symbol
@@ -169,7 +170,7 @@ def compile_summary(
     report = model.extra.get("report", {})
     report = report if isinstance(report, dict) else {}
     s, r, t = cfg.s_r_t
-    unit = "vertices" if cfg.input_format == "graph" else "symbols"
+    unit = catalog_inputs[cfg.input_format].unit
     # The mask buffers select cells; they are not weights (as `inspect` counts).
     parameters = sum(
         v.numel() for k, v in model.network.tensors.items() if not k.endswith(".mask")

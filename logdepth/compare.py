@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logdepth import catalog
+from logdepth.build import build
 from logdepth.errors import CompileError
 
 DEFAULT_SIZES = (64, 4096, 1_000_000)
@@ -44,12 +45,12 @@ def compare(automaton: Any, sizes: Sequence[int] = DEFAULT_SIZES) -> list[Row]:
         if entry.accepts != "automaton" or entry.needs_max_length:
             continue
         if entry.chooser:
-            chosen = entry.compile(automaton).extra["report"]["chosen"]["construction"]
+            chosen = build(entry, automaton).extra["report"]["chosen"]["construction"]
             continue
         row = Row(entry.name, entry.reference, capacity=entry.capacity)
         start = time.perf_counter()
         try:
-            model = entry.compile(automaton)
+            model = build(entry, automaton)
         except CompileError as err:
             row.refused = str(err).splitlines()[0].rstrip(":")
             rows.append(row)

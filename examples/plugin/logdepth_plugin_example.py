@@ -13,7 +13,8 @@ the package is installed (`pip install examples/plugin`), every logdepth command
     logdepth constructions                      # lists uniform-maps
     logdepth compile examples/basics.ld --name parity --construction uniform-maps -o p.safetensors
     logdepth run p.safetensors 0110 ; logdepth verify p.safetensors ; logdepth inspect p.safetensors
-    logdepth explain p.safetensors 0110 -o p.html ; logdepth budget 40 ; logdepth precision p.safetensors
+    logdepth explain p.safetensors 0110 -o p.html ; logdepth budget 40
+    logdepth precision p.safetensors
 
 Without installing, `logdepth.register(CONSTRUCTION)` adds it for the running process.
 """
@@ -35,9 +36,9 @@ CONSTRUCTION = Construction(
     contract=Contract(s_r_t=(0, 8, 9), tolerance=REGULAR_TOLERANCE, frontier=REGULAR_FRONTIER),
     build="logdepth.constructions.regular:compile_regular",
     options={"wide": False, "encoding": "maps"},
-    precision="logdepth.constructions.regular:precision_model",
+    precision="logdepth.gaps.regular:precision_model",
     verifier="logdepth.verify.regular:verify_regular",
-    finish="logdepth.api:name_code_cells",
+    finish="logdepth.automata.elements:name_code_cells",
     monoid_codes=True,
 )
 

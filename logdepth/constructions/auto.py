@@ -23,6 +23,7 @@ from logdepth import catalog
 from logdepth.automata.classes import classify
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
+from logdepth.build import build
 from logdepth.errors import CompileError
 from logdepth.gaps.auto import chosen_entry as _chosen
 from logdepth.gaps.auto import precision_model
@@ -65,7 +66,7 @@ def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledMod
         candidates, tried = _candidates(language_class), []
     for name, why in candidates:
         try:
-            model = catalog.get(name).compile(automaton, source=source)
+            model = build(catalog.get(name), automaton, source=source)
         except CompileError as err:
             tried.append(f"{name} refused: {err}")
             continue
@@ -76,7 +77,7 @@ def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledMod
         "solvable": "solvable, but the constant-depth constructions refused it (see refused), "
         "so log depth",
     }.get(language_class, "no constant-depth construction applies, so log depth")
-    model = catalog.get(FALLBACK).compile(automaton, source=source)
+    model = build(catalog.get(FALLBACK), automaton, source=source)
     return _record(model, FALLBACK, language_class, why, certificate, tried)
 
 

@@ -115,7 +115,7 @@ def graph_truth(adjacency: Any, source: int, target: int, reach: Any = None) -> 
     oracle = current()
     if oracle is None:
         if reach is None:
-            from logdepth.verify.connectivity import reachability  # it imports this module
+            from logdepth.graphs import reachability
 
             reach = reachability(np.asarray(adjacency, dtype=bool))
         return bool(reach[source, target])

@@ -17,6 +17,7 @@ import pytest
 import logdepth
 from logdepth.automata.dfa import DFA
 from logdepth.automata.groups import group_dfa
+from logdepth.build import build
 from logdepth.constructions import counting
 from logdepth.constructions.counting import (
     compile_counting,
@@ -424,7 +425,7 @@ def test_the_registry_entry_drives_compile_precision_and_verify():
     entry = catalog.get("counting")
     assert entry.config_name == counting.CONSTRUCTION and entry.offset == counting.LAYERS
     dfa = CASES["random-mod4"]
-    model = entry.compile(dfa, source="count ...")
+    model = build(entry, dfa, source="count ...")
     assert model.extra["source"] == "count ..." and entry.formula == "8 (every n)"
     assert {entry.layers(n) for n in (1, 4096, 10**6)} == {model.num_layers(4096)}
     tolerance, n_of_bits = entry.precision_model(model.extra["report"])

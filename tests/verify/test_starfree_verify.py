@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import logdepth
+from logdepth.build import build
 from logdepth.cli import main
 from logdepth.constructions import starfree
 from logdepth.model.compiled import CompiledModel
@@ -110,7 +111,7 @@ def test_the_registry_entry_drives_compile_precision_and_verify():
     from logdepth import catalog
 
     entry = catalog.get("starfree")
-    model = entry.compile(SPEC["ends_ab"], source="nfa ...")
+    model = build(entry, SPEC["ends_ab"], source="nfa ...")
     report = model.extra["report"]
     assert model.extra["source"] == "nfa ..." and entry.config_name == starfree.CONSTRUCTION
     assert entry.layers(10**6, report=report) == model.num_layers(10**6) == 4
