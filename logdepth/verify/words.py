@@ -591,16 +591,9 @@ def _probe_lengths(
         if not budget.fits("run", n, 3):
             skipped = lengths[index:]
             break
-        start = time.perf_counter()
-        cases = word_cases(model, automaton, n, 1, seed)
-        report.checks += len(cases)
-        right = all_right(model, cases, None)
-        budget.record("run", n, len(cases), time.perf_counter() - start, True)
-        if not right:
-            report.fail(
-                f"a word of length {n} (inside the stored frontier {frontier}) is wrong: "
-                + _first_wrong(model, automaton, cases)
-            )
+        where = f"inside the stored frontier {frontier}"
+        cases = _round_at(model, automaton, n, seed, budget, report, where)
+        if cases is None:
             return n, True
         largest = n
         ran.append(f"{n} ({sum(c.want == 'accept' for c in cases)} accepted)")
@@ -664,6 +657,30 @@ def _emulated_check(
     return {"bits": bits, "n": n}
 
 
+def _round_at(
+    model: CompiledModel,
+    automaton: DFA | NFA,
+    n: int,
+    seed: int,
+    budget: Budget,
+    report: VerifyReport,
+    where: str,
+) -> list[Case] | None:
+    """One round of words of length n (an accepted and a random word, a rejected one if both
+    are accepted), charged to the budget; None, with the first wrong word quoted in a failure,
+    if any is answered wrongly."""
+    start = time.perf_counter()
+    cases = word_cases(model, automaton, n, 1, seed)
+    report.checks += len(cases)
+    right = all_right(model, cases, None)
+    budget.record("run", n, len(cases), time.perf_counter() - start, True)
+    if not right:
+        wrong = _first_wrong(model, automaton, cases)
+        report.fail(f"a word of length {n} ({where}) is wrong: {wrong}")
+        return None
+    return cases
+
+
 def _first_wrong(model: CompiledModel, automaton: DFA | NFA, cases: Sequence[Case]) -> str:
     """The first wrong case quoted with both answers (a second forward pass, on failure only)."""
     got = model.run_tokens([c.tokens for c in cases], check=False)
@@ -691,16 +708,9 @@ def more_near_frontier(
     for round_ in range(1, NEAR_FRONTIER_ROUNDS + 1):
         if not budget.fits("run", n, 3):
             break
-        start = time.perf_counter()
-        batch = word_cases(model, automaton, n, 1, seed + round_)
-        report.checks += len(batch)
-        right = all_right(model, batch, None)
-        budget.record("run", n, len(batch), time.perf_counter() - start, True)
-        if not right:
-            report.fail(
-                f"a word of length {n} (inside the stored frontier) is wrong: "
-                + _first_wrong(model, automaton, batch)
-            )
+        where = "inside the stored frontier"
+        batch = _round_at(model, automaton, n, seed + round_, budget, report, where)
+        if batch is None:
             return
         cases += batch
     if cases:
