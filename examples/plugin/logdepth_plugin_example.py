@@ -13,7 +13,7 @@ the package is installed (`pip install examples/plugin`), every logdepth command
     logdepth constructions                      # lists uniform-maps
     logdepth compile examples/basics.ld --name parity --construction uniform-maps -o p.safetensors
     logdepth run p.safetensors 0110 ; logdepth verify p.safetensors ; logdepth inspect p.safetensors
-    logdepth explain p.safetensors 0110 -o p.html ; logdepth budget 40
+    logdepth explain p.safetensors 0110 -o p.html ; logdepth budget --layers 40
     logdepth precision p.safetensors
 
 Without installing, `logdepth.register(CONSTRUCTION)` adds it for the running process.
