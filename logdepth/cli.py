@@ -914,7 +914,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from logdepth.dsl import commands as dsl_commands
-    from logdepth.verify.regular import DEFAULT_BUDGET_S
 
     parser = argparse.ArgumentParser(
         prog="logdepth",
@@ -924,6 +923,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"logdepth {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    _add_compile_parsers(sub)
+    _add_run_parsers(sub)
+    _add_verify_parsers(sub)
+    _add_tools_parsers(sub)
+    _add_pictures_parsers(sub)
+    _add_listings_parsers(sub)
+
+    dsl_commands.register(sub, check_hook=_check_hook)
+    for command in sub.choices.values():  # `logdepth run --version` works too
+        command.add_argument("--version", action="version", version=f"logdepth {_version()}")
+    return parser
+
+
+def _add_compile_parsers(sub: Any) -> None:
+    """compile: a spec (Theorem 1 and the rest) or Theorem 2's graph model."""
     p = sub.add_parser("compile", help="compile a spec (Theorem 1) or connectivity (Theorem 2)")
     p.add_argument("spec", nargs="?", help="spec file")
     p.add_argument("--name", help="which automaton of the spec file")
@@ -944,6 +958,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_compile)
 
+
+def _add_run_parsers(sub: Any) -> None:
+    """run: words or graph queries through a weight file."""
     p = sub.add_parser(
         "run",
         intermixed=True,
@@ -972,6 +989,11 @@ def build_parser() -> argparse.ArgumentParser:
     _device_options(p)
     p.set_defaults(func=cmd_run)
 
+
+def _add_verify_parsers(sub: Any) -> None:
+    """verify: a weight file against ground truth (or the user's oracle)."""
+    from logdepth.verify.regular import DEFAULT_BUDGET_S
+
     p = sub.add_parser("verify", help="check a weight file against ground truth")
     p.add_argument("model", help="weight file")
     p.add_argument("--spec", help="SPEC[:NAME] to verify against instead of the stored spec")
@@ -999,6 +1021,9 @@ def build_parser() -> argparse.ArgumentParser:
     _device_options(p)
     p.set_defaults(func=cmd_verify)
 
+
+def _add_tools_parsers(sub: Any) -> None:
+    """export, inspect and precision: a weight file for other tools, its contents, its bits."""
     p = sub.add_parser(
         "export", help="write a weight file as ONNX or npz for other tools (docs/export.md)"
     )
@@ -1029,6 +1054,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_precision)
 
+
+def _add_pictures_parsers(sub: Any) -> None:
+    """explain and plot: one forward pass as a page or a PNG."""
     p = sub.add_parser(
         "explain", help="one forward pass as a self-contained HTML page (levels, layers, heads)"
     )
@@ -1053,6 +1081,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(func=cmd_plot)
 
+
+def _add_listings_parsers(sub: Any) -> None:
+    """constructions, budget, classify and compare: the catalog and the languages."""
     p = sub.add_parser("constructions", help="list every construction: reference, input, layers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_constructions)
@@ -1079,12 +1110,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", default="64,4096,1000000", help="sizes for the layer counts")
     p.add_argument("--json", action="store_true", help="the rows as JSON")
     p.set_defaults(func=cmd_compare)
-
-    dsl_commands.register(sub, check_hook=_check_hook)
-    for command in sub.choices.values():  # `logdepth run --version` works too
-        command.add_argument("--version", action="version", version=f"logdepth {_version()}")
-    return parser
-
 
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=["float64", "float32"], help="run in this dtype")
