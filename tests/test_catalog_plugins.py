@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,8 +82,13 @@ def _every_command(fresh_catalog, tmp_path, capsys, verify: bool) -> None:
     capsys.readouterr()
     assert main(["budget", "--layers", "41"]) == 0
     assert any(NAME in line and "16" in line for line in capsys.readouterr().out.splitlines())
-    assert main(["precision", str(out), "--max-n", "16", "--inputs", "4"]) == 0
-    assert "n" in capsys.readouterr().out
+    # Four sizes sit on the flat floor, so precision prints its table and refuses to fit a line
+    # (exit 1, said); the table's rows are the plug-in's emulated runs at every size.
+    assert main(["precision", str(out), "--max-n", "16", "--inputs", "4"]) == 1
+    text = capsys.readouterr().out
+    rows = [m.groups() for m in re.finditer(r"^\s*(\d+)\s+(\d+)\s+\S+\s*$", text, re.M)]
+    assert [int(row[0]) for row in rows] == [2, 4, 8, 16]
+    assert all(0 < int(row[1]) <= 51 for row in rows) and "no fit:" in text
 
 
 @pytest.mark.slow
