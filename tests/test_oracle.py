@@ -61,6 +61,10 @@ def test_a_wrong_oracle_is_caught_with_a_quoted_counterexample(oracle_module, ca
         "accepts it" in out
     )
     assert "shortest counterexample: '00000'" in out
+    # The oracle decides answers, not coverage: the words run are the automaton's accepted and
+    # rejected ones, so the wrong answers are the only failure.
+    failures = [line for line in out.splitlines() if line.startswith("FAIL: ")]
+    assert len(failures) == 1 and "answered wrongly" in failures[0], failures
 
 
 def test_a_right_oracle_passes(oracle_module, capsys):

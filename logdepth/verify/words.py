@@ -35,6 +35,7 @@ from logdepth.automata.words import format_word
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.inputs import quoted
 from logdepth.precision import MAX_EMULATED_BITS
+from logdepth.verify.oracle import current as current_oracle
 from logdepth.verify.oracle import truth_name, word_truth
 from logdepth.verify.precision import Case, accepted_words, all_right, word_cases
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
@@ -276,12 +277,16 @@ def _tally_words(
     answers: Iterable[bool],
     report: VerifyReport,
 ) -> None:
-    """`run_words`' step for one forward pass: each word's answer against the automaton's,
-    counted at its length (accepted / rejected by the automaton), a wrong one kept."""
+    """`run_words`' step for one forward pass: each word's answer against the ground truth
+    (the oracle's, when one is set, else the automaton's), a wrong one kept, and the word
+    counted at its length as accepted / rejected by the automaton: the coverage check compares
+    those counts with what the automaton's language has at that length, so both sides of it
+    come from the automaton whatever decides the answers."""
     counter = run.counter
     assert counter is not None
     for w, got in zip(words, answers, strict=True):
         want = word_truth(automaton, w)
+        in_language = want if current_oracle() is None else bool(automaton.accepts(list(w)))
         report.checks += 1
         n = len(w)
         if n not in run.lengths:
@@ -289,7 +294,7 @@ def _tally_words(
                 n, 0, 0, counter.has_words(n, True), counter.has_words(n, False)
             )
         count = run.lengths[n]
-        if want:
+        if in_language:
             count.accepted += 1
         else:
             count.rejected += 1
@@ -581,12 +586,6 @@ def _probe_lengths(
     lengths = sorted({frontier >> k for k in range(32)} - {0})
     lengths = [n for n in lengths if n > checked]
     largest, ran, skipped = checked, [], []
-
-    def finish(emulated: dict[str, int] | None) -> tuple[int, dict[str, int] | None]:
-        if largest > checked:
-            more_near_frontier(model, automaton, largest, budget, seed, report)
-        return largest, emulated
-
     for index, n in enumerate(lengths):
         if not budget.fits("run", n, 3):
             skipped = lengths[index:]
