@@ -64,7 +64,6 @@ def verify(
     function) decides each word or graph query instead of the stored spec or BFS; it gets a
     word as a tuple of symbols, a graph query as (adjacency rows of bools, source, target) with
     0-based vertices, and returns a bool (docs/oracle.md)."""
-    from logdepth import catalog
     from logdepth.errors import InputError
     from logdepth.verify import oracle as oracles
 

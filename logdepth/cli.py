@@ -440,6 +440,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.samples is not None and not 0 <= args.samples <= EXHAUSTIVE_LIMIT:
         raise InputError(f"--samples must be between 0 and {EXHAUSTIVE_LIMIT:,}")
     from logdepth import catalog
+    from logdepth.api import verify as verify_model
     from logdepth.verify import oracle as oracles
 
     # A bad --oracle is reported before any work.
@@ -463,17 +464,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
         extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
         model = CompiledModel(model.network, extra)
-    with oracles.using(oracle):
-        report = entry.verify_function()(
-            model,
-            max_length=args.max_length,
-            samples=args.samples,
-            exhaustive=args.exhaustive,
-            seed=args.seed,
-            progress=progress,
-            budget_s=args.budget,
-        )
-    oracles.note(report, oracle)
+    report = verify_model(
+        model,
+        oracle=oracle,
+        max_length=args.max_length,
+        samples=args.samples,
+        exhaustive=args.exhaustive,
+        seed=args.seed,
+        progress=progress,
+        budget_s=args.budget,
+    )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
