@@ -23,7 +23,7 @@ import inspect
 from dataclasses import replace
 from typing import Any
 
-from logdepth.catalog import Construction, get, resolve
+from logdepth.catalog import Construction, get, names, resolve
 from logdepth.errors import CompileError
 from logdepth.model.compiled import CompiledModel
 
@@ -43,7 +43,7 @@ def check_request(
         raise CompileError(f"source must be the spec text (a str), not {type(source).__name__}")
     if entry.accepts == "automaton" and not isinstance(obj, DFA | NFA):
         kind = type(obj).__name__
-        graphs = next((e.name for e in _graph_entries()), None)
+        graphs = next(iter(names("graph")), None)
         hint = ""
         if graphs and kind == "Graph":
             hint = f" (graphs compile with construction={graphs!r})"
@@ -63,12 +63,6 @@ def check_request(
             f"the {entry.name} construction takes no automaton or graph: one set of weights "
             "serves every graph"
         )
-
-
-def _graph_entries() -> list[Construction]:
-    from logdepth.catalog import entries
-
-    return [e for e in entries() if e.accepts == "graph"]
 
 
 def build(

@@ -118,7 +118,7 @@ class LanguageDepth:
 
 # Tie tolerances and frontier caps, each derived in its construction's precision model (the
 # tests check every number here against that model: tests/test_hardening.py,
-# tests/test_catalog_facts.py).
+# tests/test_catalog_build.py).
 EPS64 = 2.0**-52
 # Theorem 1 (constructions/regular.py): the tolerance is the float64 score noise,
 # SCORE_NOISE_ULPS = 32 epsilons, and the frontier is derived for it (every gap at the frontier

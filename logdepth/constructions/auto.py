@@ -26,7 +26,6 @@ from logdepth.automata.nfa import NFA
 from logdepth.build import build
 from logdepth.errors import CompileError
 from logdepth.gaps.auto import chosen_entry as _chosen
-from logdepth.gaps.auto import precision_model
 from logdepth.model.compiled import CompiledModel
 
 # The fallback: every regular language, log depth, the widest frontier of the log-depth ones.
@@ -119,4 +118,4 @@ def verify_auto(model: CompiledModel, *args: Any, **kwargs: Any) -> Any:
     return entry.verify_function()(model, *args, **kwargs)
 
 
-__all__ = ["FALLBACK", "compile_auto", "layers_of", "precision_model", "verify_auto"]
+__all__ = ["FALLBACK", "compile_auto", "layers_of", "verify_auto"]

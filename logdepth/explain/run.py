@@ -24,7 +24,7 @@ from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
 from logdepth.explain.png import PooledMaps, pixels_png
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell, decode_names
-from logdepth.model.config import BOS, DepthRule
+from logdepth.model.config import BOS
 from logdepth.verify import connectivity as graph_verify
 from logdepth.verify import regular as word_verify
 
@@ -124,13 +124,10 @@ def _word_formula(model: CompiledModel, n: int) -> dict[str, Any]:
         big_n = (model.extra.get("report") or {}).get("max_length")
         size = big_n if isinstance(big_n, int) else None
     var = "N" if entry.needs_max_length else "n"
-    formula = entry.formula.replace(var, str(size))
     return {
         "paper": f"{entry.reference}: {entry.formula} layers"
         + (f", {var} the longest word built for" if entry.needs_max_length else ""),
-        "text": f"{formula} = {entry.slope} * {DepthRule.ceil_log2(size)} + {entry.offset}"
-        if size is not None
-        else formula,
+        "text": entry.formula_at(size) if size is not None else entry.formula,
         "value": word_verify.expected_layers(model, n) if size is not None else None,
     }
 
