@@ -140,8 +140,7 @@ def test_precision_refuses_a_fit_through_two_sizes(parity_file, monkeypatch, cap
 
 def test_precision_prints_frontier_column_and_signed_fit(parity_file, monkeypatch, capsys):
     # p = 4 log2 n - 5 past a flat floor at n <= 8: the slope 4 of the issue, a negative b.
-    bits = {2: 21, 4: 21, 8: 21, 16: 11 + 0, 32: 15, 64: 19, 128: 23}
-    bits = {n: (21 if n <= 8 else 4 * int(math.log2(n)) - 5) for n in bits}
+    bits = {n: (21 if n <= 8 else 4 * int(math.log2(n)) - 5) for n in (2, 4, 8, 16, 32, 64, 128)}
     _fake_sweep(monkeypatch, bits)
     code, text, _ = run(capsys, "precision", str(parity_file), "--max-n", "128")
     assert code == 0, text

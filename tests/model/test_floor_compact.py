@@ -250,27 +250,13 @@ def test_constant_score_heads_average_the_visible_keys_with_padding(causal):
     )
 
 
-def test_in_place_weight_edits_rebuild_the_plan(models):
+def test_in_place_weight_edits_rebuild_the_plan():
     model = _uniform_model(True)
     ids = torch.tensor([[0, 1, 1]])
     before = model(ids, torch.tensor([3]), 0).clone()
     model.tensors["initial.0.attn.W_O"][2, 0] = 2.0
     after = model(ids, torch.tensor([3]), 0)
     assert torch.allclose(after, 2 * before)
-
-
-def test_emulated_runs_do_not_depend_on_the_compact_switch(models):
-    """p-bit emulation always takes the full pass, so its logits (and so the emulated n(p)
-    that `logdepth precision` and verify measure) are bitwise the same with the plan on or
-    off; the stored frontiers come from the gap models, not from a run."""
-    model = reference.prepare(models("uniform"), "float64", 30)
-    ids = torch.tensor([[model.config.vocab.index(t) for t in _inputs("uniform", model)[2]]])
-    lengths = torch.tensor([ids.shape[1]])
-    depth = model.config.depth_rule.depth(model.input_size(_inputs("uniform", model)[2]))
-    on = model.network(ids, lengths, depth)
-    model.network.compact = False
-    off = model.network(ids, lengths, depth)
-    assert torch.equal(on, off)
 
 
 def test_a_non_finite_weight_takes_the_full_pass():
