@@ -32,6 +32,7 @@ import numpy as np
 from logdepth.errors import InputError, LogdepthError
 from logdepth.fileio import atomic_write
 from logdepth.model.compiled import CompiledModel, residual_labels
+from logdepth.precision import bits_of, tolerance_at
 
 FORMATS = ("onnx", "npz")
 EXPORT_VERSION = 1
@@ -56,17 +57,13 @@ class ExportError(LogdepthError):
 
 
 # ---- what both formats record -------------------------------------------------------------------
-def _mantissa_bits(dtype: str) -> int:
-    return {"float64": 52, "float32": 23}[dtype]
-
-
 def metadata(model: CompiledModel, n_max: int | None = None) -> dict[str, Any]:
     """The JSON both formats carry: the config, the residual labels, the dtype, the tie
     tolerance as applied in that dtype, the frontier, the depth (loop or unrolled) and the
     input encoding."""
     config = model.config
     dtype = model.dtype_name
-    p = _mantissa_bits(dtype)
+    p = bits_of(dtype)
     rule = config.depth_rule
     if rule.fixed is not None:
         depth: dict[str, Any] = {"mode": "fixed", "copies": rule.fixed}
@@ -82,7 +79,7 @@ def metadata(model: CompiledModel, n_max: int | None = None) -> dict[str, Any]:
         "version": EXPORT_VERSION,
         "dtype": dtype,
         "mantissa_bits": p,
-        "tie_tolerance": config.tie_tolerance * 2.0 ** (52 - p),
+        "tie_tolerance": tolerance_at(config.tie_tolerance, p),
         "frontier": model.frontier,
         "largest_n": limit,
         "depth": depth,
