@@ -1,4 +1,4 @@
-"""How close the forward pass runs to its FLOP floor, for every registered word construction.
+"""How close the forward pass runs to its FLOP floor, for every built-in word construction.
 
 For each word construction of the catalog (parity; star-free needs an aperiodic language, so
 `ends_ab`) at n = 256 and 1,024 it prints the layers run, the median per-word forward time of the
@@ -11,8 +11,9 @@ run:
 Ratios are time / floor. Then the wide Theorem 1 in float32 answers one word at its frontier
 (30,838 symbols for parity), old path against new, in the same run.
 
-Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy, so every figure
-is a median and the comparisons are ratios taken in one run.
+Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy, so every table
+figure is a median and the comparisons are ratios taken in one run. The frontier comparison is
+one run each way (a word takes minutes).
 
     python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--frontier/--no-frontier]
 """

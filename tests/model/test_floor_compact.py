@@ -1,6 +1,6 @@
 """The compact execution plan (logdepth/model/compact.py) computes what the full pass computes.
 
-For every registered word construction and both connectivity constructions, in the same
+For every built-in word construction and both connectivity constructions, in the same
 process: the compact run's answers equal the full pass's; every residual it produces lies within
 the rounding bounds of tests/model/reference.py's independent numpy forward pass (each sublayer
 reading the compact run's own previous residual, and the whole run), and every cell decodes as
