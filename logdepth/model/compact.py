@@ -68,6 +68,8 @@ class AttentionPlan(SublayerPlan):
     d_key: int
     d_val: int
     w_o: torch.Tensor
+    causal_heads: tuple[bool, ...]  # scored_causal as a tuple (a cache key, no tensor reads)
+    finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
 
 
 @dataclass
@@ -143,7 +145,25 @@ def plan_attention(attn) -> AttentionPlan | None:
         d_key=d_key,
         d_val=d_val,
         w_o=w_out.reshape(len(order) * d_val, len(write)).contiguous(),
+        causal_heads=tuple(causal[h] for h in scored),
+        finite_scores=_scores_finite(blocks[: len(scored)], blocks[len(scored) : 2 * len(scored)]),
     )
+
+
+def _scores_finite(w_q: list[torch.Tensor], w_k: list[torch.Tensor]) -> bool:
+    """Whether no score can overflow. The prenorm makes |z| <= 1 (up to a few ulps), so a
+    query's dimension d is at most |W_Q row d| and a score at most sum_d |W_Q row d| |W_K row d|
+    (Cauchy-Schwarz per dimension); half the dtype's largest value leaves room for the rounding
+    of the norm and of the sums. Then a finite score + (-inf) = -inf and + 0 leaves it exact,
+    so a bias add hides the future keys as masked_fill does, in one vectorized pass."""
+    if not w_q:
+        return True
+    norm = torch.linalg.vector_norm
+    bound = sum(
+        float((norm(q.double(), dim=1) * norm(k.double(), dim=1)).sum())
+        for q, k in zip(w_q, w_k, strict=True)
+    )
+    return bound < torch.finfo(w_q[0].dtype).max / 2
 
 
 def plan_feed_forward(mlp) -> FeedForwardPlan | None:
@@ -261,6 +281,7 @@ class _Scratch:
         self.scores = torch.empty(0, dtype=h.dtype, device=h.device)
         self.positions = torch.arange(valid.shape[1], device=h.device)
         self.futures: dict[tuple[int, int, int], torch.Tensor] = {}
+        self.biases: dict[tuple[int, int, int, tuple[bool, ...]], torch.Tensor] = {}
         n = valid.shape[1]
         self.counts = torch.arange(1, n + 1, dtype=h.dtype, device=h.device)[None, :, None, None]
 
@@ -272,6 +293,22 @@ class _Scratch:
             p = self.positions
             block = self.futures[(start, stop, keys)] = p[None, start:keys] > p[start:stop, None]
         return block
+
+    def _bias(
+        self, start: int, stop: int, keys: int, plan: AttentionPlan
+    ) -> torch.Tensor:
+        """0 where a key is visible, -inf where a causal head hides it (key j > query i), on the
+        diagonal block [heads or 1, stop - start, keys - start] (cached per chunk and heads)."""
+        tag = () if plan.all_causal else plan.causal_heads
+        bias = self.biases.get((start, stop, keys, tag))
+        if bias is None:
+            future = self._future(start, stop, keys)
+            if not plan.all_causal:
+                future = future & plan.scored_causal[:, None, None]
+            bias = torch.zeros(future.shape, dtype=self.dtype, device=self.device)
+            bias.masked_fill_(future, float("-inf"))
+            self.biases[(start, stop, keys, tag)] = bias
+        return bias
 
     def attention(self, plan: AttentionPlan, z: torch.Tensor) -> torch.Tensor:
         """The attention sublayer's output on the write columns: [batch, n, |write|]."""
@@ -321,7 +358,12 @@ class _Scratch:
             scores = self.scores[: batch * hs * (stop - start) * keys]
             scores = scores.view(batch, hs, stop - start, keys)
             torch.matmul(q[:, :, start:stop], k_t[..., :keys], out=scores)
-            if keys > start:  # the causal heads' diagonal block: keys j > i are hidden
+            if keys <= start or not any(plan.causal_heads):
+                pass  # no causal head, or no key past these queries
+            elif plan.finite_scores:
+                # The causal heads' diagonal block: keys j > i are hidden (+ -inf; + 0 exact).
+                scores[..., start:keys] += self._bias(start, stop, keys, plan)
+            else:
                 future = self._future(start, stop, keys)
                 if all_causal:
                     scores[..., start:keys].masked_fill_(future, float("-inf"))

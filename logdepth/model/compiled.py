@@ -416,10 +416,11 @@ class CompiledModel:
             width = max(len(s) for s in batch)
             ids = torch.zeros(len(batch), width, dtype=torch.long)
             for row, seq in enumerate(batch):
-                for col, token in enumerate(seq):
+                for token in seq:
                     if token not in vocab:
                         raise InputError(f"token {token!r} is not in the model's vocabulary")
-                    ids[row, col] = vocab[token]
+                # One row write (a write per token costs more than a short forward pass).
+                ids[row, : len(seq)] = torch.tensor([vocab[t] for t in seq], dtype=torch.long)
             lengths = torch.tensor([len(s) for s in batch])
             device = self.network.device
             with torch.no_grad():
