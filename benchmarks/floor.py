@@ -127,7 +127,7 @@ def table_rows(sizes: list[int], repeats: int, rate: float, batch: int) -> None:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
 def frontier_run() -> None:
