@@ -88,6 +88,26 @@ class FeedForwardPlan(SublayerPlan):
     w_out: torch.Tensor
 
 
+# A gather (index_select over the last dimension) or scatter (index_add_) of residual columns
+# costs several times a pass over a contiguous run of them, so a sublayer reads or writes the
+# whole run from its first to its last column when that run is at most this many times the
+# columns it needs (the columns between read as 0 through the mask, or get + 0).
+COVER_RATIO = 2
+
+
+def _cover(index: torch.Tensor) -> torch.Tensor:
+    """`index` (sorted), or every column from its first to its last where that run is at most
+    COVER_RATIO times as long. A covered column the sublayer does not read has mask 0, so it
+    enters as m * h = 0, as in the full pass (which reads every column through the mask); one
+    it does not write gets the exact 0 of a zero row of W_O / W_out, as in the full pass."""
+    if not len(index):
+        return index
+    lo, hi = int(index[0]), int(index[-1])
+    if hi + 1 - lo <= COVER_RATIO * len(index):
+        return torch.arange(lo, hi + 1, device=index.device)
+    return index
+
+
 def _cols(index: torch.Tensor) -> torch.Tensor | slice:
     """A slice when the columns are one contiguous run (a view, no gather), else the index."""
     if len(index) and int(index[-1] - index[0]) + 1 == len(index):
@@ -102,7 +122,7 @@ def _mask(mask: torch.Tensor, read: torch.Tensor) -> torch.Tensor | None:
 
 def plan_attention(attn) -> AttentionPlan | None:
     """The compact plan of an `Attention` module (None: it adds exact zeros only)."""
-    read = torch.nonzero(attn.mask, as_tuple=True)[0]
+    read = _cover(torch.nonzero(attn.mask, as_tuple=True)[0])
     if not len(read):
         return None
     w_q, w_k, w_v = (getattr(attn, m)[..., read] for m in ("W_Q", "W_K", "W_V"))
@@ -122,10 +142,12 @@ def plan_attention(attn) -> AttentionPlan | None:
     order = scored + uniform
     if not order:
         return None
-    write = torch.nonzero(
-        torch.stack([(w_o[:, h][:, value_dims[h]] != 0).any(1) for h in order]).any(0),
-        as_tuple=True,
-    )[0]
+    write = _cover(
+        torch.nonzero(
+            torch.stack([(w_o[:, h][:, value_dims[h]] != 0).any(1) for h in order]).any(0),
+            as_tuple=True,
+        )[0]
+    )
     d_key = max((len(key_dims[h]) for h in scored), default=0)
     d_val = max(len(value_dims[h]) for h in order)
     c, dtype = len(read), w_v.dtype
@@ -176,13 +198,13 @@ def _scores_finite(w_q: list[torch.Tensor], w_k: list[torch.Tensor]) -> bool:
 
 def plan_feed_forward(mlp) -> FeedForwardPlan | None:
     """The compact plan of a `FeedForward` module (None: it adds exact zeros only)."""
-    read = torch.nonzero(mlp.mask, as_tuple=True)[0]
+    read = _cover(torch.nonzero(mlp.mask, as_tuple=True)[0])
     w_in = mlp.W_in[:, read]
     live = torch.nonzero((w_in != 0).any(1) & (mlp.W_out != 0).any(0), as_tuple=True)[0]
     if not len(read) or not len(live):
         return None
     w_out = mlp.W_out[:, live]
-    write = torch.nonzero((w_out != 0).any(1), as_tuple=True)[0]
+    write = _cover(torch.nonzero((w_out != 0).any(1), as_tuple=True)[0])
     return FeedForwardPlan(
         read=_cols(read),
         mask=_mask(mlp.mask, read),
