@@ -512,27 +512,31 @@ class UniversalTransformer(nn.Module):
         part, k = prefix.split(".")
         return getattr(self.config, part)[int(k)]
 
-    def _compact_applies(self) -> bool:
+    def _compact_applies(self, modules: list[nn.Module] | None = None) -> bool:
         """Whether the compact plan computes what the full pass would: no p-bit emulation (it
         rounds every operation of the full pass), hard attention, and nobody watching or
-        patching an activation (a hook sees the full pass's tensors)."""
+        patching an activation (a hook sees the full pass's tensors). `modules`: this
+        network's `modules()`, when the caller has listed them already."""
         if not self.compact or self.precision_bits is not None or self.attention_mode != "hard":
             return False
         from torch.nn.modules import module as torch_module
 
         if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
             return False
-        return not any(m._forward_hooks or m._forward_pre_hooks for m in self.modules())
+        modules = list(self.modules()) if modules is None else modules
+        return not any(m._forward_hooks or m._forward_pre_hooks for m in modules)
 
-    def _compact_plan(self):
+    def _compact_plan(self, modules: list[nn.Module] | None = None):
         """The compact plan of the current weights (rebuilt when a buffer is replaced, edited
         in place, converted or moved); None when a weight is not finite (NaN * 0 is NaN, so
         dropping a zero term would hide it: the full pass shows it)."""
         from logdepth.model.compact import CompactForward
 
         # The buffers themselves (not their ids, which a freed tensor's successor may reuse)
-        # and their in-place versions.
-        buffers = list(self.buffers())
+        # and their in-place versions; read off the module list (as `buffers()` does, without
+        # building every buffer's dotted name on each forward pass).
+        modules = list(self.modules()) if modules is None else modules
+        buffers = [b for m in modules for b in m._buffers.values() if b is not None]
         cached = self._compact
         if (
             cached is None
@@ -561,7 +565,11 @@ class UniversalTransformer(nn.Module):
         (model/compact.py: only the weights' nonzero work, same answers up to summation order)
         unless `self.compact` is False.
         """
-        plan = self._compact_plan() if trace is None and self._compact_applies() else None
+        plan = None
+        if trace is None:
+            modules = list(self.modules())  # one walk for the hook check and the plan's check
+            if self._compact_applies(modules):
+                plan = self._compact_plan(modules)
         if plan is not None:
             return plan.run(self, tokens, lengths, depth)
         batch, n = tokens.shape
