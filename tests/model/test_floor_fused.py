@@ -129,3 +129,21 @@ def test_a_zero_read_row_normalizes_to_zero():
     assert torch.isfinite(fast).all()
     # Both average the same few values of at most 1 (the one rounding of each sum apart).
     assert torch.allclose(fast, full, rtol=0, atol=4 * torch.finfo(torch.float64).eps)
+
+
+@pytest.mark.slow
+def test_sparse_feed_forwards_run_and_a_wrong_one_is_caught(models):
+    """The wide model's threshold layers run as CSR products (compared with the reference by
+    test_floor_compact's wide case); a CSR matrix with one entry changed is caught."""
+    model = _fresh(models("wide"))
+    plan = model.network._compact_plan()
+    sparse = [k for k, (_, mlp) in plan.layers.items() if mlp is not None and mlp.sparse]
+    assert "repeated.0" in sparse
+    w_in, w_out = plan.layers["repeated.0"][1].sparse
+    try:
+        with torch.no_grad():
+            w_out.values()[0] *= 2
+        found = [p for t in _inputs("wide", model) for p in compact_problems(model, t)]
+    finally:
+        _fresh(model)
+    assert any("repeated.0.mlp" in p for p in found)
