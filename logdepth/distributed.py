@@ -303,7 +303,7 @@ def backend(
                 n_workers=workers,
                 threads_per_worker=1,  # one task per process; torch gets one thread each
                 processes=True,
-                dashboard_address=None,  # no port to collide with another cluster's
+                dashboard_address=":0",  # any free port: never collide with another cluster
                 silence_logs=logging.ERROR,
                 memory_limit=0,  # a sweep's memory is bounded by its batches, not by Dask
             )
