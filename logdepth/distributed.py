@@ -11,9 +11,9 @@ workers by reference) and gets the model as its first argument.
   running cluster): consecutive items are grouped into tasks of about `group_cost` (the
   caller's cost unit) so that scheduling is amortised; at most `TASKS_PER_WORKER` tasks per
   worker are in flight ahead of the one the caller waits for. The weight file's bytes are sent
-  to every worker once (a scattered, broadcast future); each worker loads them once and keeps
-  the `CompiledModel` keyed by the bytes' SHA-256, the dtype and the device. No model is ever
-  pickled. A worker that dies loses nothing: the scheduler reruns its tasks on another worker,
+  to every worker once (a scattered, broadcast future); each worker (each of its threads,
+  if it runs several) loads them once and keeps the `CompiledModel` keyed by the bytes'
+  SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses nothing: the scheduler reruns its tasks on another worker,
   and each task's result is collected once, from its future.
 
 Results are identical to the in-process run because every item is the same call on the same
@@ -30,6 +30,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -117,13 +118,17 @@ class InProcess:
 
 
 # ---- the worker side ----------------------------------------------------------------------------
-# One loaded model per (sha256, dtype, device) in each worker process.
-_MODELS: dict[tuple[str, str | None, str | None], CompiledModel] = {}
+# One loaded model per (sha256, dtype, device, thread) in each worker process: a model is not
+# shared between a worker's threads, since a run sets state on its network (p-bit emulation
+# sets `precision_bits`). With one thread per worker (as `--workers` starts them) that is one
+# load per worker.
+_MODELS: dict[tuple[str, str | None, str | None, int], CompiledModel] = {}
 
 
 def _worker_model(sha: str, data: bytes, dtype: str | None, device: str | None) -> CompiledModel:
-    """The worker's model for these bytes, loaded (and checked by `load`) on first use."""
-    key = (sha, dtype, device)
+    """This worker thread's model for these bytes, loaded (and checked by `load`) on first
+    use."""
+    key = (sha, dtype, device, threading.get_ident())
     model = _MODELS.get(key)
     if model is None:
         from logdepth.model.compiled import load
