@@ -13,8 +13,10 @@ workers by reference) and gets the model as its first argument.
   worker are in flight ahead of the one the caller waits for. The weight file's bytes are sent
   to every worker once (a scattered, broadcast future); each worker (each of its threads,
   if it runs several) loads them once and keeps the `CompiledModel` keyed by the bytes'
-  SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses nothing: the scheduler reruns its tasks on another worker,
-  and each task's result is collected once, from its future.
+  SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses
+  nothing: the scheduler reruns its tasks on another worker, and each task's result is
+  collected once, from its future. `cluster` opens one cluster for several models
+  (`Cluster.backend` per model); `backend` is one model's shortcut.
 
 Results are identical to the in-process run because every item is the same call on the same
 weights: the backends only change where it runs. The caller decides what an item is (a batch
@@ -180,9 +182,8 @@ def _distributed() -> Any:
 class Dask:
     """Items grouped into tasks on a Dask cluster (module docstring)."""
 
-    def __init__(self, client: Any, source: ModelSource, where: str, cluster: Any = None) -> None:
+    def __init__(self, client: Any, source: ModelSource, where: str) -> None:
         self.client = client
-        self.cluster = cluster
         self.source = source
         self.sha = source.sha256
         # Every worker gets the bytes once; a worker that joins later fetches them from a peer.
@@ -260,12 +261,9 @@ class Dask:
                 future.cancel()
 
     def close(self) -> None:
-        """Close the client, and the cluster if this backend started it."""
+        """Release the weight file's bytes on the cluster (the client is the `Cluster`'s)."""
         with contextlib.suppress(Exception):
-            self.client.close()
-        if self.cluster is not None:
-            with contextlib.suppress(Exception):
-                self.cluster.close()
+            self.client.cancel([self.data])
 
 
 Backend = InProcess | Dask
@@ -283,28 +281,42 @@ def check_options(workers: int | None, scheduler: str | None) -> None:
         _distributed()
 
 
+@dataclass
+class Cluster:
+    """A client of a Dask cluster, and the cluster itself when this process started it."""
+
+    client: Any
+    where: str
+    local: Any = None
+
+    def backend(self, model: CompiledModel, source: ModelSource | None = None) -> Dask:
+        """A backend for one model on this cluster (`source`: what the workers load; default
+        `model` saved to bytes)."""
+        return Dask(self.client, source or ModelSource.of_model(model), self.where)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+        if self.local is not None:
+            with contextlib.suppress(Exception):
+                self.local.close()
+
+
 @contextlib.contextmanager
-def backend(
-    model: CompiledModel,
-    source: ModelSource | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-) -> Iterator[Backend]:
-    """The backend the options ask for, closed on the way out (a cluster it started is
-    stopped, also on Ctrl-C). Neither option: `InProcess(model)`. `source` is what the
-    workers load (default: `model` saved to bytes)."""
+def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterator[Cluster | None]:
+    """A `LocalCluster` of `workers` processes, or a client of the running `scheduler`, closed
+    (and a cluster it started, stopped) on the way out, also on Ctrl-C; None without either."""
     check_options(workers, scheduler)
     if workers is None and scheduler is None:
-        yield InProcess(model)
+        yield None
         return
-    distributed = _distributed()
-    source = source if source is not None else ModelSource.of_model(model)
     import logging
 
-    cluster = None
+    distributed = _distributed()
+    local = None
     try:
         if workers is not None:
-            cluster = distributed.LocalCluster(
+            local = distributed.LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,  # one task per process; torch gets one thread each
                 processes=True,
@@ -312,7 +324,7 @@ def backend(
                 silence_logs=logging.ERROR,
                 memory_limit=0,  # a sweep's memory is bounded by its batches, not by Dask
             )
-            client = distributed.Client(cluster)
+            client = distributed.Client(local)
             where = f"on {workers} local worker process{'es' if workers != 1 else ''} (Dask)"
         else:
             try:
@@ -323,15 +335,35 @@ def backend(
                 ) from None
             where = f"on the Dask cluster at {scheduler}"
     except BaseException:
-        if cluster is not None:
+        if local is not None:
             with contextlib.suppress(Exception):
-                cluster.close()
+                local.close()
         raise
-    run = Dask(client, source, where, cluster)
+    connected = Cluster(client, where, local)
     try:
-        yield run
+        yield connected
     finally:
-        run.close()
+        connected.close()
+
+
+@contextlib.contextmanager
+def backend(
+    model: CompiledModel,
+    source: ModelSource | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[Backend]:
+    """The backend the options ask for, for one model (`cluster`, then `Cluster.backend`);
+    neither option: `InProcess(model)`."""
+    with cluster(workers, scheduler) as connected:
+        if connected is None:
+            yield InProcess(model)
+            return
+        run = connected.backend(model, source)
+        try:
+            yield run
+        finally:
+            run.close()
 
 
 def map_cases(
