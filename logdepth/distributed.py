@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from logdepth.errors import InputError, MissingExtraError
+from logdepth.errors import InputError, LogdepthError, MissingExtraError
 from logdepth.model.compiled import CompiledModel
 
 T = TypeVar("T")
@@ -81,6 +81,10 @@ class ModelSource:
             with open(path, "rb") as f:
                 data = f.read()
         return cls(data, dtype)
+
+
+class WorkerError(LogdepthError):
+    """A task that could not be run: every worker that took it died."""
 
 
 class InProcess:
@@ -248,7 +252,15 @@ class Dask:
             while len(pending) < window and submit_next(groups):
                 pass
             while pending:
-                results = pending[0].result()
+                try:
+                    results = pending[0].result()
+                except Exception as err:  # a task whose workers kept dying
+                    if type(err).__name__ != "KilledWorker":
+                        raise
+                    raise WorkerError(
+                        f"the workers running a task died again and again, so Dask gave it "
+                        f"up ({err}); the cases done so far are lost with this run"
+                    ) from None
                 pending.popleft()
                 group = groups.popleft()
                 submit_next(groups)  # keep the workers busy while the caller consumes
