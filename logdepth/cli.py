@@ -631,7 +631,7 @@ def cmd_precision(args: argparse.Namespace) -> int:
     from logdepth.distributed import check_options
     from logdepth.precision import log2_sizes
     from logdepth.progress import Bar
-    from logdepth.verify.precision import MIN_FIT_SIZES, cases_for, sweep
+    from logdepth.verify.precision import MIN_FIT_SIZES, sweep
 
     check_options(args.workers, args.scheduler)  # the missing extra before any work
     model = logdepth.load(args.model)
@@ -651,7 +651,7 @@ def cmd_precision(args: argparse.Namespace) -> int:
 
     sizes = log2_sizes(largest)
     # The ETA weighs each size by its tokens squared (attention): the largest n is most of it.
-    weight = {n: float(max((len(c.tokens) for c in cases_for(model, n, 1)), default=1)) ** 2
+    weight = {n: float(max((len(c.tokens) for c in fmt.case_set(model, n, 1, 0)), default=1)) ** 2
               for n in sizes}
     done: list[int] = []
 
