@@ -10,10 +10,10 @@ workers by reference) and gets the model as its first argument.
 - `Dask` (`--workers N`: a `LocalCluster` of N worker processes; `--scheduler ADDRESS`: a
   running cluster): consecutive items are grouped into tasks of about `group_cost` (the
   caller's cost unit) so that scheduling is amortised; at most `TASKS_PER_WORKER` tasks per
-  worker are in flight ahead of the one the caller waits for. The weight file's bytes are sent
-  to every worker once (a scattered, broadcast future); each worker (each of its threads,
-  if it runs several) loads them once and keeps the `CompiledModel` keyed by the bytes'
-  SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses
+  worker are in flight ahead of the one the caller waits for. The weight file's bytes go to
+  every worker once (as the result of a task, which the cluster can rerun); each worker (each
+  of its threads, if it runs several) loads them once and keeps the `CompiledModel` keyed by
+  the bytes' SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses
   nothing: the scheduler reruns its tasks on another worker, and each task's result is
   collected once, from its future. `cluster` opens one cluster for several models
   (`Cluster.backend` per model); `backend` is one model's shortcut.
@@ -34,6 +34,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -152,6 +153,11 @@ def _worker_model(sha: str, data: bytes, dtype: str | None, device: str | None) 
     return model
 
 
+def _weights(data: bytes) -> bytes:
+    """The weight file's bytes, as a task's result (`Dask.__init__`)."""
+    return data
+
+
 def _run_group(
     fn: Callable[[CompiledModel, Any], Any],
     sha: str,
@@ -190,8 +196,12 @@ class Dask:
         self.client = client
         self.source = source
         self.sha = source.sha256
-        # Every worker gets the bytes once; a worker that joins later fetches them from a peer.
-        self.data = client.scatter(source.data, broadcast=True, hash=False)
+        # The bytes as the result of a task rather than scattered data: a task can be rerun, so
+        # losing every worker that held them loses nothing; the workers fetch them from a peer
+        # once each.
+        self.data = client.submit(
+            _weights, source.data, key=f"logdepth-weights-{self.sha[:16]}-{uuid.uuid4().hex}"
+        )
         self._where = where
         self.used = False  # whether any sweep handed it cases
 

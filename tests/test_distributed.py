@@ -55,7 +55,8 @@ class _Future:
 
 class ThreadClient:
     """A stand-in for `distributed.Client`: `submit` runs the task on a thread after a random
-    delay, so that later tasks often finish first; `scatter` hands the data back as is."""
+    delay, so that later tasks often finish first; a future passed to a task is resolved to its
+    value, as Dask does."""
 
     def __init__(self, workers: int = 3, seed: int = 0) -> None:
         self.pool = ThreadPoolExecutor(workers)
@@ -63,18 +64,22 @@ class ThreadClient:
         self.n = workers
         self.submitted: list[_Future] = []
 
-    def scatter(self, data, broadcast=False, hash=True):
-        return data
+    def cancel(self, futures) -> None:
+        for future in futures:
+            if isinstance(future, _Future):
+                future.cancel()
 
     def scheduler_info(self, n_workers=-1):
         return {"workers": {f"w{i}": {} for i in range(self.n)}}
 
-    def submit(self, fn, *args, pure=True):
+    def submit(self, fn, *args, pure=True, key=None):
+        if key is not None:  # the weights: a finished future holding them
+            return _Future(self.pool.submit(fn, *args), 0.0)
         delay = self.rng.random() * 0.02
 
         def later():
             time.sleep(delay)
-            return fn(*args)
+            return fn(*(a.result() if isinstance(a, _Future) else a for a in args))
 
         future = _Future(self.pool.submit(later), delay)
         self.submitted.append(future)
@@ -281,7 +286,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing(parity_file, tmp_path):
     finally:
         for process in processes:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
 
 
