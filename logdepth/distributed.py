@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -325,6 +326,23 @@ class Cluster:
 
 
 @contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """SIGINT ignored while a local cluster starts its worker processes, which inherit that:
+    Ctrl-C on a terminal reaches the whole process group, and this process (not each worker,
+    each with a traceback) stops the cluster. Outside the main thread, signals are left
+    alone."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterator[Cluster | None]:
     """A `LocalCluster` of `workers` processes, or a client of the running `scheduler`, closed
     (and a cluster it started, stopped) on the way out, also on Ctrl-C; None without either."""
@@ -338,14 +356,15 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     local = None
     try:
         if workers is not None:
-            local = distributed.LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,  # one task per process; torch gets one thread each
-                processes=True,
-                dashboard_address=":0",  # any free port: never collide with another cluster
-                silence_logs=logging.ERROR,
-                memory_limit=0,  # a sweep's memory is bounded by its batches, not by Dask
-            )
+            with _workers_ignore_ctrl_c():
+                local = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,  # one task per process; torch gets one thread each
+                    processes=True,
+                    dashboard_address=":0",  # any free port: never collide with another cluster
+                    silence_logs=logging.ERROR,
+                    memory_limit=0,  # a sweep's memory is bounded by its batches, not by Dask
+                )
             client = distributed.Client(local)
             where = f"on {workers} local worker process{'es' if workers != 1 else ''} (Dask)"
         else:
