@@ -3,8 +3,8 @@ sweep in one process (`logdepth precision MODEL --workers N` against `logdepth p
 measured in one run: the median of --repeats runs of each, alternated so that a machine's
 changing load hits both alike.
 
-    python benchmarks/distributed.py [--construction uniform] [--max-n 256] [--inputs 4]
-                                     [--workers 2] [--repeats 3]
+    python benchmarks/distributed_speedup.py [--construction uniform] [--max-n 256] [--inputs 4]
+                                              [--workers 2] [--repeats 3]
 
 Needs the extra: pip install 'logdepth[distributed]'. The cluster is started once, before the
 timed runs (the CLI pays its start, a few seconds, on top: printed too). Each size of the sweep is
@@ -12,7 +12,7 @@ one task, so the speed-up is bounded by the largest size's share of the work (at
 quadratic in n, so n = 2^k alone is about 3/4 of a 2..2^k sweep's forward-pass work); the
 script prints that bound, computed from the serial run's per-size seconds, beside the measured
 figure. The reports are compared too: a distributed sweep that differs is an error, not a
-speed-up.
+speed-up. (Not named distributed.py: run as a script, that would shadow Dask's `distributed`.)
 """
 
 from __future__ import annotations
