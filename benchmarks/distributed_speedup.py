@@ -60,10 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         spread_s: list[float] = []
         per_size: dict[int, list[float]] = {n: [] for n in sizes}
         reference = None
+        threads = torch.get_num_threads()
+        single_s: list[float] = []
         for _ in range(args.repeats):
             began = time.perf_counter()
             serial = sweep(model, sizes, k=args.inputs)
             serial_s.append(time.perf_counter() - began)
+            torch.set_num_threads(1)  # the same sweep with one thread, as each worker has
+            began = time.perf_counter()
+            single = sweep(model, sizes, k=args.inputs)
+            single_s.append(time.perf_counter() - began)
+            torch.set_num_threads(threads)
+            assert single.bits == serial.bits
             backend = connected.backend(model)
             began = time.perf_counter()
             spread = sweep(model, sizes, k=args.inputs, backend=backend)
@@ -86,11 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     bound = total / max(largest, total / args.workers)
     print(f"least p per n: {dict(zip(reference.sizes, reference.bits, strict=True))}")
     print(f"  largest size's share of the serial work: {largest / total:.0%}")
-    print(f"one process:        median {one:7.2f} s  ({', '.join(f'{s:.2f}' for s in serial_s)})")
+    alone = statistics.median(single_s)
+    print(f"one process:        median {one:7.2f} s  ({', '.join(f'{s:.2f}' for s in serial_s)})"
+          f"  [{threads} torch threads, the CLI's default]")
+    print(f"one process:        median {alone:7.2f} s  "
+          f"({', '.join(f'{s:.2f}' for s in single_s)})  [1 torch thread]")
     print(f"{args.workers} workers:          median {many:7.2f} s  "
           f"({', '.join(f'{s:.2f}' for s in spread_s)}); cluster start {start_s:.1f} s")
-    print(f"speed-up: {one / many:.2f}x  (size-level bound on {args.workers} workers: "
-          f"{bound:.2f}x; with the cluster's start: {one / (many + start_s):.2f}x)")
+    print(f"speed-up: {one / many:.2f}x over the default ({one / (many + start_s):.2f}x with the "
+          f"cluster's start), {alone / many:.2f}x over one thread; size-level bound on "
+          f"{args.workers} workers: {bound:.2f}x")
+    print("(a machine shared with other work inflates a multi-threaded process's time most: "
+          "compare the two serial lines)")
     return 0
 
 
