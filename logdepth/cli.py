@@ -644,11 +644,6 @@ def cmd_precision(args: argparse.Namespace) -> int:
     what = fmt.unit
     # n(p): the largest n the precision model promises at p bits (the file's derived curve).
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
-    print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
-    print(f"  stored frontier: {model.config.frontier or 'none'}")
-    print(f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)")
-
     sizes = log2_sizes(largest)
     # The ETA weighs each size by its tokens squared (attention): the largest n is most of it.
     weight = {n: float(max((len(c.tokens) for c in fmt.case_set(model, n, 1, 0)), default=1)) ** 2
@@ -663,10 +658,16 @@ def cmd_precision(args: argparse.Namespace) -> int:
         done.append(n)
         bar(len(done), len(sizes), sum(weight[m] for m in done) / sum(weight.values()))
 
-    with _backend(model, args) as backend:
+    with _backend(model, args) as backend:  # a cluster that cannot start: nothing printed
         run = backend if args.workers is not None or args.scheduler is not None else None
         if run is not None:  # stderr: the report itself is the serial one
             print(f"logdepth: the sizes run {run.where}", file=sys.stderr)
+        print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
+        print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
+        print(f"  stored frontier: {model.config.frontier or 'none'}")
+        print(
+            f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)"
+        )
         bar = Bar("sizes")  # started once the cluster is up: the ETA counts the sweep only
         result = sweep(model, sizes, k=args.inputs, seed=args.seed, progress=show, backend=run)
     if not result.fitted:
