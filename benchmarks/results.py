@@ -3,6 +3,10 @@ against n, for the faithful Theorem 1 and the wide position code (constructions/
 
     OMP_NUM_THREADS=1 python benchmarks/results.py [--bits-max-n 4096] [--faithful-max-n 1024]
                            [--slow-max-n 256] [--beta-max-n 256] [--inputs 3] [--out docs]
+                           [--workers N | --scheduler ADDRESS]
+
+--workers N / --scheduler ADDRESS run the precision sweeps' sizes on Dask (a local cluster of N
+processes, or a running one: docs/distributed.md); the page is the same either way.
 
 What it computes (every number in the page comes from this run):
 - the model's frontier n(p) per stored mantissa bits p, and from it the predicted least p per
@@ -55,7 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--graph-max-n", type=int, default=8, help="Theorem 2's sweeps (vertices)")
     ap.add_argument("--inputs", type=int, default=3, help="accepting + random words per n")
     ap.add_argument("--out", default=str(ROOT / "docs"))
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="sweeps on a local Dask cluster of N processes")
+    where.add_argument("--scheduler", help="sweeps on the running Dask cluster at ADDRESS")
     args = ap.parse_args(argv)
+    from logdepth.distributed import cluster
+    from logdepth.errors import LogdepthError
+
+    try:
+        with cluster(args.workers, args.scheduler) as connected:
+            return run(args, connected)
+    except LogdepthError as err:  # the missing extra, a scheduler that does not answer
+        print(f"results.py: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # the cluster is stopped on the way out
+        return 130
+
+
+def run(args: argparse.Namespace, connected) -> int:
+    """The page's computations and the page (`connected`: a Dask cluster or None)."""
+
+    def on(model):
+        return connected.backend(model) if connected is not None else None
+
     out = Path(args.out)
     (out / "results").mkdir(parents=True, exist_ok=True)
     spec = parse_file(ROOT / "examples" / "basics.ld")
@@ -90,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             ("faithful", "parity"): args.faithful_max_n,
         }.get(key, args.slow_max_n)
         log(f"sweep {key} up to {top}")
-        measured[key] = sweep(model, log2_sizes(top), k=args.inputs)
+        measured[key] = sweep(model, log2_sizes(top), k=args.inputs, backend=on(model))
 
     # 2b. Theorem 2, faithful and wide: measured least p per vertex count.
     from logdepth.api import compile_connectivity
@@ -99,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     graph_measured = {}
     for cons in ("uniform", "wide"):
         log(f"sweep connectivity {cons} up to {args.graph_max_n}")
+        graph_model = compile_connectivity(construction=cons)
         graph_measured[cons] = sweep(
-            compile_connectivity(construction=cons), graph_sizes, k=args.inputs
+            graph_model, graph_sizes, k=args.inputs, backend=on(graph_model)
         )
 
     # 3. Softmax temperature.

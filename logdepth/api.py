@@ -59,11 +59,15 @@ def verify(
     seed: int = 0,
     budget_s: float | None = None,
     progress: Any = None,
+    backend: Any = None,
 ) -> Any:
     """Check `model` as `logdepth verify` does, returning its `VerifyReport`. `oracle` (a
     function) decides each word or graph query instead of the stored spec or BFS; it gets a
     word as a tuple of symbols, a graph query as (adjacency rows of bools, source, target) with
-    0-based vertices, and returns a bool (docs/oracle.md)."""
+    0-based vertices, and returns a bool (docs/oracle.md). `backend` (from
+    `logdepth.distributed.backend`) runs the word models' forward passes on Dask workers;
+    the report is the in-process one unless the budget cuts (docs/distributed.md)."""
+    from logdepth import distributed
     from logdepth.errors import InputError
     from logdepth.verify import oracle as oracles
 
@@ -74,7 +78,7 @@ def verify(
             f"no construction is registered as {model.config.construction!r}, so there is no "
             "verifier for this model"
         )
-    with oracles.using(wrapped):
+    with oracles.using(wrapped), distributed.using(backend):
         report = entry.verify_function()(
             model,
             max_length=max_length,

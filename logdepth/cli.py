@@ -55,20 +55,26 @@ def _pick(
     return candidates[0], spec[candidates[0]]
 
 
-def _progress(enabled: bool):
-    """A progress bar on stderr for long verification runs (only on a terminal)."""
-    if not enabled or not sys.stderr.isatty():
-        return None
+def _progress(enabled: bool, what: str = "inputs"):
+    """Progress of a long verification run on stderr (logdepth.progress: a bar with an ETA on a
+    terminal, a plain line every few seconds elsewhere)."""
+    from logdepth.progress import Bar
 
-    def draw(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+    return Bar(what) if enabled else None
 
-    return draw
+
+def _backend(model: Any, args: argparse.Namespace):
+    """The backend --workers / --scheduler ask for (in this process without them): a context
+    manager that stops a cluster it started, also on Ctrl-C (docs/distributed.md)."""
+    from logdepth import distributed
+
+    source = None
+    if args.workers is not None or args.scheduler is not None:
+        distributed.check_options(args.workers, args.scheduler)
+        source = distributed.ModelSource.of_file(
+            args.model, getattr(args, "dtype", None), getattr(args, "device", None)
+        )
+    return distributed.backend(model, source, args.workers, args.scheduler)
 
 
 def _graph_argument(text: str):
@@ -445,6 +451,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     # A bad --oracle is reported before any work.
     oracle = oracles.load(args.oracle) if args.oracle is not None else None
+    from logdepth.distributed import check_options
+
+    check_options(args.workers, args.scheduler)  # the missing extra before any work
     model = _load_for_running(args)
     progress = _progress(not args.json)
     entry = catalog.of_config(model.config.construction)
@@ -464,16 +473,27 @@ def cmd_verify(args: argparse.Namespace) -> int:
         kind = "nfa" if type(automaton).__name__ == "NFA" else "dfa"
         extra = {**model.extra, "spec": automaton.to_dict(), "spec_type": kind}
         model = CompiledModel(model.network, extra)
-    report = verify_model(
-        model,
-        oracle=oracle,
-        max_length=args.max_length,
-        samples=args.samples,
-        exhaustive=args.exhaustive,
-        seed=args.seed,
-        progress=progress,
-        budget_s=args.budget,
-    )
+    with _backend(model, args) as backend:
+        run = backend if args.workers is not None or args.scheduler is not None else None
+        if run is not None:  # stderr: the report itself is the serial one
+            print(f"logdepth: verify's word passes run {run.where}", file=sys.stderr)
+        report = verify_model(
+            model,
+            oracle=oracle,
+            max_length=args.max_length,
+            samples=args.samples,
+            exhaustive=args.exhaustive,
+            seed=args.seed,
+            progress=progress,
+            budget_s=args.budget,
+            backend=run,
+        )
+        if run is not None and not run.used:
+            print(
+                f"logdepth: every check ran in this process: {entry.name}'s verifier hands no "
+                "cases to the workers",
+                file=sys.stderr,
+            )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
@@ -608,9 +628,12 @@ def cmd_precision(args: argparse.Namespace) -> int:
     """Least mantissa bits p per n = 2^k (p-bit emulation, Definition 4) and the fit."""
     import logdepth
     from logdepth import catalog
+    from logdepth.distributed import check_options
     from logdepth.precision import log2_sizes
+    from logdepth.progress import Bar
     from logdepth.verify.precision import MIN_FIT_SIZES, sweep
 
+    check_options(args.workers, args.scheduler)  # the missing extra before any work
     model = logdepth.load(args.model)
     fmt = catalog.input_of(model)
     largest = args.max_n if args.max_n is not None else fmt.default_max_n
@@ -621,17 +644,32 @@ def cmd_precision(args: argparse.Namespace) -> int:
     what = fmt.unit
     # n(p): the largest n the precision model promises at p bits (the file's derived curve).
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
-    print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
-    print(f"  stored frontier: {model.config.frontier or 'none'}")
-    print(f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)")
+    sizes = log2_sizes(largest)
+    # The ETA weighs each size by its tokens squared (attention): the largest n is most of it.
+    weight = {n: float(max((len(c.tokens) for c in fmt.case_set(model, n, 1, 0)), default=1)) ** 2
+              for n in sizes}
+    done: list[int] = []
 
     def show(n: int, p: int | None) -> None:
         promised = curve.get(str(p)) if p is not None else None
         shown = "-" if promised is None else ("none" if promised < 1 else f"{promised:,}")
+        bar.clear()
         print(f"  {n:>8} {p if p is not None else '>51':>4} {shown:>12}", flush=True)
+        done.append(n)
+        bar(len(done), len(sizes), sum(weight[m] for m in done) / sum(weight.values()))
 
-    result = sweep(model, log2_sizes(largest), k=args.inputs, seed=args.seed, progress=show)
+    with _backend(model, args) as backend:  # a cluster that cannot start: nothing printed
+        run = backend if args.workers is not None or args.scheduler is not None else None
+        if run is not None:  # stderr: the report itself is the serial one
+            print(f"logdepth: the sizes run {run.where}", file=sys.stderr)
+        print(f"{args.model}: least p (stored mantissa bits) with every answer right,")
+        print(f"  {args.inputs} accepting/connected + {args.inputs} random inputs per n ({what})")
+        print(f"  stored frontier: {model.config.frontier or 'none'}")
+        print(
+            f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)"
+        )
+        bar = Bar("sizes")  # started once the cluster is up: the ETA counts the sweep only
+        result = sweep(model, sizes, k=args.inputs, seed=args.seed, progress=show, backend=run)
     if not result.fitted:
         past = result.past_floor
         where = f" (n = {', '.join(map(str, past))})" if past else ""
@@ -1019,6 +1057,7 @@ def _add_verify_parsers(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="machine-readable report")
     _device_options(p)
+    _distributed_options(p, "the words' forward passes")
     p.set_defaults(func=cmd_verify)
 
 
@@ -1052,6 +1091,7 @@ def _add_tools_parsers(sub: Any) -> None:
     p.add_argument("--max-n", type=int, help="largest n = 2^k (default 1024 symbols, 8 vertices)")
     p.add_argument("--inputs", type=int, default=4, help="accepting and random inputs per n")
     p.add_argument("--seed", type=int, default=0)
+    _distributed_options(p, "the sizes")
     p.set_defaults(func=cmd_precision)
 
 
@@ -1114,6 +1154,23 @@ def _add_listings_parsers(sub: Any) -> None:
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=["float64", "float32"], help="run in this dtype")
     p.add_argument("--device", help="run on this device (cpu, cuda, cuda:1, ...)")
+
+
+def _distributed_options(p: argparse.ArgumentParser, what: str) -> None:
+    """--workers / --scheduler (the extra logdepth[distributed]; docs/distributed.md)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"run {what} on a local Dask cluster of N worker processes (same report as "
+        "without; pip install 'logdepth[distributed]')",
+    )
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run {what} on a running Dask cluster (tcp://host:8786; docs/distributed.md)",
+    )
 
 
 def _version() -> str:

@@ -201,12 +201,45 @@ def growth_region(sizes: Sequence[int], bits: Sequence[int]) -> int:
 def next_search(found: Sequence[int]) -> dict[str, int]:
     """Where the next size's search starts: at least the last p (a longer input never needs
     fewer bits), guessing the last step again once two sizes are known (about 4 bits per
-    doubling of n past the flat region, docs/precision.md)."""
+    doubling of n past the flat region, docs/precision.md). `benchmarks/precision.py`'s
+    one-process sweep; `sweep` starts each size from `size_search` instead."""
     if not found:
         return {}
     if len(found) == 1:
         return {"lo": found[-1]}
     return {"lo": found[-1], "guess": found[-1] + (found[-1] - found[-2])}
+
+
+def size_search(model: CompiledModel, n: int) -> dict[str, int]:
+    """Where `sweep`'s search at size n starts, from n alone: the guess is the least p whose
+    frontier the file's precision model promises reaches n (its stored curve n(p), the
+    "frontier(p)" column of `logdepth precision`; about one bit above the measured p for the
+    Theorem 1 models), none without a curve or when no p reaches n. No size's search reads
+    another size's result, so the sizes are independent cases that a distributed sweep runs
+    in any order, and the serial sweep makes the very same calls."""
+    curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
+    reaching = [
+        int(p)
+        for p, frontier in curve.items()
+        if MIN_EMULATED_BITS <= int(p) <= MAX_EMULATED_BITS and frontier >= n
+    ]
+    return {"guess": min(reaching)} if reaching else {}
+
+
+@dataclass(frozen=True)
+class SizeCase:
+    """One case of a sweep: the size and the input set's parameters (`cases_for`)."""
+
+    n: int
+    k: int
+    seed: int
+
+
+def size_bits(model: CompiledModel, case: SizeCase) -> int | None:
+    """The least p at one size (`least_bits` over `cases_for`, started at `size_search`):
+    a sweep's unit of work, wherever it runs."""
+    cases = cases_for(model, case.n, case.k, case.seed)
+    return least_bits(model, cases, **size_search(model, case.n))
 
 
 def sweep(
@@ -216,18 +249,23 @@ def sweep(
     k: int = 4,
     seed: int = 0,
     progress: Callable[[int, int | None], None] | None = None,
+    backend: Any = None,
 ) -> Sweep:
-    """least_bits at every n in `sizes`, then the fit over the sizes past the flat floor, if
-    there are MIN_FIT_SIZES of them (sizes where even p = 51 failed are reported through
-    `progress` and left out of the fit)."""
+    """least_bits at every n in `sizes` (`size_bits`), then the fit over the sizes past the
+    flat floor, if there are MIN_FIT_SIZES of them (sizes where even p = 51 failed are
+    reported through `progress` and left out of the fit). The sizes run on `backend`
+    (`logdepth.distributed`; None: one after another in this process), and come back in the
+    order of `sizes`: each is the same call wherever it runs, so the sweep is the same."""
+    from logdepth.distributed import map_cases
+
     found_sizes: list[int] = []
     found_bits: list[int] = []
-    for n in sizes:
-        p = least_bits(model, cases_for(model, n, k, seed), **next_search(found_bits))
+    cases = [SizeCase(n, k, seed) for n in sizes]
+    for case, p, _seconds in map_cases(backend, model, size_bits, cases):
         if progress is not None:
-            progress(n, p)
+            progress(case.n, p)
         if p is not None:
-            found_sizes.append(n)
+            found_sizes.append(case.n)
             found_bits.append(p)
     start = floor_end(found_bits)
     if len(found_sizes) - start < MIN_FIT_SIZES:

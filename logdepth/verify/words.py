@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from logdepth.automata.dfa import DFA
@@ -242,7 +242,16 @@ def run_words(
 ) -> WordRun:
     """Every exhaustive word, then the planned lengths shortest first (past BASE_LENGTH while
     they fit in the budget), through the forward pass against the automaton; the report's
-    lines say what ran (`report_words`). Words are built only when they are about to run."""
+    lines say what ran (`report_words`). Words are built only when they are about to run.
+
+    The forward passes run on the backend `logdepth.distributed.using` set (in this process
+    by default), in the same batches as a serial run; answers are checked here, in order, and
+    the budget decides each charged batch as a serial run would, from the seconds the batches
+    before it took (on a worker, measured there). So a run whose budget does not cut runs the
+    serial run's words and reports the same; one that the budget cuts stops where its own
+    timings say (as two serial runs may)."""
+    from logdepth import distributed
+
     counter = WordCounter(automaton)
     alphabet = list(automaton.alphabet)
     ex_len = exhaustive_length(alphabet, limit) if exhaustive is None else min(exhaustive, limit)
@@ -255,19 +264,61 @@ def run_words(
     planned = [sum(len(alphabet) ** k for k in range(ex_len + 1))]
     planned += [p.accepted + p.rejected + p.random for p in plans]
     total, done = sum(planned), 0
+    long_plans = [plan for plan in plans if plan.n > BASE_LENGTH]
+    chunks = itertools.chain(
+        _base_chunks(run, alphabet, plans, seed), _long_chunks(counter, long_plans, seed)
+    )
+    backend = distributed.current()
 
-    def run_chunk(words: list[tuple[str, ...]]) -> None:
-        nonlocal done
-        answers = model.accepts_batch([list(w) for w in words])
-        _tally_words(run, automaton, words, answers, report)
-        done += len(words)
+    def admit(chunk: _Chunk) -> bool:
+        """A charged pass runs only if the budget predicts it fits; on the first that does
+        not, that length's rest and every longer length are recorded as skipped."""
+        if chunk.plan is None or budget.fits("run", chunk.n, len(chunk.words)):
+            return True
+        here, rest = long_plans[chunk.plan], long_plans[chunk.plan + 1 :]
+        run.skipped_words = here.accepted + here.rejected + here.random - chunk.offset
+        run.skipped_words += sum(p.accepted + p.rejected + p.random for p in rest)
+        run.skipped_lengths = [here.n] + [p.n for p in rest]
+        return False
+
+    results = distributed.map_cases(
+        backend, model, _answers, chunks, _Chunk.cost, GROUP_COST, admit
+    )
+    for chunk, answers, seconds in results:
+        _tally_words(run, automaton, chunk.words, answers, report)
+        budget.record("run", chunk.n, len(chunk.words), seconds, chunk.plan is not None)
+        done += len(chunk.words)
         if progress is not None:
             progress(done, total)
-
-    _run_base_words(run, alphabet, plans, seed, budget, run_chunk)
-    _run_long_words(run, [plan for plan in plans if plan.n > BASE_LENGTH], seed, budget, run_chunk)
     report_words(run, counter, alphabet, budget, report)
     return run
+
+
+# Dask groups consecutive passes into one task up to about this many attention scores (four
+# forward passes of BATCH words of length BASE_LENGTH): enough to amortise the milliseconds of
+# scheduling a task, few enough to keep every worker busy.
+GROUP_COST = 4 * BATCH * (BASE_LENGTH + 2) ** 2
+
+
+@dataclass
+class _Chunk:
+    """One forward pass of `run_words`: its words (of length at most n), and for a charged
+    pass the index of its plan among the long ones and how many of the plan's words came
+    before it (plan None: a base pass, never charged)."""
+
+    words: list[tuple[str, ...]]
+    n: int
+    plan: int | None = None
+    offset: int = 0
+
+    def cost(self) -> float:
+        """Attention scores of the pass (padded to its longest word, BoS and $ included)."""
+        return len(self.words) * (self.n + 2) ** 2
+
+
+def _answers(model: CompiledModel, chunk: _Chunk) -> list[bool]:
+    """One forward pass (wherever the backend runs it): the model's answers."""
+    return model.accepts_batch([list(w) for w in chunk.words])
 
 
 def _tally_words(
@@ -304,14 +355,9 @@ def _tally_words(
             run.short_words.append(w)
 
 
-def _run_base_words(
-    run: WordRun,
-    alphabet: Sequence[str],
-    plans: list[LengthPlan],
-    seed: int,
-    budget: Budget,
-    run_chunk: Callable[[list[tuple[str, ...]]], None],
-) -> None:
+def _base_chunks(
+    run: WordRun, alphabet: Sequence[str], plans: list[LengthPlan], seed: int
+) -> Iterator[_Chunk]:
     """`run_words`' first step: the exhaustive words and every planned length up to
     BASE_LENGTH, always run (not charged to the budget), shortest first, BATCH words per
     forward pass across lengths."""
@@ -325,46 +371,20 @@ def _run_base_words(
             base += _words_at(counter, plan, seed)
     base.sort(key=len)
     for start in range(0, len(base), BATCH):
-        began = time.perf_counter()
         chunk = base[start : start + BATCH]
-        run_chunk(chunk)
-        budget.record("run", len(chunk[-1]), len(chunk), time.perf_counter() - began, False)
+        yield _Chunk(chunk, len(chunk[-1]))
 
 
-def _run_long_words(
-    run: WordRun,
-    plans: list[LengthPlan],
-    seed: int,
-    budget: Budget,
-    run_chunk: Callable[[list[tuple[str, ...]]], None],
-) -> None:
-    """`run_words`' second step: the planned lengths past BASE_LENGTH, shortest first, each
-    forward pass only while the budget predicts it fits; on the first that does not, that
-    length's rest and every longer length are recorded as skipped."""
-    counter = run.counter
-    assert counter is not None
+def _long_chunks(counter: WordCounter, plans: list[LengthPlan], seed: int) -> Iterator[_Chunk]:
+    """`run_words`' second step: the planned lengths past BASE_LENGTH, shortest first, in
+    forward passes of at most BATCH words and BATCH_SYMBOLS symbols; a length's words are
+    built when its first pass is asked for. Each pass is charged to the budget, and runs only
+    while the budget predicts it fits (`run_words`' admit)."""
     for index, plan in enumerate(plans):
         per_batch = max(1, min(BATCH, BATCH_SYMBOLS // max(plan.n, 1)))
-        planned_here = plan.accepted + plan.rejected + plan.random
-        words: list[tuple[str, ...]] | None = None
-        done_here = 0
-        while done_here < planned_here:
-            size = min(per_batch, planned_here - done_here)
-            if not budget.fits("run", plan.n, size):
-                break
-            began = time.perf_counter()
-            if words is None:
-                words = _words_at(counter, plan, seed)
-            run_chunk(words[done_here : done_here + size])
-            budget.record("run", plan.n, size, time.perf_counter() - began, True)
-            done_here += size
-        if done_here < planned_here:  # out of budget: this length's rest and every longer one
-            rest = plans[index + 1 :]
-            run.skipped_words = planned_here - done_here + sum(
-                p.accepted + p.rejected + p.random for p in rest
-            )
-            run.skipped_lengths = [plan.n] + [p.n for p in rest]
-            break
+        words = _words_at(counter, plan, seed)
+        for start in range(0, len(words), per_batch):
+            yield _Chunk(words[start : start + per_batch], plan.n, index, start)
 
 
 def ranges(numbers: Iterable[int]) -> str:
