@@ -64,7 +64,7 @@ def test_a_construction_must_state_its_depth_and_one_builder():
     with pytest.raises(CompileError, match="states no depth"):
         replace(uniform, contract=catalog.Contract())
     with pytest.raises(CompileError, match="needs one of build and program"):
-        replace(uniform, program="x:y")
+        replace(uniform, build="x:y")  # it has a program already
 
 
 def test_the_connectivity_aliases_come_from_the_catalog():
