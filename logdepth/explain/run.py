@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from logdepth import catalog
 from logdepth.automata.elements import ElementNamer
 from logdepth.errors import InputError
 from logdepth.explain.layers import executed_layers, layer_shape, sublayer_cells
@@ -103,11 +104,18 @@ def _cell_decoder(model: CompiledModel, special: dict[str, Decoder] | None = Non
 
 
 def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, Any]:
-    s, r, t = model.config.s_r_t
+    """The page's header facts. The construction and the (s, r, t) it is universal for are its
+    catalog entry's (its contract; a fixed-depth or cascade build states none, its config's
+    numbers are one build's); a file no entry names shows its config's."""
+    entry = catalog.of_config(model.config.construction)
+    if entry is None:
+        name, srt = model.config.construction, model.config.s_r_t
+    else:
+        name, srt = f"{entry.name} ({entry.reference})", entry.contract.s_r_t
     return {
         "title": title,
-        "construction": model.config.construction,
-        "srt": [s, r, t],
+        "construction": name,
+        "srt": list(srt) if srt is not None else None,
         "d_model": model.config.d_model,
         "depth": trace.depth,
         "layers_run": len(trace.layer_ends()),
