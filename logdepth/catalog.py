@@ -166,8 +166,10 @@ class Construction:
     needs_max_length: a non-uniform build for inputs up to N = max_length.
     build: "module:function" called as function(obj, **options, max_length=.., source=..)
         returning a CompiledModel; a function with an `entry` parameter also gets this entry.
-    program, report: instead of `build`, "module:function(obj, **options) -> Program" and
-        "module:function(program[, network, obj]) -> dict": `logdepth.build` assembles it.
+    program, report: instead of `build`, "module:function(obj, **options[, max_length,
+        entry]) -> Program" (its `facts` carry what the report needs) and
+        "module:function(program[, network, obj, entry]) -> dict": `logdepth.build` checks,
+        assembles and reports (the bracketed arguments go to a function that names them).
     precision: "module:function(report)" returning (tie tolerance, n(p) function) for the
         file's precision record (`verify.precision.rederive_record`).
     verifier: "module:function" with verify's keyword arguments (`verify.run`).
