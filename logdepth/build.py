@@ -4,13 +4,14 @@
 `compile` run. It checks the request against the entry (an automaton or nothing, max_length
 for a non-uniform build only), then builds:
 
-- an entry with `program` gives a `Program` (constructions' named cells and layers);
-  `compiler.assemble` checks its hygiene ledger and assembles the dense network; the entry's
-  `report` (if any) describes the build, called with the program and, if it names them, the
-  `network` and the compiled `obj`; the driver makes the CompiledModel (for a word model, with
-  the spec it verifies against and the source text);
-- an entry with `build` runs those steps itself, in its own module (the built-in
-  constructions, whose reports read the assembled network), and returns the CompiledModel;
+- an entry with `program` gives a `Program` (constructions' named cells and layers, and in
+  its `facts` what the builder learned for the report: the encoding, the minimised automaton,
+  a cascade's plan); `compiler.assemble` checks its hygiene ledger and assembles the dense
+  network; the entry's `report` (if any) describes the build, called with the program and,
+  if it names them, the `network`, the compiled `obj` and the `entry`; the driver makes the
+  CompiledModel (for a word model, with the spec it verifies against and the source text);
+- an entry with `build` runs those steps itself, in its own module (auto, which builds with
+  the entry it chooses), and returns the CompiledModel;
 
 then writes the entry's config name into the model's config (a construction's files name it
 from the catalog; an auto build names the entry it chose) and applies the entry's `finish`
@@ -82,13 +83,13 @@ def build(
     if max_length is not None:
         kwargs["max_length"] = max_length
     function = entry.builder()
+    if "entry" in inspect.signature(function).parameters:
+        kwargs["entry"] = entry
     if entry.program is not None:
         model = _assemble(entry, function(*args, **kwargs), obj, source)
     else:
         if source is not None and entry.accepts != "graph":
             kwargs["source"] = source
-        if "entry" in inspect.signature(function).parameters:
-            kwargs["entry"] = entry
         model = function(*args, **kwargs)
     model = _named(entry, model)
     return resolve(entry.finish)(model) if entry.finish else model
@@ -109,13 +110,25 @@ def _assemble(entry: Construction, program: Any, obj: Any, source: str | None) -
     if entry.report:
         function = resolve(entry.report)
         named = inspect.signature(function).parameters
-        extra = {k: v for k, v in (("network", network), ("obj", obj)) if k in named}
-        report = dict(function(program, **extra))
+        given = (("network", network), ("obj", obj), ("entry", entry))
+        report = dict(function(program, **{k: v for k, v in given if k in named}))
     if entry.accepts == "graph":
         return CompiledModel(network, {"report": report})
-    from logdepth.constructions.regular import word_model
+    return _word_model(network, obj, source, report)
 
-    return word_model(network, obj, source, report)
+
+def _word_model(network: Any, automaton: Any, source: str | None, report: dict) -> CompiledModel:
+    """A word construction's CompiledModel: the network, and in its extra the spec the file
+    verifies against (the automaton, DFA or NFA), the source text and the report."""
+    from logdepth.automata.dfa import DFA
+
+    extra = {
+        "spec": automaton.to_dict(),
+        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
+        "source": source,
+        "report": report,
+    }
+    return CompiledModel(network, extra)
 
 
 def _named(entry: Construction, model: CompiledModel) -> CompiledModel:

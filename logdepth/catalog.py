@@ -166,8 +166,10 @@ class Construction:
     needs_max_length: a non-uniform build for inputs up to N = max_length.
     build: "module:function" called as function(obj, **options, max_length=.., source=..)
         returning a CompiledModel; a function with an `entry` parameter also gets this entry.
-    program, report: instead of `build`, "module:function(obj, **options) -> Program" and
-        "module:function(program[, network, obj]) -> dict": `logdepth.build` assembles it.
+    program, report: instead of `build`, "module:function(obj, **options[, max_length,
+        entry]) -> Program" (its `facts` carry what the report needs) and
+        "module:function(program[, network, obj, entry]) -> dict": `logdepth.build` checks,
+        assembles and reports (the bracketed arguments go to a function that names them).
     precision: "module:function(report)" returning (tie tolerance, n(p) function) for the
         file's precision record (`verify.precision.rederive_record`).
     verifier: "module:function" with verify's keyword arguments (`verify.run`).
@@ -179,6 +181,9 @@ class Construction:
     unexplained: why `explain` does not draw its runs yet (empty: it does).
     chooser: builds with another entry, chosen per language and named in the report's
         "chosen" record (auto); its files name that entry's config, never its own.
+    serves: the language classes (`logdepth.classify`'s) a chooser may build this entry for,
+        each with why; auto tries the entries serving a class in catalog order (`serving`),
+        then its option `fallback`.
     """
 
     name: str
@@ -202,6 +207,7 @@ class Construction:
     monoid_codes: bool = False
     unexplained: str = ""
     chooser: bool = False
+    serves: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.input_format not in INPUTS:
@@ -299,7 +305,9 @@ def resolve(path: str) -> Any:
 
 
 # ---- the built-in entries ---------------------------------------------------------------------
-_REGULAR = "logdepth.constructions.regular:compile_regular"
+# Theorem 1 and Corollary 1.1, faithful or wide: one program builder and its report.
+_REGULAR = "logdepth.constructions.regular:build_program"
+_REGULAR_REPORT = "logdepth.constructions.regular:report"
 _VERIFY_WORDS = "logdepth.verify.regular:verify_regular"
 _VERIFY_GRAPHS = "logdepth.verify.connectivity:verify_connectivity"
 # Word models label their monoid-code cells with the spec's element names.
@@ -317,7 +325,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         accepts="automaton",
         input_format="word",
         contract=Contract(s_r_t=(0, 8, 9), tolerance=REGULAR_TOLERANCE, frontier=REGULAR_FRONTIER),
-        build=_REGULAR,
+        program=_REGULAR,
+        report=_REGULAR_REPORT,
         options={"wide": False},
         precision=_PRECISION_REGULAR,
         verifier=_VERIFY_WORDS,
@@ -336,7 +345,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             level_layers=(4, 4, 1), tolerance=REGULAR_TOLERANCE, frontier=REGULAR_FRONTIER
         ),
         needs_max_length=True,
-        build=_REGULAR,
+        program=_REGULAR,
+        report=_REGULAR_REPORT,
         options={"wide": False},
         precision=_PRECISION_REGULAR,
         verifier=_VERIFY_WORDS,
@@ -357,7 +367,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             frontier=WIDE_FRONTIER,
             capacity=WIDE_CAPACITY,
         ),
-        build=_REGULAR,
+        program=_REGULAR,
+        report=_REGULAR_REPORT,
         options={"wide": True},
         precision=_PRECISION_WIDE,
         verifier=_VERIFY_WORDS,
@@ -379,7 +390,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             capacity=WIDE_CAPACITY,
         ),
         needs_max_length=True,
-        build=_REGULAR,
+        program=_REGULAR,
+        report=_REGULAR_REPORT,
         options={"wide": True},
         precision=_PRECISION_WIDE,
         verifier=_VERIFY_WORDS,
@@ -398,7 +410,7 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         aliases={"connectivity": "uniform"},
         program="logdepth.constructions.connectivity:build_program",
         report="logdepth.constructions.connectivity:report",
-        precision="logdepth.constructions.connectivity:precision_model",
+        precision="logdepth.gaps.connectivity:precision_model",
         verifier=_VERIFY_GRAPHS,
     ),
     Construction(
@@ -431,7 +443,12 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         # Lemma 1's 7 layers, then the answer layer; the frontier depends on the modulus, and
         # the largest over every m is Theorem 1's (m = 2, 3 at lambda = 2^-6).
         contract=Contract(s_r_t=(7, 0, 1), tolerance=REGULAR_TOLERANCE, frontier=REGULAR_FRONTIER),
-        build="logdepth.constructions.counting:compile_counting",
+        program="logdepth.constructions.counting:build_program",
+        report="logdepth.constructions.counting:report",
+        serves={
+            "solvable": "solvable syntactic monoid; a cyclic group is modular counting in "
+            "constant depth",
+        },
         precision="logdepth.gaps.counting:precision_model",
         verifier="logdepth.verify.counting:verify_counting",
     ),
@@ -447,7 +464,12 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         depth=LanguageDepth(
             "logdepth.constructions.starfree:layers_of", "2 L, L >= 1 the cascade's levels"
         ),
-        build="logdepth.constructions.starfree:compile_starfree",
+        program="logdepth.constructions.starfree:build_program",
+        report="logdepth.constructions.starfree:report",
+        serves={
+            "aperiodic": "aperiodic syntactic monoid (every maximal subgroup trivial): "
+            "star-free, a cascade of reset levels in constant depth",
+        },
         precision="logdepth.gaps.starfree:precision_model",
         verifier="logdepth.verify.starfree:verify_starfree",
     ),
@@ -463,7 +485,12 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
             "logdepth.constructions.solvable:layers_of",
             "7 + 2 per reset level + 4-5 per counter (+1), the cascade's",
         ),
-        build="logdepth.constructions.solvable:compile_solvable",
+        program="logdepth.constructions.solvable:build_program",
+        report="logdepth.constructions.solvable:report",
+        serves={
+            "solvable": "solvable syntactic monoid: a cascade of reset levels and Z_p counters "
+            "(Krohn-Rhodes, composition series) in constant depth",
+        },
         unexplained="explain does not draw the solvable cascade's counters yet; `logdepth "
         "inspect` shows its levels and tables, `logdepth verify` decodes every level at every "
         "token",
@@ -483,6 +510,8 @@ CONSTRUCTIONS: tuple[Construction, ...] = (
         ),
         chooser=True,
         build="logdepth.constructions.auto:compile_auto",
+        # Every regular language, log depth, the widest frontier of the log-depth ones.
+        options={"fallback": "wide"},
         precision="logdepth.gaps.auto:precision_model",
         verifier="logdepth.constructions.auto:verify_auto",
     ),
@@ -606,6 +635,12 @@ def by_alias(family: str, alias: str) -> Construction:
     return known[alias]
 
 
+def serving(language_class: str) -> list[tuple[Construction, str]]:
+    """The entries that serve a language class (their `serves`), with why, in catalog order:
+    what auto tries for it."""
+    return [(e, e.serves[language_class]) for e in entries() if language_class in e.serves]
+
+
 def aliases(family: str) -> list[str]:
     """A family's aliases, in catalog order (the CLI's choices)."""
     return [e.aliases[family] for e in entries() if family in e.aliases]
@@ -631,4 +666,5 @@ __all__ = [
     "of_config",
     "register",
     "resolve",
+    "serving",
 ]

@@ -10,7 +10,6 @@ import logdepth
 from logdepth import catalog
 from logdepth.build import build
 from logdepth.errors import CompileError
-from logdepth.model.config import DepthRule
 
 COUNTER = catalog.Construction(
     name="test-counter",
@@ -21,7 +20,7 @@ COUNTER = catalog.Construction(
     contract=catalog.Contract(s_r_t=(1, 2, 0)),
     program="tests.compiler.programs:counter_program",
     report="tests.test_catalog_build:counter_report",
-    precision="logdepth.constructions.regular:precision_model",
+    precision="logdepth.gaps.regular:precision_model",
     verifier="logdepth.verify.connectivity:verify_connectivity",
 )
 
@@ -43,20 +42,49 @@ def test_a_program_entry_is_checked_assembled_reported_and_named():
         build(wrong)
 
 
-def test_the_formula_is_derived_from_the_contract():
+def _ceil_log2(n: int) -> int:
+    """ceil(log2 n) for n >= 1, by bit length (not DepthRule's)."""
+    return (n - 1).bit_length()
+
+
+# The layer counts as the paper and the construction docs state them, written out here (c is
+# ceil(log2 n), or ceil(log2 N) for a non-uniform build): Theorem 1, Corollary 1.1 (4 layers
+# per level, levels 0..c, then the answer), the wide code (docs/wide.md), Theorem 2 and its
+# wide form, and Lemma 1's counting block plus its answer layer.
+STATED = {
+    "uniform": lambda c: 8 * c + 9,
+    "nonuniform": lambda c: 4 * c + 5,
+    "wide": lambda c: c + 8,
+    "nonuniform-wide": lambda c: c + 8,
+    "connectivity": lambda c: 2 * c + 18,
+    "connectivity-wide": lambda c: 2 * c + 14,
+    "counting": lambda c: 8,
+}
+
+
+def test_the_formula_is_the_papers():
+    for name, stated in STATED.items():
+        entry = catalog.get(name)
+        for n in (1, 2, 3, 5, 9, 64, 1000):
+            assert entry.layers(n, n) == stated(_ceil_log2(n)), (name, n)
+    # The cascades' depth is the language's: no formula in n, a hook on the build's report.
     for entry in catalog.CONSTRUCTIONS:
-        srt, levels = entry.contract.s_r_t, entry.contract.level_layers
-        if levels is not None:  # L levels: first + per (L - 1) + after, L = ceil(log2 N) + 1
-            first, per, after = levels
-            for big in (1, 2, 5, 64):
-                want = first + per * DepthRule.ceil_log2(big) + after
-                assert entry.layers(big, big) == want
-        elif srt is not None:  # s + r ceil(log2 n) + t
-            s, r, t = srt
-            assert [entry.layers(n) for n in (1, 2, 3, 9)] == [s + t, s + r + t, s + 2 * r + t,
-                                                               s + 4 * r + t]  # fmt: skip
-        else:
-            assert entry.depth is not None
+        assert (entry.name in STATED) != (entry.depth is not None), entry.name
+
+
+def test_the_assembled_networks_run_the_stated_layers():
+    """The layers a compiled network runs (its stored layers unrolled by its depth rule), not
+    the catalog's arithmetic, against the stated counts."""
+    parity = logdepth.parse_file("examples/basics.ld")["parity"]
+    for name in ("uniform", "counting"):  # the wide code: nonuniform-wide below
+        model = logdepth.compile(parity, construction=name)
+        for n in (1, 2, 7, 100):
+            assert model.num_layers(n) == STATED[name](_ceil_log2(n)), (name, n)
+    for name, big in (("nonuniform", 5), ("nonuniform-wide", 33)):
+        model = logdepth.compile(parity, construction=name, max_length=big)
+        layers = len(model.config.initial)
+        assert not model.config.repeated and not model.config.final
+        assert layers == STATED[name](_ceil_log2(big)), name
 
 
 def test_a_construction_must_state_its_depth_and_one_builder():
@@ -64,7 +92,7 @@ def test_a_construction_must_state_its_depth_and_one_builder():
     with pytest.raises(CompileError, match="states no depth"):
         replace(uniform, contract=catalog.Contract())
     with pytest.raises(CompileError, match="needs one of build and program"):
-        replace(uniform, program="x:y")
+        replace(uniform, build="x:y")  # it has a program already
 
 
 def test_the_connectivity_aliases_come_from_the_catalog():

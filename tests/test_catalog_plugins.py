@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import logdepth
@@ -21,7 +22,11 @@ from logdepth.errors import CompileError, PluginError
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "examples" / "plugin"
 SPEC = ROOT / "examples" / "basics.ld"
-NAME = "uniform-maps"
+NAME = "uniform-verdict"
+CONFIG = "example-uniform-verdict"
+# The plug-in's depth, stated here from its docstring (not read from its entry): Theorem 1's
+# 8 ceil(log2 n) + 9 layers and its own verdict layer.
+LAYERS = "8 ceil(log2 n) + 10"
 
 
 @pytest.fixture
@@ -58,14 +63,15 @@ def _every_command(fresh_catalog, tmp_path, capsys, verify: bool) -> None:
     _installed(fresh_catalog, _point(NAME, "logdepth_plugin_example:CONSTRUCTION"))
     assert main(["constructions", "--json"]) == 0
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows[NAME]["layers"] == "8 ceil(log2 n) + 9"
+    assert rows[NAME]["layers"] == LAYERS
     out = tmp_path / "p.safetensors"
     compile_args = ["--name", "parity", "--construction", NAME, "-o", str(out)]
     assert main(["compile", str(SPEC), *compile_args]) == 0
     capsys.readouterr()
     model = logdepth.load(out)  # validated against the plug-in's contract
-    assert model.config.construction == "example-uniform-maps"
+    assert model.config.construction == CONFIG
     assert model.extra["report"]["encoding"] == "maps"
+    assert model.num_layers(33) == 8 * 6 + 10  # ceil(log2 33) = 6
     # Parity: the answers are the parity of the 1s, which the test states independently.
     words = ["", "1", "0110", "0111", "1" * 33]
     assert main(["run", str(out), *words]) == 0
@@ -75,13 +81,16 @@ def _every_command(fresh_catalog, tmp_path, capsys, verify: bool) -> None:
         assert main(["verify", str(out), "--max-length", "12", "--budget", "2"]) == 0
         assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("OK: ")
     assert main(["inspect", str(out)]) == 0
-    assert "example-uniform-maps" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert CONFIG in text and "verdict := answer" in text  # its own layer, and its note
     page = tmp_path / "p.html"
     assert main(["explain", str(out), "0110", "-o", str(page)]) == 0
-    assert "Theorem 1 with the state-map code" in page.read_text()
+    assert "a verdict layer (examples/plugin)" in page.read_text()  # its reference, its page
     capsys.readouterr()
+    # 41 layers: 8 * 3 + 10 = 34 fit and 8 * 4 + 10 = 42 do not, so n <= 2^3 = 8 symbols.
     assert main(["budget", "--layers", "41"]) == 0
-    assert any(NAME in line and "16" in line for line in capsys.readouterr().out.splitlines())
+    line = next(x for x in capsys.readouterr().out.splitlines() if NAME in x)
+    assert line.split()[-2:] == ["8", "symbols"]
     # Four sizes sit on the flat floor, so precision prints its table and refuses to fit a line
     # (exit 1, said); the table's rows are the plug-in's emulated runs at every size.
     assert main(["precision", str(out), "--max-n", "16", "--inputs", "4"]) == 1
@@ -106,7 +115,7 @@ def test_register_adds_one_for_the_running_process(fresh_catalog):
 
     assert logdepth.register(plugin.CONSTRUCTION) is plugin.CONSTRUCTION
     assert logdepth.register(plugin.CONSTRUCTION) is plugin.CONSTRUCTION  # again: a no-op
-    assert catalog.of_config("example-uniform-maps") is plugin.CONSTRUCTION
+    assert catalog.of_config(CONFIG) is plugin.CONSTRUCTION
     parity = logdepth.parse_file(SPEC)["parity"]
     model = logdepth.compile(parity, construction=NAME)
     assert [model.accepts(w) for w in ("", "1", "11", "10110")] == [True, False, True, False]
@@ -117,7 +126,25 @@ def test_register_adds_one_for_the_running_process(fresh_catalog):
     with pytest.raises(CompileError, match="config name 'theorem1-uniform' is taken"):
         logdepth.register(replace(plugin.CONSTRUCTION, name="x", config_name="theorem1-uniform"))
     with pytest.raises(CompileError, match="takes a logdepth.catalog.Construction"):
-        logdepth.register("uniform-maps")
+        logdepth.register(NAME)
+
+
+def test_the_plugin_builds_its_own_program(fresh_catalog):
+    """The plug-in's program is its own (its module's `program` and `report`, through the
+    driver): its verdict layer runs last, with no attention, and the logits read its cell."""
+    import logdepth_plugin_example as plugin
+
+    entry = logdepth.register(plugin.CONSTRUCTION)
+    assert entry.program == "logdepth_plugin_example:build_program" and entry.build is None
+    model = logdepth.compile(logdepth.parse_file(SPEC)["parity"], construction=NAME)
+    last = model.config.final[-1]
+    assert last.n_heads == 0 and last.d_ff > 0 and "verdict" in last.text
+    verdict = model.config.cell("verdict")
+    assert verdict.kind == "bool"
+    unembed = model.network.state_dict()["unembed"].numpy()
+    columns = list(range(verdict.offset, verdict.offset + len(verdict.labels)))
+    assert np.count_nonzero(np.delete(unembed, columns, axis=1)) == 0  # only the verdict
+    assert model.extra["report"]["construction"] == NAME and "codebook" in model.extra["report"]
 
 
 def test_an_entry_point_plugin_is_listed_compiled_and_loaded(fresh_catalog, tmp_path, capsys):
@@ -129,7 +156,7 @@ def test_an_entry_point_plugin_is_listed_compiled_and_loaded(fresh_catalog, tmp_
     parity = logdepth.parse_file(SPEC)["parity"]
     logdepth.compile(parity, construction=NAME).save(out)
     assert main(["inspect", str(out)]) == 0
-    assert "example-uniform-maps" in capsys.readouterr().out
+    assert CONFIG in capsys.readouterr().out
     assert main(["run", str(out), "011", "0110"]) == 0
     assert capsys.readouterr().out.split() == ["011", "accept", "0110", "accept"]
 
@@ -186,6 +213,6 @@ def test_the_example_installs_with_pip_and_serves_the_cli(tmp_path):
     cli("compile", str(SPEC), "--name", "parity", "--construction", NAME, "-o", str(out))
     assert cli("run", str(out), "0110", "0111").split() == ["0110", "accept", "0111", "reject"]
     assert "OK: " in cli("verify", str(out), "--max-length", "10", "--budget", "2")
-    assert "example-uniform-maps" in cli("inspect", str(out))
+    assert CONFIG in cli("inspect", str(out))
     cli("explain", str(out), "0110", "-o", str(tmp_path / "p.html"))
     assert NAME in cli("budget", "--layers", "41")

@@ -10,6 +10,7 @@ alone. Assembly folds the masked pre-norm scale in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,12 @@ class Layer:
 
 @dataclass
 class Program:
-    """A whole construction over one layout, before assembly into tensors."""
+    """A whole construction over one layout, before assembly into tensors.
+
+    `facts`: what the builder learned while building it that its report states (the encoding
+    chosen, the minimised automaton, a cascade's plan, ...); assembly never reads them, the
+    entry's `report` does (`logdepth.build`).
+    """
 
     layout: Layout
     vocab: list[str]
@@ -108,6 +114,7 @@ class Program:
     input_format: str = "word"
     construction: str = ""
     frontier: dict[str, int] = field(default_factory=dict)  # dtype name -> largest input size
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def unique_cells(cells: list[Cell]) -> list[Cell]:

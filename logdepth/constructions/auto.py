@@ -1,13 +1,12 @@
 """construction="auto": the construction a language's class calls for (logdepth.classify).
 
-- aperiodic syntactic monoid (star-free): `starfree`, 2 layers per cascade level for every n;
-- a cyclic group (modular counting) that the counting construction accepts: `counting`, 8 layers
-  for every n;
-- any other solvable monoid: `solvable`, the cascade of reset levels and Z_p counters, a
-  constant set by the decomposition (docs/solvable.md);
-- otherwise (non-solvable, or a build the constant-depth constructions refuse): `wide`,
-  Theorem 1 with bit-vector positions, ceil(log2 n) + 8 layers (the log depth that
-  NC1-complete languages need unless TC0 = NC1).
+Which constructions serve which class is the catalog's: each entry's `serves` names the classes
+it may be built for and why, and auto tries the entries serving the language's class in
+catalog order (`catalog.serving`), then the auto entry's `fallback` option. Built in: an
+aperiodic monoid (star-free) gets `starfree`; a solvable one `counting` (a cyclic group) or
+else `solvable`; anything else, or a build those refuse, the log-depth fallback `wide` (the
+depth NC1-complete languages need unless TC0 = NC1). A plug-in that declares `serves` joins
+the choice.
 
 The built model is the chosen construction's own (its file names that construction, so verify,
 inspect and load treat it as such); its report gains a "chosen" record: the construction, the
@@ -25,59 +24,42 @@ from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.build import build
 from logdepth.errors import CompileError
-from logdepth.gaps.auto import chosen_entry as _chosen
+from logdepth.gaps.auto import chosen_entry
 from logdepth.model.compiled import CompiledModel
 
-# The fallback: every regular language, log depth, the widest frontier of the log-depth ones.
-FALLBACK = "wide"
 
-
-def _candidates(language_class: str) -> list[tuple[str, str]]:
-    """(construction, why) to try in order for a class; the fallback comes last."""
-    if language_class == "aperiodic":
-        return [
-            ("starfree", "aperiodic syntactic monoid (every maximal subgroup trivial): star-free, "
-             "a cascade of reset levels in constant depth"),
-        ]
-    if language_class == "solvable":
-        return [
-            ("counting", "solvable syntactic monoid; a cyclic group is modular counting in "
-             "constant depth"),
-            ("solvable", "solvable syntactic monoid: a cascade of reset levels and Z_p counters "
-             "(Krohn-Rhodes, composition series) in constant depth"),
-        ]
-    return []
-
-
-def compile_auto(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
+def compile_auto(
+    automaton: DFA | NFA, source: str | None = None, *, fallback: str
+) -> CompiledModel:
     """Classify the language and compile it with the construction its class calls for (module
-    docstring); the report's "chosen" record says which and why."""
+    docstring): the catalog's entries serving the class (`catalog.serving`), in order, then
+    `fallback` (the catalog entry's option); the report's "chosen" record says which and why."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
     try:
         found = classify(automaton)
     except CompileError as err:
         language_class, certificate, tried = "unknown", None, [f"classify refused: {err}"]
-        candidates: list[tuple[str, str]] = []
+        candidates: list[tuple[catalog.Construction, str]] = []
     else:
         language_class = found.language_class
         certificate = found.to_json()["certificate"]
-        candidates, tried = _candidates(language_class), []
-    for name, why in candidates:
+        candidates, tried = catalog.serving(language_class), []
+    for entry, why in candidates:
         try:
-            model = build(catalog.get(name), automaton, source=source)
+            model = build(entry, automaton, source=source)
         except CompileError as err:
-            tried.append(f"{name} refused: {err}")
+            tried.append(f"{entry.name} refused: {err}")
             continue
-        return _record(model, name, language_class, why, certificate, tried)
+        return _record(model, entry.name, language_class, why, certificate, tried)
     why = {
         "non-solvable": "non-solvable syntactic monoid: NC1-complete, log depth (unless TC0 = "
         "NC1)",
         "solvable": "solvable, but the constant-depth constructions refused it (see refused), "
         "so log depth",
     }.get(language_class, "no constant-depth construction applies, so log depth")
-    model = build(catalog.get(FALLBACK), automaton, source=source)
-    return _record(model, FALLBACK, language_class, why, certificate, tried)
+    model = build(catalog.get(fallback), automaton, source=source)
+    return _record(model, fallback, language_class, why, certificate, tried)
 
 
 def _record(
@@ -102,7 +84,7 @@ def _record(
 def layers_of(report: Mapping[str, Any]) -> int:
     """The chosen construction's layer count for its build (the catalog's `depth` hook; a
     log-depth choice has no one count, so this is for the constant-depth ones)."""
-    entry = _chosen(report)
+    entry = chosen_entry(report)
     if entry.depth is not None:
         return entry.layers(0, report=dict(report))
     if entry.slope == 0:
@@ -118,4 +100,4 @@ def verify_auto(model: CompiledModel, *args: Any, **kwargs: Any) -> Any:
     return entry.verify_function()(model, *args, **kwargs)
 
 
-__all__ = ["FALLBACK", "compile_auto", "layers_of", "verify_auto"]
+__all__ = ["compile_auto", "layers_of", "verify_auto"]

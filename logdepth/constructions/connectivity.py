@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -527,12 +526,6 @@ def shape_of(program: Program) -> tuple[int, int]:
     heads = [h for layer in program.initial + program.repeated + program.final for h in layer.heads]
     widest = max(np.atleast_2d(next(iter(h.query.values()))).shape[0] for h in heads)
     return program.layout.d_model, widest
-
-
-def precision_model(report: Any = None) -> tuple[float, Callable[[int], int]]:
-    """(tie tolerance, n(p)) of Theorem 2, for the catalog: the gap model at this program's
-    shape (every build has the same program, so the report adds nothing)."""
-    return gaps.precision_model(program_shape())
 
 
 def build_program(with_frontier: bool = True) -> Program:

@@ -64,16 +64,16 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
-from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.constructions.regular import frontier_record
 from logdepth.errors import CompileError
 from logdepth.gaps.counting import (
     COUNT_SLOTS,
@@ -82,11 +82,11 @@ from logdepth.gaps.counting import (
     frontier,
     frontier_for_bits,
     frontiers,
+    lifted_modulus,
     position_scale,
     precision_model,
     score_gaps,
 )
-from logdepth.gaps.counting import lifted_modulus as _lifted
 from logdepth.gaps.regular import CURVE_BITS, tie_tolerance
 from logdepth.kit.bits import TRUE, threshold_steps
 from logdepth.kit.division import DivisionBuilder, max_modulus
@@ -534,18 +534,27 @@ def _answer_ff(
 
 def compile_counting(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
     """Compile a DFA (an NFA is determinized) whose transition monoid is a cyclic group Z_m
-    into the constant-depth counting transformer (module docstring): 8 layers for every n.
+    into the constant-depth counting transformer (module docstring): 8 layers for every n,
+    through the build driver (`logdepth.build`: `build_program`, then `report`).
 
     model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
     (the weights and residues of `cyclic_weights`, the counts of `plan_counts`, the layer
     count, the frontier and how it was derived). `CompileError` if the monoid is not cyclic,
     m is past Lemma 1's limit, or the weights need more than MAX_COUNTS counts.
     """
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("counting"), automaton, source=source)
+
+
+def build_program(automaton: DFA | NFA) -> Program:
+    """The catalog's `program` for counting: the language's cyclic weights and residues, the
+    counts planned for them, and the 8 layers; its facts are those, for `report`."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as modular counting")
     dfa = automaton.determinize() if isinstance(automaton, NFA) else automaton
     order, weights, residues = cyclic_weights(dfa)
-    m = _lifted(order)
+    m = lifted_modulus(order)
     if m >= max_modulus(POSITION_SCALE):
         raise CompileError(
             f"modulus {m} is past Lemma 1's limit: its floor retrieval needs m < "
@@ -553,29 +562,43 @@ def compile_counting(automaton: DFA | NFA, source: str | None = None) -> Compile
         )
     plan = plan_counts(m, weights)
     scale = position_scale(m)
-    alphabet = list(automaton.alphabet)
-    program = counting_program(alphabet, plan, residues, scale)
-    network = assemble(program)
-    report = {
+    program = counting_program(list(automaton.alphabet), plan, residues, scale)
+    program.facts = {
+        "states": len(dfa.states),
+        "order": order,
+        "weights": weights,
+        "residues": residues,
+        "plan": plan,
+        "scale": scale,
+    }
+    return program
+
+
+def report(program: Program, network, obj: DFA | NFA) -> dict[str, Any]:
+    """The catalog's `report` for counting (the program's facts; the assembled network's
+    rounding bound)."""
+    facts = program.facts
+    plan: CountPlan = facts["plan"]
+    m = plan.modulus
+    return {
         "theorem": THEOREM,
         "reference": REFERENCE,
         "construction": CONSTRUCTION,
-        "states": len(dfa.states),
-        "states_minimized": order,
-        "alphabet": len(alphabet),
-        "group_order": order,
+        "states": facts["states"],
+        "states_minimized": facts["order"],
+        "alphabet": len(obj.alphabet),
+        "group_order": facts["order"],
         "modulus": m,
-        "weights": dict(weights),
-        "residues": sorted(residues),
+        "weights": dict(facts["weights"]),
+        "residues": sorted(facts["residues"]),
         "counts": [{"weight": c.weight, "symbols": list(c.symbols)} for c in plan.counts],
         "layers": LAYERS_TEXT,
         "layer_count": LAYERS,
         "d_model": program.layout.d_model,
         **frontier_record(program, FRONTIER_METHOD, lambda p: frontier_for_bits(p, m)),
-        "position_scale": scale,
+        "position_scale": facts["scale"],
         "score_rounding_ulps": round(score_rounding_ulps(network), 1),
     }
-    return word_model(network, automaton, source, report)
 
 
 __all__ = [
@@ -583,6 +606,7 @@ __all__ = [
     "CURVE_BITS",
     "LAYERS",
     "MAX_COUNTS",
+    "build_program",
     "compile_counting",
     "cyclic_weights",
     "frontier",
@@ -592,5 +616,6 @@ __all__ = [
     "position_scale",
     "frontiers",
     "precision_model",
+    "report",
     "score_gaps",
 ]

@@ -88,10 +88,7 @@ from logdepth.gaps.graph_wide import (
     score_gaps,
     tie_tolerance,
 )
-from logdepth.kit.bits import TRUE, threshold_steps
-from logdepth.kit.bits import bit_columns as _bit_columns
-from logdepth.kit.bits import bool_init as _bool_init
-from logdepth.kit.bits import snap as _snap
+from logdepth.kit.bits import TRUE, bit_columns, bool_init, snap, threshold_steps
 from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import gate_ff, saturating_ff, step_ff
 from logdepth.kit.hashing import (
@@ -326,16 +323,16 @@ def _steps_into_bits(
     ks = list(STEPS)
     return stack_ff(
         [
-            _bool_init(raw, one),
+            bool_init(raw, one),
             threshold_steps(
-                phi, thetas, _bit_columns(raw, ks), one=one, distance=distance, note=note
+                phi, thetas, bit_columns(raw, ks), one=one, distance=distance, note=note
             ),
         ]
     )
 
 
 def _snap_bits(raw: Sequence[Cell], bits: Sequence[Cell], one: Cell):
-    return [_bool_init(bits, one)] + [_snap(r, b, one) for r, b in zip(raw, bits, strict=True)]
+    return [bool_init(bits, one)] + [snap(r, b, one) for r, b in zip(raw, bits, strict=True)]
 
 
 def _pinned(c: _Cells, parts: list[FeedForward], note: str = "") -> FeedForward:
@@ -353,7 +350,7 @@ def _stage1_steps(c: _Cells) -> tuple[FeedForward, FeedForward]:
     raw1 = [c.raw1[q] for q in STEPS]
     stage1_steps = stack_ff(
         [
-            _bool_init(raw1, one),
+            bool_init(raw1, one),
             threshold_steps(
                 c.x1,
                 [float(q) for q in STEPS],
@@ -368,7 +365,7 @@ def _stage1_steps(c: _Cells) -> tuple[FeedForward, FeedForward]:
     snap1 = saturating_ff(
         {c.raw1[q]: np.outer(np.eye(len(raw1))[k], PICK_TRUE) for k, q in enumerate(STEPS)},
         np.ones(len(raw1)),
-        _bit_columns(c.d2, list(STEPS)),
+        bit_columns(c.d2, list(STEPS)),
         one=one,
         note="d2 bits from the snapped flags [x/n^2 >= q]",
     )
@@ -417,7 +414,7 @@ def _stage1_layers(c: _Cells) -> list[Layer]:
             ff=_pinned(
                 c,
                 [
-                    _bool_init(c.d2, one),
+                    bool_init(c.d2, one),
                     snap1,
                     *_snap_bits(c.raw_s, c.src, one),
                     clear_ff([*raw1, *c.raw_s, c.x1, c.s_phi]),
@@ -489,7 +486,7 @@ def _k_zero_ff(c: _Cells) -> FeedForward:
     # [k = 0] = [d1 = 0]: (0, 1) + TRUE * [sum of "bit is 0" >= BITS].
     k_zero = stack_ff(
         [
-            _bool_init([c.k_zero], one),
+            bool_init([c.k_zero], one),
             step_ff(
                 {
                     **{b: -PICK_TRUE for b in c.d1},
@@ -509,7 +506,7 @@ def _agree_ff(c: _Cells) -> FeedForward:
     """The [i = j] test bit by bit (Theorem 2's identity I in B_0 = A or I)."""
     one = c.layout.one
     # agree_b = [d1_b = d0_b] = [d1_b and d0_b] + [not d1_b and not d0_b], two steps.
-    agree = [_bool_init(c.agree, one)]
+    agree = [bool_init(c.agree, one)]
     for a, x, y in zip(c.agree, c.d1, c.d0, strict=True):
         agree.append(step_ff({x: PICK_TRUE, y: PICK_TRUE}, 2, {a: TRUE}, one=one))
         agree.append(
@@ -525,7 +522,7 @@ def _b0_ff(c: _Cells) -> FeedForward:
     adjacency = c.is_("1")[c.tok]
     b0 = stack_ff(
         [
-            _bool_init([c.B], one),
+            bool_init([c.B], one),
             step_ff(
                 {c.tok: BITS * adjacency, **{a: PICK_TRUE for a in c.agree}},
                 BITS,
@@ -533,7 +530,7 @@ def _b0_ff(c: _Cells) -> FeedForward:
                 one=one,
                 note="B := A or [i = j]",
             ),
-            _bool_init([c.C], one),
+            bool_init([c.C], one),
             clear_ff(c.agree),
         ]
     )

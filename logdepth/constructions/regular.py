@@ -59,7 +59,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,6 +71,7 @@ from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import PICK_A, PICK_TRUE, Cell
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.errors import CompileError
+from logdepth.gaps import wide as wide_gaps
 from logdepth.gaps.regular import (
     FRONTIER_METHOD,
     frontier,
@@ -78,6 +79,7 @@ from logdepth.gaps.regular import (
     frontier_for_bits,
     tie_tolerance,
 )
+from logdepth.kit.bits import WIDE_SCALE
 from logdepth.kit.division import DivisionBuilder
 from logdepth.kit.feedforward import clear_ff, linear_ff, stack_ff
 from logdepth.kit.gadgets import (
@@ -107,10 +109,14 @@ from logdepth.kit.monoid_codes import (
     table_cost,
     trivial_encoding,
 )
-from logdepth.kit.words import OUTPUTS, Base, word_readout
-from logdepth.kit.words import answer_layer as _answer_layer
-from logdepth.kit.words import base_cells as _base
-from logdepth.kit.words import word_embedding as _embedding
+from logdepth.kit.words import (
+    OUTPUTS,
+    Base,
+    answer_layer,
+    base_cells,
+    word_embedding,
+    word_readout,
+)
 from logdepth.model.compiled import CompiledModel
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
@@ -135,18 +141,6 @@ def frontier_record(program: Program, method: str, n_of_bits) -> dict:
         "frontier_by_bits": frontier_curve(None, n_of_bits),
         "tie_tolerance": program.tie_tolerance,
     }
-
-
-def word_model(network, automaton, source: str | None, report: dict) -> CompiledModel:
-    """A word construction's CompiledModel: the network, and in its extra the spec the file
-    verifies against (the automaton, DFA or NFA), the source text and the report."""
-    extra = {
-        "spec": automaton.to_dict(),
-        "spec_type": "dfa" if isinstance(automaton, DFA) else "nfa",
-        "source": source,
-        "report": report,
-    }
-    return CompiledModel(network, extra)
 
 
 def worst_case_frontier(network, cap: int | None = None) -> dict:
@@ -300,21 +294,21 @@ def _uniform_merge(base: Base, enc: Encoding, c: _UniformCells) -> Layer:
 
 def uniform_program(enc: Encoding, alphabet: Sequence[str]) -> Program:
     """Theorem 1's program: 0 initial layers, the 8-layer block, and the block + answer layer."""
-    base = _base(enc)
+    base = base_cells(enc)
     div, cells = _uniform_division(base, enc)
     _uniform_positions(div, base, cells)
     _uniform_gate(div, base, cells)
     layers = div.layers()
     layers.append(_uniform_merge(base, enc, cells))
-    answer_layer, answer = _answer_layer(base, enc)
+    answer_step, answer = answer_layer(base, enc)
     vocab = [BOS, *alphabet, END]
     return Program(
         layout=base.layout,
         vocab=vocab,
-        embedding=_embedding(base, enc, alphabet),
+        embedding=word_embedding(base, enc, alphabet),
         initial=[],
         repeated=layers,
-        final=[*layers, answer_layer],
+        final=[*layers, answer_step],
         outputs=list(OUTPUTS),
         readout=word_readout(answer),
         depth_rule=DepthRule(count_tokens=tuple(alphabet), root=1),
@@ -615,20 +609,20 @@ def nonuniform_program(enc: Encoding, alphabet: Sequence[str], max_length: int) 
     """Corollary 1.1: levels 0..ceil(log2 N), 4 layers each, then the answer layer."""
     if max_length < 0:
         raise CompileError("max_length must be at least 0")
-    base = _base(enc)
+    base = base_cells(enc)
     levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
     cells = _nonuniform_cells(base, enc)
     layers = [*_level0_positions(base, cells), _level0_merge(base, enc, cells)]
     level = [*_level_activeness(base, cells), *_level_merge(base, enc, cells)]
     for _ in range(1, levels):
         layers.extend(level)
-    answer_layer, answer = _answer_layer(base, enc)
-    layers.append(answer_layer)
+    answer_step, answer = answer_layer(base, enc)
+    layers.append(answer_step)
     limit = max(max_length, 0)
     return Program(
         layout=base.layout,
         vocab=[BOS, *alphabet, END],
-        embedding=_embedding(base, enc, alphabet),
+        embedding=word_embedding(base, enc, alphabet),
         initial=layers,
         repeated=[],
         final=[],
@@ -658,25 +652,40 @@ def compile_regular(
     source: str | None = None,
     encoding: str | None = None,
     wide: bool | None = None,
-    entry: catalog.Construction | None = None,
 ) -> CompiledModel:
     """Compile a DFA or NFA to Theorem 1's (0, 8, 9)-universal transformer (uniform) or to
     Corollary 1.1's plain 4 ceil(log2 N) + 5 layer transformer (nonuniform, max_length = N),
-    or either with the wide position code: the catalog `entry` (or the one named
-    `construction`, default "uniform") says which, its option `wide` the position code and
-    its `needs_max_length` the non-uniform build. `logdepth.build` passes the entry.
+    or either with the wide position code, through the build driver (`logdepth.build`): the
+    catalog entry named `construction` (default "uniform") says which; `encoding` ("onehot"
+    or "maps") and `wide` override its options.
 
-    DFAs are minimized first. `encoding` forces "onehot" or "maps" (default: the cheaper).
-    model.extra carries the spec (automaton.to_dict()), its type, the source text and a report
-    (monoid size and kind, the encoding chosen, layer counts, the frontier).
+    DFAs are minimized first. model.extra carries the spec (automaton.to_dict()), its type,
+    the source text and a report (monoid size and kind, the encoding chosen, layer counts,
+    the frontier).
     """
-    if not isinstance(automaton, DFA | NFA):
-        raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
-    entry = entry or catalog.get(construction or catalog.DEFAULT)
-    wide = bool(entry.options.get("wide")) if wide is None else wide
-    if entry.needs_max_length and max_length is None:
-        raise CompileError(f"the {entry.name} construction ({entry.reference}) needs max_length")
-    max_length = max_length if entry.needs_max_length else None
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    entry = catalog.get(construction or catalog.DEFAULT)
+    chosen = dict(encoding=encoding, wide=wide)  # the builder's keyword parameters
+    options = {**entry.options, **{k: v for k, v in chosen.items() if v is not None}}
+    if options != dict(entry.options):
+        entry = replace(entry, options=options)
+    return build(entry, automaton, max_length=max_length, source=source)
+
+
+def build_program(
+    automaton: DFA | NFA,
+    *,
+    entry: catalog.Construction,
+    wide: bool = False,
+    encoding: str | None = None,
+    max_length: int | None = None,
+) -> Program:
+    """The catalog's `program` for Theorem 1 and Corollary 1.1: the program over the cheaper
+    monoid code (or the one `encoding` forces), with the wide position code or the faithful
+    one, uniform or, for an entry that `needs_max_length`, for words up to max_length (the
+    driver has checked the request against the entry). Its facts: the encoding, the minimised
+    automaton and the build's parameters, for `report`."""
     enc = choose_encoding(automaton, encoding)
     target = automaton.minimize() if isinstance(automaton, DFA) else automaton
     alphabet = list(automaton.alphabet)
@@ -685,17 +694,27 @@ def compile_regular(
     shape = program_shape(enc.kind, tuple(alphabet), wide, max_length)
     table_cost(enc, shape, f"compiling {automaton.name!r} ({entry.name})").check(CompileError)
     program = _program(enc, alphabet, wide, max_length)
-    network = assemble(program)
-    report = _report(automaton, target, enc, program, entry, wide, max_length)
-    cap = max_length
-    if not wide:
-        report.update(worst_case_frontier(network, cap))
-    else:  # the wide code's gaps are not this module's: its curve and bound only
-        from logdepth.constructions import wide as wide_code
+    program.facts = {
+        "encoding": enc,
+        "minimized": target,
+        "bit_positions": wide,
+        "max_length": max_length,
+    }
+    return program
 
-        report["frontier_by_bits"] = frontier_curve(cap, wide_code.frontier_for_bits)
-        report["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
-    return word_model(network, automaton, source, report)
+
+def report(program: Program, network, obj: DFA | NFA, entry: catalog.Construction) -> dict:
+    """The catalog's `report` for Theorem 1 and Corollary 1.1 (the program's facts, the
+    assembled network's worst-case rounding bound)."""
+    facts = program.facts
+    wide, cap = facts["bit_positions"], facts["max_length"]
+    out = _report(obj, facts["minimized"], facts["encoding"], program, entry, wide, cap)
+    if not wide:
+        out.update(worst_case_frontier(network, cap))
+    else:  # the wide code's gaps are not this module's: its curve and bound only
+        out["frontier_by_bits"] = frontier_curve(cap, wide_gaps.frontier_for_bits)
+        out["score_rounding_ulps"] = round(score_rounding_ulps(network), 1)
+    return out
 
 
 def _program(
@@ -790,9 +809,7 @@ def _report(
         report["layers"] = len(program.initial)
         report["max_length"] = max_length
     if wide:
-        from logdepth.gaps.wide import BITS
-        from logdepth.kit.bits import WIDE_SCALE
-
-        report["position_code"] = f"{BITS} bits of m = t - [t = $] (constructions/wide.py)"
+        bits = wide_gaps.BITS
+        report["position_code"] = f"{bits} bits of m = t - [t = $] (constructions/wide.py)"
         report["position_scale"] = WIDE_SCALE
     return report

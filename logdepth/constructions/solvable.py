@@ -52,11 +52,10 @@ from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
 from logdepth.automata.solvable import ADD, KEEP, RESET, SolvableCascade, solvable_cascade
-from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
 from logdepth.constructions import counting, starfree
-from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.constructions.regular import frontier_record
 from logdepth.errors import CompileError
 from logdepth.gaps.regular import tie_tolerance
 from logdepth.gaps.solvable import (
@@ -572,9 +571,19 @@ def cascade_report(cascade: SolvableCascade) -> dict[str, Any]:
 
 def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
     """Compile a language whose syntactic monoid is solvable into the constant-depth cascade of
-    reset levels and modular counters (module docstring). CompileError with classify's
+    reset levels and modular counters (module docstring), through the build driver
+    (`logdepth.build`: `build_program`, then `report`). CompileError with classify's
     certificate for a non-solvable monoid, past the table limit, and for a counter modulus
     above MAX_COUNTER_MODULUS."""
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("solvable"), automaton, source=source)
+
+
+def build_program(automaton: DFA | NFA) -> Program:
+    """The catalog's `program` for solvable monoids: the expanded cascade (refused past the
+    counter and table limits) and its layers; the cascade and its table rows are the
+    program's facts, for `report`."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a regular language")
     # Each reachable configuration is a row of the tables below it or of the answer, so past
@@ -597,11 +606,17 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
             f"limit of {MAX_TABLE_ROWS:,}"
         )
     program = solvable_program(cascade)
-    network = assemble(program)
+    program.facts = {"cascade": cascade, "table_rows": rows}
+    return program
+
+
+def report(program: Program, network) -> dict[str, Any]:
+    """The catalog's `report` for solvable monoids (the cascade; the network's rounding)."""
+    cascade: SolvableCascade = program.facts["cascade"]
     kinds = [[lv.kind, lv.modulus] for lv in cascade.levels]
     layers = layer_count([(k, mm) for k, mm in kinds])
     m = table_modulus(cascade) if cascade.levels else 2
-    report = {
+    return {
         "theorem": THEOREM,
         "reference": REFERENCE,
         "construction": CONSTRUCTION,
@@ -615,7 +630,7 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
             for s in cascade.splits
         ],
         "table_modulus": m,
-        "table_rows": rows,
+        "table_rows": program.facts["table_rows"],
         "cascade": cascade_report(cascade),
         "layers": f"{layers} (constant in n)",
         "layer_count": layers,
@@ -625,16 +640,17 @@ def compile_solvable(automaton: DFA | NFA, source: str | None = None) -> Compile
         "position_scale": counting.position_scale(m),
         "score_rounding_ulps": round(score_rounding_ulps(network), 1),
     }
-    return word_model(network, automaton, source, report)
 
 
 __all__ = [
     "CONSTRUCTION",
+    "build_program",
     "compile_solvable",
     "frontier_for_bits",
     "layer_count",
     "layers_of",
     "precision_model",
+    "report",
     "score_gaps",
     "solvable_program",
 ]

@@ -50,10 +50,9 @@ from logdepth import catalog
 from logdepth.automata.dfa import DFA
 from logdepth.automata.holonomy import Cascade, Value, holonomy
 from logdepth.automata.nfa import NFA
-from logdepth.compiler.assemble import assemble
 from logdepth.compiler.cells import Cell, Layout, boolean
 from logdepth.compiler.program import FeedForward, Layer, Program
-from logdepth.constructions.regular import frontier_record, word_model
+from logdepth.constructions.regular import frontier_record
 from logdepth.errors import CompileError
 from logdepth.gaps.regular import tie_tolerance
 from logdepth.gaps.starfree import (
@@ -497,20 +496,35 @@ def starfree_program(plan: Plan, scale: float = POSITION_SCALE) -> Program:
 
 def compile_starfree(automaton: DFA | NFA, source: str | None = None) -> CompiledModel:
     """Compile a star-free language (a DFA or NFA whose syntactic monoid is aperiodic) into
-    the constant-depth cascade transformer (module docstring): 2 L layers for every n.
+    the constant-depth cascade transformer (module docstring): 2 L layers for every n, through
+    the build driver (`logdepth.build`: `build_program`, then `report`).
 
     model.extra carries the spec, its type, the source and a report: the cascade (levels,
     their heights, values, tiles and tables, the start encoding, every encoding and the state
     it names), the layer count, widths, and the frontier with its curve. `CompileError` with
     classify's certificate for a language that is not star-free, and past MAX_TABLE_ROWS."""
+    from logdepth.build import build  # the driver: program, hygiene, assembly, report
+
+    return build(catalog.get("starfree"), automaton, source=source)
+
+
+def build_program(automaton: DFA | NFA) -> Program:
+    """The catalog's `program` for star-free languages: the cascade's plan and its layers;
+    the plan is the program's fact, for `report`."""
     if not isinstance(automaton, DFA | NFA):
         raise CompileError(f"cannot compile a {type(automaton).__name__} as a star-free language")
     plan = cascade_plan(automaton)
     program = starfree_program(plan)
-    network = assemble(program)
+    program.facts = {"plan": plan}
+    return program
+
+
+def report(program: Program, network) -> dict[str, Any]:
+    """The catalog's `report` for star-free languages (the plan; the network's rounding)."""
+    plan: Plan = program.facts["plan"]
     n_levels = plan.levels
     layers = layer_count(n_levels)
-    report = {
+    return {
         "theorem": THEOREM,
         "reference": REFERENCE,
         "construction": CONSTRUCTION,
@@ -527,13 +541,13 @@ def compile_starfree(automaton: DFA | NFA, source: str | None = None) -> Compile
         "position_scale": POSITION_SCALE,
         "score_rounding_ulps": round(score_rounding_ulps(network), 1),
     }
-    return word_model(network, automaton, source, report)
 
 
 __all__ = [
     "CONSTRUCTION",
     "MAX_TABLE_ROWS",
     "Plan",
+    "build_program",
     "cascade_plan",
     "compile_starfree",
     "frontier_for_bits",
@@ -541,5 +555,6 @@ __all__ = [
     "layer_count",
     "layers_of",
     "precision_model",
+    "report",
     "score_gaps",
 ]

@@ -70,10 +70,14 @@ from logdepth.gaps.wide import (
     score_gaps,
     smallest_gap,
 )
-from logdepth.kit.bits import TRUE, WIDE_SCALE, threshold_steps
-from logdepth.kit.bits import bit_columns as _bit_columns
-from logdepth.kit.bits import bool_init as _bool_init
-from logdepth.kit.bits import snap as _snap
+from logdepth.kit.bits import (
+    TRUE,
+    WIDE_SCALE,
+    bit_columns,
+    bool_init,
+    snap,
+    threshold_steps,
+)
 from logdepth.kit.feedforward import clear_ff, stack_ff
 from logdepth.kit.gadgets import (
     avg_bos,
@@ -84,10 +88,14 @@ from logdepth.kit.gadgets import (
 )
 from logdepth.kit.hashing import PsiTerm, UniformHead, average_of, psi_to_phi_ff
 from logdepth.kit.monoid_codes import Encoding
-from logdepth.kit.words import OUTPUTS, Base, word_readout
-from logdepth.kit.words import answer_layer as _answer_layer
-from logdepth.kit.words import base_cells as _base
-from logdepth.kit.words import word_embedding as _embedding
+from logdepth.kit.words import (
+    OUTPUTS,
+    Base,
+    answer_layer,
+    base_cells,
+    word_embedding,
+    word_readout,
+)
 from logdepth.model.config import BOS, DepthRule
 from logdepth.model.inputs import END
 
@@ -123,7 +131,7 @@ def target_and_gate(
     (c - 1 flips the trailing zeros and the lowest one; clamped at 0). Every term is one
     saturating step of a sum of 0/1 conditions.
     """
-    parts: list[FeedForward] = [_bool_init([*target, gate], one)]
+    parts: list[FeedForward] = [bool_init([*target, gate], one)]
     not_end = {end: -PICK_TRUE, one: np.array([1.0])}
 
     def cond(*terms: dict) -> tuple[dict, int]:
@@ -234,7 +242,7 @@ def _wide_high_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForwar
         w.m_phi,
         [k * D - 0.5 for k in ks],
         {
-            **_bit_columns(w.hi_noisy, ks),
+            **bit_columns(w.hi_noisy, ks),
             w.f_noisy: np.outer(TRUE, np.ones(len(ks))),
         },
         one=one,
@@ -248,13 +256,13 @@ def _wide_high_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForwar
         note="[m >= kD + 1]",
     )
     f_one = constant_ff({w.f_noisy: np.array([1.0, 0.0])}, one=one)  # (0,1) + (1,-1): "1 +"
-    init_hi = _bool_init(w.hi_noisy, one)
+    init_hi = bool_init(w.hi_noisy, one)
     snap_hi = stack_ff(
-        [_bool_init(w.c[LOW_BITS:], one)]
-        + [_snap(h, w.c[LOW_BITS + i], one) for i, h in enumerate(w.hi_noisy)]
+        [bool_init(w.c[LOW_BITS:], one)]
+        + [snap(h, w.c[LOW_BITS + i], one) for i, h in enumerate(w.hi_noisy)]
         + [
-            _bool_init([w.f], one),
-            _snap(w.f_noisy, w.f, one, {base.end: -PICK_TRUE, one: np.array([1.0])}, count=2),
+            bool_init([w.f], one),
+            snap(w.f_noisy, w.f, one, {base.end: -PICK_TRUE, one: np.array([1.0])}, count=2),
             clear_ff([*w.hi_noisy, w.f_noisy]),
         ],
         note="snap the high bits; mult := [D | m and not $]",
@@ -270,13 +278,13 @@ def _wide_low_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForward
     low_digit = threshold_steps(
         w.r_phi,
         [k - 0.5 for k in range(1, D)],
-        _bit_columns(w.lo_noisy, list(range(1, D))),
+        bit_columns(w.lo_noisy, list(range(1, D))),
         one=one,
         note="low digit m mod D: bits",
     )
     snap_lo = stack_ff(
-        [_bool_init(w.c[:LOW_BITS], one)]
-        + [_snap(b, w.c[i], one) for i, b in enumerate(w.lo_noisy)]
+        [bool_init(w.c[:LOW_BITS], one)]
+        + [snap(b, w.c[i], one) for i, b in enumerate(w.lo_noisy)]
         + [
             target_and_gate(
                 [*w.lo_noisy, *w.c[LOW_BITS:]],
@@ -290,7 +298,7 @@ def _wide_low_digit(base: Base, w: _WideCells) -> tuple[FeedForward, FeedForward
         ],
         note="snap the low bits; first target and gate",
     )
-    steps = stack_ff([_bool_init(w.lo_noisy, one), low_digit, clear_ff([w.r_phi, w.f])])
+    steps = stack_ff([bool_init(w.lo_noisy, one), low_digit, clear_ff([w.r_phi, w.f])])
     return steps, snap_lo
 
 
@@ -342,18 +350,18 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     With `max_length` = N, Corollary 1.1's non-uniform form: the level layer written out
     ceil(log2 N) + 1 times (every layer initial, depth fixed 0), 6 + ceil(log2 N) + 1 + 1 =
     ceil(log2 N) + 8 layers; the frontier is at most N."""
-    base = _base(enc)
+    base = base_cells(enc)
     w = _wide_cells(base, enc)
     initial = _wide_initial(base, w)
     level = _level_layer(enc, base, w.c, w.target, w.gate, w.x)
-    answer_layer, answer = _answer_layer(base, enc)
-    repeated, final = [level], [level, answer_layer]
+    answer_step, answer = answer_layer(base, enc)
+    repeated, final = [level], [level, answer_step]
     depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1)
     construction = CONSTRUCTION
     limit = {"float64": frontier("float64"), "float32": frontier("float32")}
     if max_length is not None:
         levels = DepthRule.ceil_log2(max(max_length, 1)) + 1
-        initial = [*initial, *([level] * levels), answer_layer]
+        initial = [*initial, *([level] * levels), answer_step]
         repeated, final = [], []
         depth_rule = DepthRule(count_tokens=tuple(alphabet), root=1, fixed=0)
         construction = NONUNIFORM_CONSTRUCTION
@@ -361,7 +369,7 @@ def wide_program(enc: Encoding, alphabet: Sequence[str], max_length: int | None 
     return Program(
         layout=base.layout,
         vocab=[BOS, *alphabet, END],
-        embedding=_embedding(base, enc, alphabet),
+        embedding=word_embedding(base, enc, alphabet),
         initial=initial,
         repeated=repeated,
         final=final,
@@ -413,9 +421,9 @@ def _level_layer(enc: Encoding, base, c, target, gate, x) -> Layer:
     the next level's T and g (from the bits before the shift)."""
     one, bos, end, alpha, delta = base.one, base.bos, base.end, base.alpha, base.delta
     shifted: list[Cell | None] = [*c[1:], None]
-    shift = [clear_ff(c), _bool_init(c, one)]
+    shift = [clear_ff(c), bool_init(c, one)]
     for i, src in enumerate(c[1:]):
-        shift.append(_snap(src, c[i], one))
+        shift.append(snap(src, c[i], one))
     nxt = target_and_gate(
         shifted,
         [{alpha: PICK_TRUE}, {c[0]: -PICK_TRUE, one: np.array([1.0])}],

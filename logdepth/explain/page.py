@@ -267,10 +267,10 @@ def _summary(data: dict[str, Any]) -> str:
     f = data["formula"]
     ran = data["layers_run"]
     match = "" if f["value"] == ran else f' <span class="bad">but {ran} ran</span>'
-    s, r, t = data["srt"]
-    srt = f" &middot; ({s}, {r}, {t})-universal"
-    if f"({s}, {r}, {t})" in data["construction"]:
-        srt = ""
+    srt = ""
+    if data["srt"] is not None:  # the contract's (s, r, t), when the construction states one
+        s, r, t = data["srt"]
+        srt = f" &middot; ({s}, {r}, {t})-universal"
     return (
         f"<header><h1>{escape(data['title'])}</h1>"
         f'<p class="word"><code>{escape(data["subtitle"])}</code></p>'

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from logdepth.model.compiled import CompiledModel, TraceResult, decode_cell, dec
 from logdepth.model.config import BOS
 from logdepth.verify import connectivity as graph_verify
 from logdepth.verify import regular as word_verify
+
+if TYPE_CHECKING:
+    from logdepth.catalog import Construction
 
 Decoder = Callable[[str, np.ndarray], list[Any]]
 
@@ -102,12 +105,17 @@ def _cell_decoder(model: CompiledModel, special: dict[str, Decoder] | None = Non
     return decode
 
 
-def _header(model: CompiledModel, trace: TraceResult, title: str) -> dict[str, Any]:
-    s, r, t = model.config.s_r_t
+def _header(
+    model: CompiledModel, trace: TraceResult, title: str, entry: Construction
+) -> dict[str, Any]:
+    """The page's header facts. The construction and the (s, r, t) it is universal for are its
+    catalog entry's (its contract; a fixed-depth or cascade build states none: its config's
+    numbers are one build's)."""
+    srt = entry.contract.s_r_t
     return {
         "title": title,
-        "construction": model.config.construction,
-        "srt": [s, r, t],
+        "construction": f"{entry.name} ({entry.reference})",
+        "srt": list(srt) if srt is not None else None,
         "d_model": model.config.d_model,
         "depth": trace.depth,
         "layers_run": len(trace.layer_ends()),
@@ -224,7 +232,7 @@ def explain_word(model: CompiledModel, word: str | Sequence[str]) -> dict[str, A
     decode = _cell_decoder(model, {c: decode_elements for c in code_cells})
     groups = [(lv["step"], f"level {lv['level']}") for lv in levels]
     shown = namer.separator.join(symbols) or "(empty word)"
-    data = _header(model, trace, f"{automaton.name} on a word of length {n}")
+    data = _header(model, trace, f"{automaton.name} on a word of length {n}", entry)
     data["subtitle"] = shown if len(shown) <= 160 else shown[:157] + "..."
     answer = _answer(trace, model)
     data.update(
@@ -288,7 +296,7 @@ def explain_cascade(model: CompiledModel, word: str | Sequence[str]) -> dict[str
     decode = _cell_decoder(model, {c: decode_codes for c in code_cells})
     groups = [(lv["step"], f"level {lv['level']}") for lv in levels]
     shown = " ".join(symbols) or "(empty word)"
-    data = _header(model, trace, f"{automaton.name} on a word of length {n}")
+    data = _header(model, trace, f"{automaton.name} on a word of length {n}", entry)
     data["subtitle"] = shown if len(shown) <= 160 else shown[:157] + "..."
     layer_count = entry.layers(n, report=report)
     data.update(
@@ -365,7 +373,10 @@ def explain_graph(model: CompiledModel, graph: Any, source: str, target: str) ->
     n_formula = graph_verify.expected_layers(n, construction)
     entry = graph_verify.construction_of(construction)
     data = _header(
-        model, trace, f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?"
+        model,
+        trace,
+        f"{getattr(graph, 'name', 'graph')}: is {target} reachable from {source}?",
+        entry,
     )
     edges = [f"{nodes[i]}->{nodes[j]}" for i, j in np.argwhere(adjacency)]
     data["subtitle"] = f"{n} vertices, edges {', '.join(edges) or 'none'}"

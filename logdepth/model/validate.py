@@ -37,38 +37,55 @@ GRAPH_OUTPUTS = catalog.INPUTS["graph"].outputs
 
 @dataclass(frozen=True)
 class Contract:
-    """What a construction's config must look like, as `load` checks it: the catalog entry's
-    contract (logdepth.catalog) with its input format's outputs and depth-rule root."""
+    """A catalog entry's contract (logdepth.catalog) as `load` checks it, read from the entry,
+    not copied: its (s, r, t) or level layout, tolerance and frontier caps, with what its input
+    format fixes (the outputs in logit order, the depth rule's root)."""
 
-    input_format: str
-    outputs: tuple[str, ...]
-    s_r_t: tuple[int, int, int] | None  # None: depends on the build (non-uniform)
-    root: int
-    fixed_depth: bool  # Corollary 1.1 hard-codes its levels; the uniform ones must not
-    tolerance: tuple[float, float]  # (exclusive lower bound, inclusive upper bound)
-    frontier: Mapping[str, int]  # the most each dtype's stored frontier may claim
-    # A fixed-depth construction's layers: per level and the rest (Corollary 1.1: 4 L + 1;
-    # its wide form: L + 7, six position layers and the answer layer).
-    level_layers: tuple[int, int] = (4, 1)
+    entry: catalog.Construction
 
     @classmethod
     def of(cls, entry: catalog.Construction) -> Contract | None:
         """The load contract of a catalog entry (None: it states no tolerance, so its files
         are checked like a hand-built program's)."""
-        c = entry.contract
-        if c.tolerance is None:
-            return None
-        fmt = catalog.INPUTS[entry.input_format]
-        return cls(
-            entry.input_format,
-            fmt.outputs,
-            c.s_r_t,
-            fmt.root,
-            c.fixed_depth,
-            c.tolerance,
-            c.frontier,
-            c.per_level if c.fixed_depth else (4, 1),
-        )
+        return cls(entry) if entry.contract.tolerance is not None else None
+
+    @property
+    def input_format(self) -> str:
+        return self.entry.input_format
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.entry.outputs
+
+    @property
+    def root(self) -> int:
+        return catalog.INPUTS[self.entry.input_format].root
+
+    @property
+    def s_r_t(self) -> tuple[int, int, int] | None:
+        """None: set by the build (a non-uniform or cascade construction)."""
+        return self.entry.contract.s_r_t
+
+    @property
+    def fixed_depth(self) -> bool:
+        """All layers initial, depth fixed at 0 (Corollary 1.1); the uniform ones must not."""
+        return self.entry.contract.fixed_depth
+
+    @property
+    def tolerance(self) -> tuple[float, float]:
+        """(exclusive lower bound, inclusive upper bound) of the stored tie tolerance."""
+        assert self.entry.contract.tolerance is not None  # `of` admits no entry without one
+        return self.entry.contract.tolerance
+
+    @property
+    def frontier(self) -> Mapping[str, int]:
+        """The most each dtype's stored frontier may claim."""
+        return self.entry.contract.frontier
+
+    @property
+    def level_layers(self) -> tuple[int, int] | None:
+        """A fixed-depth construction's (layers per level, the rest); None for a uniform one."""
+        return self.entry.contract.per_level if self.fixed_depth else None
 
 
 class _Contracts(Mapping[str, Contract]):
@@ -251,7 +268,7 @@ def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, An
     rule = config.depth_rule
     if rule.root != contract.root:
         raise MetadataError(f"{name!r} has depth_rule root {contract.root}")
-    if contract.fixed_depth:
+    if contract.level_layers is not None:
         _check_nonuniform(config, *contract.level_layers)
     elif rule.fixed is not None:
         raise MetadataError(f"{name!r} is uniform: its depth_rule has no fixed depth")
@@ -268,10 +285,10 @@ def _check_known(config: ModelConfig, contract: Contract, extra: Mapping[str, An
         raise MetadataError(f"{name!r} counts the adjacency tokens '0' and '1'")
 
 
-def _check_nonuniform(config: ModelConfig, per: int = 4, rest: int = 1) -> None:
-    """Corollary 1.1: all layers initial, depth fixed at 0, per L + rest layers for L levels
-    (4 L + 1; the wide form L + 7), and L levels serve words up to 2^(L - 1)
-    (L = ceil(log2 N) + 1)."""
+def _check_nonuniform(config: ModelConfig, per: int, rest: int) -> None:
+    """A fixed-depth build (Corollary 1.1): all layers initial, depth fixed at 0, per L + rest
+    layers for L levels (the contract's level layout), and L levels serve words up to
+    2^(L - 1) (L = ceil(log2 N) + 1)."""
     layers = len(config.initial)
     levels, left = divmod(layers - rest, per)
     if config.repeated or config.final or config.depth_rule.fixed != 0 or left or levels < 1:
