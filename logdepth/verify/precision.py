@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
@@ -24,6 +25,7 @@ from logdepth.automata.stored import automaton_of
 from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
+from logdepth.model.transformer import SCORE_BLOCK_ELEMENTS
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
 from logdepth.verify.oracle import word_truth
 
@@ -117,6 +119,64 @@ def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> 
     return all(g == c.want for g, c in zip(got, cases, strict=True))
 
 
+def rows_per_forward(model: CompiledModel, tokens: int) -> int:
+    """How many rows of `tokens` tokens one emulated forward pass may run at once.
+
+    The budget is the forward's own score budget, SCORE_BLOCK_ELEMENTS float64 values, applied
+    to the activations a row keeps alive at the widest layer, per token: the residual stream
+    and its update (2 d_model), the pre-norm (d_model at most), q, k, v and the heads' output
+    (heads (2 d_head + 2 d_value)), the feed-forward's hidden units (d_ff), and one score row
+    per head (heads: with a batch of rows past the budget the score chunk is one query row,
+    [rows, heads, 1, n], so it has to fit too). The peak is a small multiple of the budget,
+    as for the score block.
+    """
+    config = model.config
+    shapes = [shape for part in ("initial", "repeated", "final") for shape in getattr(config, part)]
+    widest = max(
+        (s.n_heads * (2 * s.d_head + 2 * s.d_value + 1) + s.d_ff for s in shapes), default=0
+    )
+    per_row = max(1, tokens) * (3 * config.d_model + widest)
+    return max(1, SCORE_BLOCK_ELEMENTS // per_row)
+
+
+def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -> dict[int, bool]:
+    """For each p in `bits`, whether every case runs right with p-bit emulation: the
+    len(cases) * len(bits) (case, p) pairs run as rows of batched forward passes, each row at
+    its own p (`UniversalTransformer.precision_bits` as a per-row tensor; a row computes bit
+    for bit what it would alone at its p), in chunks of `rows_per_forward` rows. A row whose
+    logits are not finite counts as wrong."""
+    bits = list(dict.fromkeys(bits))
+    if not bits or not cases:
+        return {p: True for p in bits}
+    if model.dtype_name != "float64":
+        model = model.to("float64")  # emulation rounds float64 results (round_to_bits)
+    rows = [(p, case) for p in bits for case in cases]
+    # Rows of one forward share an unrolling depth (and are padded to the longest, as
+    # run_tokens pads them).
+    groups: dict[int, list[tuple[int, Case]]] = {}
+    for p, case in rows:
+        d = model.config.depth_rule.depth(model.input_size(case.tokens))
+        groups.setdefault(d, []).append((p, case))
+    right = dict.fromkeys(bits, True)
+    network = model.network
+    saved = network.precision_bits
+    try:
+        for depth, members in groups.items():
+            step = rows_per_forward(model, max(len(c.tokens) for _, c in members))
+            for start in range(0, len(members), step):
+                chunk = [(p, c) for p, c in members[start : start + step] if right[p]]
+                if not chunk:
+                    continue  # every p of this chunk already ran wrong
+                network.precision_bits = torch.tensor([p for p, _ in chunk])
+                got = model._run_rows([c.tokens for _, c in chunk], depth, check=False)
+                for (p, case), answer in zip(chunk, got, strict=True):
+                    if answer != case.want:  # a NonFiniteError is never equal
+                        right[p] = False
+    finally:
+        network.precision_bits = saved
+    return right
+
+
 def least_bits(
     model: CompiledModel,
     cases: Sequence[Case],
@@ -124,40 +184,58 @@ def least_bits(
     hi: int = MAX_EMULATED_BITS,
     guess: int | None = None,
 ) -> int | None:
-    """The least p in [lo, hi] at which every case is right (None if even hi fails).
+    """The least p in [MIN_EMULATED_BITS, hi] at which every case is right (None if even hi
+    fails): the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
 
-    Assumes more bits never hurt. With a `guess` (a sweep extrapolates the last two sizes) it
-    runs the guess, then steps one bit at a time toward the answer: two runs when the guess is
-    right. Otherwise it gallops up from `lo` (a sweep passes the previous size's p, since a
-    longer input never needs fewer bits), then bisects. Either way the p returned ran right,
-    and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
+    Many p run in one batched forward (`right_at`): as many as `rows_per_forward` holds with
+    every case (at least two). When every p up to hi fits, one forward settles it. Otherwise
+    the first window starts one below the `guess` (a sweep extrapolates the last two sizes;
+    one forward when the guess is right) or below `lo` (a sweep passes the previous size's p,
+    since a longer input never needs fewer bits); later windows gallop up while nothing ran
+    right, then split the untested p between the highest wrong and the lowest right evenly.
+    Assuming more bits never hurt, this is the old one-p-at-a-time search's answer; without
+    that assumption the returned p still ran right and p - 1 still ran wrong.
     """
-    if guess is not None and lo <= guess <= hi:
-        if all_right(model, cases, guess):
-            p = guess
-            while p > MIN_EMULATED_BITS and all_right(model, cases, p - 1):
-                p -= 1
-            return p
-        p = guess + 1
-        while p <= hi and not all_right(model, cases, p):
-            p += 1
-        return p if p <= hi else None
-    lo = max(lo, MIN_EMULATED_BITS)
-    if lo > MIN_EMULATED_BITS and all_right(model, cases, lo - 1):
-        lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
-    step, probe = 1, lo
-    while probe < hi and not all_right(model, cases, probe):
-        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
-    if probe >= hi and not all_right(model, cases, hi):
+    floor = MIN_EMULATED_BITS
+    if hi < floor:
         return None
-    hi = probe
-    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
-        mid = (lo + hi) // 2
-        if all_right(model, cases, mid):
-            hi = mid
+    cases = list(cases)
+    tokens = max((len(c.tokens) for c in cases), default=1)
+    fits = rows_per_forward(model, tokens) // max(1, len(cases))
+    if fits >= hi - floor + 1:
+        window = hi - floor + 1
+    else:
+        window = max(2, fits)
+    start = guess if guess is not None and lo <= guess <= hi else max(lo, floor)
+    verdict: dict[int, bool] = {}
+    first = max(floor, min(start - 1, hi - window + 1))
+    probe = list(range(first, min(hi, first + window - 1) + 1))
+    while True:
+        verdict.update(right_at(model, cases, probe))
+        ran_right = [p for p, ok in verdict.items() if ok]
+        best = min(ran_right) if ran_right else None
+        below = [p for p, ok in verdict.items() if not ok and (best is None or p < best)]
+        wrong = max(below) if below else floor - 1
+        if best is not None and best - 1 == wrong:
+            return best  # best ran right, best - 1 ran wrong or is below the floor
+        if best is None:
+            if wrong >= hi:
+                return None
+            # Gallop: wrong + 1, + 2, + 4, ... (capped at hi), `window` of them.
+            probe, step = [], 1
+            while len(probe) < window and wrong + step < hi:
+                probe.append(wrong + step)
+                step *= 2
+            if len(probe) < window:
+                probe.append(hi)
         else:
-            lo = mid + 1
-    return hi
+            untested = list(range(wrong + 1, best))
+            if len(untested) <= window:
+                probe = untested
+            else:  # `window` points splitting the untested range evenly
+                probe = sorted(
+                    {untested[(k + 1) * len(untested) // (window + 1)] for k in range(window)}
+                )
 
 
 # A line through two points always fits them (r^2 = 1, whatever the slope), so a fit is only
