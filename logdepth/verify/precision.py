@@ -177,6 +177,13 @@ def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -
     return right
 
 
+# p probed per forward without a guess. A search over the L = 48 emulated p costs about
+# 2 log2 L = 11 one-p forwards (gallop, then bisect); W p per forward split the range W + 1
+# ways, W log_{W+1} L p-evaluations in log_{W+1} L forwards: W = 3 evaluates about as many p
+# (8 to 12) in 3 forwards instead of 11; W = 7 would evaluate 13 or more.
+SEARCH_WINDOW = 3
+
+
 def least_bits(
     model: CompiledModel,
     cases: Sequence[Case],
@@ -187,12 +194,11 @@ def least_bits(
     """The least p in [MIN_EMULATED_BITS, hi] at which every case is right (None if even hi
     fails): the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
 
-    Many p run in one batched forward (`right_at`): as many as `rows_per_forward` holds with
-    every case (at least two). When every p up to hi fits, one forward settles it. Otherwise
-    the first window starts one below the `guess` (a sweep extrapolates the last two sizes;
-    one forward when the guess is right) or below `lo` (a sweep passes the previous size's p,
-    since a longer input never needs fewer bits); later windows gallop up while nothing ran
-    right, then split the untested p between the highest wrong and the lowest right evenly.
+    Every case and a window of p run in one batched forward (`right_at`). The first window
+    starts one below the `guess` (a sweep extrapolates the last two sizes; one forward when
+    the guess is right) or below `lo` (a sweep passes the previous size's p, since a longer
+    input never needs fewer bits); later windows gallop up while nothing ran right, then
+    split the untested p between the highest wrong and the lowest right evenly.
     Assuming more bits never hurt, this is the old one-p-at-a-time search's answer; without
     that assumption the returned p still ran right and p - 1 still ran wrong.
     """
@@ -200,13 +206,17 @@ def least_bits(
     if hi < floor:
         return None
     cases = list(cases)
+    guessed = guess is not None and lo <= guess <= hi
+    # How many p one forward probes. Rows cost the same at any p, so a wide window only pays
+    # where a forward is mostly overhead; where the rows are heavy (long inputs, wide models)
+    # it must not probe more p than the one-p-at-a-time search would. With a guess: guess - 1
+    # and guess, the two forwards of the old search when the guess is right, as one. Without:
+    # SEARCH_WINDOW points, a (SEARCH_WINDOW + 1)-ary search (see there).
+    window = 2 if guessed else SEARCH_WINDOW
     tokens = max((len(c.tokens) for c in cases), default=1)
-    fits = rows_per_forward(model, tokens) // max(1, len(cases))
-    if fits >= hi - floor + 1:
-        window = hi - floor + 1
-    else:
-        window = max(2, fits)
-    start = guess if guess is not None and lo <= guess <= hi else max(lo, floor)
+    if rows_per_forward(model, tokens) < window * len(cases):
+        window = 2  # chunked anyway: keep the work at the old search's
+    start = guess if guessed else max(lo, floor)
     verdict: dict[int, bool] = {}
     first = max(floor, min(start - 1, hi - window + 1))
     probe = list(range(first, min(hi, first + window - 1) + 1))
