@@ -122,31 +122,31 @@ def test_right_at_agrees_with_all_right_per_p(models):
     assert right_at(model, cases, ps) == {p: all_right(model, cases, p) for p in ps}
 
 
-def sequential_least_bits(model, cases, lo=MIN_EMULATED_BITS, hi=MAX_EMULATED_BITS, guess=None):
-    """The search as it was before batching: one all_right forward per probed p (step from a
-    guess, or gallop up from lo and bisect). The independent reference."""
+def reference_search(right, lo=MIN_EMULATED_BITS, hi=MAX_EMULATED_BITS, guess=None):
+    """The search as it was before batching, over right(p): step from a guess, or gallop up
+    from lo and bisect. The independent reference (one forward per probed p)."""
     if guess is not None and lo <= guess <= hi:
-        if all_right(model, cases, guess):
+        if right(guess):
             p = guess
-            while p > MIN_EMULATED_BITS and all_right(model, cases, p - 1):
+            while p > MIN_EMULATED_BITS and right(p - 1):
                 p -= 1
             return p
         p = guess + 1
-        while p <= hi and not all_right(model, cases, p):
+        while p <= hi and not right(p):
             p += 1
         return p if p <= hi else None
     lo = max(lo, MIN_EMULATED_BITS)
-    if lo > MIN_EMULATED_BITS and all_right(model, cases, lo - 1):
+    if lo > MIN_EMULATED_BITS and right(lo - 1):
         lo = MIN_EMULATED_BITS
     step, probe = 1, lo
-    while probe < hi and not all_right(model, cases, probe):
+    while probe < hi and not right(probe):
         lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
-    if probe >= hi and not all_right(model, cases, hi):
+    if probe >= hi and not right(hi):
         return None
     hi = probe
     while hi > lo:
         mid = (lo + hi) // 2
-        if all_right(model, cases, mid):
+        if right(mid):
             hi = mid
         else:
             lo = mid + 1
@@ -167,10 +167,10 @@ def sequential_least_bits(model, cases, lo=MIN_EMULATED_BITS, hi=MAX_EMULATED_BI
 def test_least_bits_is_the_sequential_search_answer(models, name, n, hints):
     model = models[name]
     cases = cases_for(model, n, k=2, seed=0)
-    want = sequential_least_bits(model, cases, **hints)
-    assert want is not None
-    assert least_bits(model, cases, **hints) == want
-    assert least_bits(model, cases) == want  # no hints: the same p
+    for given in (hints, {}):
+        want = reference_search(lambda p: all_right(model, cases, p), **given)  # noqa: B023
+        assert want is not None
+        assert least_bits(model, cases, **given) == want, given
 
 
 def _table(threshold: int | None, calls: list[list[int]]):
@@ -200,10 +200,12 @@ def test_the_search_finds_every_threshold_from_any_hint(monkeypatch, fits):
             assert all(MIN_EMULATED_BITS <= p <= MAX_EMULATED_BITS for p in probed)
 
 
-def test_the_contract_holds_without_monotonicity(monkeypatch):
-    """With verdicts that are not monotone in p, the p returned still ran right and p - 1
-    ran wrong (or p is the floor); None only when hi ran wrong."""
-    monkeypatch.setattr(vprecision, "rows_per_forward", lambda model, tokens: 3)
+@pytest.mark.parametrize("fits", [1, 1000])
+def test_the_reference_answer_without_monotonicity(monkeypatch, fits):
+    """With verdicts that are not monotone in p (a few inputs can come out right at too few
+    bits by luck), the answer is still the one-p-at-a-time search's, and it ran right while
+    p - 1 ran wrong (or p is the floor); None only when hi ran wrong."""
+    monkeypatch.setattr(vprecision, "rows_per_forward", lambda model, tokens: fits)
     rng = random.Random(7)
     for _ in range(300):
         table = {p: rng.random() < 0.3 for p in range(MIN_EMULATED_BITS, MAX_EMULATED_BITS + 1)}
@@ -212,8 +214,10 @@ def test_the_contract_holds_without_monotonicity(monkeypatch):
             return {p: table[p] for p in bits}
 
         monkeypatch.setattr(vprecision, "right_at", fake)
+        lo = rng.randrange(MIN_EMULATED_BITS, MAX_EMULATED_BITS + 1)
         guess = rng.choice([None, rng.randrange(MIN_EMULATED_BITS, MAX_EMULATED_BITS + 1)])
-        p = least_bits(None, [Case(["x"], "y")], guess=guess)
+        p = least_bits(None, [Case(["x"], "y")], lo=lo, guess=guess)
+        assert p == reference_search(table.__getitem__, lo=lo, guess=guess)
         if p is None:
             assert not table[MAX_EMULATED_BITS]
         else:

@@ -4,7 +4,8 @@ answer of a fixed input set is right. The set always includes accepting (or conn
 a model that rejects everything would pass random words of most languages.
 
 `least_bits` assumes that more bits never hurt (it steps from a guess, or gallops and bisects
-over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
+over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS). It
+runs several p per batched forward, each row of the batch at its own p.
 `rederive_record` re-derives a weight file's tolerance, frontier and worst-case rounding.
 """
 
@@ -177,11 +178,73 @@ def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -
     return right
 
 
-# p probed per forward without a guess. A search over the L = 48 emulated p costs about
-# 2 log2 L = 11 one-p forwards (gallop, then bisect); W p per forward split the range W + 1
-# ways, W log_{W+1} L p-evaluations in log_{W+1} L forwards: W = 3 evaluates about as many p
-# (8 to 12) in 3 forwards instead of 11; W = 7 would evaluate 13 or more.
+class _Unknown(Exception):
+    """`sequential_search` needs the verdict at `p`, which is not known yet."""
+
+    def __init__(self, p: int) -> None:
+        self.p = p
+
+
+def sequential_search(
+    verdict: Callable[[int], bool],
+    lo: int = MIN_EMULATED_BITS,
+    hi: int = MAX_EMULATED_BITS,
+    guess: int | None = None,
+) -> int | None:
+    """The one-p-at-a-time search over `verdict(p)` (every case right at p?), which
+    `least_bits` follows. With a `guess` it runs the guess, then steps one bit at a time toward
+    the answer: two probes when the guess is right. Otherwise it gallops up from `lo` (a sweep
+    passes the previous size's p, since a longer input never needs fewer bits), then bisects.
+    Either way the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS."""
+    if guess is not None and lo <= guess <= hi:
+        if verdict(guess):
+            p = guess
+            while p > MIN_EMULATED_BITS and verdict(p - 1):
+                p -= 1
+            return p
+        p = guess + 1
+        while p <= hi and not verdict(p):
+            p += 1
+        return p if p <= hi else None
+    lo = max(lo, MIN_EMULATED_BITS)
+    if lo > MIN_EMULATED_BITS and verdict(lo - 1):
+        lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
+    step, probe = 1, lo
+    while probe < hi and not verdict(probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not verdict(hi):
+        return None
+    hi = probe
+    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
+        mid = (lo + hi) // 2
+        if verdict(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+# p probed per batched forward: the p the search needs next and the two it needs after that
+# (one per outcome), so every forward advances the search two probes whatever the outcome: a
+# guess that is right, or one bit low, is settled in one forward. Deeper lookahead (7 p for
+# three probes) evaluates more p than the search needs.
 SEARCH_WINDOW = 3
+
+
+def _lookahead(known: dict[int, bool], run, width: int) -> list[int]:
+    """Up to `width` p the search `run` may need next: the one it needs under `known`, then
+    breadth first the ones it needs under each outcome of those (the outcome "right" first)."""
+    wanted: list[int] = []
+    frontier: list[dict[int, bool]] = [known]
+    while frontier and len(wanted) < width:
+        assumed = frontier.pop(0)
+        try:
+            run(assumed)
+        except _Unknown as need:
+            if need.p not in wanted:
+                wanted.append(need.p)
+            frontier += [{**assumed, need.p: True}, {**assumed, need.p: False}]
+    return wanted
 
 
 def least_bits(
@@ -191,61 +254,34 @@ def least_bits(
     hi: int = MAX_EMULATED_BITS,
     guess: int | None = None,
 ) -> int | None:
-    """The least p in [MIN_EMULATED_BITS, hi] at which every case is right (None if even hi
-    fails): the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
-
-    Every case and a window of p run in one batched forward (`right_at`). The first window
-    starts one below the `guess` (a sweep extrapolates the last two sizes; one forward when
-    the guess is right) or below `lo` (a sweep passes the previous size's p, since a longer
-    input never needs fewer bits); later windows gallop up while nothing ran right, then
-    split the untested p between the highest wrong and the lowest right evenly.
-    Assuming more bits never hurt, this is the old one-p-at-a-time search's answer; without
-    that assumption the returned p still ran right and p - 1 still ran wrong.
+    """The least p in [lo, hi] at which every case is right (None if even hi fails): the
+    answer of `sequential_search` (which assumes more bits never hurt; see there), the same p
+    whatever the verdicts, with the p it probes run SEARCH_WINDOW at a time in batched
+    forwards (`right_at`): the p it needs next and the ones it would need after either
+    outcome. Where the rows are heavy (a forward holds fewer than SEARCH_WINDOW p of every
+    case: long inputs, wide models) two at a time, the next and the one after "right", so
+    that no more p run than the one-at-a-time search runs when its guess is right.
     """
-    floor = MIN_EMULATED_BITS
-    if hi < floor:
-        return None
     cases = list(cases)
-    guessed = guess is not None and lo <= guess <= hi
-    # How many p one forward probes. Rows cost the same at any p, so a wide window only pays
-    # where a forward is mostly overhead; where the rows are heavy (long inputs, wide models)
-    # it must not probe more p than the one-p-at-a-time search would. With a guess: guess - 1
-    # and guess, the two forwards of the old search when the guess is right, as one. Without:
-    # SEARCH_WINDOW points, a (SEARCH_WINDOW + 1)-ary search (see there).
-    window = 2 if guessed else SEARCH_WINDOW
+    known: dict[int, bool] = {}
+
+    def run(assumed: dict[int, bool]) -> int | None:
+        def verdict(p: int) -> bool:
+            if p not in assumed:
+                raise _Unknown(p)
+            return assumed[p]
+
+        return sequential_search(verdict, lo, hi, guess)
+
     tokens = max((len(c.tokens) for c in cases), default=1)
-    if rows_per_forward(model, tokens) < window * len(cases):
-        window = 2  # chunked anyway: keep the work at the old search's
-    start = guess if guessed else max(lo, floor)
-    verdict: dict[int, bool] = {}
-    first = max(floor, min(start - 1, hi - window + 1))
-    probe = list(range(first, min(hi, first + window - 1) + 1))
+    width = SEARCH_WINDOW
+    if rows_per_forward(model, tokens) < width * len(cases):
+        width = 2
     while True:
-        verdict.update(right_at(model, cases, probe))
-        ran_right = [p for p, ok in verdict.items() if ok]
-        best = min(ran_right) if ran_right else None
-        below = [p for p, ok in verdict.items() if not ok and (best is None or p < best)]
-        wrong = max(below) if below else floor - 1
-        if best is not None and best - 1 == wrong:
-            return best  # best ran right, best - 1 ran wrong or is below the floor
-        if best is None:
-            if wrong >= hi:
-                return None
-            # Gallop: wrong + 1, + 2, + 4, ... (capped at hi), `window` of them.
-            probe, step = [], 1
-            while len(probe) < window and wrong + step < hi:
-                probe.append(wrong + step)
-                step *= 2
-            if len(probe) < window:
-                probe.append(hi)
-        else:
-            untested = list(range(wrong + 1, best))
-            if len(untested) <= window:
-                probe = untested
-            else:  # `window` points splitting the untested range evenly
-                probe = sorted(
-                    {untested[(k + 1) * len(untested) // (window + 1)] for k in range(window)}
-                )
+        probe = _lookahead(known, run, width)
+        if not probe:
+            return run(known)
+        known.update(right_at(model, cases, probe))
 
 
 # A line through two points always fits them (r^2 = 1, whatever the slope), so a fit is only
