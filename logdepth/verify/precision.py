@@ -140,39 +140,53 @@ def rows_per_forward(model: CompiledModel, tokens: int) -> int:
     return max(1, SCORE_BLOCK_ELEMENTS // per_row)
 
 
+# right_at runs the cases in waves of 1, 3, 12, 48, ... (each wave WAVE_GROWTH - 1 times the
+# cases before it, so 4 forwards cover 64 cases): a wrong p costs about one case's rows
+# instead of every case's, as a one-input-at-a-time check that stops at the first wrong answer
+# would, for a few more forwards at the p that are right.
+WAVE_GROWTH = 4
+
+
 def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -> dict[int, bool]:
     """For each p in `bits`, whether every case runs right with p-bit emulation: the
     len(cases) * len(bits) (case, p) pairs run as rows of batched forward passes, each row at
     its own p (`UniversalTransformer.precision_bits` as a per-row tensor; a row computes bit
-    for bit what it would alone at its p), in chunks of `rows_per_forward` rows. A row whose
-    logits are not finite counts as wrong."""
+    for bit what it would alone at its p), in chunks of `rows_per_forward` rows, in waves of
+    cases (WAVE_GROWTH) that leave out the p already wrong. A row whose logits are not finite
+    counts as wrong."""
     bits = list(dict.fromkeys(bits))
     if not bits or not cases:
         return {p: True for p in bits}
     if model.dtype_name != "float64":
         model = model.to("float64")  # emulation rounds float64 results (round_to_bits)
-    rows = [(p, case) for p in bits for case in cases]
-    # Rows of one forward share an unrolling depth (and are padded to the longest, as
-    # run_tokens pads them).
-    groups: dict[int, list[tuple[int, Case]]] = {}
-    for p, case in rows:
-        d = model.config.depth_rule.depth(model.input_size(case.tokens))
-        groups.setdefault(d, []).append((p, case))
     right = dict.fromkeys(bits, True)
     network = model.network
     saved = network.precision_bits
     try:
-        for depth, members in groups.items():
-            step = rows_per_forward(model, max(len(c.tokens) for _, c in members))
-            for start in range(0, len(members), step):
-                chunk = [(p, c) for p, c in members[start : start + step] if right[p]]
-                if not chunk:
-                    continue  # every p of this chunk already ran wrong
-                network.precision_bits = torch.tensor([p for p, _ in chunk])
-                got = model._run_rows([c.tokens for _, c in chunk], depth, check=False)
-                for (p, case), answer in zip(chunk, got, strict=True):
-                    if answer != case.want:  # a NonFiniteError is never equal
-                        right[p] = False
+        # Waves of cases, each WAVE_GROWTH times the cases run so far: a p that is wrong is
+        # usually wrong on the first inputs already, and its rows in later waves are skipped.
+        done = 0
+        while done < len(cases):
+            wave = cases[done : done + max(1, (WAVE_GROWTH - 1) * done)]
+            done += len(wave)
+            rows = [(p, case) for p in bits if right[p] for case in wave]
+            # Rows of one forward share an unrolling depth (and are padded to the longest,
+            # as run_tokens pads them).
+            groups: dict[int, list[tuple[int, Case]]] = {}
+            for p, case in rows:
+                d = model.config.depth_rule.depth(model.input_size(case.tokens))
+                groups.setdefault(d, []).append((p, case))
+            for depth, members in groups.items():
+                step = rows_per_forward(model, max(len(c.tokens) for _, c in members))
+                for start in range(0, len(members), step):
+                    chunk = [(p, c) for p, c in members[start : start + step] if right[p]]
+                    if not chunk:
+                        continue  # every p of this chunk already ran wrong
+                    network.precision_bits = torch.tensor([p for p, _ in chunk])
+                    got = model._run_rows([c.tokens for _, c in chunk], depth, check=False)
+                    for (p, case), answer in zip(chunk, got, strict=True):
+                        if answer != case.want:  # a NonFiniteError is never equal
+                            right[p] = False
     finally:
         network.precision_bits = saved
     return right
