@@ -120,16 +120,24 @@ def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> 
     return all(g == c.want for g, c in zip(got, cases, strict=True))
 
 
+# Activation budget of one emulated forward, in float64 values: 2^20 = 8 MiB, a CPU's cache
+# share rather than the score block's 256 MiB (SCORE_BLOCK_ELEMENTS >> 5). Every rounding makes
+# two temporaries of its tensor, so the emulated pass is memory-bound: on the wide parity model
+# at n = 64 (64 words) the search took 10.3 s with the score budget and 4.4 s with this one, the
+# faithful one at n = 32 the same either way (benchmarks/emulation.py's cases, one run).
+EMULATION_BLOCK_ELEMENTS = SCORE_BLOCK_ELEMENTS >> 5
+
+
 def rows_per_forward(model: CompiledModel, tokens: int) -> int:
     """How many rows of `tokens` tokens one emulated forward pass may run at once.
 
-    The budget is the forward's own score budget, SCORE_BLOCK_ELEMENTS float64 values, applied
-    to the activations a row keeps alive at the widest layer, per token: the residual stream
-    and its update (2 d_model), the pre-norm (d_model at most), q, k, v and the heads' output
+    The budget, EMULATION_BLOCK_ELEMENTS float64 values, applies to the activations a row
+    keeps alive at the widest layer, per token: the residual stream and its update
+    (2 d_model), the pre-norm (d_model at most), q, k, v and the heads' output
     (heads (2 d_head + 2 d_value)), the feed-forward's hidden units (d_ff), and one score row
     per head (heads: with a batch of rows past the budget the score chunk is one query row,
     [rows, heads, 1, n], so it has to fit too). The peak is a small multiple of the budget,
-    as for the score block.
+    as for the score block; one row over the budget runs alone.
     """
     config = model.config
     shapes = [shape for part in ("initial", "repeated", "final") for shape in getattr(config, part)]
@@ -137,7 +145,7 @@ def rows_per_forward(model: CompiledModel, tokens: int) -> int:
         (s.n_heads * (2 * s.d_head + 2 * s.d_value + 1) + s.d_ff for s in shapes), default=0
     )
     per_row = max(1, tokens) * (3 * config.d_model + widest)
-    return max(1, SCORE_BLOCK_ELEMENTS // per_row)
+    return max(1, EMULATION_BLOCK_ELEMENTS // per_row)
 
 
 # right_at runs the cases in waves of 1, 3, 12, 48, ... (each wave WAVE_GROWTH - 1 times the
