@@ -114,6 +114,7 @@ def test_per_row_bits_must_match_the_batch(models):
         _run(model, cases, torch.tensor([20, 30, 40]))
 
 
+@pytest.mark.slow
 def test_right_at_agrees_with_all_right_per_p(models):
     """right_at's verdict for each p is all_right's at that p (the one-p forward)."""
     model = models["wide"]
@@ -157,7 +158,7 @@ def reference_search(right, lo=MIN_EMULATED_BITS, hi=MAX_EMULATED_BITS, guess=No
     ("name", "n", "hints"),
     [
         ("faithful", 32, {}),
-        ("faithful", 128, {"lo": 21, "guess": 25}),
+        pytest.param("faithful", 128, {"lo": 21, "guess": 25}, marks=pytest.mark.slow),
         ("wide", 64, {"lo": 10}),
         pytest.param("wide", 512, {"lo": 13, "guess": 16}, marks=pytest.mark.slow),
         ("graph", 3, {}),
