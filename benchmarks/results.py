@@ -328,9 +328,13 @@ def write_page(
     (out / "results.md").write_text("\n".join(lines))
 
 
-# Sections other benchmarks measure (floor.py's needs minutes of quiet single-thread time); this
-# script carries them over from the page it replaces instead of dropping them.
-KEPT_HEADINGS = ("## The forward pass against its FLOP floor",)
+# Sections other benchmarks measure (floor.py's needs minutes of quiet single-thread time; the
+# long precision sweeps, tens of minutes of `logdepth precision --sizes`); this script carries
+# them over from the page it replaces instead of dropping them.
+KEPT_HEADINGS = (
+    "## The forward pass against its FLOP floor",
+    "## Long precision sweeps: Theorem 2 to 16 vertices, wide Theorem 1 past 4,096",
+)
 
 
 def kept_sections(path: Path) -> list[str]:

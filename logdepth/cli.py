@@ -639,6 +639,7 @@ def cmd_precision(args: argparse.Namespace) -> int:
     largest = args.max_n if args.max_n is not None else fmt.default_max_n
     if largest < 2:
         raise InputError("--max-n must be at least 2")
+    sizes = _sweep_sizes(args.sizes, args.max_n) if args.sizes else log2_sizes(largest)
     if args.inputs < 1:  # with no inputs every p would pass: a fit of nothing
         raise InputError(f"--inputs must be 1 or more, not {args.inputs}")
     what = fmt.unit
@@ -687,6 +688,22 @@ def cmd_precision(args: argparse.Namespace) -> int:
         "(gaps of the scaled hashes that do not shrink with n)"
     )
     return 0
+
+
+def _sweep_sizes(text: str, max_n: int | None) -> list[int]:
+    """--sizes: increasing integers >= 2, comma-separated (a sweep starts each size's search
+    from the last one's p, which assumes growing n); not together with --max-n."""
+    if max_n is not None:
+        raise InputError("give --sizes or --max-n, not both")
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise InputError(f"--sizes takes comma-separated integers, not {text!r}") from None
+    if any(n < 2 for n in sizes):
+        raise InputError(f"--sizes must be at least 2 each, not {text!r}")
+    if any(b <= a for a, b in zip(sizes, sizes[1:], strict=False)):
+        raise InputError(f"--sizes must increase, not {text!r}")
+    return sizes
 
 
 def _trace_input(model: Any, args: argparse.Namespace, attention: bool = True):
@@ -1089,6 +1106,11 @@ def _add_tools_parsers(sub: Any) -> None:
     )
     p.add_argument("model", help="weight file")
     p.add_argument("--max-n", type=int, help="largest n = 2^k (default 1024 symbols, 8 vertices)")
+    p.add_argument(
+        "--sizes",
+        help="the sizes n to sweep, comma-separated and increasing (e.g. 2,3,4,6,8,12,16), "
+        "instead of the powers of two up to --max-n",
+    )
     p.add_argument("--inputs", type=int, default=4, help="accepting and random inputs per n")
     p.add_argument("--seed", type=int, default=0)
     _distributed_options(p, "the sizes")

@@ -38,6 +38,7 @@ final layers).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -50,6 +51,10 @@ from logdepth.model.config import LayerShape, ModelConfig
 # Score-chunk budget: elements of one [batch, heads, chunk, n] score block. 2^25 float64 values is
 # 256 MiB; the boolean masks and weights built from it roughly triple that at the peak.
 SCORE_BLOCK_ELEMENTS = 1 << 25
+
+# float64's stored mantissa bits (52): p-bit emulation rounds float64 results, so p < 52 (the
+# split constant 2^(52 - p) + 1 needs 52 - p >= 1).
+FLOAT64_BITS = -round(math.log2(torch.finfo(torch.float64).eps))
 
 PARTS = ("initial", "repeated", "final")
 
@@ -95,18 +100,60 @@ def masked_prenorm(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(n > 0, x / torch.where(n > 0, n, torch.ones_like(n)), torch.zeros_like(x))
 
 
-def round_to_bits(x: torch.Tensor, bits: int) -> torch.Tensor:
+def round_to_bits(x: torch.Tensor, bits: int | torch.Tensor) -> torch.Tensor:
     """x rounded to `bits` stored mantissa bits (bits + 1 significant bits), for float64 x and
     1 <= bits <= 51: the p-precise rounding [x]_{D_p} of the paper's Definition 4.
+
+    `bits` is one int for the whole tensor, or a 1-d integer tensor with one p per row of x's
+    first (batch) dimension, so that one forward pass evaluates many (input, p) pairs; each
+    row is rounded exactly as it would be alone at its own p (`split_constants`).
 
     Veltkamp's split: c = (2^s + 1) x, hi = c - (c - x) is x rounded to nearest with 53 - s
     significant bits (ties as float64 arithmetic breaks them, to even; the paper breaks them
     upward, a difference of one tie in 2^s that no bound here depends on). No overflow for the
     magnitudes a compiled model produces (|x| < 2^900).
     """
-    split = float(2 ** (52 - bits) + 1)
-    c = x * split
+    if isinstance(bits, torch.Tensor):
+        return veltkamp(x, split_constants(bits, x.device))
+    c = x * float(2 ** (52 - bits) + 1)
     return c - (c - x)
+
+
+def veltkamp(x: torch.Tensor, split: torch.Tensor) -> torch.Tensor:
+    """`round_to_bits` with one split constant per row of x's first dimension (`split`:
+    [batch] float64): the same multiply and subtractions as the scalar path, broadcast over a
+    [batch, 1, ..., 1] view, so each row rounds bit for bit as it would alone."""
+    if split.shape[0] != x.shape[0]:
+        raise ValueError(f"per-row precision has {split.shape[0]} rows, the batch {x.shape[0]}")
+    c = x * split.view(-1, *([1] * (x.dim() - 1)))
+    return c - (c - x)
+
+
+def split_constants(bits: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Veltkamp's split constant 2^(52 - p) + 1 per row as float64, computed in Python integer
+    arithmetic (exact: 2^(52 - p) + 1 < 2^53 for p >= 1), as the scalar path computes it, so a
+    row rounds bit for bit as it would alone; not torch.pow, whose float result need not be
+    exact."""
+    values = [float(2 ** (52 - int(p)) + 1) for p in bits.tolist()]
+    return torch.tensor(values, dtype=torch.float64, device=device)
+
+
+def check_bits(bits: int | torch.Tensor | None) -> None:
+    """Refuse a p outside 1..51 (the split needs 52 - p >= 1 and 53 - p <= 52 bits) or a
+    per-row tensor that is not 1-d integers: emulation would silently round wrong."""
+    if bits is None:
+        return
+    if isinstance(bits, torch.Tensor):
+        if bits.dim() != 1 or bits.dtype.is_floating_point or bits.dtype == torch.bool:
+            raise ValueError("per-row precision_bits must be a 1-d integer tensor (one p a row)")
+        values = bits.tolist()
+    else:
+        values = [bits]
+    for p in values:
+        if isinstance(p, bool) or not isinstance(p, numbers.Integral) or not 0 < p < FLOAT64_BITS:
+            raise ValueError(
+                f"precision_bits must be 1..{FLOAT64_BITS - 1} (float64 emulation), not {p!r}"
+            )
 
 
 @dataclass
@@ -413,8 +460,9 @@ class UniversalTransformer(nn.Module):
         self.attention_mode = "hard"
         self.beta = 1.0
         # p-precise emulation (Definition 4): every operation's result rounded to this many
-        # mantissa bits (None: the dtype's own arithmetic). See `round`.
-        self.precision_bits: int | None = None
+        # mantissa bits (None: the dtype's own arithmetic; a 1-d tensor: one p per batch row).
+        # See `round` and the `precision_bits` property.
+        self.precision_bits = None
         # Run the compact plan (model/compact.py) where it computes the same thing: no trace,
         # no hook, no emulation, hard attention. False: always the full pass.
         self.compact = True
@@ -448,6 +496,36 @@ class UniversalTransformer(nn.Module):
         """The weights by weight-file name: a live, assignable view of the buffers."""
         return TensorView(self)
 
+    @property
+    def precision_bits(self) -> int | torch.Tensor | None:
+        """p for p-bit emulation: None (the dtype's own arithmetic), one int 1..51 for every
+        row, or a 1-d integer tensor with one p per row of the batch (its length must be the
+        batch size of the next forward pass): one pass then evaluates many (input, p) pairs,
+        each row exactly as if it ran alone at its own p."""
+        return self._precision_bits
+
+    @precision_bits.setter
+    def precision_bits(self, bits: int | torch.Tensor | None) -> None:
+        check_bits(bits)
+        if isinstance(bits, torch.Tensor):
+            bits = bits.detach().to("cpu", torch.long).clone()
+        self._precision_bits = bits
+        self._row_constants: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _per_row(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """For per-row bits: the split constants [batch] and the tie tolerances [batch, 1, 1,
+        1] on `device`, built once per setting and device (round runs many times a layer)."""
+        cached = self._row_constants.get(device)
+        if cached is None:
+            bits = self._precision_bits
+            tolerance = torch.tensor(
+                [self.config.tie_tolerance * 2.0 ** (52 - p) for p in bits.tolist()],
+                dtype=torch.float64,
+                device=device,
+            ).view(-1, 1, 1, 1)
+            cached = self._row_constants[device] = (split_constants(bits, device), tolerance)
+        return cached
+
     def round(self, x: torch.Tensor) -> torch.Tensor:
         """[x]_{D_p} when emulating p-bit precision, else x unchanged.
 
@@ -457,24 +535,38 @@ class UniversalTransformer(nn.Module):
         the paper's n-ary attention sum, a correctly rounded sum), the scores, the attention
         sum and its division, each sublayer output and each residual addition. Float64's own
         53 bits make the unrounded intermediate exact to far below 2^-p for p <= 44.
+
+        With per-row bits every rounded tensor has the batch first; row b is rounded with its
+        own split constant (a [batch, 1, ..., 1] float64 tensor), the same multiply and
+        subtractions as the scalar path, so bit for bit the same as running it alone.
         """
-        if self.precision_bits is None:
+        bits = self._precision_bits
+        if bits is None:
             return x
         if x.dtype != torch.float64:
             raise ValueError("p-bit emulation runs on float64 weights (model.to('float64'))")
-        return round_to_bits(x, self.precision_bits)
+        if isinstance(bits, torch.Tensor):
+            return veltkamp(x, self._per_row(x.device)[0])
+        return round_to_bits(x, bits)
 
     @property
     def mantissa_bits(self) -> int:
-        """p: the stored mantissa bits of the arithmetic (52 float64, 23 float32, or emulated)."""
-        if self.precision_bits is not None:
-            return self.precision_bits
+        """p: the stored mantissa bits of the arithmetic (52 float64, 23 float32, or emulated);
+        per-row emulation has no single p (see `tie_tolerance`)."""
+        bits = self._precision_bits
+        if isinstance(bits, torch.Tensor):
+            raise ValueError("per-row precision_bits: no single mantissa width")
+        if bits is not None:
+            return bits
         return -round(math.log2(torch.finfo(self.dtype).eps))  # eps = 2^-p
 
     @property
-    def tie_tolerance(self) -> float:
+    def tie_tolerance(self) -> float | torch.Tensor:
         """The stored tolerance is float64's (p = 52); it is a multiple of the score rounding,
-        which scales with the unit roundoff 2^-(p+1), so p bits use tol * 2^(52 - p)."""
+        which scales with the unit roundoff 2^-(p+1), so p bits use tol * 2^(52 - p). Per-row
+        bits give one tolerance per row, [batch, 1, 1, 1] to broadcast over the scores."""
+        if isinstance(self._precision_bits, torch.Tensor):
+            return self._per_row(self.device)[1]
         return self.config.tie_tolerance * 2.0 ** (52 - self.mantissa_bits)
 
     @property

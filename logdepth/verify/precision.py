@@ -4,7 +4,8 @@ answer of a fixed input set is right. The set always includes accepting (or conn
 a model that rejects everything would pass random words of most languages.
 
 `least_bits` assumes that more bits never hurt (it steps from a guess, or gallops and bisects
-over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS).
+over p): a reported p always ran right, and p - 1 ran wrong (or p is MIN_EMULATED_BITS). It
+runs several p per batched forward, each row of the batch at its own p.
 `rederive_record` re-derives a weight file's tolerance, frontier and worst-case rounding.
 """
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from logdepth.automata.dfa import DFA
 from logdepth.automata.nfa import NFA
@@ -24,6 +26,7 @@ from logdepth.automata.stored import automaton_of
 from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
+from logdepth.model.transformer import SCORE_BLOCK_ELEMENTS
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
 from logdepth.verify.oracle import word_truth
 
@@ -117,6 +120,155 @@ def all_right(model: CompiledModel, cases: Sequence[Case], bits: int | None) -> 
     return all(g == c.want for g, c in zip(got, cases, strict=True))
 
 
+# Activation budget of one emulated forward, in float64 values: 2^20 = 8 MiB, a CPU's cache
+# share rather than the score block's 256 MiB (SCORE_BLOCK_ELEMENTS >> 5). Every rounding makes
+# two temporaries of its tensor, so the emulated pass is memory-bound: on the wide parity model
+# at n = 64 (64 words) the search took 10.3 s with the score budget and 4.4 s with this one, the
+# faithful one at n = 32 the same either way (benchmarks/emulation.py's cases, one run).
+EMULATION_BLOCK_ELEMENTS = SCORE_BLOCK_ELEMENTS >> 5
+
+
+def rows_per_forward(model: CompiledModel, tokens: int) -> int:
+    """How many rows of `tokens` tokens one emulated forward pass may run at once.
+
+    The budget, EMULATION_BLOCK_ELEMENTS float64 values, applies to the activations a row
+    keeps alive at the widest layer, per token: the residual stream and its update
+    (2 d_model), the pre-norm (d_model at most), q, k, v and the heads' output
+    (heads (2 d_head + 2 d_value)), the feed-forward's hidden units (d_ff), and one score row
+    per head (heads: with a batch of rows past the budget the score chunk is one query row,
+    [rows, heads, 1, n], so it has to fit too). The peak is a small multiple of the budget,
+    as for the score block; one row over the budget runs alone.
+    """
+    config = model.config
+    shapes = [shape for part in ("initial", "repeated", "final") for shape in getattr(config, part)]
+    widest = max(
+        (s.n_heads * (2 * s.d_head + 2 * s.d_value + 1) + s.d_ff for s in shapes), default=0
+    )
+    per_row = max(1, tokens) * (3 * config.d_model + widest)
+    return max(1, EMULATION_BLOCK_ELEMENTS // per_row)
+
+
+# right_at runs the cases in waves of 1, 3, 12, 48, ... (each wave WAVE_GROWTH - 1 times the
+# cases before it, so 4 forwards cover 64 cases): a wrong p costs about one case's rows
+# instead of every case's, as a one-input-at-a-time check that stops at the first wrong answer
+# would, for a few more forwards at the p that are right.
+WAVE_GROWTH = 4
+
+
+def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -> dict[int, bool]:
+    """For each p in `bits`, whether every case runs right with p-bit emulation: the
+    len(cases) * len(bits) (case, p) pairs run as rows of batched forward passes, each row at
+    its own p (`UniversalTransformer.precision_bits` as a per-row tensor; a row computes bit
+    for bit what it would alone at its p), in chunks of `rows_per_forward` rows, in waves of
+    cases (WAVE_GROWTH) that leave out the p already wrong. A row whose logits are not finite
+    counts as wrong."""
+    bits = list(dict.fromkeys(bits))
+    if not bits or not cases:
+        return {p: True for p in bits}
+    if model.dtype_name != "float64":
+        model = model.to("float64")  # emulation rounds float64 results (round_to_bits)
+    right = dict.fromkeys(bits, True)
+    network = model.network
+    saved = network.precision_bits
+    try:
+        # Waves of cases, each WAVE_GROWTH times the cases run so far: a p that is wrong is
+        # usually wrong on the first inputs already, and its rows in later waves are skipped.
+        done = 0
+        while done < len(cases):
+            wave = cases[done : done + max(1, (WAVE_GROWTH - 1) * done)]
+            done += len(wave)
+            rows = [(p, case) for p in bits if right[p] for case in wave]
+            # Rows of one forward share an unrolling depth (and are padded to the longest,
+            # as run_tokens pads them).
+            groups: dict[int, list[tuple[int, Case]]] = {}
+            for p, case in rows:
+                d = model.config.depth_rule.depth(model.input_size(case.tokens))
+                groups.setdefault(d, []).append((p, case))
+            for depth, members in groups.items():
+                step = rows_per_forward(model, max(len(c.tokens) for _, c in members))
+                for start in range(0, len(members), step):
+                    chunk = [(p, c) for p, c in members[start : start + step] if right[p]]
+                    if not chunk:
+                        continue  # every p of this chunk already ran wrong
+                    network.precision_bits = torch.tensor([p for p, _ in chunk])
+                    got = model._run_rows([c.tokens for _, c in chunk], depth, check=False)
+                    for (p, case), answer in zip(chunk, got, strict=True):
+                        if answer != case.want:  # a NonFiniteError is never equal
+                            right[p] = False
+    finally:
+        network.precision_bits = saved
+    return right
+
+
+class _Unknown(Exception):
+    """`sequential_search` needs the verdict at `p`, which is not known yet."""
+
+    def __init__(self, p: int) -> None:
+        self.p = p
+
+
+def sequential_search(
+    verdict: Callable[[int], bool],
+    lo: int = MIN_EMULATED_BITS,
+    hi: int = MAX_EMULATED_BITS,
+    guess: int | None = None,
+) -> int | None:
+    """The one-p-at-a-time search over `verdict(p)` (every case right at p?), which
+    `least_bits` follows. With a `guess` it runs the guess, then steps one bit at a time toward
+    the answer: two probes when the guess is right. Otherwise it gallops up from `lo` (a sweep
+    passes the previous size's p, since a longer input never needs fewer bits), then bisects.
+    Either way the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS."""
+    if guess is not None and lo <= guess <= hi:
+        if verdict(guess):
+            p = guess
+            while p > MIN_EMULATED_BITS and verdict(p - 1):
+                p -= 1
+            return p
+        p = guess + 1
+        while p <= hi and not verdict(p):
+            p += 1
+        return p if p <= hi else None
+    lo = max(lo, MIN_EMULATED_BITS)
+    if lo > MIN_EMULATED_BITS and verdict(lo - 1):
+        lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
+    step, probe = 1, lo
+    while probe < hi and not verdict(probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not verdict(hi):
+        return None
+    hi = probe
+    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
+        mid = (lo + hi) // 2
+        if verdict(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+# p probed per batched forward: the p the search needs next and the two it needs after that
+# (one per outcome), so every forward advances the search two probes whatever the outcome: a
+# guess that is right, or one bit low, is settled in one forward. Deeper lookahead (7 p for
+# three probes) evaluates more p than the search needs.
+SEARCH_WINDOW = 3
+
+
+def _lookahead(known: dict[int, bool], run, width: int) -> list[int]:
+    """Up to `width` p the search `run` may need next: the one it needs under `known`, then
+    breadth first the ones it needs under each outcome of those (the outcome "right" first)."""
+    wanted: list[int] = []
+    frontier: list[dict[int, bool]] = [known]
+    while frontier and len(wanted) < width:
+        assumed = frontier.pop(0)
+        try:
+            run(assumed)
+        except _Unknown as need:
+            if need.p not in wanted:
+                wanted.append(need.p)
+            frontier += [{**assumed, need.p: True}, {**assumed, need.p: False}]
+    return wanted
+
+
 def least_bits(
     model: CompiledModel,
     cases: Sequence[Case],
@@ -124,40 +276,34 @@ def least_bits(
     hi: int = MAX_EMULATED_BITS,
     guess: int | None = None,
 ) -> int | None:
-    """The least p in [lo, hi] at which every case is right (None if even hi fails).
-
-    Assumes more bits never hurt. With a `guess` (a sweep extrapolates the last two sizes) it
-    runs the guess, then steps one bit at a time toward the answer: two runs when the guess is
-    right. Otherwise it gallops up from `lo` (a sweep passes the previous size's p, since a
-    longer input never needs fewer bits), then bisects. Either way the p returned ran right,
-    and p - 1 ran wrong unless p is MIN_EMULATED_BITS.
+    """The least p in [lo, hi] at which every case is right (None if even hi fails): the
+    answer of `sequential_search` (which assumes more bits never hurt; see there), the same p
+    whatever the verdicts, with the p it probes run SEARCH_WINDOW at a time in batched
+    forwards (`right_at`): the p it needs next and the ones it would need after either
+    outcome. Where the rows are heavy (a forward holds fewer than SEARCH_WINDOW p of every
+    case: long inputs, wide models) two at a time, the next and the one after "right", so
+    that no more p run than the one-at-a-time search runs when its guess is right.
     """
-    if guess is not None and lo <= guess <= hi:
-        if all_right(model, cases, guess):
-            p = guess
-            while p > MIN_EMULATED_BITS and all_right(model, cases, p - 1):
-                p -= 1
-            return p
-        p = guess + 1
-        while p <= hi and not all_right(model, cases, p):
-            p += 1
-        return p if p <= hi else None
-    lo = max(lo, MIN_EMULATED_BITS)
-    if lo > MIN_EMULATED_BITS and all_right(model, cases, lo - 1):
-        lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
-    step, probe = 1, lo
-    while probe < hi and not all_right(model, cases, probe):
-        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
-    if probe >= hi and not all_right(model, cases, hi):
-        return None
-    hi = probe
-    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
-        mid = (lo + hi) // 2
-        if all_right(model, cases, mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return hi
+    cases = list(cases)
+    known: dict[int, bool] = {}
+
+    def run(assumed: dict[int, bool]) -> int | None:
+        def verdict(p: int) -> bool:
+            if p not in assumed:
+                raise _Unknown(p)
+            return assumed[p]
+
+        return sequential_search(verdict, lo, hi, guess)
+
+    tokens = max((len(c.tokens) for c in cases), default=1)
+    width = SEARCH_WINDOW
+    if rows_per_forward(model, tokens) < width * len(cases):
+        width = 2
+    while True:
+        probe = _lookahead(known, run, width)
+        if not probe:
+            return run(known)
+        known.update(right_at(model, cases, probe))
 
 
 # A line through two points always fits them (r^2 = 1, whatever the slope), so a fit is only

@@ -1,0 +1,121 @@
+"""Benchmark batched p-bit emulation against per-word emulation on a 64-word sweep (not a
+timed test).
+
+    .venv/bin/python benchmarks/emulation.py [--words 64] [--repeats 3]
+
+For each model and word length n: 64 words (half accepting, half random, as the precision
+sweep draws them), and the least p at which all of them run right under p-bit emulation.
+
+- per word: the one-p-at-a-time search (gallop up from MIN_EMULATED_BITS, bisect), each probed
+  p running the words one forward each, stopping at the first wrong word;
+- batched: `verify.precision.least_bits`, every (word, p) pair a row of batched forwards, each
+  row at its own p (`UniversalTransformer.precision_bits` as a per-row tensor).
+
+Both must find the same p (checked). Prints the median seconds of each over the repeats and
+their ratio, per case and over the whole sweep, measured in one run. Target: batched at least
+5x faster over the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import logdepth  # noqa: E402
+from logdepth.automata.stored import automaton_of  # noqa: E402
+from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS  # noqa: E402
+from logdepth.verify.precision import Case, all_right, least_bits, word_cases  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "basics.ld"
+TARGET = 5.0
+
+# (construction, language, n): the sweep's cases.
+SWEEP = [
+    ("uniform", "parity", 8),
+    ("uniform", "parity", 32),
+    ("wide", "parity", 16),
+    ("wide", "parity", 64),
+]
+
+
+def per_word_right(model, cases: list[Case], bits: int) -> bool:
+    """Every case right at p = bits, one forward per word (stops at the first wrong one)."""
+    return all(all_right(model, [case], bits) for case in cases)
+
+
+def per_word_least_bits(model, cases: list[Case]) -> int | None:
+    """The sequential search (gallop from the floor, then bisect), per-word forwards."""
+    lo, hi = MIN_EMULATED_BITS, MAX_EMULATED_BITS
+    step, probe = 1, lo
+    while probe < hi and not per_word_right(model, cases, probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not per_word_right(model, cases, hi):
+        return None
+    hi = probe
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if per_word_right(model, cases, mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def words(model, n: int, count: int) -> list[Case]:
+    """`count` words of length n: count / 2 accepting and count / 2 random (word_cases)."""
+    cases = word_cases(model, automaton_of(model), n, count // 2, seed=0)
+    return cases[:count]
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """Median seconds of `repeats` calls, and the (last) result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--words", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    spec = logdepth.parse_file(EXAMPLES)
+    print(f"{args.words} words per case, median of {args.repeats} runs")
+    print(
+        f"{'construction':>12} {'language':>8} {'n':>5} {'p':>3} "
+        f"{'per word s':>11} {'batched s':>10} {'ratio':>6}"
+    )
+    total_word = total_batch = 0.0
+    for construction, language, n in SWEEP:
+        model = logdepth.compile(spec[language], construction=construction).to("float64")
+        cases = words(model, n, args.words)
+        slow, p_word = timed(lambda: per_word_least_bits(model, cases), args.repeats)  # noqa: B023
+        fast, p_batch = timed(lambda: least_bits(model, cases), args.repeats)  # noqa: B023
+        if p_word != p_batch:
+            where = f"{construction} {language} n={n}"
+            raise SystemExit(f"{where}: per word p {p_word}, batched p {p_batch}")
+        total_word += slow
+        total_batch += fast
+        print(
+            f"{construction:>12} {language:>8} {n:>5} {p_batch!s:>3} "
+            f"{slow:>11.2f} {fast:>10.2f} {slow / fast:>5.1f}x",
+            flush=True,
+        )
+    ratio = total_word / total_batch
+    print(
+        f"sweep: per word {total_word:.1f} s, batched {total_batch:.1f} s: {ratio:.1f}x "
+        f"(target at least {TARGET:.0f}x: {'met' if ratio >= TARGET else 'NOT met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
