@@ -625,7 +625,8 @@ def _names(cells: Sequence[str]) -> str:
 
 
 def cmd_precision(args: argparse.Namespace) -> int:
-    """Least mantissa bits p per n = 2^k (p-bit emulation, Definition 4) and the fit."""
+    """Least mantissa bits p per n (n = 2^k, or --sizes; p-bit emulation, Definition 4) and the
+    fit."""
     import logdepth
     from logdepth import catalog
     from logdepth.distributed import check_options
@@ -645,7 +646,6 @@ def cmd_precision(args: argparse.Namespace) -> int:
     what = fmt.unit
     # n(p): the largest n the precision model promises at p bits (the file's derived curve).
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    sizes = log2_sizes(largest)
     # The ETA weighs each size by its tokens squared (attention): the largest n is most of it.
     weight = {n: float(max((len(c.tokens) for c in fmt.case_set(model, n, 1, 0)), default=1)) ** 2
               for n in sizes}
