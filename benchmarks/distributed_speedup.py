@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.workers} workers:          median {many:7.2f} s  "
           f"({', '.join(f'{s:.2f}' for s in spread_s)}); cluster start {start_s:.1f} s")
     print(f"speed-up: {one / many:.2f}x over the default ({one / (many + start_s):.2f}x with the "
-          f"cluster's start), {alone / many:.2f}x over one thread; bound from the units on "
+          f"cluster's start), {alone / many:.2f}x over one thread, "
+          f"{statistics.median(whole_s) / many:.2f}x over the sweep before the groups; "
+          f"bound from the units on "
           f"{args.workers} workers: {bound:.2f}x (one task per size: {unsplit:.2f}x)")
     print("(a machine shared with other work inflates a multi-threaded process's time most: "
           "compare the two serial lines)")
