@@ -7,12 +7,14 @@ changing load hits both alike.
                                               [--workers 2] [--repeats 3]
 
 Needs the extra: pip install 'logdepth[distributed]'. The cluster is started once, before the
-timed runs (the CLI pays its start, a few seconds, on top: printed too). Each size of the sweep is
-one task, so the speed-up is bounded by the largest size's share of the work (attention is
-quadratic in n, so n = 2^k alone is about 3/4 of a 2..2^k sweep's forward-pass work); the
-script prints that bound, computed from the serial run's per-size seconds, beside the measured
-figure. The reports are compared too: a distributed sweep that differs is an error, not a
-speed-up. (Not named distributed.py: run as a script, that would shadow Dask's `distributed`.)
+timed runs (the CLI pays its start, a few seconds, on top: printed too). The sweep's units of
+work are `verify.precision.sweep_cases`: a size above 1/k of the sweep's work runs as k groups of
+its input set (attention is quadratic in n, so n = 2^j alone is about 3/4 of a 2..2^j sweep), the
+others whole. The speed-up is bounded by the largest unit's share; the script prints that bound,
+from the one-thread serial runs' seconds per unit, beside the measured figure, and the bound
+one task per size would have. The reports are compared too: a distributed sweep that differs is
+an error, not a speed-up. (Not named distributed.py: run as a script, that would shadow Dask's
+`distributed`.)
 """
 
 from __future__ import annotations
@@ -31,14 +33,27 @@ import torch  # noqa: E402
 import logdepth  # noqa: E402
 from logdepth import distributed  # noqa: E402
 from logdepth.precision import log2_sizes  # noqa: E402
-from logdepth.verify.precision import SizeCase, size_bits, sweep  # noqa: E402
+from logdepth.verify.precision import SizeCase, size_bits, sweep, sweep_cases  # noqa: E402
+
+
+class Timed(distributed.InProcess):
+    """The in-process backend, keeping each unit's seconds."""
+
+    def __init__(self, model: logdepth.CompiledModel) -> None:
+        super().__init__(model)
+        self.seconds: dict[SizeCase, float] = {}
+
+    def map(self, fn, items, *args, **kwargs):  # type: ignore[override]
+        for item, result, seconds in super().map(fn, items, *args, **kwargs):
+            self.seconds[item] = seconds
+            yield item, result, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--spec", default=str(ROOT / "examples" / "basics.ld"))
     ap.add_argument("--name", default="parity")
-    ap.add_argument("--construction", default="uniform")
+    ap.add_argument("--construction", default="uniform", help="uniform, wide, ...")
     ap.add_argument("--max-n", type=int, default=256)
     ap.add_argument("--inputs", type=int, default=4)
     ap.add_argument("--workers", type=int, default=2)
@@ -58,18 +73,28 @@ def main(argv: list[str] | None = None) -> int:
         start_s = time.perf_counter() - began
         serial_s: list[float] = []
         spread_s: list[float] = []
-        per_size: dict[int, list[float]] = {n: [] for n in sizes}
+        units = sweep_cases(model, sizes, k=args.inputs)
+        per_unit: dict[SizeCase, list[float]] = {u: [] for u in units}
         reference = None
         threads = torch.get_num_threads()
         single_s: list[float] = []
+        whole_s: list[float] = []
         for _ in range(args.repeats):
             began = time.perf_counter()
             serial = sweep(model, sizes, k=args.inputs)
             serial_s.append(time.perf_counter() - began)
+            # The sizes as one least_bits each (no groups), for the split's own cost.
+            began = time.perf_counter()
+            whole = [size_bits(model, SizeCase(n, args.inputs, 0)) for n in sizes]
+            whole_s.append(time.perf_counter() - began)
+            assert [p for p in whole if p is not None] == serial.bits
             torch.set_num_threads(1)  # the same sweep with one thread, as each worker has
             began = time.perf_counter()
-            single = sweep(model, sizes, k=args.inputs)
+            timed = Timed(model)
+            single = sweep(model, sizes, k=args.inputs, backend=timed)
             single_s.append(time.perf_counter() - began)
+            for unit, seconds in timed.seconds.items():
+                per_unit[unit].append(seconds)
             torch.set_num_threads(threads)
             assert single.bits == serial.bits
             backend = connected.backend(model)
@@ -82,28 +107,35 @@ def main(argv: list[str] | None = None) -> int:
                       f"{spread.bits} on the workers", file=sys.stderr)
                 return 1
             reference = serial
-        # Per-size seconds of the serial sweep (once more, timed per size), for the bound.
-        for case, _, seconds in distributed.InProcess(model).map(
-            size_bits, [SizeCase(n, args.inputs, 0) for n in sizes]
-        ):
-            per_size[case.n].append(seconds)
     assert reference is not None
     one, many = statistics.median(serial_s), statistics.median(spread_s)
-    work = {n: statistics.median(s) for n, s in per_size.items()}
-    total, largest = sum(work.values()), max(work.values())
+    work = {u: statistics.median(s) for u, s in per_unit.items()}
+    by_size: dict[int, float] = {}
+    for unit, seconds in work.items():
+        by_size[unit.n] = by_size.get(unit.n, 0.0) + seconds
+    total, largest, whole = sum(work.values()), max(work.values()), max(by_size.values())
     bound = total / max(largest, total / args.workers)
+    unsplit = total / max(whole, total / args.workers)
+    split = sorted({u.n for u in units if u.groups > 1})
     print(f"least p per n: {dict(zip(reference.sizes, reference.bits, strict=True))}")
-    print(f"  largest size's share of the serial work: {largest / total:.0%}")
+    print(f"  {len(units)} units: n = {', '.join(map(str, split)) or 'none'} in {args.inputs} "
+          f"groups, the rest whole; largest size {whole / total:.0%} of the serial work (1 "
+          f"thread), largest unit {largest / total:.0%}")
     alone = statistics.median(single_s)
     print(f"one process:        median {one:7.2f} s  ({', '.join(f'{s:.2f}' for s in serial_s)})"
           f"  [{threads} torch threads, the CLI's default]")
     print(f"one process:        median {alone:7.2f} s  "
           f"({', '.join(f'{s:.2f}' for s in single_s)})  [1 torch thread]")
+    print(f"one process, whole: median {statistics.median(whole_s):7.2f} s  "
+          f"({', '.join(f'{s:.2f}' for s in whole_s)})  [{threads} threads, one least_bits per "
+          "size: the sweep before the groups]")
     print(f"{args.workers} workers:          median {many:7.2f} s  "
           f"({', '.join(f'{s:.2f}' for s in spread_s)}); cluster start {start_s:.1f} s")
     print(f"speed-up: {one / many:.2f}x over the default ({one / (many + start_s):.2f}x with the "
-          f"cluster's start), {alone / many:.2f}x over one thread; size-level bound on "
-          f"{args.workers} workers: {bound:.2f}x")
+          f"cluster's start), {alone / many:.2f}x over one thread, "
+          f"{statistics.median(whole_s) / many:.2f}x over the sweep before the groups; "
+          f"bound from the units on "
+          f"{args.workers} workers: {bound:.2f}x (one task per size: {unsplit:.2f}x)")
     print("(a machine shared with other work inflates a multi-threaded process's time most: "
           "compare the two serial lines)")
     return 0

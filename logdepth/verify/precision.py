@@ -374,18 +374,61 @@ def size_search(model: CompiledModel, n: int) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class SizeCase:
-    """One case of a sweep: the size and the input set's parameters (`cases_for`)."""
+    """One case of a sweep: the size, the input set's parameters (`cases_for`), and which of
+    the set's `groups` groups it runs (`set_group`; the default: the whole set)."""
 
     n: int
     k: int
     seed: int
+    group: int = 0
+    groups: int = 1
+
+
+def set_group(cases: Sequence[Case], group: int, groups: int) -> list[Case]:
+    """Group `group` of a size's input set cut into `groups`: every `groups`-th input from
+    `group` on. A word set lists its k accepting, then k random (then k rejecting) words, so with
+    `groups` = k each group holds the i-th word of each kind, and its least p is near the whole
+    set's (fewer extra steps in its search)."""
+    return list(cases[group::groups])
 
 
 def size_bits(model: CompiledModel, case: SizeCase) -> int | None:
-    """The least p at one size (`least_bits` over `cases_for`, started at `size_search`):
-    a sweep's unit of work, wherever it runs."""
-    cases = cases_for(model, case.n, case.k, case.seed)
+    """The least p for one group of a size's input set (`least_bits` over `set_group` of
+    `cases_for`, started at `size_search`): a sweep's unit of work, wherever it runs."""
+    cases = set_group(cases_for(model, case.n, case.k, case.seed), case.group, case.groups)
     return least_bits(model, cases, **size_search(model, case.n))
+
+
+def set_work(cases: Sequence[Case]) -> float:
+    """A set's estimated forward-pass work: its tokens squared, summed over its inputs
+    (attention is quadratic in the length; the same weight `logdepth precision`'s ETA uses)."""
+    return float(sum(len(c.tokens) ** 2 for c in cases))
+
+
+def sweep_cases(
+    model: CompiledModel, sizes: Sequence[int], k: int = 4, seed: int = 0
+) -> list[SizeCase]:
+    """A sweep's units of work, in the order of `sizes`: a size whose input set is more than 1/k
+    of the sweep's estimated work (`set_work`) is cut into k groups (`set_group`), every other
+    size is one unit. So no unit is above about 1/k of the sweep, and up to k workers are not
+    held back by one large size (on n = 2..2^j the largest size alone is about 3/4 of the work);
+    a small size stays whole, since each group searches on its own and steps through p's that
+    the whole set's search skips (parity, n <= 64: about 3x the time). The split depends on the
+    sizes, k and seed only, never on where the units run: the serial and the distributed sweep
+    make the very same `size_bits` calls.
+
+    The size's least p is the max over its groups: under the monotonicity `least_bits` assumes
+    (more bits never hurt), the whole set is right at p exactly when every group is (each input
+    is answered on its own), so the least p of the set is the largest of the groups' least p;
+    and None (even MAX_EMULATED_BITS fails) when any group's is None."""
+    sets = {n: cases_for(model, n, k, seed) for n in sizes}
+    work = {n: set_work(cases) for n, cases in sets.items()}
+    total = sum(work[n] for n in sizes)
+    plan: list[SizeCase] = []
+    for n in sizes:
+        groups = max(1, min(k, len(sets[n]))) if k * work[n] > total else 1
+        plan.extend(SizeCase(n, k, seed, g, groups) for g in range(groups))
+    return plan
 
 
 def sweep(
@@ -397,22 +440,30 @@ def sweep(
     progress: Callable[[int, int | None], None] | None = None,
     backend: Any = None,
 ) -> Sweep:
-    """least_bits at every n in `sizes` (`size_bits`), then the fit over the sizes past the
-    flat floor, if there are MIN_FIT_SIZES of them (sizes where even p = 51 failed are
-    reported through `progress` and left out of the fit). The sizes run on `backend`
+    """least_bits at every n in `sizes` (the max of `size_bits` over the size's units,
+    `sweep_cases`), then the fit over the sizes past the flat floor, if there are
+    MIN_FIT_SIZES of them (sizes where even p = 51 failed are reported through `progress`, once
+    per size when its last unit is in, and left out of the fit). The units run on `backend`
     (`logdepth.distributed`; None: one after another in this process), and come back in the
     order of `sizes`: each is the same call wherever it runs, so the sweep is the same."""
     from logdepth.distributed import map_cases
 
     found_sizes: list[int] = []
     found_bits: list[int] = []
-    cases = [SizeCase(n, k, seed) for n in sizes]
-    for case, p, _seconds in map_cases(backend, model, size_bits, cases):
+    size_p: int | None = None  # the max so far over the current size's groups
+    units = sweep_cases(model, sizes, k, seed)
+    for case, p, _seconds in map_cases(backend, model, size_bits, units):
+        if case.group == 0:
+            size_p = p
+        elif size_p is not None:
+            size_p = None if p is None else max(size_p, p)
+        if case.group < case.groups - 1:
+            continue
         if progress is not None:
-            progress(case.n, p)
-        if p is not None:
+            progress(case.n, size_p)
+        if size_p is not None:
             found_sizes.append(case.n)
-            found_bits.append(p)
+            found_bits.append(size_p)
     start = floor_end(found_bits)
     if len(found_sizes) - start < MIN_FIT_SIZES:
         nan = float("nan")
