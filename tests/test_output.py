@@ -123,9 +123,9 @@ def test_trace_table_names_its_token(parity_file):
 
 
 def _fake_sweep(monkeypatch, bits_by_n: dict[int, int]) -> None:
-    """least_bits answers from a table: the CLI's fit and printing without forward passes."""
-    monkeypatch.setattr(vprecision, "cases_for", lambda model, n, k, seed: n)
-    monkeypatch.setattr(vprecision, "least_bits", lambda model, n, **kw: bits_by_n[n])
+    """A sweep's units (a size, or a group of a large size's inputs) answer from a table: the
+    CLI's fit and printing without forward passes."""
+    monkeypatch.setattr(vprecision, "size_bits", lambda model, unit: bits_by_n[unit.n])
 
 
 def test_precision_refuses_a_fit_through_two_sizes(parity_file, monkeypatch, capsys):
