@@ -646,18 +646,23 @@ def cmd_precision(args: argparse.Namespace) -> int:
     what = fmt.unit
     # n(p): the largest n the precision model promises at p bits (the file's derived curve).
     curve = (model.extra.get("report") or {}).get("frontier_by_bits") or {}
-    # The ETA weighs each size by its tokens squared (attention): the largest n is most of it.
-    weight = {n: float(max((len(c.tokens) for c in fmt.case_set(model, n, 1, 0)), default=1)) ** 2
-              for n in sizes}
-    done: list[int] = []
+    # The bar counts the sweep's units as they finish (on workers, the largest first), its ETA
+    # weighted by their estimated work (tokens squared: the largest n is most of it); the
+    # table's rows print in the order of the sizes.
+    drawn: list[tuple[int, int, float]] = []
+
+    def advance(done: int, total: int, fraction: float) -> None:
+        drawn[:] = [(done, total, fraction)]
+        if done < total:  # the last one is drawn under the table
+            bar(done, total, fraction)
 
     def show(n: int, p: int | None) -> None:
         promised = curve.get(str(p)) if p is not None else None
         shown = "-" if promised is None else ("none" if promised < 1 else f"{promised:,}")
         bar.clear()
         print(f"  {n:>8} {p if p is not None else '>51':>4} {shown:>12}", flush=True)
-        done.append(n)
-        bar(len(done), len(sizes), sum(weight[m] for m in done) / sum(weight.values()))
+        if drawn and drawn[0][0] < drawn[0][1]:
+            bar(*drawn[0])
 
     with _backend(model, args) as backend:  # a cluster that cannot start: nothing printed
         run = backend if args.workers is not None or args.scheduler is not None else None
@@ -669,8 +674,13 @@ def cmd_precision(args: argparse.Namespace) -> int:
         print(
             f"  {'n':>8} {'p':>4} {'frontier(p)':>12}   (frontier(p): the largest n promised at p)"
         )
-        bar = Bar("sizes")  # started once the cluster is up: the ETA counts the sweep only
-        result = sweep(model, sizes, k=args.inputs, seed=args.seed, progress=show, backend=run)
+        bar = Bar("units")  # started once the cluster is up: the ETA counts the sweep only
+        result = sweep(
+            model, sizes, k=args.inputs, seed=args.seed, progress=show, backend=run,
+            advance=advance,
+        )
+        if drawn:
+            bar(*drawn[0])
     if not result.fitted:
         past = result.past_floor
         where = f" (n = {', '.join(map(str, past))})" if past else ""

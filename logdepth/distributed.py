@@ -9,8 +9,10 @@ workers by reference) and gets the model as its first argument.
   model object in hand: exactly what the sweeps did before there was a backend.
 - `Dask` (`--workers N`: a `LocalCluster` of N worker processes; `--scheduler ADDRESS`: a
   running cluster): consecutive items are grouped into tasks of about `group_cost` (the
-  caller's cost unit) so that scheduling is amortised; at most `TASKS_PER_WORKER` tasks per
-  worker are in flight ahead of the one the caller waits for. The weight file's bytes go to
+  caller's cost unit) so that scheduling is amortised. A map that a budget can cut short
+  (verify's `admit`) keeps at most `TASKS_PER_WORKER` tasks per worker in flight ahead of the
+  one the caller waits for; one that nothing cuts (precision's sweep) submits every task at
+  once, the costliest first. The weight file's bytes go to
   every worker once (as the result of a task, which the cluster can rerun); each worker (each
   of its threads, if it runs several) loads them once and keeps the `CompiledModel` keyed by
   the bytes' SHA-256, the dtype and the device. No model is ever pickled. A worker that dies loses
@@ -29,7 +31,10 @@ workers is a `MissingExtraError` naming it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import hashlib
+import itertools
 import os
 import signal
 import tempfile
@@ -109,17 +114,22 @@ class InProcess:
         cost: Callable[[T], float] | None = None,
         group_cost: float | None = None,
         admit: Callable[[T], bool] | None = None,
+        finished: Callable[[T], None] | None = None,
     ) -> Iterator[tuple[T, R, float]]:
         """(item, fn(model, item), seconds) per item, lazily: an item is taken from `items` only
         after the previous result was consumed, and runs only if `admit(item)` (asked then)
-        says so; the first refusal ends the map."""
+        says so; the first refusal ends the map. `finished(item)` is called as each item's
+        result arrives (here: just before it is handed out)."""
         self.used = True
         for item in items:
             if admit is not None and not admit(item):
                 return
             began = time.perf_counter()
             result = fn(self.model, item)
-            yield item, result, time.perf_counter() - began
+            seconds = time.perf_counter() - began
+            if finished is not None:
+                finished(item)
+            yield item, result, seconds
 
     def close(self) -> None:
         pass
@@ -132,6 +142,38 @@ class InProcess:
 # load per worker.
 _MODELS: dict[tuple[str, str | None, str | None, int], CompiledModel] = {}
 
+# glibc's own ceiling for its dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX = 4 MiB *
+# sizeof(long): 32 MiB on a 64-bit machine), and the trim threshold glibc pairs with it (twice
+# the mmap threshold, as its dynamic adjustment sets them).
+GLIBC_MMAP_THRESHOLD_MAX = 4 * 1024 * 1024 * ctypes.sizeof(ctypes.c_long)
+GLIBC_TRIM_THRESHOLD = 2 * GLIBC_MMAP_THRESHOLD_MAX
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+_MALLOC_RESTORED: list[bool] = []
+
+
+def _restore_malloc_thresholds() -> None:
+    """Undo what Dask's nanny does to a worker's allocator, once per process.
+
+    The nanny starts every worker with MALLOC_TRIM_THRESHOLD_=65536 (its
+    `distributed.nanny.pre-spawn-environ`, to hand memory back to the system). Setting any
+    threshold turns off glibc's dynamic mmap threshold, so it stays at 128 KiB: every tensor
+    above that is a fresh mmap, zeroed page by page on first touch and unmapped on free. The
+    emulated forward makes two temporaries per rounding, so a precision sweep's unit ran 2.2x
+    slower in a worker than in a process without the variable (parity, uniform, n = 128, one
+    thread: 2.2 s against 1.0 s; with these mallopt calls, 1.0 s). The fix is the thresholds
+    glibc's dynamic rule would reach; on a C library other than glibc, or without the
+    variable, nothing is changed."""
+    if _MALLOC_RESTORED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    _MALLOC_RESTORED.append(True)
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(name)
+        libc.mallopt(_M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD_MAX)
+        libc.mallopt(_M_TRIM_THRESHOLD, GLIBC_TRIM_THRESHOLD)
+
 
 def _worker_model(sha: str, data: bytes, dtype: str | None, device: str | None) -> CompiledModel:
     """This worker thread's model for these bytes, loaded (and checked by `load`) on first
@@ -139,6 +181,7 @@ def _worker_model(sha: str, data: bytes, dtype: str | None, device: str | None) 
     key = (sha, dtype, device, threading.get_ident())
     model = _MODELS.get(key)
     if model is None:
+        _restore_malloc_thresholds()
         from logdepth.model.compiled import load
 
         if hashlib.sha256(data).hexdigest() != sha:
@@ -221,72 +264,125 @@ class Dask:
         cost: Callable[[T], float] | None = None,
         group_cost: float | None = None,
         admit: Callable[[T], bool] | None = None,
+        finished: Callable[[T], None] | None = None,
     ) -> Iterator[tuple[T, R, float]]:
         """(item, fn(model, item), seconds on the worker) per item, in the items' order. Items are
         grouped while their summed `cost` stays under `group_cost` (one item per task without
         them). `admit(item)` is asked, as in `InProcess.map`, once every earlier result has
         been consumed (here: just before the item's own result is handed out, so it sees the
         state a serial run would); its first refusal ends the map, that item's result and
-        everything after it are dropped, and pending tasks are cancelled."""
+        everything after it are dropped, and pending tasks are cancelled. `finished(item)` is
+        called in this thread as each item's result arrives, in the order they arrive."""
         self.used = True
-        source = iter(items)
-        pending: deque[Any] = deque()
+        if admit is None:
+            yield from self._map_all(fn, items, cost, group_cost, finished)
+            return
+        groups = _grouped(items, cost, group_cost)
+        pending: deque[tuple[list[T], Any]] = deque()  # (items, future) of each task
         window = TASKS_PER_WORKER * self.workers
-
-        def submit_next(groups: deque[list[T]]) -> bool:
-            group: list[T] = []
-            total = 0.0
-            for item in source:
-                group.append(item)
-                total += cost(item) if cost is not None else 0.0
-                if cost is None or group_cost is None or total >= group_cost:
-                    break
-            if not group:
-                return False
-            groups.append(group)
-            pending.append(
-                self.client.submit(
-                    _run_group,
-                    fn,
-                    self.sha,
-                    self.data,
-                    self.source.dtype,
-                    self.source.device,
-                    group,
-                    pure=False,
-                )
-            )
-            return True
-
-        groups: deque[list[T]] = deque()  # the items of each pending task
         try:
-            while len(pending) < window and submit_next(groups):
-                pass
+            for group in itertools.islice(groups, window):
+                pending.append((group, self._submit(fn, group)))
             while pending:
-                try:
-                    results = pending[0].result()
-                except Exception as err:  # a task whose workers kept dying
-                    if type(err).__name__ != "KilledWorker":
-                        raise
-                    raise WorkerError(
-                        f"the workers running a task died again and again, so Dask gave it "
-                        f"up ({err}); the cases done so far are lost with this run"
-                    ) from None
-                pending.popleft()
-                group = groups.popleft()
-                submit_next(groups)  # keep the workers busy while the caller consumes
+                group, future = pending.popleft()
+                results = _collect(future)
+                for more in itertools.islice(groups, 1):  # keep the workers busy
+                    pending.append((more, self._submit(fn, more)))
                 for item, result in zip(group, results, strict=True):
-                    if admit is not None and not admit(item):
+                    if not admit(item):
                         return
+                    if finished is not None:
+                        finished(item)
                     yield (item, *result)
         finally:
-            for future in pending:
+            for _, future in pending:
+                future.cancel()
+
+    def _submit(self, fn: Callable[[CompiledModel, Any], Any], group: list[Any], **kw: Any) -> Any:
+        """One task: `fn` on every item of `group`, on a worker (`_run_group`)."""
+        return self.client.submit(
+            _run_group, fn, self.sha, self.data, self.source.dtype, self.source.device, group,
+            pure=False, **kw,
+        )
+
+    def _map_all(
+        self,
+        fn: Callable[[CompiledModel, T], R],
+        items: Iterable[T],
+        cost: Callable[[T], float] | None,
+        group_cost: float | None,
+        finished: Callable[[T], None] | None,
+    ) -> Iterator[tuple[T, R, float]]:
+        """`map` when nothing can end it early (no `admit`: a precision sweep): every task is
+        submitted at once, the costliest first (Dask's `priority`), and the results handed out
+        in the items' order (`finished` hears of each item as its task comes back, so a
+        progress bar moves while the small first items wait their turn). Largest first is the
+        classic schedule for independent tasks on several workers: a large task left for last
+        runs alone while the other workers idle (in submission order, the last group of
+        n = 256 of a 2..256 parity sweep did)."""
+        groups = list(_grouped(items, cost, group_cost))
+        work = [sum(cost(item) for item in group) if cost else 0.0 for group in groups]
+        rank = sorted(range(len(groups)), key=lambda g: -work[g])  # stable: ties keep order
+        priority = {g: len(groups) - r for r, g in enumerate(rank)}
+        futures = [self._submit(fn, group, priority=priority[g]) for g, group in enumerate(groups)]
+        index = {id(future): g for g, future in enumerate(futures)}
+        arrived: dict[int, list[tuple[Any, float]]] = {}
+        handed = 0
+        try:
+            for future in _arrivals(futures):
+                g = index[id(future)]
+                arrived[g] = _collect(future)
+                if finished is not None:
+                    for item in groups[g]:
+                        finished(item)
+                while handed in arrived:
+                    for item, result in zip(groups[handed], arrived.pop(handed), strict=True):
+                        yield (item, *result)
+                    handed += 1
+        finally:
+            for future in futures:
                 future.cancel()
 
     def close(self) -> None:
         """Release the weight file's bytes on the cluster (the client is the `Cluster`'s)."""
         with contextlib.suppress(Exception):
             self.client.cancel([self.data])
+
+
+def _grouped(
+    items: Iterable[T], cost: Callable[[T], float] | None, group_cost: float | None
+) -> Iterator[list[T]]:
+    """Consecutive items, lazily, in groups whose summed `cost` first reaches `group_cost`
+    (single items without a cost or a group cost)."""
+    group: list[T] = []
+    total = 0.0
+    for item in items:
+        group.append(item)
+        total += cost(item) if cost is not None else 0.0
+        if cost is None or group_cost is None or total >= group_cost:
+            yield group
+            group, total = [], 0.0
+    if group:
+        yield group
+
+
+def _arrivals(futures: list[Any]) -> Iterator[Any]:
+    """The futures, each as it finishes (Dask's `as_completed`)."""
+    return iter(_distributed().as_completed(futures))
+
+
+def _collect(future: Any) -> list[tuple[Any, float]]:
+    """A task's results, or `WorkerError` when Dask gave the task up (its workers kept
+    dying)."""
+    try:
+        return future.result()
+    except Exception as err:
+        if type(err).__name__ != "KilledWorker":
+            raise
+        raise WorkerError(
+            f"the workers running a task died again and again, so Dask gave it up ({err}); the "
+            "cases done so far are lost with this run"
+        ) from None
 
 
 Backend = InProcess | Dask
@@ -362,7 +458,10 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
                     threads_per_worker=1,  # one task per process; torch gets one thread each
                     processes=True,
                     dashboard_address=":0",  # any free port: never collide with another cluster
-                    silence_logs=logging.ERROR,
+                    # A worker busy in a long task when Ctrl-C closes the scheduler logs a failed
+                    # heartbeat, with a traceback, at ERROR: nothing a run needs (a task's own
+                    # error comes back through its future), so only CRITICAL is shown.
+                    silence_logs=logging.CRITICAL,
                     memory_limit=0,  # a sweep's memory is bounded by its batches, not by Dask
                 )
             client = distributed.Client(local)
@@ -415,9 +514,11 @@ def map_cases(
     cost: Callable[[T], float] | None = None,
     group_cost: float | None = None,
     admit: Callable[[T], bool] | None = None,
+    finished: Callable[[T], None] | None = None,
 ) -> Iterator[tuple[T, R, float]]:
     """`run.map(...)`, or in this process when no backend is given."""
-    return (run if run is not None else InProcess(model)).map(fn, items, cost, group_cost, admit)
+    backend = run if run is not None else InProcess(model)
+    return backend.map(fn, items, cost, group_cost, admit, finished)
 
 
 # ---- the backend a verification runs on (set around a verifier, like the oracle) --------------

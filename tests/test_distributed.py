@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,7 @@ class ThreadClient:
         self.rng = random.Random(seed)
         self.n = workers
         self.submitted: list[_Future] = []
+        self.priorities: list[int] = []
 
     def cancel(self, futures) -> None:
         for future in futures:
@@ -72,10 +73,11 @@ class ThreadClient:
     def scheduler_info(self, n_workers=-1):
         return {"workers": {f"w{i}": {} for i in range(self.n)}}
 
-    def submit(self, fn, *args, pure=True, key=None):
+    def submit(self, fn, *args, pure=True, key=None, priority=0):
         if key is not None:  # the weights: a finished future holding them
             return _Future(self.pool.submit(fn, *args), 0.0)
         delay = self.rng.random() * 0.02
+        self.priorities.append(priority)
 
         def later():
             time.sleep(delay)
@@ -87,6 +89,21 @@ class ThreadClient:
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(autouse=True)
+def _thread_arrivals(monkeypatch):
+    """`Dask.map`'s wait for the next finished task, for the stand-in client's futures (real
+    Dask futures pass through to Dask's `as_completed`)."""
+    real = distributed._arrivals
+
+    def arrivals(futures):
+        if not all(isinstance(f, _Future) for f in futures):
+            return real(futures)
+        outer = {id(f.inner): f for f in futures}
+        return (outer[id(done)] for done in as_completed([f.inner for f in futures]))
+
+    monkeypatch.setattr(distributed, "_arrivals", arrivals)
 
 
 def _square(model, item: int) -> int:
@@ -106,6 +123,22 @@ def test_map_keeps_the_order_and_groups_items(parity_file):
     assert [(i, r) for i, r, _ in got] == [(i, i * i) for i in items]
     # Three items a task: 14 tasks, each run once.
     assert len(backend.client.submitted) == 14
+    backend.close()
+
+
+def test_a_map_nothing_can_cut_runs_the_costliest_first(parity_file):
+    """Without `admit` every item is submitted at once, the costliest at the highest Dask
+    priority (largest first: no large unit left to run alone at the end); the results still
+    come back in the items' order, and `finished` hears of every item once, as it arrives."""
+    model = logdepth.load(parity_file)
+    backend = _dask(model, workers=3)
+    items = [5, 1, 9, 3, 7, 2]
+    heard: list[int] = []
+    got = list(backend.map(_square, items, cost=float, finished=heard.append))
+    assert [(i, r) for i, r, _ in got] == [(i, i * i) for i in items]
+    assert sorted(heard) == sorted(items)
+    by_priority = [i for _, i in sorted(zip(backend.client.priorities, items, strict=True))]
+    assert by_priority == sorted(items)  # the higher the cost, the higher the priority
     backend.close()
 
 
@@ -251,7 +284,8 @@ def _start(*argv: str) -> subprocess.Popen:
 @pytest.mark.slow
 def test_a_worker_killed_mid_sweep_loses_nothing(parity_file, tmp_path):
     """`dask scheduler` and two `dask worker`s as processes; one worker is killed when the
-    first size's result arrives; the sweep still reports every size, as the serial one."""
+    first unit comes back (the others are queued or running: a sweep submits them all at
+    once); the sweep still reports every size, as the serial one."""
     distributed_module = pytest.importorskip("distributed")
     model = logdepth.load(parity_file)
     sizes = [2, 4, 8, 16, 32]
@@ -271,16 +305,19 @@ def test_a_worker_killed_mid_sweep_loses_nothing(parity_file, tmp_path):
         with distributed_module.Client(address, timeout="60s") as client:
             client.wait_for_workers(2, timeout=120)
         seen: list[int] = []
+        units_left: list[int] = []
 
-        def kill_one(n: int, p: int | None) -> None:
-            seen.append(n)
-            if len(seen) == 1:
+        def kill_one(done: int, total: int, fraction: float) -> None:
+            if done == 1:
+                units_left.append(total - done)
                 os.killpg(processes[1].pid, signal.SIGKILL)
 
         with distributed.backend(model, scheduler=address) as backend:
             assert backend.workers == 2
-            spread = sweep(model, sizes, k=2, backend=backend, progress=kill_one)
+            spread = sweep(model, sizes, k=2, backend=backend,
+                           progress=lambda n, p: seen.append(n), advance=kill_one)
         assert processes[1].wait(timeout=30) == -signal.SIGKILL
+        assert units_left and units_left[0] > 0  # killed mid-sweep
         assert seen == sizes  # every size once, in order
         assert (spread.sizes, spread.bits) == (serial.sizes, serial.bits)
     finally:
@@ -320,3 +357,31 @@ def test_ctrl_c_stops_the_cluster_and_exits_130(parity_file):
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_workers_get_glibcs_own_malloc_thresholds_back(monkeypatch):
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set, which pins glibc's mmap
+    threshold at 128 KiB (every large tensor a fresh, zeroed mapping: a sweep's unit ran 2.2x
+    slower). On its first model, a worker sets the thresholds glibc's dynamic rule reaches:
+    mmap 32 MiB, trim twice that; once per process, and only where the variable is set."""
+    import ctypes
+    import ctypes.util
+
+    calls: list[tuple[int, int]] = []
+
+    class FakeLibc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libc.so.6")
+    monkeypatch.setattr(distributed, "_MALLOC_RESTORED", [])
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    distributed._restore_malloc_thresholds()
+    assert calls == []  # no variable: glibc's dynamic thresholds are still on
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    distributed._restore_malloc_thresholds()
+    distributed._restore_malloc_thresholds()
+    mmap_max = 4 * 1024 * 1024 * ctypes.sizeof(ctypes.c_long)  # glibc: DEFAULT_MMAP_THRESHOLD_MAX
+    assert calls == [(-3, mmap_max), (-1, 2 * mmap_max)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD

@@ -22,7 +22,7 @@ from logdepth.verify.precision import (
     sweep,
     sweep_cases,
 )
-from tests.test_distributed import ThreadClient
+from tests.test_distributed import ThreadClient, _thread_arrivals  # noqa: F401 (autouse)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -382,6 +382,9 @@ class SizeCase:
     seed: int
     group: int = 0
     groups: int = 1
+    # The unit's estimated work (`set_work` of its inputs), for a backend that runs the largest
+    # units first; not part of the case's identity.
+    work: float = field(default=0.0, compare=False)
 
 
 def set_group(cases: Sequence[Case], group: int, groups: int) -> list[Case]:
@@ -427,8 +430,16 @@ def sweep_cases(
     plan: list[SizeCase] = []
     for n in sizes:
         groups = max(1, min(k, len(sets[n]))) if k * work[n] > total else 1
-        plan.extend(SizeCase(n, k, seed, g, groups) for g in range(groups))
+        plan.extend(
+            SizeCase(n, k, seed, g, groups, set_work(set_group(sets[n], g, groups)))
+            for g in range(groups)
+        )
     return plan
+
+
+def unit_work(case: SizeCase) -> float:
+    """A sweep unit's cost for the backend (`SizeCase.work`)."""
+    return case.work
 
 
 def sweep(
@@ -439,20 +450,32 @@ def sweep(
     seed: int = 0,
     progress: Callable[[int, int | None], None] | None = None,
     backend: Any = None,
+    advance: Callable[[int, int, float], None] | None = None,
 ) -> Sweep:
     """least_bits at every n in `sizes` (the max of `size_bits` over the size's units,
     `sweep_cases`), then the fit over the sizes past the flat floor, if there are
     MIN_FIT_SIZES of them (sizes where even p = 51 failed are reported through `progress`, once
     per size when its last unit is in, and left out of the fit). The units run on `backend`
     (`logdepth.distributed`; None: one after another in this process), and come back in the
-    order of `sizes`: each is the same call wherever it runs, so the sweep is the same."""
+    order of `sizes`: each is the same call wherever it runs, so the sweep is the same.
+    `advance(units done, units, share of the estimated work done)` is called as each unit
+    finishes, in whatever order they finish (a progress bar's call, `progress.Bar`)."""
     from logdepth.distributed import map_cases
 
     found_sizes: list[int] = []
     found_bits: list[int] = []
     size_p: int | None = None  # the max so far over the current size's groups
     units = sweep_cases(model, sizes, k, seed)
-    for case, p, _seconds in map_cases(backend, model, size_bits, units):
+    total_work = sum(u.work for u in units) or 1.0
+    finished: list[SizeCase] = []
+
+    def unit_finished(unit: SizeCase) -> None:
+        finished.append(unit)
+        if advance is not None:
+            advance(len(finished), len(units), sum(u.work for u in finished) / total_work)
+
+    results = map_cases(backend, model, size_bits, units, unit_work, finished=unit_finished)
+    for case, p, _seconds in results:
         if case.group == 0:
             size_p = p
         elif size_p is not None:
