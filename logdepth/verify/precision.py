@@ -214,36 +214,67 @@ def sequential_search(
     guess: int | None = None,
 ) -> int | None:
     """The one-p-at-a-time search over `verdict(p)` (every case right at p?), which
-    `least_bits` follows. With a `guess` it runs the guess, then steps one bit at a time toward
-    the answer: two probes when the guess is right. Otherwise it gallops up from `lo` (a sweep
-    passes the previous size's p, since a longer input never needs fewer bits), then bisects.
-    Either way the p returned ran right, and p - 1 ran wrong unless p is MIN_EMULATED_BITS."""
+    `least_bits` follows. Either way the p returned ran right, and p - 1 ran wrong unless p is
+    MIN_EMULATED_BITS.
+
+    With a `guess` (a sweep's: the least p whose frontier the file's precision model promises
+    reaches n, a sufficient p by its derivation, so the least p is at most it and often one
+    below) it starts one below the guess. Right: it gallops down (1, 2, 4, ... bits) to a wrong
+    p and bisects; wrong: it gallops up to a right p (at most `hi`) and bisects. A right p costs
+    every case of the set, a wrong one usually the first case only (`right_at`'s waves), so
+    the search spends its full sets where it must: when the guess is one bit high (the
+    Theorem 1 models), one full set at p and one short one at p - 1; when it is several bits
+    high (the wide models: 16 guessed, 10 measured), a gallop rather than one step a bit.
+
+    Without a guess it gallops up from `lo` (a caller may pass a p known to be needed, since a
+    longer input never needs fewer bits), then bisects."""
     if guess is not None and lo <= guess <= hi:
-        if verdict(guess):
-            p = guess
-            while p > MIN_EMULATED_BITS and verdict(p - 1):
-                p -= 1
-            return p
-        p = guess + 1
-        while p <= hi and not verdict(p):
-            p += 1
-        return p if p <= hi else None
+        start = max(MIN_EMULATED_BITS, guess - 1)
+        if verdict(start):
+            return _gallop_down(verdict, start)
+        return _gallop_up(verdict, start, hi)
     lo = max(lo, MIN_EMULATED_BITS)
     if lo > MIN_EMULATED_BITS and verdict(lo - 1):
         lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
-    step, probe = 1, lo
-    while probe < hi and not verdict(probe):
-        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
-    if probe >= hi and not verdict(hi):
-        return None
-    hi = probe
-    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
-        mid = (lo + hi) // 2
+    if verdict(lo):  # lo - 1 ran wrong (just above), or lo is the floor
+        return lo
+    return _gallop_up(verdict, lo, hi)
+
+
+def _gallop_down(verdict: Callable[[int], bool], right: int) -> int:
+    """The least right p, from a right one: steps of 1, 2, 4, ... bits down to a wrong p (or
+    the floor, MIN_EMULATED_BITS, right), then bisection between the two."""
+    step = 1
+    while right > MIN_EMULATED_BITS:
+        probe = max(MIN_EMULATED_BITS, right - step)
+        if not verdict(probe):
+            return _bisect(verdict, probe, right)
+        right, step = probe, 2 * step
+    return right
+
+
+def _gallop_up(verdict: Callable[[int], bool], wrong: int, hi: int) -> int | None:
+    """The least right p above a wrong one: steps of 1, 2, 4, ... bits up to a right p (None if
+    even `hi` runs wrong), then bisection between the two."""
+    step = 1
+    while wrong < hi:
+        probe = min(hi, wrong + step)
+        if verdict(probe):
+            return _bisect(verdict, wrong, probe)
+        wrong, step = probe, 2 * step
+    return None
+
+
+def _bisect(verdict: Callable[[int], bool], wrong: int, right: int) -> int:
+    """The least right p in (wrong, right], p - 1 wrong: bisection, keeping a wrong p below a
+    right one."""
+    while right - wrong > 1:
+        mid = (wrong + right) // 2
         if verdict(mid):
-            hi = mid
+            right = mid
         else:
-            lo = mid + 1
-    return hi
+            wrong = mid
+    return right
 
 
 # p probed per batched forward: the p the search needs next and the two it needs after that
