@@ -8,10 +8,10 @@ changing load hits both alike.
 
 Needs the extra: pip install 'logdepth[distributed]'. The cluster is started once, before the
 timed runs (the CLI pays its start, a few seconds, on top: printed too). The sweep's units of
-work are `verify.precision.sweep_cases`: a size above 1/k of the sweep's work runs as k groups of
-its input set (attention is quadratic in n, so n = 2^j alone is about 3/4 of a 2..2^j sweep), the
-others whole. The speed-up is bounded by the largest unit's share; the script prints that bound,
-from the one-thread serial runs' seconds per unit, beside the measured figure, and the bound
+work are `verify.precision.sweep_cases`: a size above 1/k of the sweep's work runs as the fewest
+groups of its input set that bring each under 1/k (attention is quadratic in n, so n = 2^j alone
+is about 3/4 of a 2..2^j sweep), the others whole. The speed-up is bounded by the largest unit's
+share; the script prints that bound, from the one-thread serial runs' seconds per unit, beside the measured figure, and the bound
 one task per size would have. The reports are compared too: a distributed sweep that differs is
 an error, not a speed-up. (Not named distributed.py: run as a script, that would shadow Dask's
 `distributed`.)
@@ -116,10 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     total, largest, whole = sum(work.values()), max(work.values()), max(by_size.values())
     bound = total / max(largest, total / args.workers)
     unsplit = total / max(whole, total / args.workers)
-    split = sorted({u.n for u in units if u.groups > 1})
+    split = sorted({(u.n, u.groups) for u in units if u.groups > 1})
     print(f"least p per n: {dict(zip(reference.sizes, reference.bits, strict=True))}")
-    print(f"  {len(units)} units: n = {', '.join(map(str, split)) or 'none'} in {args.inputs} "
-          f"groups, the rest whole; largest size {whole / total:.0%} of the serial work (1 "
+    cut = ", ".join(f"n = {n} in {g} groups" for n, g in split) or "no size cut"
+    print(f"  {len(units)} units: {cut}, the rest whole; largest size {whole / total:.0%} of "
+          f"the serial work (1 "
           f"thread), largest unit {largest / total:.0%}")
     alone = statistics.median(single_s)
     print(f"one process:        median {one:7.2f} s  ({', '.join(f'{s:.2f}' for s in serial_s)})"

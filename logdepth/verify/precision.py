@@ -11,6 +11,7 @@ runs several p per batched forward, each row of the batch at its own p.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -443,11 +444,13 @@ def sweep_cases(
     model: CompiledModel, sizes: Sequence[int], k: int = 4, seed: int = 0
 ) -> list[SizeCase]:
     """A sweep's units of work, in the order of `sizes`: a size whose input set is more than 1/k
-    of the sweep's estimated work (`set_work`) is cut into k groups (`set_group`), every other
-    size is one unit. So no unit is above about 1/k of the sweep, and up to k workers are not
-    held back by one large size (on n = 2..2^j the largest size alone is about 3/4 of the work);
-    a small size stays whole, since each group searches on its own and steps through p's that
-    the whole set's search skips (parity, n <= 64: about 3x the time). The split depends on the
+    of the sweep's estimated work (`set_work`) is cut into the fewest groups (`set_group`, at
+    most k) that bring each under about 1/k, every other size is one unit. So no unit is above
+    about 1/k of the sweep, and up to k workers are not held back by one large size (on
+    n = 2..2^j the largest size alone is about 3/4 of the work: three groups at k = 4); no
+    more groups than that, since each group searches on its own and pays its own wrong p - 1
+    and its own steps below the set's p (parity, uniform, n = 256, 8 inputs: 9 rows of
+    forward passes whole, 30 as four groups). The split depends on the
     sizes, k and seed only, never on where the units run: the serial and the distributed sweep
     make the very same `size_bits` calls.
 
@@ -460,7 +463,9 @@ def sweep_cases(
     total = sum(work[n] for n in sizes)
     plan: list[SizeCase] = []
     for n in sizes:
-        groups = max(1, min(k, len(sets[n]))) if k * work[n] > total else 1
+        # The fewest groups that bring each under 1/k of the sweep: each group pays its own
+        # search (its own wrong p - 1, its own steps below the set's p).
+        groups = max(1, min(k, len(sets[n]), math.ceil(k * work[n] / total)))
         plan.extend(
             SizeCase(n, k, seed, g, groups, set_work(set_group(sets[n], g, groups)))
             for g in range(groups)
