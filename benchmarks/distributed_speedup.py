@@ -11,10 +11,10 @@ timed runs (the CLI pays its start, a few seconds, on top: printed too). The swe
 work are `verify.precision.sweep_cases`: a size above 1/k of the sweep's work runs as the fewest
 groups of its input set that bring each under 1/k (attention is quadratic in n, so n = 2^j alone
 is about 3/4 of a 2..2^j sweep), the others whole. The speed-up is bounded by the largest unit's
-share; the script prints that bound, from the one-thread serial runs' seconds per unit, beside the measured figure, and the bound
-one task per size would have. The reports are compared too: a distributed sweep that differs is
-an error, not a speed-up. (Not named distributed.py: run as a script, that would shadow Dask's
-`distributed`.)
+share; the script prints that bound, from the one-thread serial runs' seconds per unit, beside
+the measured figure, and the bound one task per size would have. The reports are compared too:
+a distributed sweep that differs is an error, not a speed-up. (Not named distributed.py: run as
+a script, that would shadow Dask's `distributed`.)
 """
 
 from __future__ import annotations
