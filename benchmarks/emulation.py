@@ -11,19 +11,24 @@ sweep draws them), and the least p at which all of them run right under p-bit em
 - batched: `verify.precision.least_bits`, every (word, p) pair a row of batched forwards, each
   row at its own p (`UniversalTransformer.precision_bits` as a per-row tensor).
 
+- one row a forward: the same `least_bits` with every forward holding one (word, p) row
+  (`rows_per_forward` pinned to 1), so that batched / this is batching alone;
 - batched, as a sweep runs it: `least_bits` started from the size's guess
   (`verify.precision.size_search`: the least p the file's precision model promises reaches n),
   one bit below it, galloping: what `logdepth precision` runs for each size.
 
 All must find the same p (checked). Prints the median seconds of each over the repeats and
-the ratios to per word, per case and over the whole sweep, measured in one run. Target:
-batched at least 5x faster over the sweep. The first ratio is batching alone (the same probes),
-the second batching with the sweep's search.
+the ratios, per case and over the whole sweep, measured in one run. Target: batched at least 5x
+faster than per word over the sweep. `least_bits` searches the first word alone and then runs
+every word at its p, where the per-word search ran every word at every right p it probed, so
+part of the gain is the search (fewer rows) and part the batching: the one-row-a-forward
+column splits the two.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -34,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import logdepth  # noqa: E402
 from logdepth.automata.stored import automaton_of  # noqa: E402
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS  # noqa: E402
+from logdepth.verify import precision as vprecision  # noqa: E402
 from logdepth.verify.precision import (  # noqa: E402
     Case,
     all_right,
@@ -77,6 +83,22 @@ def per_word_least_bits(model, cases: list[Case]) -> int | None:
     return hi
 
 
+@contextlib.contextmanager
+def one_row_a_forward():
+    """`least_bits` with every batched forward holding a single row."""
+    saved = vprecision.rows_per_forward
+    vprecision.rows_per_forward = lambda model, tokens: 1
+    try:
+        yield
+    finally:
+        vprecision.rows_per_forward = saved
+
+
+def single_rows(model, cases: list[Case]) -> int | None:
+    with one_row_a_forward():
+        return least_bits(model, cases)
+
+
 def words(model, n: int, count: int) -> list[Case]:
     """`count` words of length n: count / 2 accepting and count / 2 random (word_cases)."""
     cases = word_cases(model, automaton_of(model), n, count // 2, seed=0)
@@ -103,29 +125,33 @@ def main() -> None:
     print(f"{args.words} words per case, median of {args.repeats} runs")
     print(
         f"{'construction':>12} {'language':>8} {'n':>5} {'p':>3} {'guess':>5} "
-        f"{'per word s':>11} {'batched s':>10} {'ratio':>6} {'as swept s':>11} {'ratio':>6}"
+        f"{'per word s':>11} {'1 row s':>8} {'batched s':>10} {'ratio':>6} {'batching':>8} "
+        f"{'as swept s':>11} {'ratio':>6}"
     )
-    total_word = total_batch = total_swept = 0.0
+    total_word = total_single = total_batch = total_swept = 0.0
     for construction, language, n in SWEEP:
         model = logdepth.compile(spec[language], construction=construction).to("float64")
         cases = words(model, n, args.words)
         hint = size_search(model, n)
         slow, p_word = timed(lambda: per_word_least_bits(model, cases), args.repeats)  # noqa: B023
+        single, p_single = timed(lambda: single_rows(model, cases), args.repeats)  # noqa: B023
         fast, p_batch = timed(lambda: least_bits(model, cases), args.repeats)  # noqa: B023
         swept, p_swept = timed(lambda: least_bits(model, cases, **hint), args.repeats)  # noqa: B023
-        if not p_word == p_batch == p_swept:
+        if not p_word == p_single == p_batch == p_swept:
             where = f"{construction} {language} n={n}"
             raise SystemExit(f"{where}: per word p {p_word}, batched p {p_batch}, as swept "
                              f"{p_swept}")
         total_word += slow
+        total_single += single
         total_batch += fast
         total_swept += swept
         print(
             f"{construction:>12} {language:>8} {n:>5} {p_batch!s:>3} "
-            f"{hint.get('guess', '-')!s:>5} {slow:>11.2f} {fast:>10.2f} {slow / fast:>5.1f}x "
-            f"{swept:>11.2f} {slow / swept:>5.1f}x",
+            f"{hint.get('guess', '-')!s:>5} {slow:>11.2f} {single:>8.2f} {fast:>10.2f} "
+            f"{slow / fast:>5.1f}x {single / fast:>7.1f}x {swept:>11.2f} {slow / swept:>5.1f}x",
             flush=True,
         )
+    print(f"batching alone (one row a forward / batched): {total_single / total_batch:.1f}x")
     for label, total in (("batched", total_batch), ("batched as swept", total_swept)):
         ratio = total_word / total
         print(
