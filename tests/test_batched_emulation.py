@@ -124,41 +124,34 @@ def test_right_at_agrees_with_all_right_per_p(models):
 
 
 def reference_search(right, lo=MIN_EMULATED_BITS, hi=MAX_EMULATED_BITS, guess=None):
-    """The search written out one probe at a time over right(p), as the search's docstring
-    states it: from a guess, start one below it, gallop down (right) or up (wrong) by 1, 2,
-    4, ... bits, then bisect; without one, gallop up from lo (after checking lo - 1) and
-    bisect. The independent reference (one forward per probed p)."""
-
-    def bisect(wrong, good):
-        while good - wrong > 1:
-            mid = (wrong + good) // 2
-            wrong, good = (wrong, mid) if right(mid) else (mid, good)
-        return good
-
-    def up(wrong):
-        step = 1
-        while wrong < hi:
-            probe = min(hi, wrong + step)
-            if right(probe):
-                return bisect(wrong, probe)
-            wrong, step = probe, 2 * step
-        return None
-
+    """The search as it was before batching, over right(p): step from a guess, or gallop up
+    from lo and bisect. The independent reference (one forward per probed p)."""
     if guess is not None and lo <= guess <= hi:
-        p = max(MIN_EMULATED_BITS, guess - 1)
-        if not right(p):
-            return up(p)
-        step = 1
-        while p > MIN_EMULATED_BITS:
-            probe = max(MIN_EMULATED_BITS, p - step)
-            if not right(probe):
-                return bisect(probe, p)
-            p, step = probe, 2 * step
-        return p
+        if right(guess):
+            p = guess
+            while p > MIN_EMULATED_BITS and right(p - 1):
+                p -= 1
+            return p
+        p = guess + 1
+        while p <= hi and not right(p):
+            p += 1
+        return p if p <= hi else None
     lo = max(lo, MIN_EMULATED_BITS)
     if lo > MIN_EMULATED_BITS and right(lo - 1):
         lo = MIN_EMULATED_BITS
-    return lo if right(lo) else up(lo)
+    step, probe = 1, lo
+    while probe < hi and not right(probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not right(hi):
+        return None
+    hi = probe
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if right(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 @pytest.mark.parametrize(

@@ -1,60 +1,46 @@
-"""What `least_bits` spends: a right p costs every input of the set, a wrong one usually one
-input, so the search from a sweep's guess (the precision model's sufficient p) should probe
-few right p. Counted on stand-in verdict tables, one p per probe (no lookahead)."""
+"""What `least_bits` spends and what it guarantees. A right p costs every input of the set, a
+wrong one usually one input, so the set is searched by its first input alone and then run
+whole at that input's p. From a sweep's guess the search steps one bit at a time, so it never
+skips a p: below the least p an input can come out right by luck (an island), and a search
+that jumps can land there. Checked on stand-in verdict tables."""
 
 from __future__ import annotations
 
-import pytest
-
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS
-from logdepth.verify.precision import sequential_search
+from logdepth.verify.precision import SEARCH_WINDOW, sequential_search
 
 
-def _probes(threshold: int, guess: int) -> tuple[int | None, list[int], list[int]]:
-    """The answer, and the right and the wrong p probed, for p right iff p >= threshold."""
-    right: list[int] = []
-    wrong: list[int] = []
+def test_from_a_guess_no_p_is_skipped_so_an_island_below_is_never_the_answer():
+    """Right from `top` up, wrong below it except at one lucky island: from any guess at or
+    above `top` the answer is `top`, and every p from the guess down to it ran (and ran right);
+    a bisection from the guess would land on the island for some of these."""
+    bits = range(MIN_EMULATED_BITS, MAX_EMULATED_BITS + 1)
+    for top in range(MIN_EMULATED_BITS + 3, 40):
+        for island in range(MIN_EMULATED_BITS, top - 1):
+            for guess in range(top, min(top + 8, MAX_EMULATED_BITS) + 1):
+                probed: list[int] = []
 
-    def verdict(p: int) -> bool:
-        (right if p >= threshold else wrong).append(p)
-        return p >= threshold
+                def verdict(p: int, top=top, island=island, probed=probed) -> bool:
+                    probed.append(p)
+                    return p >= top or p == island
 
-    return sequential_search(verdict, guess=guess), right, wrong
-
-
-@pytest.mark.parametrize("threshold", [MIN_EMULATED_BITS + 1, 21, 27, 46])
-def test_a_guess_one_bit_high_costs_one_right_p_and_one_wrong(threshold):
-    """The Theorem 1 models' case (guess 28, least p 27 at n = 256): p and p - 1 only."""
-    p, right, wrong = _probes(threshold, guess=threshold + 1)
-    assert p == threshold
-    assert (right, wrong) == ([threshold], [threshold - 1])
-
-
-@pytest.mark.parametrize("threshold", [MIN_EMULATED_BITS + 1, 21, 27, 46])
-def test_an_exact_guess_costs_one_right_p(threshold):
-    p, right, wrong = _probes(threshold, guess=threshold)
-    assert p == threshold and right == [threshold] and len(wrong) <= 2
+                assert sequential_search(verdict, guess=guess) == top, (top, island, guess)
+                assert set(range(top, guess + 1)) <= set(probed)
+                assert island not in probed
+    assert all(MIN_EMULATED_BITS <= p <= MAX_EMULATED_BITS for p in bits)
 
 
-@pytest.mark.parametrize("above", [2, 4, 6, 9, 15])
-def test_a_guess_far_above_gallops_down(above):
-    """The wide models' case (guess 16, least p 10): about log2(above) right p, not one per
-    bit as stepping down would (7 right p at 6 bits above)."""
-    threshold = 10
-    p, right, wrong = _probes(threshold, guess=threshold + above)
-    assert p == threshold
-    stepping = above + 1  # right p probed stepping down one bit at a time from the guess
-    assert len(right) <= 2 * (above - 1).bit_length() + 1  # gallop, then bisection
-    assert len(right) < stepping and (above < 4 or len(right) < above)
-    assert len(set(right + wrong)) == len(right + wrong)  # no p probed twice
-
-
-def test_a_guess_too_low_gallops_up_and_never_passes_the_ceiling():
+def test_a_guess_too_low_steps_up_and_never_passes_the_ceiling():
     for threshold in range(MIN_EMULATED_BITS, MAX_EMULATED_BITS + 1):
         for guess in range(MIN_EMULATED_BITS, threshold):
-            p, right, wrong = _probes(threshold, guess)
-            assert p == threshold, (threshold, guess)
-            assert all(MIN_EMULATED_BITS <= q <= MAX_EMULATED_BITS for q in right + wrong)
+            probed: list[int] = []
+
+            def verdict(p: int, threshold=threshold, probed=probed) -> bool:
+                probed.append(p)
+                return p >= threshold
+
+            assert sequential_search(verdict, guess=guess) == threshold, (threshold, guess)
+            assert probed == list(range(guess, threshold + 1))
     assert sequential_search(lambda p: False, guess=20) is None
 
 
@@ -80,9 +66,9 @@ def _per_case(monkeypatch, tables: list[dict[int, bool]]) -> list[int]:
 
 
 def test_a_set_is_searched_by_its_first_case_then_checked_whole(monkeypatch):
-    """Per-case thresholds: the answer is the largest, whichever case holds it; when every
-    case needs the same p, the set costs one full run of its cases plus the first case's
-    probes."""
+    """Per-input thresholds: the answer is the largest, whichever input holds it; when every
+    input needs the same p, the set costs one full run of its inputs plus the first input's
+    probes (searching the whole set from the guess ran it whole at t + 1 and at t)."""
     import random
 
     from logdepth.verify.precision import Case, least_bits
@@ -99,7 +85,9 @@ def test_a_set_is_searched_by_its_first_case_then_checked_whole(monkeypatch):
     k, t = 64, 21
     rows = _per_case(monkeypatch, [{p: p >= t for p in bits}] * k)
     assert least_bits(None, [Case([str(i)], "y") for i in range(k)], guess=t + 1) == t
-    assert sum(rows) <= k + 2 * 3  # the set once, and the first case's probes (<= 3 a forward)
+    # The set once, and the first input's probes from the guess (t + 1, t, t - 1), which the
+    # lookahead runs in two forwards of at most SEARCH_WINDOW p, one row each.
+    assert sum(rows) <= k + 2 * SEARCH_WINDOW
 
 
 def test_without_monotonicity_the_answer_ran_right_on_every_case(monkeypatch):

@@ -241,63 +241,39 @@ def sequential_search(
     MIN_EMULATED_BITS.
 
     With a `guess` (a sweep's: the least p whose frontier the file's precision model promises
-    reaches n, a sufficient p by its derivation, so the least p is at most it and often one
-    below) it starts one below the guess. Right: it gallops down (1, 2, 4, ... bits) to a wrong
-    p and bisects; wrong: it gallops up to a right p (at most `hi`) and bisects. A right p costs
-    every case of the set, a wrong one usually the first case only (`right_at`'s waves), so
-    the search spends its full sets where it must: when the guess is one bit high (the
-    Theorem 1 models), one full set at p and one short one at p - 1; when it is several bits
-    high (the wide models: 16 guessed, 10 measured), a gallop rather than one step a bit.
-
-    Without a guess it gallops up from `lo` (a caller may pass a p known to be needed, since a
-    longer input never needs fewer bits), then bisects."""
+    reaches n) it runs the guess, then steps one bit at a time toward the answer, so that
+    every p between the guess and the answer ran right: no p is skipped. That matters because
+    verdicts are not always monotone in p: at a few bits below the least p an input can come
+    out right by luck, and a search that jumps (a gallop or a bisection down from the guess)
+    can land on such an island (the wide parity model at n = 16,384 gave p = 13 that way,
+    against 15 at 8,192). Otherwise it gallops up from `lo` (a caller may pass a p known to be
+    needed), then bisects."""
     if guess is not None and lo <= guess <= hi:
-        start = max(MIN_EMULATED_BITS, guess - 1)
-        if verdict(start):
-            return _gallop_down(verdict, start)
-        return _gallop_up(verdict, start, hi)
+        if verdict(guess):
+            p = guess
+            while p > MIN_EMULATED_BITS and verdict(p - 1):
+                p -= 1
+            return p
+        p = guess + 1
+        while p <= hi and not verdict(p):
+            p += 1
+        return p if p <= hi else None
     lo = max(lo, MIN_EMULATED_BITS)
     if lo > MIN_EMULATED_BITS and verdict(lo - 1):
         lo = MIN_EMULATED_BITS  # the hint was too high: search from the bottom
-    if verdict(lo):  # lo - 1 ran wrong (just above), or lo is the floor
-        return lo
-    return _gallop_up(verdict, lo, hi)
-
-
-def _gallop_down(verdict: Callable[[int], bool], right: int) -> int:
-    """The least right p, from a right one: steps of 1, 2, 4, ... bits down to a wrong p (or
-    the floor, MIN_EMULATED_BITS, right), then bisection between the two."""
-    step = 1
-    while right > MIN_EMULATED_BITS:
-        probe = max(MIN_EMULATED_BITS, right - step)
-        if not verdict(probe):
-            return _bisect(verdict, probe, right)
-        right, step = probe, 2 * step
-    return right
-
-
-def _gallop_up(verdict: Callable[[int], bool], wrong: int, hi: int) -> int | None:
-    """The least right p above a wrong one: steps of 1, 2, 4, ... bits up to a right p (None if
-    even `hi` runs wrong), then bisection between the two."""
-    step = 1
-    while wrong < hi:
-        probe = min(hi, wrong + step)
-        if verdict(probe):
-            return _bisect(verdict, wrong, probe)
-        wrong, step = probe, 2 * step
-    return None
-
-
-def _bisect(verdict: Callable[[int], bool], wrong: int, right: int) -> int:
-    """The least right p in (wrong, right], p - 1 wrong: bisection, keeping a wrong p below a
-    right one."""
-    while right - wrong > 1:
-        mid = (wrong + right) // 2
+    step, probe = 1, lo
+    while probe < hi and not verdict(probe):
+        lo, probe, step = probe + 1, min(hi, probe + step), 2 * step
+    if probe >= hi and not verdict(hi):
+        return None
+    hi = probe
+    while hi > lo:  # hi ran right; every p < lo ran wrong (or is below the floor)
+        mid = (lo + hi) // 2
         if verdict(mid):
-            right = mid
+            hi = mid
         else:
-            wrong = mid
-    return right
+            lo = mid + 1
+    return hi
 
 
 # p probed per batched forward: the p the search needs next and the two it needs after that
@@ -337,14 +313,16 @@ def least_bits(
     A right p costs a row per case, a wrong one usually a row or two (`right_at`'s waves), so
     full sets are spent only where the answer may be:
     1. the first case alone is searched (`sequential_search` from `lo` and `guess`, in
-       `_least_bits_of_set`'s batched lookahead): its least p, one row per probe;
+       `_least_bits_of_set`'s batched lookahead): its least p, one row per probe (from a
+       guess, every p down to it: the first case ran right at each);
     2. every case runs at that p (`case_verdicts`): if all are right, that is the answer
        (p - 1 ran wrong on the first case);
     3. otherwise the cases that failed are searched together from p + 1 up (p ran wrong on
        them), and step 2 runs again at their least p.
     Inputs of one set mostly need the same p, so this is usually one row per probe and one
-    full set. (Searching the whole set, every right p probed cost a full set: the wide
-    models' guess is six or seven bits high, four right probes.)"""
+    full set. (Searching the whole set, every right p probed cost a full set: the Theorem 1
+    models' guess is one bit high, two full sets; the wide models' six or seven bits, seven.)
+    """
     cases = list(cases)
     if len(cases) <= 1:
         return _least_bits_of_set(model, cases, lo, hi, guess)
@@ -507,8 +485,8 @@ def sweep_cases(
     about 1/k of the sweep, and up to k workers are not held back by one large size (on
     n = 2..2^j the largest size alone is about 3/4 of the work: three groups at k = 4); no
     more groups than that, since each group searches on its own and pays its own wrong p - 1
-    and its own steps below the set's p (parity, uniform, n = 256, 8 inputs: 9 rows of
-    forward passes whole, 30 as four groups). The split depends on the
+    and its own steps below the set's p (parity, uniform, n = 256, 8 inputs: 14 rows of
+    forward passes whole, 32 as four groups). The split depends on the
     sizes, k and seed only, never on where the units run: the serial and the distributed sweep
     make the very same `size_bits` calls.
 
