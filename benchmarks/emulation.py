@@ -9,20 +9,17 @@ sweep draws them), and the least p at which all of them run right under p-bit em
 - per word: the one-p-at-a-time search (gallop up from MIN_EMULATED_BITS, bisect), each probed
   p running the words one forward each, stopping at the first wrong word;
 - batched: `verify.precision.least_bits`, every (word, p) pair a row of batched forwards, each
-  row at its own p (`UniversalTransformer.precision_bits` as a per-row tensor).
-
+  row at its own p (`UniversalTransformer.precision_bits` as a per-row tensor);
 - one row a forward: the same `least_bits` with every forward holding one (word, p) row
   (`rows_per_forward` pinned to 1), so that batched / this is batching alone;
 - batched, as a sweep runs it: `least_bits` started from the size's guess
   (`verify.precision.size_search`: the least p the file's precision model promises reaches n),
-  one bit below it, galloping: what `logdepth precision` runs for each size.
+  stepping one bit at a time from it: what `logdepth precision` runs for each size.
 
 All must find the same p (checked). Prints the median seconds of each over the repeats and
 the ratios, per case and over the whole sweep, measured in one run. Target: batched at least 5x
-faster than per word over the sweep. `least_bits` searches the first word alone and then runs
-every word at its p, where the per-word search ran every word at every right p it probed, so
-part of the gain is the search (fewer rows) and part the batching: the one-row-a-forward
-column splits the two.
+faster than per word over the sweep. The one-row-a-forward column runs the same search as
+batched, so batched / it is batching alone.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,61 +166,39 @@ def right_at(model: CompiledModel, cases: Sequence[Case], bits: Sequence[int]) -
     bits = list(dict.fromkeys(bits))
     if not bits or not cases:
         return {p: True for p in bits}
-    right = dict.fromkeys(bits, True)
-    # Waves of cases, each WAVE_GROWTH times the cases run so far: a p that is wrong is usually
-    # wrong on the first inputs already, and its rows in later waves are skipped.
-    done = 0
-    while done < len(cases):
-        wave = cases[done : done + max(1, (WAVE_GROWTH - 1) * done)]
-        done += len(wave)
-        rows = [(p, case) for p in bits if right[p] for case in wave]
-        for (p, _), ok in _emulated_rows(model, rows, needed=right.__getitem__):
-            if not ok:
-                right[p] = False
-    return right
-
-
-def case_verdicts(model: CompiledModel, cases: Sequence[Case], p: int) -> list[bool]:
-    """Whether each case runs right at p-bit emulation: every case a row at p, in the batched
-    forwards `right_at` runs (no wave stops early: the caller wants every case's verdict)."""
-    got = dict(_emulated_rows(model, [(p, case) for case in cases], indexed=True))
-    return [got[i] for i in range(len(cases))]
-
-
-def _emulated_rows(
-    model: CompiledModel,
-    rows: Sequence[tuple[int, Case]],
-    needed: Callable[[int], bool] | None = None,
-    indexed: bool = False,
-) -> Iterator[tuple[Any, bool]]:
-    """Run (p, case) rows under p-bit emulation in batched forwards, each row at its own p:
-    rows of one forward share an unrolling depth (and are padded to the longest, as run_tokens
-    pads them), chunks of `rows_per_forward` rows. Yields (the row, or its index when
-    `indexed`) and whether its answer was right (non-finite logits: wrong). A row whose p
-    `needed(p)` calls no longer needed when its chunk comes up is skipped."""
     if model.dtype_name != "float64":
         model = model.to("float64")  # emulation rounds float64 results (round_to_bits)
+    right = dict.fromkeys(bits, True)
     network = model.network
     saved = network.precision_bits
-    groups: dict[int, list[int]] = {}
-    for i, (_, case) in enumerate(rows):
-        d = model.config.depth_rule.depth(model.input_size(case.tokens))
-        groups.setdefault(d, []).append(i)
     try:
-        for depth, members in groups.items():
-            step = rows_per_forward(model, max(len(rows[i][1].tokens) for i in members))
-            for start in range(0, len(members), step):
-                chunk = [i for i in members[start : start + step]
-                         if needed is None or needed(rows[i][0])]
-                if not chunk:
-                    continue  # every p of this chunk already ran wrong
-                network.precision_bits = torch.tensor([rows[i][0] for i in chunk])
-                got = model._run_rows([rows[i][1].tokens for i in chunk], depth, check=False)
-                for i, answer in zip(chunk, got, strict=True):
-                    # A NonFiniteError is never equal to an answer.
-                    yield (i if indexed else rows[i]), answer == rows[i][1].want
+        # Waves of cases, each WAVE_GROWTH times the cases run so far: a p that is wrong is
+        # usually wrong on the first inputs already, and its rows in later waves are skipped.
+        done = 0
+        while done < len(cases):
+            wave = cases[done : done + max(1, (WAVE_GROWTH - 1) * done)]
+            done += len(wave)
+            rows = [(p, case) for p in bits if right[p] for case in wave]
+            # Rows of one forward share an unrolling depth (and are padded to the longest,
+            # as run_tokens pads them).
+            groups: dict[int, list[tuple[int, Case]]] = {}
+            for p, case in rows:
+                d = model.config.depth_rule.depth(model.input_size(case.tokens))
+                groups.setdefault(d, []).append((p, case))
+            for depth, members in groups.items():
+                step = rows_per_forward(model, max(len(c.tokens) for _, c in members))
+                for start in range(0, len(members), step):
+                    chunk = [(p, c) for p, c in members[start : start + step] if right[p]]
+                    if not chunk:
+                        continue  # every p of this chunk already ran wrong
+                    network.precision_bits = torch.tensor([p for p, _ in chunk])
+                    got = model._run_rows([c.tokens for _, c in chunk], depth, check=False)
+                    for (p, case), answer in zip(chunk, got, strict=True):
+                        if answer != case.want:  # a NonFiniteError is never equal
+                            right[p] = False
     finally:
         network.precision_bits = saved
+    return right
 
 
 class _Unknown(Exception):
@@ -306,54 +284,23 @@ def least_bits(
     hi: int = MAX_EMULATED_BITS,
     guess: int | None = None,
 ) -> int | None:
-    """The least p in [lo, hi] at which every case is right (None if even hi fails), under
-    the assumption the search makes (more bits never hurt). Whatever the verdicts, the p
-    returned ran right on every case, and p - 1 ran wrong on one (or p is MIN_EMULATED_BITS).
+    """The least p in [lo, hi] at which every case is right (None if even hi fails): the
+    answer of `sequential_search` over the whole set (which assumes more bits never hurt; see
+    there), the same p whatever the verdicts, with the p it probes run SEARCH_WINDOW at a time
+    in batched forwards (`right_at`): the p it needs next and the ones it would need after
+    either outcome. Where the rows are heavy (a forward holds fewer than SEARCH_WINDOW p of
+    every case: long inputs, wide models) two at a time, the next and the one after "right",
+    so that no more p run than the one-at-a-time search runs when its guess is right.
 
-    A right p costs a row per case, a wrong one usually a row or two (`right_at`'s waves), so
-    full sets are spent only where the answer may be:
-    1. the first case alone is searched (`sequential_search` from `lo` and `guess`, in
-       `_least_bits_of_set`'s batched lookahead): its least p, one row per probe (from a
-       guess, every p down to it: the first case ran right at each);
-    2. every case runs at that p (`case_verdicts`): if all are right, that is the answer
-       (p - 1 ran wrong on the first case);
-    3. otherwise the cases that failed are searched together from p + 1 up (p ran wrong on
-       them), and step 2 runs again at their least p.
-    Inputs of one set mostly need the same p, so this is usually one row per probe and one
-    full set. (Searching the whole set, every right p probed cost a full set: the Theorem 1
-    models' guess is one bit high, two full sets; the wide models' six or seven bits, seven.)
+    Every probe asks the whole set, though a right p costs a row per case: searching the
+    first case alone and then checking the set at its p would cost far fewer rows, but one
+    input comes out right by luck a few bits below its least p far more often than a set
+    does, and the set can then be right there by luck too (faithful parity, n = 128, 4
+    inputs, no hints: that search gave p = 14, the whole set's 21;
+    `test_least_bits_is_the_sequential_search_answer`).
     """
     cases = list(cases)
-    if len(cases) <= 1:
-        return _least_bits_of_set(model, cases, lo, hi, guess)
-    p = _least_bits_of_set(model, cases[:1], lo, hi, guess)
-    while p is not None:
-        failing = [c for c, ok in zip(cases, case_verdicts(model, cases, p), strict=True) if not ok]
-        if not failing:
-            return p
-        if p >= hi:
-            return None
-        p = _least_bits_of_set(model, failing, p + 1, hi, known={p: False})
-    return None
-
-
-def _least_bits_of_set(
-    model: CompiledModel,
-    cases: Sequence[Case],
-    lo: int = MIN_EMULATED_BITS,
-    hi: int = MAX_EMULATED_BITS,
-    guess: int | None = None,
-    known: dict[int, bool] | None = None,
-) -> int | None:
-    """The answer of `sequential_search` over "every case of the set right at p" (`known`:
-    verdicts already run), with the p it probes run SEARCH_WINDOW at a time in batched
-    forwards (`right_at`): the p it needs next and the ones it would need after either
-    outcome. Where the rows are heavy (a forward holds fewer than SEARCH_WINDOW p of every
-    case: long inputs, wide models) two at a time, the next and the one after "right", so
-    that no more p run than the one-at-a-time search runs when its first probe is right.
-    """
-    cases = list(cases)
-    known = dict(known or {})
+    known: dict[int, bool] = {}
 
     def run(assumed: dict[int, bool]) -> int | None:
         def verdict(p: int) -> bool:
@@ -485,8 +432,8 @@ def sweep_cases(
     about 1/k of the sweep, and up to k workers are not held back by one large size (on
     n = 2..2^j the largest size alone is about 3/4 of the work: three groups at k = 4); no
     more groups than that, since each group searches on its own and pays its own wrong p - 1
-    and its own steps below the set's p (parity, uniform, n = 256, 8 inputs: 14 rows of
-    forward passes whole, 32 as four groups). The split depends on the
+    and its own steps below the set's p (parity, uniform, n = 256, 8 inputs: 18 rows of
+    forward passes whole, 42 as four groups). The split depends on the
     sizes, k and seed only, never on where the units run: the serial and the distributed sweep
     make the very same `size_bits` calls.
 
