@@ -15,6 +15,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -456,11 +457,6 @@ def sweep_cases(
     return plan
 
 
-def unit_work(case: SizeCase) -> float:
-    """A sweep unit's cost for the backend (`SizeCase.work`)."""
-    return case.work
-
-
 def sweep(
     model: CompiledModel,
     sizes: Sequence[int],
@@ -486,14 +482,17 @@ def sweep(
     size_p: int | None = None  # the max so far over the current size's groups
     units = sweep_cases(model, sizes, k, seed)
     total_work = sum(u.work for u in units) or 1.0
-    finished: list[SizeCase] = []
+    done = {"units": 0, "work": 0.0}
 
     def unit_finished(unit: SizeCase) -> None:
-        finished.append(unit)
+        done["units"] += 1
+        done["work"] += unit.work
         if advance is not None:
-            advance(len(finished), len(units), sum(u.work for u in finished) / total_work)
+            advance(done["units"], len(units), done["work"] / total_work)
 
-    results = map_cases(backend, model, size_bits, units, unit_work, finished=unit_finished)
+    results = map_cases(
+        backend, model, size_bits, units, attrgetter("work"), finished=unit_finished
+    )
     for case, p, _seconds in results:
         if case.group == 0:
             size_p = p
