@@ -40,10 +40,13 @@ The p-bit emulation (`precision_bits`), traces, hooks and the softmax mode keep 
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
 import torch
+
+from logdepth.model import fused
 
 # Score block per chunk of queries: 2^19 values (4 MiB in float64, 2 MiB in float32) stays near
 # the core while the passes over it run (product, row max, threshold, product with the values);
@@ -419,6 +422,11 @@ class _Scratch:
         self, plan: AttentionPlan, qkv: torch.Tensor, values: torch.Tensor, out: torch.Tensor
     ) -> None:
         """Averaging-hard attention of the scored heads, in cache-sized chunks of queries."""
+        # A sum is finite only if every term is (an overflowing sum of finite terms only sends
+        # the layer down the torch path): one pass instead of isfinite's three.
+        if plan.finite_scores and fused.applies(qkv) and math.isfinite(float(qkv.sum())):
+            self._fused(plan, qkv, values, out)
+            return
         batch, n, _ = qkv.shape
         hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
         # The queries as a strided view (each chunk's rows are a plain matrix to a matmul); the
@@ -463,3 +471,16 @@ class _Scratch:
             torch.ge(scores, scores.amax(dim=-1, keepdim=True) - self.tol, out=scores)
             sums = scores @ v1[:, :, :keys]
             out[:, start:stop] = (sums[..., :dv] / sums[..., dv:]).transpose(1, 2)
+
+    def _fused(
+        self, plan: AttentionPlan, qkv: torch.Tensor, values: torch.Tensor, out: torch.Tensor
+    ) -> None:
+        """`_scored` by the fused kernel (fused.py): one sweep over each query's keys instead of
+        four passes over a score block. Only with finite queries, keys and values and scores
+        that cannot overflow: the torch path defines how a NaN or infinity spreads."""
+        batch, n, _ = qkv.shape
+        hs, dk = len(plan.scored_causal), plan.d_key
+        q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2)
+        k = qkv[..., hs * dk : 2 * hs * dk].view(batch, n, hs, dk).transpose(1, 2)
+        v = values.transpose(1, 2)
+        fused.hard_attention(q, k, v, plan.scored_causal, self.lengths, self.tol, out)

@@ -114,6 +114,18 @@ def models():
     return get
 
 
+@pytest.fixture(params=["fused", "torch"])
+def attention_path(request, monkeypatch):
+    """Each test twice: the scored heads by the fused kernel (model/fused.py), and by the torch
+    path of score blocks. The fused run is skipped only where no kernel could be built (it says
+    why); CI's machine builds it."""
+    if request.param == "torch":
+        monkeypatch.setattr(compact.fused, "applies", lambda tensor: False)
+    elif compact.fused.library() is None:
+        pytest.skip(compact.fused.status())
+    return request.param
+
+
 # Over ~3 s each (the reference's numpy pass over long graph encodings, wide layers).
 SLOW = {"uniform", "wide", "nonuniform-wide", "connectivity", "connectivity-wide"}
 
@@ -125,13 +137,13 @@ SLOW = {"uniform", "wide", "nonuniform-wide", "connectivity", "connectivity-wide
         for n in WORD_CONSTRUCTIONS + GRAPH_CONSTRUCTIONS
     ],
 )
-def test_compact_runs_match_the_reference_and_the_full_pass(name, models):
+def test_compact_runs_match_the_reference_and_the_full_pass(name, models, attention_path):
     model = models(name)
     for tokens in _inputs(name, model):
         assert compact_problems(model, tokens) == [], (name, tokens)
 
 
-def test_float32_compact_runs_match_the_reference(models):
+def test_float32_compact_runs_match_the_reference(models, attention_path):
     model = models("uniform", "float32")
     for tokens in _inputs("uniform", model):
         assert compact_problems(model, tokens) == [], tokens
@@ -140,7 +152,7 @@ def test_float32_compact_runs_match_the_reference(models):
 @pytest.mark.parametrize(
     "name", ["uniform", "wide", pytest.param("connectivity", marks=pytest.mark.slow)]
 )
-def test_batched_compact_answers_equal_the_full_pass(name, models):
+def test_batched_compact_answers_equal_the_full_pass(name, models, attention_path):
     """Words of different lengths in one batch (padding) answer as the full pass does."""
     model = models(name)
     batch = _inputs(name, model)

@@ -1,5 +1,5 @@
-"""The compact plan's chunked causal attention and its bias masking compute what the full pass
-computes (logdepth/model/compact.py).
+"""The compact plan's torch path of chunked causal attention and its bias masking compute what
+the full pass computes (logdepth/model/compact.py).
 
 The regression words are short, so by default every scored head runs in one chunk of queries
 and hides its future keys with the cached 0/-inf bias. Here the chunks shrink to a few rows (so
@@ -41,7 +41,9 @@ def models():
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 2 query rows (the cache block allows few rows; causal splits allow any)."""
+    """Chunks of 2 query rows (the cache block allows few rows; causal splits allow any), on the
+    torch path (the fused kernel has no chunks: tests/model/test_fused_kernel.py)."""
+    monkeypatch.setattr(compact.fused, "applies", lambda tensor: False)
     monkeypatch.setattr(compact, "CAUSAL_MIN_ROWS", 1)
     monkeypatch.setattr(compact, "CAUSAL_SPLITS", 1 << 20)
     monkeypatch.setattr(compact, "CACHE_BLOCK_ELEMENTS", 2 * 16)

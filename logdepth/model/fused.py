@@ -1,0 +1,252 @@
+"""The fused hard-attention kernel: fused_attention.c, compiled on first use and called through
+ctypes.
+
+The compact plan's torch path (compact.py) computes a layer's attention as four passes over a
+[queries, keys] score block; with 1-5 query and value dimensions those passes, not the
+arithmetic, set the time. The kernel runs the same four steps per query over a scratch row that
+stays in cache (the C file's header says what it computes and why the result is the same up to
+summation order).
+
+It is an accelerator, never a requirement: without a C compiler (`$CC`, else `cc`), with
+`LOGDEPTH_FUSED=0`, on a device other than the CPU, or for a dtype other than float64 and
+float32, `kernel()` is None and the torch path runs, with the same answers. `status()` says
+which and why.
+
+The library is built once per source, compiler flags and CPU, with `-march=native` (the widest
+vectors and FMA the CPU has; lanes do not mix, so the vector width changes no result), into
+`$XDG_CACHE_HOME/logdepth` (default ~/.cache/logdepth), written to a temporary name and renamed
+so that processes building it at once do not see half a file; where that directory cannot be
+written, into a fresh temporary directory of this process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("fused_attention.c")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC")
+SWITCH = "LOGDEPTH_FUSED"  # "0": never use the kernel
+FUNCTIONS = {
+    torch.float64: ("hard_attention_f64", ctypes.c_double),
+    torch.float32: ("hard_attention_f32", ctypes.c_float),
+}
+# Below this many query-key pairs a call is split across no threads (a thread hand-off costs
+# tens of microseconds; a pair about a nanosecond).
+THREAD_MIN_PAIRS = 1 << 20
+
+_lock = threading.Lock()
+_loaded: dict[str, object] = {}  # "library": the CDLL or None, "why": the reason it is None
+
+
+def _cpu_flags() -> str:
+    """The CPU's feature flags (Linux), so that a library built with -march=native on one
+    machine is not loaded on another that shares the cache directory."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "logdepth"
+
+
+def _build(compiler: list[str], target: Path) -> None:
+    """Compile SOURCE into `target` atomically (a temporary name in the same directory, then a
+    rename); raise OSError or CalledProcessError on failure."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(handle)
+    try:
+        subprocess.run(
+            [*compiler, *FLAGS, "-o", partial, str(SOURCE)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
+
+
+def _load() -> tuple[ctypes.CDLL | None, str]:
+    """The compiled library, or None with the reason."""
+    if os.environ.get(SWITCH, "1") == "0":
+        return None, f"{SWITCH}=0"
+    compiler = shlex.split(os.environ.get("CC") or "cc")
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256(
+        b"\0".join(
+            [
+                source,
+                " ".join(compiler + list(FLAGS)).encode(),
+                _cpu_flags().encode(),
+                platform.machine().encode(),
+            ]
+        )
+    ).hexdigest()[:16]
+    name = f"fused_attention-{key}.so"
+    errors = []
+    for directory in (_cache_dir(), None):
+        scratch = directory is None  # this process's own: removed once loaded (or failed)
+        target = (Path(tempfile.mkdtemp(prefix="logdepth-")) if scratch else directory) / name
+        try:
+            if not target.exists():
+                _build(compiler, target)
+            library = ctypes.CDLL(str(target))
+            for function, real in FUNCTIONS.values():
+                _declare(getattr(library, function), real)
+                getattr(library, function + "_block").restype = ctypes.c_int64
+                getattr(library, function + "_scratch").restype = ctypes.c_int64
+                getattr(library, function + "_scratch").argtypes = [ctypes.c_int64] * 3
+            return library, ""
+        except (OSError, subprocess.SubprocessError) as err:
+            detail = getattr(err, "stderr", b"") or b""
+            text = detail.decode(errors="replace").strip().splitlines()
+            errors.append(f"{target.parent}: {text[0] if text else err}")
+        finally:
+            if scratch:  # a loaded library stays mapped after its file is gone
+                shutil.rmtree(target.parent, ignore_errors=True)
+    return None, "could not build the kernel (" + "; ".join(errors) + ")"
+
+
+def _declare(function, real) -> None:
+    i64, pointer = ctypes.c_int64, ctypes.c_void_p
+    function.argtypes = [i64] * 5 + [pointer] * 5 + [real, pointer] + [i64] * 5 + [pointer]
+    function.restype = None
+
+
+def library() -> ctypes.CDLL | None:
+    """The compiled kernel library (built on the first call of a process), or None."""
+    with _lock:
+        if "library" not in _loaded:
+            _loaded["library"], _loaded["why"] = _load()
+    return _loaded["library"]  # type: ignore[return-value]
+
+
+def status() -> str:
+    """Whether the fused kernel runs here, and if not, why."""
+    return "fused kernel in use" if library() is not None else f"torch path: {_loaded['why']}"
+
+
+def applies(tensor: torch.Tensor) -> bool:
+    """Whether the kernel can run attention on tensors like `tensor` (CPU, float64/float32)."""
+    return tensor.device.type == "cpu" and tensor.dtype in FUNCTIONS and library() is not None
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _threads(workers: int) -> ThreadPoolExecutor:
+    """One pool for the process, rebuilt when torch's thread count changes (ctypes releases the
+    GIL during a call, so the threads run the kernel in parallel)."""
+    global _pool
+    with _lock:
+        if _pool is None or _pool._max_workers != workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(workers, thread_name_prefix="logdepth-fused")
+        return _pool
+
+
+def _keys_last(x: torch.Tensor, stride: int) -> torch.Tensor:
+    """[B, H, T, d] as a contiguous [B, H, d, stride], zero past T (the kernel reads whole
+    vectors of keys)."""
+    batch, heads, tokens, dims = x.shape
+    out = torch.empty(batch, heads, dims, stride, dtype=x.dtype, device=x.device)
+    out[..., tokens:] = 0
+    out[..., :tokens] = x.transpose(-1, -2)
+    return out
+
+
+def hard_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    causal: torch.Tensor,
+    lengths: torch.Tensor,
+    tol: float,
+    out: torch.Tensor,
+) -> None:
+    """Averaging-hard attention (fused_attention.c) into `out` [B, T, H, dv], whose last
+    dimension is contiguous: query i of row b, head h, sees the keys j < lengths[b], and j <= i
+    too where causal[h].
+
+    q, k [B, H, T, dk] and v [B, H, T, dv], finite, any strides; causal [H] bool; lengths [B].
+    Rows are split across torch's intra-op threads when the call is large enough.
+    """
+    lib = library()
+    assert lib is not None
+    batch, heads, tokens, d_key = q.shape
+    d_val = v.shape[-1]
+    if out.shape != (batch, tokens, heads, d_val) or out.stride(-1) != 1:
+        raise ValueError(
+            f"hard_attention: out must be [B, T, H, dv] = "
+            f"{(batch, tokens, heads, d_val)} with dv contiguous"
+        )
+    width = int(getattr(lib, FUNCTIONS[q.dtype][0] + "_block")())
+    stride = -(-tokens // width) * width
+    q = q.contiguous()
+    k_t, v_t = _keys_last(k, stride), _keys_last(v, stride)
+    flags = causal.to(torch.uint8).contiguous()
+    lengths = lengths.to(torch.int64).contiguous()
+    name, real = FUNCTIONS[q.dtype]
+    function = getattr(lib, name)
+    rows = batch * heads * tokens
+    common = (
+        heads,
+        tokens,
+        stride,
+        d_key,
+        d_val,
+        q.data_ptr(),
+        k_t.data_ptr(),
+        v_t.data_ptr(),
+        flags.data_ptr(),
+        lengths.data_ptr(),
+        real(tol),
+        out.data_ptr(),
+        out.stride(0),
+        out.stride(1),
+        out.stride(2),
+    )
+    size = int(getattr(lib, name + "_scratch")(stride, d_key, d_val))
+    workers = torch.get_num_threads()
+    if workers <= 1 or rows * tokens < THREAD_MIN_PAIRS:
+        scratch = torch.empty(size, dtype=q.dtype)
+        function(*common, 0, rows, scratch.data_ptr())
+        return
+    # More pieces than threads, so a causal head's long rows do not all land on one thread.
+    pieces = 4 * workers
+    bounds = [rows * k // pieces for k in range(pieces + 1)]
+    scratches = [torch.empty(size, dtype=q.dtype) for _ in range(workers)]
+    free = list(range(workers))
+    taken = threading.Lock()
+
+    def run(span: tuple[int, int]) -> None:
+        with taken:
+            slot = free.pop()
+        try:
+            function(*common, span[0], span[1], scratches[slot].data_ptr())
+        finally:
+            with taken:
+                free.append(slot)
+
+    list(_threads(workers).map(run, zip(bounds[:-1], bounds[1:], strict=True)))

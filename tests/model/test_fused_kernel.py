@@ -1,0 +1,193 @@
+"""The fused hard-attention kernel (logdepth/model/fused.py, fused_attention.c).
+
+Against the definition of averaging-hard attention, written here in numpy one query at a time:
+integer queries, keys and values keep every score and every sum exact in any order, so the
+kernel's output must equal the definition's bit for bit (one correctly rounded division each),
+whatever the vector width or thread split. Ties (equal scores, and scores within the tolerance
+of the best) are common with small integers, and every shape crosses the kernel's vector and
+group boundaries. Whole models run through the kernel against the reference in
+test_floor_compact.py; here also: what falls back to the torch path, and why.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logdepth.model import compact, fused
+
+pytestmark = pytest.mark.skipif(fused.library() is None, reason=fused.status())
+
+DTYPES = {"float64": (torch.float64, np.float64), "float32": (torch.float32, np.float32)}
+
+
+def definition(q, k, v, causal, lengths, tol, real) -> np.ndarray:
+    """out[b, i, h] = the mean of v[b, h, j] over the keys j that query i sees whose score
+    q.k_j is within tol of the best it sees (exact here: integer inputs)."""
+    batch, heads, tokens, _ = q.shape
+    out = np.zeros((batch, tokens, heads, v.shape[-1]), dtype=real)
+    for b in range(batch):
+        for h in range(heads):
+            for i in range(tokens):
+                seen = min(i + 1, lengths[b]) if causal[h] else lengths[b]
+                scores = k[b, h, :seen] @ q[b, h, i]
+                chosen = scores >= real(scores.max()) - real(tol)
+                total = v[b, h, :seen][chosen].sum(axis=0)
+                out[b, i, h] = total.astype(real) / real(chosen.sum())
+    return out
+
+
+@st.composite
+def problems(draw):
+    batch = draw(st.integers(1, 3))
+    heads = draw(st.integers(1, 3))
+    tokens = draw(st.sampled_from([1, 2, 7, 8, 9, 16, 31, 32, 33, 63, 64, 65, 100, 129]))
+    d_key, d_val = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    causal = draw(st.lists(st.booleans(), min_size=heads, max_size=heads))
+    lengths = draw(st.lists(st.integers(1, tokens), min_size=batch, max_size=batch))
+    seed = draw(st.integers(0, 2**31 - 1))
+    tol = draw(st.sampled_from([0.5, 1.5]))  # exact ties only; ties within 1
+    dtype = draw(st.sampled_from(sorted(DTYPES)))
+    return batch, heads, tokens, d_key, d_val, causal, lengths, seed, tol, dtype
+
+
+def run_kernel(q, k, v, causal, lengths, tol, dtype) -> torch.Tensor:
+    """The kernel on numpy inputs (as strided views, as the compact plan passes them), writing
+    into a strided view with one spare head slot that must stay untouched."""
+    torch_dtype = DTYPES[dtype][0]
+
+    def strided(x):  # [B, H, T, d] as a view of a [B, T, H, d] tensor
+        return torch.from_numpy(x).to(torch_dtype).transpose(1, 2).contiguous().transpose(1, 2)
+
+    batch, heads, tokens, _ = q.shape
+    wider = torch.full((batch, tokens, heads + 1, v.shape[-1]), -7.0, dtype=torch_dtype)
+    out = wider[:, :, 1:]
+    fused.hard_attention(
+        strided(q),
+        strided(k),
+        strided(v),
+        torch.tensor(causal),
+        torch.tensor(lengths),
+        tol,
+        out,
+    )
+    assert (wider[:, :, 0] == -7.0).all()  # nothing written outside the view
+    return out
+
+
+def integer_inputs(batch, heads, tokens, d_key, d_val, seed):
+    rng = np.random.default_rng(seed)
+    q = rng.integers(-3, 4, (batch, heads, tokens, d_key)).astype(np.float64)
+    k = rng.integers(-3, 4, (batch, heads, tokens, d_key)).astype(np.float64)
+    v = rng.integers(-8, 9, (batch, heads, tokens, d_val)).astype(np.float64)
+    return q, k, v
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_the_kernel_is_the_definition(problem):
+    batch, heads, tokens, d_key, d_val, causal, lengths, seed, tol, dtype = problem
+    q, k, v = integer_inputs(batch, heads, tokens, d_key, d_val, seed)
+    got = run_kernel(q, k, v, causal, lengths, tol, dtype).numpy()
+    want = definition(q, k, v, causal, lengths, tol, DTYPES[dtype][1])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_split_across_threads_is_the_same(monkeypatch):
+    """Rows split over threads (forced even for a small call) give the definition too."""
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        q, k, v = integer_inputs(2, 3, 97, 4, 5, seed=1)
+        causal, lengths = [True, False, True], [97, 40]
+        got = run_kernel(q, k, v, causal, lengths, 0.5, "float64").numpy()
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(got, definition(q, k, v, causal, lengths, 0.5, np.float64))
+
+
+def test_the_comparison_catches_a_wrong_tolerance():
+    """The check can fail: ties within 1 averaged where only exact ties should be."""
+    q, k, v = integer_inputs(1, 2, 65, 3, 4, seed=2)
+    got = run_kernel(q, k, v, [True, False], [65], 1.5, "float64").numpy()
+    assert not np.array_equal(got, definition(q, k, v, [True, False], [65], 0.5, np.float64))
+
+
+def test_an_output_of_another_shape_is_refused():
+    q = torch.zeros(1, 1, 5, 2, dtype=torch.float64)
+    v = torch.zeros(1, 1, 5, 3, dtype=torch.float64)
+    out = torch.zeros(1, 5, 1, 2, dtype=torch.float64)  # dv 2, not 3
+    with pytest.raises(ValueError, match="out must be"):
+        fused.hard_attention(q, q, v, torch.tensor([True]), torch.tensor([5]), 0.5, out)
+
+
+def test_non_finite_activations_take_the_torch_path(monkeypatch):
+    """A NaN in the queries, keys or values: the torch path runs (it defines how NaN spreads),
+    and its output is what the torch path gives with the kernel switched off."""
+    from tests.model.test_floor_compact import _build
+
+    model = _build("counting")
+    plan = model.network._compact_plan()
+    attn = next(a for a, _ in plan.layers.values() if a is not None and len(a.scored_causal))
+    z = torch.rand(1, 9, attn.qkv.shape[0], dtype=torch.float64)
+    z[0, 4, 0] = float("nan")
+    h = torch.zeros(1, 9, model.config.d_model, dtype=torch.float64)
+    lengths = torch.tensor([9])
+    valid = torch.ones(1, 9, dtype=torch.bool)
+    calls = []
+    monkeypatch.setattr(fused, "hard_attention", lambda *a: calls.append(a))
+    state = compact._Scratch(h, valid, lengths, model.network.tie_tolerance)
+    with_nan = state.attention(attn, z)
+    assert not calls
+    monkeypatch.setattr(fused, "applies", lambda tensor: False)
+    state = compact._Scratch(h, valid, lengths, model.network.tie_tolerance)
+    torch.testing.assert_close(with_nan, state.attention(attn, z), equal_nan=True, rtol=0, atol=0)
+    assert torch.isnan(with_nan).any()
+
+
+def _status_in(env: dict[str, str]) -> str:
+    """fused.status() and a parity answer from a fresh process with `env` added."""
+    script = (
+        "import logdepth\n"
+        "from logdepth.model import fused\n"
+        "m = logdepth.compile(logdepth.parse_file('examples/basics.ld')['parity'])\n"
+        "print(m.accepts_batch(['0110', '0111', '1' * 40]))\n"
+        "print(fused.status())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_without_a_compiler_the_torch_path_answers(tmp_path):
+    out = _status_in({"CC": str(tmp_path / "no-such-cc"), "XDG_CACHE_HOME": str(tmp_path)})
+    answers, status = out.splitlines()
+    assert answers == "[True, False, True]"
+    assert status.startswith("torch path: could not build the kernel")
+
+
+def test_the_switch_turns_the_kernel_off(tmp_path):
+    out = _status_in({"LOGDEPTH_FUSED": "0", "XDG_CACHE_HOME": str(tmp_path)})
+    assert out.splitlines() == ["[True, False, True]", "torch path: LOGDEPTH_FUSED=0"]
+    assert not list(tmp_path.iterdir())  # nothing built
+
+
+def test_an_unwritable_cache_builds_in_a_temporary_directory(tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    out = _status_in({"XDG_CACHE_HOME": str(blocked)})
+    assert out.splitlines() == ["[True, False, True]", "fused kernel in use"]
