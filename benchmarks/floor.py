@@ -10,12 +10,13 @@ weights' own shapes at the float64 matmul rate measured in the same run:
   W_out), plus every attention score: 2 T^2 (d_head + d_value) per stored head, T the tokens;
 - nonzero floor: the same with only the matrices' nonzero entries (attention counted the same).
 Ratios are time / floor, for one word per pass and for the batch. Then the wide Theorem 1 in
-float32 answers one word at its frontier (30,838 symbols for parity), old path against new, in
-the same run.
+float32 answers one word at its frontier (30,838 symbols for parity) by the full pass, by the
+compact plan's torch path and by the compact plan with the fused attention kernel, in the same
+run.
 
 Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy, so every table
 figure is a median and the comparisons are ratios taken in one run. The frontier comparison is
-one run each way (a word takes minutes).
+one run each way (the full pass takes minutes).
 
     python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--batch 16]
                                [--frontier/--no-frontier]
@@ -32,7 +33,7 @@ import torch
 
 import logdepth
 from logdepth import catalog as table
-from logdepth.model import inputs
+from logdepth.model import fused, inputs
 
 SPEC = "examples/basics.ld"
 LANGUAGE = {"starfree": "ends_ab"}  # star-free needs an aperiodic language; parity elsewhere
@@ -131,23 +132,36 @@ def ms(seconds: float) -> str:
 
 
 def frontier_run() -> None:
-    """The wide Theorem 1 in float32 on one word at its stored frontier: full pass vs compact."""
+    """The wide Theorem 1 in float32 on one word at its stored frontier: the full pass, the
+    compact plan's torch path (LOGDEPTH_FUSED=0's attention) and the compact plan with the
+    fused kernel (model/fused.py), one run each, in this process."""
     spec = logdepth.parse_file(SPEC)
     model = logdepth.compile(spec["parity"], construction="wide").to("float32")
     n = model.frontier
     tokens = word_tokens(model, n)
-    times = {}
-    for compact in (True, False):
+    runs = {"full pass": (False, True), "compact, torch path": (True, False)}
+    if fused.library() is not None:
+        runs["compact, fused kernel"] = (True, True)
+    times, answers = {}, set()
+    for label, (compact, kernel) in runs.items():
         model.network.compact = compact
-        start = time.perf_counter()
-        answer = model.run_tokens([tokens])[0]
-        times[compact] = time.perf_counter() - start
+        original = fused.applies
+        if not kernel:
+            fused.applies = lambda tensor: False
+        try:
+            start = time.perf_counter()
+            answers.add(model.run_tokens([tokens])[0])
+            times[label] = time.perf_counter() - start
+        finally:
+            fused.applies = original
     model.network.compact = True
+    full = times["full pass"]
     print(
-        f"\nwide parity, float32, one word at its frontier n = {n:,} ({answer}): "
-        f"full pass {ms(times[False])}, compact {ms(times[True])}, "
-        f"{times[False] / times[True]:.1f}x faster"
+        f"\nwide parity, float32, one word at its frontier n = {n:,} "
+        f"(answers: {', '.join(sorted(answers))}; {fused.status()}):"
     )
+    for label, seconds in times.items():
+        print(f"  {label}: {ms(seconds)} ({full / seconds:.1f}x the full pass)")
 
 
 def main() -> None:

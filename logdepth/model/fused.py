@@ -176,6 +176,12 @@ def _keys_last(x: torch.Tensor, stride: int) -> torch.Tensor:
     return out
 
 
+def _subnormal(x: torch.Tensor) -> bool:
+    """Whether x holds a nonzero value below its dtype's smallest normal number."""
+    small = x.abs() < torch.finfo(x.dtype).tiny
+    return bool((small & (x != 0)).any())
+
+
 def hard_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -201,6 +207,16 @@ def hard_attention(
             f"hard_attention: out must be [B, T, H, dv] = "
             f"{(batch, tokens, heads, d_val)} with dv contiguous"
         )
+    if q.dtype == torch.float32 and (_subnormal(q) or _subnormal(k)):
+        # A subnormal operand or product costs the CPU a microcode assist per operation (the
+        # wide code's float32 queries and keys underflow at its later levels: 2-3x slower
+        # calls at the frontier). In float64 they are normal numbers: each product of two
+        # float32 values is exact there and each sum more accurate than in float32, within
+        # the same bounds; the output is rounded to float32 once.
+        wide = torch.empty(out.shape, dtype=torch.float64)
+        hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
+        out.copy_(wide)
+        return
     width = int(getattr(lib, FUNCTIONS[q.dtype][0] + "_block")())
     stride = -(-tokens // width) * width
     q = q.contiguous()

@@ -100,6 +100,33 @@ def test_the_kernel_is_the_definition(problem):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+def test_many_key_blocks_are_the_definition(dtype):
+    """64 key dimensions and 700 tokens: kt no longer fits one key block of the kernel
+    (BLOCK_KEY_BYTES), so every query block runs over several, merging their maxima."""
+    q, k, v = integer_inputs(2, 2, 700, 64, 3, seed=3)
+    causal, lengths = [True, False], [700, 333]
+    got = run_kernel(q, k, v, causal, lengths, 0.5, dtype).numpy()
+    np.testing.assert_array_equal(got, definition(q, k, v, causal, lengths, 0.5, DTYPES[dtype][1]))
+
+
+def test_float32_subnormal_queries_are_computed_in_float64(monkeypatch):
+    """Queries and keys below float32's smallest normal number (the wide code's underflowing
+    levels) run in float64: integer multiples of 2^-140, exact there, give the definition's
+    scores and ties; the averages agree to float32's rounding of the mean."""
+    q, k, v = integer_inputs(1, 2, 80, 4, 3, seed=4)
+    tiny = 2.0**-140  # subnormal in float32 (below 2^-126), exact in float64
+    calls = []
+    original = fused.hard_attention
+    monkeypatch.setattr(
+        fused, "hard_attention", lambda *a: calls.append(a[0].dtype) or original(*a)
+    )
+    got = run_kernel(q * tiny, k, v, [True, False], [80], 0.5 * tiny, "float32").numpy()
+    want = definition(q * tiny, k, v, [True, False], [80], 0.5 * tiny, np.float64)
+    assert calls == [torch.float32, torch.float64]
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=2**-23, atol=0)
+
+
 def test_split_across_threads_is_the_same(monkeypatch):
     """Rows split over threads (forced even for a small call) give the definition too."""
     monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
