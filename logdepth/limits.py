@@ -47,6 +47,19 @@ DEFAULT_MAX_SECONDS = 600.0
 # ~5 ns. `benchmarks/cost.py` measures it (slower on a loaded machine), so a time estimate
 # from it is a lower bound: "at least".
 SCORE_SECONDS = 64 / 12e9
+# The full pass's figure above is no floor for the compact plan (logdepth/model/compact.py),
+# which scores only the heads it keeps and, with its fused kernel, keeps each query's scores in
+# cache: 0.7 to 2 ns a stored score was measured at 586 to 4,370 tokens (`benchmarks/cost.py`).
+# Its floor is arithmetic: a query-key pair costs its d_key multiply-adds, its row maximum and
+# its tie test, d_key + 2 operations on one vector lane, and one core does at most two vector
+# operations of 64 bytes (AVX-512: 8 float64 or 16 float32 lanes) a cycle at no more than 5 GHz.
+LANE_BYTES_PER_SECOND = 2 * 64 * 5e9
+
+
+def pair_seconds(d_key: int, itemsize: int) -> float:
+    """The compact plan's floor for one query-key pair of a head reading d_key query and key
+    dimensions, in a dtype of `itemsize` bytes (the comment above)."""
+    return (d_key + 2) * itemsize / LANE_BYTES_PER_SECOND
 
 T = TypeVar("T")
 

@@ -268,12 +268,14 @@ def connectivity():
     return logdepth.compile(construction="connectivity")
 
 
-def test_a_query_at_the_float64_frontier_is_refused_before_its_tokens_exist(
+def test_a_query_over_the_time_limit_is_refused_before_its_tokens_exist(
     connectivity, monkeypatch
 ):
-    """41 vertices: 70,645 tokens, ~1.8e11 attention scores (it ran for hours)."""
+    """41 vertices: 70,645 tokens, ~2e11 attention scores; the compact plan's floor for them
+    is tens of seconds, so a limit of 10 s refuses it before a token is built."""
     n = connectivity.frontier
     monkeypatch.setattr(compiled.inputs, "encode_graph", _never("building the tokens"))
+    monkeypatch.setenv(limits.SECONDS_ENV, "10")
     with pytest.raises(InputError) as err:
         connectivity.connected(_path(n), "v0", f"v{n - 1}")
     text = str(err.value)
@@ -287,7 +289,10 @@ def test_a_query_at_the_float64_frontier_is_refused_before_its_tokens_exist(
     assert not connectivity.connected(_path(4), "v3", "v0")
 
 
-def test_cli_run_reports_the_refused_query_and_exits_1(connectivity, tmp_path, capsys):
+def test_cli_run_reports_the_refused_query_and_exits_1(
+    connectivity, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv(limits.SECONDS_ENV, "10")
     model = tmp_path / "conn.safetensors"
     connectivity.save(model)
     n = connectivity.frontier
@@ -302,3 +307,24 @@ def test_cli_run_reports_the_refused_query_and_exits_1(connectivity, tmp_path, c
     assert code == 1
     assert out.splitlines() == [f"{edges}\t1\t3\terror", f"{small}\t1\t3\tconnected"]
     assert "LOGDEPTH_MAX_SECONDS" in err and "Traceback" not in err
+
+
+def test_a_plain_runs_time_floor_counts_the_heads_the_compact_plan_scores(connectivity):
+    """A plain run takes the compact plan, which scores fewer heads than the weights store,
+    each pair at the arithmetic floor: its estimate is below the full pass's. A model whose
+    only head has constant scores (averaged by a prefix sum, no query-key pair) has none."""
+    tokens = 4_000
+    depth = connectivity.config.depth_rule.depth(16)
+    plain = connectivity.run_cost(tokens, depth).seconds
+    connectivity.network.compact = False
+    try:
+        full = connectivity.run_cost(tokens, depth).seconds
+    finally:
+        connectivity.network.compact = True
+    assert 0 < plain < full
+    from tests.model.test_floor_compact import _uniform_model
+
+    averaging = compiled.CompiledModel(_uniform_model(causal=True))
+    assert averaging.run_cost(tokens, 0).seconds == 0
+    averaging.network.compact = False
+    assert averaging.run_cost(tokens, 0).seconds > 0

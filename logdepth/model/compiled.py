@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from logdepth.errors import InputError, NonFiniteError
-from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate
+from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate, pair_seconds
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
 from logdepth.model.transformer import (
@@ -471,8 +471,10 @@ class CompiledModel:
         - bytes: the score chunk (three buffers of `SCORE_BLOCK_ELEMENTS`: transformer.py), the
           residual stream and the sublayer output, read columns and new residual that a layer
           holds beside it (4 [length, d_model]), and the token list (a pointer a token);
-        - seconds (on a CPU): the attention scores (`_scores`), each at least
-          `limits.SCORE_SECONDS`.
+        - seconds (on a CPU): on the compact plan, which a plain run takes, the query-key
+          pairs of the heads it scores, each at least `limits.pair_seconds`; on the full pass
+          (`network.compact = False`, emulation, softmax, a hook), every stored head's
+          attention scores (`_scores`), each at least `limits.SCORE_SECONDS`.
         """
         size = torch.finfo(self.network.dtype).bits // 8
         shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
@@ -480,9 +482,16 @@ class CompiledModel:
         memory = _forward_bytes(shapes, length, self.config.d_model, size)
         memory += 2 * FLOAT64_BYTES * length  # the token list (a pointer each) and the ids
         detail = f"{length:,} tokens, {scores:,} attention scores over {len(shapes)} layers"
-        return Estimate(
-            f"a forward pass over {length:,} tokens", memory, self._seconds(scores), detail
-        )
+        seconds = self._seconds(scores)
+        plan = self.network._compact_plan() if self.network._compact_applies() else None
+        if seconds is not None and plan is not None:
+            seconds = 0.0
+            for prefix in self.network.schedule(depth):
+                attn = plan.layers[prefix][0]
+                for causal in attn.causal_heads if attn is not None else ():
+                    pairs = length * (length + 1) // 2 if causal else length * length
+                    seconds += pairs * pair_seconds(attn.d_key, size)
+        return Estimate(f"a forward pass over {length:,} tokens", memory, seconds, detail)
 
     def _seconds(self, scores: int) -> float | None:
         """The time floor of `scores` attention scores; on a device other than the CPU, whose
