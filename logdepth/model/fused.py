@@ -9,11 +9,12 @@ summation order).
 
 It is an accelerator, never a requirement: without a C compiler (`$CC`, else `cc`), with
 `LOGDEPTH_FUSED=0`, on a device other than the CPU, or for a dtype other than float64 and
-float32, `kernel()` is None and the torch path runs, with the same answers. `status()` says
+float32, `library()` is None and the torch path runs, with the same answers. `status()` says
 which and why.
 
 The library is built once per source, compiler flags and CPU, with `-march=native` (the widest
-vectors and FMA the CPU has; lanes do not mix, so the vector width changes no result), into
+vectors and FMA the CPU has: lanes do not mix, so the vector width changes no result; FMA
+rounds a dot product as BLAS does where the CPU has it), into
 `$XDG_CACHE_HOME/logdepth` (default ~/.cache/logdepth), written to a temporary name and renamed
 so that processes building it at once do not see half a file; where that directory cannot be
 written, into a fresh temporary directory of this process.
@@ -151,19 +152,20 @@ def applies(tensor: torch.Tensor) -> bool:
     return tensor.device.type == "cpu" and tensor.dtype in FUNCTIONS and library() is not None
 
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
 
 
 def _threads(workers: int) -> ThreadPoolExecutor:
-    """One pool for the process, rebuilt when torch's thread count changes (ctypes releases the
-    GIL during a call, so the threads run the kernel in parallel)."""
+    """One pool for the process, rebuilt when torch's thread count changes or in a forked
+    child (whose copy of the pool has no threads). ctypes releases the GIL during a call, so
+    the threads run the kernel in parallel."""
     global _pool
     with _lock:
-        if _pool is None or _pool._max_workers != workers:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(workers, thread_name_prefix="logdepth-fused")
-        return _pool
+        if _pool is None or _pool[0] != os.getpid() or _pool[1]._max_workers != workers:
+            if _pool is not None and _pool[0] == os.getpid():
+                _pool[1].shutdown(wait=False)
+            _pool = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="logdepth-fused"))
+        return _pool[1]
 
 
 def _keys_last(x: torch.Tensor, stride: int) -> torch.Tensor:

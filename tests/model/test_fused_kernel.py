@@ -141,6 +141,37 @@ def test_split_across_threads_is_the_same(monkeypatch):
     np.testing.assert_array_equal(got, definition(q, k, v, causal, lengths, 0.5, np.float64))
 
 
+def _threaded_call_matches() -> None:
+    q, k, v = integer_inputs(1, 2, 90, 3, 2, seed=5)
+    got = run_kernel(q, k, v, [True, False], [90], 0.5, "float64").numpy()
+    want = definition(q, k, v, [True, False], [90], 0.5, np.float64)
+    os._exit(0 if np.array_equal(got, want) else 1)
+
+
+def test_a_forked_child_gets_its_own_threads(monkeypatch):
+    """A child forked after the parent's pool ran (multiprocessing's default start on Linux)
+    has a copy of the pool without its threads: it must build its own, not wait for ever."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        q, k, v = integer_inputs(1, 1, 40, 2, 2, seed=6)
+        run_kernel(q, k, v, [True], [40], 0.5, "float64")  # the parent's pool exists
+        child = multiprocessing.get_context("fork").Process(target=_threaded_call_matches)
+        child.start()
+        child.join(120)
+        alive = child.is_alive()
+        if alive:
+            child.kill()
+    finally:
+        torch.set_num_threads(threads)
+    assert not alive and child.exitcode == 0
+
+
 def test_the_comparison_catches_a_wrong_tolerance():
     """The check can fail: ties within 1 averaged where only exact ties should be."""
     q, k, v = integer_inputs(1, 2, 65, 3, 4, seed=2)
