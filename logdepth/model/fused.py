@@ -246,15 +246,22 @@ def hard_attention(
         out.stride(2),
     )
     size = int(getattr(lib, name + "_scratch")(stride, d_key, d_val))
+    _run_rows(function, common, rows, rows * tokens, q.dtype, size)
+
+
+def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype, size: int):
+    """function(*common, row0, row1, scratch) over rows [0, rows): in one call, or split over
+    torch's intra-op threads when the call has at least THREAD_MIN_PAIRS query-key pairs,
+    each thread with its own scratch of `size` values of `dtype`."""
     workers = torch.get_num_threads()
-    if workers <= 1 or rows * tokens < THREAD_MIN_PAIRS:
-        scratch = torch.empty(size, dtype=q.dtype)
+    if workers <= 1 or pairs < THREAD_MIN_PAIRS:
+        scratch = torch.empty(size, dtype=dtype)
         function(*common, 0, rows, scratch.data_ptr())
         return
     # More pieces than threads, so a causal head's long rows do not all land on one thread.
     pieces = 4 * workers
     bounds = [rows * k // pieces for k in range(pieces + 1)]
-    scratches = [torch.empty(size, dtype=q.dtype) for _ in range(workers)]
+    scratches = [torch.empty(size, dtype=dtype) for _ in range(workers)]
     free = list(range(workers))
     taken = threading.Lock()
 
