@@ -19,11 +19,13 @@ exactly what is zero, so every value it adds is one the full pass adds too:
   below).
 
 Per layer, one matmul projects the read columns onto every kept head's query, key and value;
-the scored heads' attention runs in chunks of queries sized to stay in cache, all heads at
-once, with the weights and their row counts from one product against [v, 1] (0/1 weights
-times 1 sum exactly). When every scored head is causal, a chunk scores only the keys up to its
-last query (smaller chunks skip more of the hidden triangle), and future keys are hidden by
-adding a cached 0/-inf block where no score can overflow (`_scores_finite`). A run of
+the scored heads' attention runs in the fused kernel (fused.py: one sweep over each query's
+keys) where it is built and every query, key and value is finite; otherwise, the torch path
+runs it in chunks of queries sized to stay in cache, all heads at once, with the weights and
+their row counts from one product against [v, 1] (0/1 weights times 1 sum exactly). When
+every scored head is causal, a chunk scores only the keys up to its last query (smaller chunks
+skip more of the hidden triangle), and future keys are hidden by adding a cached 0/-inf block
+where no score can overflow (`_scores_finite`). A run of
 columns at most twice as long as the columns a sublayer reads or writes is read or written
 whole, as a slice (the columns between read 0 through the mask, or get + 0). A sparse enough
 feed-forward (the wide models' threshold layers) runs as two CSR products, which add only
