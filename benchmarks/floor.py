@@ -12,14 +12,14 @@ weights' own shapes at the float64 matmul rate measured in the same run:
 Ratios are time / floor, for one word per pass and for the batch. Then the wide Theorem 1 in
 float32 answers one word at its frontier (30,838 symbols for parity) by the full pass, by the
 compact plan's torch path and by the compact plan with the fused attention kernel, in the same
-run.
+run, on one thread and on torch's default thread count (`--frontier-threads`).
 
 Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy, so every table
 figure is a median and the comparisons are ratios taken in one run. The frontier comparison is
 one run each way (the full pass takes minutes).
 
     python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--batch 16]
-                               [--frontier/--no-frontier]
+                               [--frontier/--no-frontier] [--frontier-threads 1 2]
 """
 
 from __future__ import annotations
@@ -131,10 +131,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
-def frontier_run() -> None:
+def frontier_run(threads: int) -> None:
     """The wide Theorem 1 in float32 on one word at its stored frontier: the full pass, the
     compact plan's torch path (LOGDEPTH_FUSED=0's attention) and the compact plan with the
-    fused kernel (model/fused.py), one run each, in this process."""
+    fused kernel (model/fused.py), one run each, in this process, on `threads` threads."""
+    torch.set_num_threads(threads)
     spec = logdepth.parse_file(SPEC)
     model = logdepth.compile(spec["parity"], construction="wide").to("float32")
     n = model.frontier
@@ -157,7 +158,7 @@ def frontier_run() -> None:
     model.network.compact = True
     full = times["full pass"]
     print(
-        f"\nwide parity, float32, one word at its frontier n = {n:,} "
+        f"\nwide parity, float32, one word at its frontier n = {n:,}, {threads} thread(s) "
         f"(answers: {', '.join(sorted(answers))}; {fused.status()}):"
     )
     for label, seconds in times.items():
@@ -172,6 +173,13 @@ def main() -> None:
         "--batch", type=int, default=16, help="words per forward pass in the batched column"
     )
     parser.add_argument("--frontier", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--frontier-threads",
+        type=int,
+        nargs="*",
+        default=[1, torch.get_num_threads()],
+        help="thread counts of the frontier comparison (default: 1 and torch's default)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     rate = matmul_rate(args.repeats)
@@ -183,7 +191,8 @@ def main() -> None:
     if args.sizes:
         table_rows(args.sizes, args.repeats, rate, args.batch)
     if args.frontier:
-        frontier_run()
+        for threads in dict.fromkeys(args.frontier_threads):
+            frontier_run(threads)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The fused hard-attention kernel: fused_attention.c, compiled on first use and called through
-ctypes.
+"""The fused kernels of the compact plan: fused.c, compiled on first use and called through
+ctypes. Hard attention (`hard_attention`) and sparse feed-forwards (`sparse_feed_forward`).
 
 The compact plan's torch path (compact.py) computes a layer's attention as four passes over a
 [queries, keys] score block; with 1-5 query and value dimensions those passes, not the
@@ -36,13 +36,14 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("fused_attention.c")
+SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC")
 SWITCH = "LOGDEPTH_FUSED"  # "0": never use the kernel
 FUNCTIONS = {
     torch.float64: ("hard_attention_f64", ctypes.c_double),
     torch.float32: ("hard_attention_f32", ctypes.c_float),
 }
+FEED_FORWARD = {torch.float64: "sparse_feed_forward_f64", torch.float32: "sparse_feed_forward_f32"}
 # Below this many query-key pairs a call is split across no threads (a thread hand-off costs
 # tens of microseconds; a pair about a nanosecond).
 THREAD_MIN_PAIRS = 1 << 20
@@ -103,7 +104,7 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
             ]
         )
     ).hexdigest()[:16]
-    name = f"fused_attention-{key}.so"
+    name = f"fused-{key}.so"
     errors = []
     for directory in (_cache_dir(), None):
         scratch = directory is None  # this process's own: removed once loaded (or failed)
@@ -117,6 +118,19 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
                 getattr(library, function + "_block").restype = ctypes.c_int64
                 getattr(library, function + "_scratch").restype = ctypes.c_int64
                 getattr(library, function + "_scratch").argtypes = [ctypes.c_int64] * 3
+            for function in FEED_FORWARD.values():
+                i64, pointer = ctypes.c_int64, ctypes.c_void_p
+                getattr(library, function).argtypes = (
+                    [i64, pointer, i64]
+                    + [pointer] * 3
+                    + [i64]
+                    + [pointer] * 4
+                    + [i64] * 2
+                    + [pointer]
+                )
+                getattr(library, function).restype = None
+                getattr(library, function + "_scratch").restype = i64
+                getattr(library, function + "_scratch").argtypes = [i64]
             return library, ""
         except (OSError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", b"") or b""
@@ -193,7 +207,7 @@ def hard_attention(
     tol: float,
     out: torch.Tensor,
 ) -> None:
-    """Averaging-hard attention (fused_attention.c) into `out` [B, T, H, dv], whose last
+    """Averaging-hard attention (fused.c) into `out` [B, T, H, dv], whose last
     dimension is contiguous: query i of row b, head h, sees the keys j < lengths[b], and j <= i
     too where causal[h].
 
@@ -275,3 +289,37 @@ def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype
                 free.append(slot)
 
     list(_threads(workers).map(run, zip(bounds[:-1], bounds[1:], strict=True)))
+
+
+def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor) -> torch.Tensor:
+    """relu(z W_in^T) W_out^T for finite z [N, c] and CSR w_in [units, c], w_out [outs, units]
+    (the compact plan's sparse layers), as [N, outs]: each sum adds its row's nonzero terms
+    (the C file's sparse_feed_forward). Tokens are split across torch's intra-op threads when
+    the call is large enough."""
+    lib = library()
+    assert lib is not None
+    name = FEED_FORWARD[z.dtype]
+    tokens = z.shape[0]
+    z_t = z.T.contiguous()  # [c, N]: tokens along the vectors
+    out = torch.empty(w_out.shape[0], tokens, dtype=z.dtype)
+    parts = [
+        (
+            w.crow_indices().to(torch.int64).contiguous(),
+            w.col_indices().to(torch.int64).contiguous(),
+            w.values().to(z.dtype).contiguous(),
+        )
+        for w in (w_in, w_out)
+    ]
+    common = (
+        tokens,
+        z_t.data_ptr(),
+        w_in.shape[0],
+        *(t.data_ptr() for t in parts[0]),
+        w_out.shape[0],
+        *(t.data_ptr() for t in parts[1]),
+        out.data_ptr(),
+    )
+    size = int(getattr(lib, name + "_scratch")(w_in.shape[0]))
+    work = tokens * (w_in.values().numel() + w_out.values().numel())
+    _run_rows(getattr(lib, name), common, tokens, work, z.dtype, size)
+    return out.T

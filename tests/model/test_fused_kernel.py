@@ -1,4 +1,5 @@
-"""The fused hard-attention kernel (logdepth/model/fused.py, fused_attention.c).
+"""The fused kernels (logdepth/model/fused.py, fused.c): hard attention and sparse
+feed-forwards.
 
 Against the definition of averaging-hard attention, written here in numpy one query at a time:
 integer queries, keys and values keep every score and every sum exact in any order, so the
@@ -209,6 +210,55 @@ def test_non_finite_activations_take_the_torch_path(monkeypatch):
     state = compact._Scratch(h, valid, lengths, model.network.tie_tolerance)
     torch.testing.assert_close(with_nan, state.attention(attn, z), equal_nan=True, rtol=0, atol=0)
     assert torch.isnan(with_nan).any()
+
+
+def _sparse(rng, rows: int, cols: int, density: float) -> np.ndarray:
+    """Small integers at about `density` of the entries, some rows left empty."""
+    dense = rng.integers(-4, 5, (rows, cols)) * (rng.random((rows, cols)) < density)
+    dense[rng.random(rows) < 0.1] = 0
+    return dense.astype(np.float64)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tokens=st.sampled_from([1, 7, 8, 255, 256, 257, 600]),
+    cols=st.integers(1, 12),
+    units=st.integers(1, 60),
+    outs=st.integers(1, 9),
+    seed=st.integers(0, 2**31 - 1),
+    dtype=st.sampled_from(sorted(DTYPES)),
+)
+def test_the_sparse_feed_forward_is_the_definition(tokens, cols, units, outs, seed, dtype):
+    """relu(z W_in^T) W_out^T on integers (exact in any order), across token blocks."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(-5, 6, (tokens, cols)).astype(np.float64)
+    w_in, w_out = _sparse(rng, units, cols, 0.3), _sparse(rng, outs, units, 0.3)
+    torch_dtype, real = DTYPES[dtype]
+    got = fused.sparse_feed_forward(
+        torch.from_numpy(z).to(torch_dtype),
+        torch.from_numpy(w_in).to(torch_dtype).to_sparse_csr(),
+        torch.from_numpy(w_out).to(torch_dtype).to_sparse_csr(),
+    )
+    want = (np.maximum(z @ w_in.T, 0) @ w_out.T).astype(real)
+    np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_the_sparse_feed_forward_split_across_threads(monkeypatch):
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    rng = np.random.default_rng(7)
+    z = rng.integers(-5, 6, (1000, 6)).astype(np.float64)
+    w_in, w_out = _sparse(rng, 40, 6, 0.4), _sparse(rng, 5, 40, 0.4)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        got = fused.sparse_feed_forward(
+            torch.from_numpy(z),
+            torch.from_numpy(w_in).to_sparse_csr(),
+            torch.from_numpy(w_out).to_sparse_csr(),
+        )
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(got.numpy(), np.maximum(z @ w_in.T, 0) @ w_out.T)
 
 
 def _status_in(env: dict[str, str]) -> str:
