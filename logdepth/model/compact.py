@@ -29,7 +29,8 @@ where no score can overflow (`_scores_finite`). A run of
 columns at most twice as long as the columns a sublayer reads or writes is read or written
 whole, as a slice (the columns between read 0 through the mask, or get + 0). A sparse enough
 feed-forward (the wide models' threshold layers) runs as two CSR products, which add only
-its nonzero terms.
+its nonzero terms: in the fused kernel where it is built and the input is finite, else by
+torch.
 
 What changes is only the summation order of some dot products and of the attention sums, so
 results agree with the full pass up to the rounding of a k-term sum, the first-order bound

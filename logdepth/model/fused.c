@@ -55,12 +55,15 @@
 #else
 #define QUERIES 2
 #endif
-/* Queries are taken BLOCK_QUERIES at a time, keys BLOCK_KEY_BYTES of kt at a time: each key
- * block is read from memory once per query block and stays in cache for all its tiles
- * (at 30,840 tokens and 41 dimensions, all of kt is 5 MB in float32, and reading it whole
- * per tile of 4 queries made the kernel no faster than the torch path). */
+/* Where one head's keys (kt, dk rows) exceed KEYS_IN_CACHE bytes, queries are taken
+ * BLOCK_QUERIES at a time, keys BLOCK_KEY_BYTES of kt at a time: each key block is read from
+ * memory once per query block and stays in cache for all its tiles (at 30,840 tokens and 41
+ * dimensions, all of kt is 5 MB in float32; reading it whole per tile of 4 queries made the
+ * kernel 1.7x slower). Where they fit, a block is one tile, whose score rows stay nearest the
+ * core (1.1-1.3x faster at 1,026 to 8,192 tokens and 2 to 41 dimensions). */
 #define BLOCK_QUERIES 32
 #define BLOCK_KEY_BYTES (128 * 1024)
+#define KEYS_IN_CACHE (1024 * 1024)
 
 #define HARD_ATTENTION(NAME, REAL, INT)                                                        \
     typedef REAL NAME##_vec __attribute__((vector_size(VECTOR_BYTES)));                        \
@@ -171,14 +174,16 @@
         const uintptr_t at = (uintptr_t)(tile + BLOCK_QUERIES * dk), size = sizeof(NAME##_vec); \
         NAME##_vec *sums = (NAME##_vec *)((at + size - 1) / size * size);                      \
         int64_t keys[BLOCK_QUERIES];                                                           \
+        const int64_t queries =                                                                \
+            dk * stride * (int64_t)sizeof(REAL) > KEYS_IN_CACHE ? BLOCK_QUERIES : QUERIES;     \
         /* keys a block: its dk rows of kt within BLOCK_KEY_BYTES, a whole number of W */     \
         int64_t span = BLOCK_KEY_BYTES / (int64_t)sizeof(REAL) / dk / NAME##_W * NAME##_W;     \
         if (span < NAME##_W) span = NAME##_W;                                                  \
         for (int64_t row = row0; row < row1;) {                                                \
             const int64_t i0 = row % T, bh = row / T, h = bh % H, b = bh / H;                  \
-            /* the block: up to BLOCK_QUERIES rows of this head within [row0, row1), in      \
-               tiles of QUERIES; a tile's unused rows repeat its first query (never read) */  \
-            int64_t nq = BLOCK_QUERIES, most = 0;                                              \
+            /* the block: up to `queries` rows of this head within [row0, row1), in tiles of \
+               QUERIES; a tile's unused rows repeat its first query (never read) */          \
+            int64_t nq = queries, most = 0;                                                    \
             if (nq > T - i0) nq = T - i0;                                                      \
             if (nq > row1 - row) nq = row1 - row;                                              \
             const int64_t tiles = (nq + QUERIES - 1) / QUERIES;                                \

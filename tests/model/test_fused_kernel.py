@@ -102,11 +102,13 @@ def test_the_kernel_is_the_definition(problem):
 
 
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
-def test_many_key_blocks_are_the_definition(dtype):
-    """64 key dimensions and 700 tokens: kt no longer fits one key block of the kernel
-    (BLOCK_KEY_BYTES), so every query block runs over several, merging their maxima."""
-    q, k, v = integer_inputs(2, 2, 700, 64, 3, seed=3)
-    causal, lengths = [True, False], [700, 333]
+@pytest.mark.parametrize("tokens", [700, 4200], ids=["keys in cache", "keys past the cache"])
+def test_many_key_blocks_are_the_definition(dtype, tokens):
+    """64 key dimensions: kt spans several of the kernel's key blocks (BLOCK_KEY_BYTES), each
+    query's maximum merged across them; at 4,200 tokens one head's keys exceed KEYS_IN_CACHE
+    in both dtypes, so queries also run in blocks of BLOCK_QUERIES tiles over each key block."""
+    q, k, v = integer_inputs(1, 2, tokens, 64, 3, seed=3)
+    causal, lengths = [True, False], [tokens - 17]
     got = run_kernel(q, k, v, causal, lengths, 0.5, dtype).numpy()
     np.testing.assert_array_equal(got, definition(q, k, v, causal, lengths, 0.5, DTYPES[dtype][1]))
 
