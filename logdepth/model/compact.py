@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -69,11 +69,24 @@ CAUSAL_MIN_ROWS = 128
 @dataclass
 class SublayerPlan:
     """Column gather/scatter of one sublayer: it reads `read` (with the mask's values there,
-    None when all are 1) and adds its output into `write` (a slice when contiguous)."""
+    None when all are 1) and adds its output into `write` (a slice when contiguous);
+    `read_index` and `write_index` are the same columns as int64 tensors (the fused kernels
+    take them either way)."""
 
     read: torch.Tensor | slice
     mask: torch.Tensor | None
     write: torch.Tensor | slice
+    read_index: torch.Tensor = field(init=False)
+    write_index: torch.Tensor = field(init=False)
+
+    def __post_init__(self) -> None:
+        device = self.mask.device if self.mask is not None else None
+        self.read_index, self.write_index = (
+            torch.arange(cols.start, cols.stop, device=device)
+            if isinstance(cols, slice)
+            else cols.to(torch.int64).contiguous()
+            for cols in (self.read, self.write)
+        )
 
 
 @dataclass
@@ -262,7 +275,10 @@ def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
 
 
 def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
-    """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`."""
+    """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`: one
+    pass of the fused kernel (fused.py) where it is built, else these torch operations."""
+    if fused.applies(h):
+        return fused.gather_norm(h, plan.read_index, plan.mask)
     fresh = not isinstance(plan.read, slice)
     x = h.index_select(-1, plan.read) if fresh else h[..., plan.read]
     if plan.mask is not None:
@@ -274,8 +290,13 @@ def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
     return x.div_(norm) if fresh else x / norm
 
 
-def _add(h: torch.Tensor, write: torch.Tensor | slice, delta: torch.Tensor) -> None:
-    """h[..., write] += delta in place (the other cells get + 0, which leaves them as they are)."""
+def _add(h: torch.Tensor, plan: SublayerPlan, delta: torch.Tensor) -> None:
+    """h[..., write] += delta in place (the other cells get + 0, which leaves them as they are):
+    by the fused kernel (fused.py) where it is built, else by torch."""
+    if fused.applies(h):
+        fused.scatter_add(h, plan.write_index, delta)
+        return
+    write = plan.write
     if isinstance(write, slice):
         h[..., write] += delta
     else:
@@ -349,11 +370,11 @@ class CompactForward:
             attn, mlp = self.layers[prefix]
             shape = network.layer(prefix).shape
             if attn is not None:
-                _add(h, attn.write, state.attention(attn, _prenorm(h, attn)))
+                _add(h, attn, state.attention(attn, _prenorm(h, attn)))
             if residuals is not None and shape.n_heads:
                 residuals.append(h.clone())
             if mlp is not None:
-                _add(h, mlp.write, _feed_forward(_prenorm(h, mlp), mlp))
+                _add(h, mlp, _feed_forward(_prenorm(h, mlp), mlp))
             if residuals is not None and shape.d_ff:
                 residuals.append(h.clone())
         last = h[torch.arange(batch, device=tokens.device), lengths - 1]

@@ -263,3 +263,37 @@ HARD_ATTENTION(hard_attention_f32, float, int32_t)
 
 SPARSE_FEED_FORWARD(sparse_feed_forward_f64, double)
 SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float)
+
+/* The residual stream's gather and scatter (compact.py's _prenorm and _add), for h [N, d]
+ * contiguous: z[t, e] = x_e / ||x|| with x_e = mask[e] h[t, cols[e]] (no mask: 1), and 0 for
+ * every e where ||x|| = 0 (norm(0) = 0; the norm is the square root of the sum of the squares
+ * in column order, as a dot product in another order: compact.py's contract; NaN and
+ * infinity spread as in the torch path: x / inf = 0, inf / inf = NaN); and h[t, cols[e]] +=
+ * delta[t, e]. Tokens [t0, t1) are computed, so a caller may split them across threads. */
+#define RESIDUAL(NAME, REAL, SQRT)                                                             \
+    void NAME##_gather_norm(int64_t d, const REAL *h, int64_t c, const int64_t *cols,          \
+                            const REAL *mask, REAL *z, int64_t t0, int64_t t1, REAL *unused) {  \
+        (void)unused;                                                                          \
+        for (int64_t t = t0; t < t1; t++) {                                                    \
+            const REAL *ht = h + t * d;                                                        \
+            REAL *zt = z + t * c, squares = 0;                                                 \
+            for (int64_t e = 0; e < c; e++) {                                                  \
+                const REAL x = mask ? mask[e] * ht[cols[e]] : ht[cols[e]];                     \
+                zt[e] = x;                                                                     \
+                squares = squares + x * x;                                                     \
+            }                                                                                  \
+            REAL norm = SQRT(squares);                                                         \
+            if (norm == 0) norm = INFINITY;                                                    \
+            for (int64_t e = 0; e < c; e++) zt[e] = zt[e] / norm;                              \
+        }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    void NAME##_scatter_add(int64_t d, REAL *h, int64_t w, const int64_t *cols,                \
+                            const REAL *delta, int64_t t0, int64_t t1, REAL *unused) {         \
+        (void)unused;                                                                          \
+        for (int64_t t = t0; t < t1; t++)                                                      \
+            for (int64_t e = 0; e < w; e++) h[t * d + cols[e]] += delta[t * w + e];           \
+    }
+
+RESIDUAL(residual_f64, double, sqrt)
+RESIDUAL(residual_f32, float, sqrtf)

@@ -37,13 +37,15 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("fused.c")
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-shared", "-fPIC")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-shared", "-fPIC")
 SWITCH = "LOGDEPTH_FUSED"  # "0": never use the kernel
 FUNCTIONS = {
     torch.float64: ("hard_attention_f64", ctypes.c_double),
     torch.float32: ("hard_attention_f32", ctypes.c_float),
 }
 FEED_FORWARD = {torch.float64: "sparse_feed_forward_f64", torch.float32: "sparse_feed_forward_f32"}
+RESIDUAL = {torch.float64: "residual_f64", torch.float32: "residual_f32"}
+RESIDUAL_STEPS = ("_gather_norm", "_scatter_add")
 # Below this many query-key pairs a call is split across no threads (a thread hand-off costs
 # tens of microseconds; a pair about a nanosecond).
 THREAD_MIN_PAIRS = 1 << 20
@@ -77,7 +79,7 @@ def _build(compiler: list[str], target: Path) -> None:
     os.close(handle)
     try:
         subprocess.run(
-            [*compiler, *FLAGS, "-o", partial, str(SOURCE)],
+            [*compiler, *FLAGS, "-o", partial, str(SOURCE), "-lm"],
             check=True,
             capture_output=True,
             timeout=120,
@@ -118,6 +120,12 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
                 getattr(library, function + "_block").restype = ctypes.c_int64
                 getattr(library, function + "_scratch").restype = ctypes.c_int64
                 getattr(library, function + "_scratch").argtypes = [ctypes.c_int64] * 3
+            for prefix in RESIDUAL.values():
+                i64, pointer = ctypes.c_int64, ctypes.c_void_p
+                gather, scatter = (getattr(library, prefix + s) for s in RESIDUAL_STEPS)
+                gather.argtypes = [i64, pointer, i64] + [pointer] * 3 + [i64] * 2 + [pointer]
+                scatter.argtypes = [i64, pointer, i64] + [pointer] * 2 + [i64] * 2 + [pointer]
+                gather.restype = scatter.restype = None
             for function in FEED_FORWARD.values():
                 i64, pointer = ctypes.c_int64, ctypes.c_void_p
                 getattr(library, function).argtypes = (
@@ -323,3 +331,29 @@ def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor
     work = tokens * (w_in.values().numel() + w_out.values().numel())
     _run_rows(getattr(lib, name), common, tokens, work, z.dtype, size)
     return out.T
+
+
+def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """norm(m * h) over the columns `cols` of a contiguous h [..., d] (norm(0) = 0), as
+    [..., len(cols)]: compact.py's masked pre-norm in one pass (the C file's gather_norm)."""
+    lib = library()
+    assert lib is not None
+    d, c = h.shape[-1], len(cols)
+    z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
+    tokens = h.numel() // d
+    common = (d, h.data_ptr(), c, cols.data_ptr(), mask.data_ptr() if mask is not None else None)
+    function = getattr(lib, RESIDUAL[h.dtype] + "_gather_norm")
+    _run_rows(function, (*common, z.data_ptr()), tokens, tokens * c, h.dtype, 0)
+    return z
+
+
+def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:
+    """h[..., cols] += delta in place, for a contiguous h [..., d] (compact.py's _add)."""
+    lib = library()
+    assert lib is not None
+    d, w = h.shape[-1], len(cols)
+    delta = delta.contiguous()
+    tokens = h.numel() // d
+    common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr())
+    function = getattr(lib, RESIDUAL[h.dtype] + "_scatter_add")
+    _run_rows(function, common, tokens, tokens * w, h.dtype, 0)
