@@ -1072,8 +1072,8 @@ def _add_verify_parsers(sub: Any) -> None:
         type=float,
         default=DEFAULT_BUDGET_S,
         help="word models: seconds for everything past the words up to length 64 (longer "
-        "words, traces, the frontier probe, emulation); what does not fit is skipped and said "
-        "(default 30)",
+        "words, traces, the frontier probe, emulation); graph models: for graphs of more "
+        "vertices toward the frontier; what does not fit is skipped and said (default 30)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

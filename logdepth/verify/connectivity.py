@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,11 +27,14 @@ from logdepth.model.config import BOS
 from logdepth.verify.oracle import graph_truth, truth_name
 from logdepth.verify.precision import rederive_record
 from logdepth.verify.report import Progress, VerifyReport, check_exhaustive_size
+from logdepth.verify.words import Budget
 
 # Tracing records every attention matrix ([heads, N, N] per layer), so invariants are checked on
 # graphs up to this many vertices (N = 1 + n^2 + n^3 + s + t is 587 tokens at most for n = 8).
 TRACE_MAX_VERTICES = 8
 DEFAULT_MAX_VERTICES = 8
+# Seconds for the queries past the random graphs, toward the stored frontier (`--budget`).
+DEFAULT_BUDGET_S = 30.0
 
 
 def expected_layers(n: int, construction: str | None = None) -> int:
@@ -45,9 +49,7 @@ def layer_formula(construction: str | None = None) -> str:
 
 def construction_of(construction: str | None) -> Construction:
     """The catalog entry of a graph construction's config name (None: Theorem 2's)."""
-    entry = (
-        catalog.get("connectivity") if construction is None else catalog.of_config(construction)
-    )
+    entry = catalog.get("connectivity") if construction is None else catalog.of_config(construction)
     if entry is None or entry.input_format != "graph":
         raise ValueError(f"no graph construction is registered as {construction!r}")
     return entry
@@ -141,6 +143,83 @@ def _random_graph(rng: random.Random, n: int) -> np.ndarray:
     return adj
 
 
+def probe_frontier(
+    model: CompiledModel, checked: int, budget: Budget, seed: int, report: VerifyReport
+) -> int:
+    """Toward the stored frontier F: vertex counts F/2^k above `checked` (the most vertices run
+    so far), smallest first, while the next fits in the budget (each query's time measured,
+    scaled by the square of the token count: `Budget`), then the most vertices short of the
+    first size that does not fit that still fit. Each size gets a directed path with
+    random forward edges (a DAG) and two queries, first to last (connected) and last to first
+    (not), against BFS. Returns the most vertices run; a wrong answer fails the report."""
+    frontier = model.frontier or 0
+    sizes = [n for n in sorted({frontier >> k for k in range(32)} - {0}) if n > checked]
+    rng = random.Random(seed)
+    largest, ran, skipped = checked, [], []
+    for index, n in enumerate(sizes):
+        if not budget.fits("run", _tokens(n), 2):
+            # the most vertices between the last size run and this one that still fit
+            n = max(
+                (m for m in range(largest + 1, n) if budget.fits("run", _tokens(m), 2)), default=0
+            )
+            skipped = sizes[index:]
+            if not n:
+                break
+        tokens = _tokens(n)
+        adj = np.triu(np.array([[rng.random() < 2 / n for _ in range(n)] for _ in range(n)]), 1)
+        adj[np.arange(n - 1), np.arange(1, n)] = True
+        start = time.perf_counter()
+        right = check_queries(model, adj, [(0, n - 1), (n - 1, 0)], report, f"n={n}")
+        budget.record("run", tokens, 2, time.perf_counter() - start, True)
+        if not right:
+            return n
+        largest = n
+        ran.append(str(n))
+        if skipped:
+            break
+    line = f"most vertices run: {largest} of the stored {model.dtype_name} frontier {frontier}"
+    if ran:
+        line += f" (toward it: {', '.join(ran)} vertices, 2 queries each)"
+    if skipped:
+        line += (
+            f"; {', '.join(map(str, skipped))} vertices skipped for the budget "
+            f"({budget.seconds:g} s, --budget)"
+        )
+    report.lines.append(line)
+    return largest
+
+
+def _tokens(n: int) -> int:
+    """The tokens of the longer of probe_frontier's two queries on n vertices."""
+    return 1 + n * n + n**3 + 2 * n
+
+
+def check_queries(
+    model: CompiledModel,
+    adj: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+    report: VerifyReport,
+    label: str,
+) -> bool:
+    """The (s, t) `pairs` of one graph through the transformer, against BFS; whether every
+    answer was right (a wrong one fails the report, quoted)."""
+    reach = reachability(adj)
+    answers = model.run_tokens([inputs.encode_graph(adj, s, t) for s, t in pairs])
+    right = True
+    for (s, t), got in zip(pairs, answers, strict=True):
+        report.checks += 1
+        want = graph_truth(adj, s, t, reach)
+        if (got == "connected") != want:
+            right = False
+            query = render_counterexample(adj, s, t)
+            report.fail(
+                f"{label}: on {query} (vertices 1..n), {truth_name('BFS')} says "
+                f"{'connected' if want else 'disconnected'}, the transformer {got}",
+                query,
+            )
+    return right
+
+
 def check_answers(
     model: CompiledModel, graphs: Sequence[np.ndarray], report: VerifyReport, label: str
 ) -> None:
@@ -210,8 +289,8 @@ def verify_connectivity(
     random graphs small enough to trace; layer counts against the construction's formula.
 
     `max_length` is `max_vertices` under verify's common name (the catalog calls every
-    verifier alike); `budget_s` is accepted for the same reason and unused: graph models have
-    no frontier probe here (their frontiers are checked by emulation in the tests)."""
+    verifier alike). `budget_s` (default DEFAULT_BUDGET_S) buys the frontier probe: graphs of
+    more vertices, toward the stored frontier (`probe_frontier`)."""
     if max_vertices is None:
         max_vertices = max_length
     samples = 100 if samples is None else samples
@@ -257,9 +336,13 @@ def verify_connectivity(
         want = expected_layers(n, construction)
         if model.num_layers(n) != want:
             report.fail(f"n={n}: {model.num_layers(n)} layers, expected {want}")
+    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
+    probed = probe_frontier(model, max([top, *by_size]), budget, seed, report)
     rederive_record(model, report)
     report.details = {
         "max_vertices": top,
+        "frontier_probe": probed,
+        "budget_s": budget.seconds,
         "exhaustive": exhaustive,
         "samples": samples,
         "frontier": dict(model.config.frontier),

@@ -183,7 +183,7 @@ def test_cli_compiles_and_verifies_the_wide_graph_model(tmp_path, capsys):
 
     out = tmp_path / "wide.safetensors"
     assert main(["compile", "--connectivity", "--construction", "wide", "-o", str(out)]) == 0
-    assert main(["verify", str(out), "--samples", "6", "--max-length", "4"]) == 0
+    assert main(["verify", str(out), "--samples", "6", "--max-length", "4", "--budget", "0"]) == 0
     text = capsys.readouterr().out
     assert "2 ceil(log2 n) + 14" in text and "OK" in text
     bad = tmp_path / "bad.safetensors"

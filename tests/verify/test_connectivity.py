@@ -46,11 +46,44 @@ def test_verify_passes_on_the_compiled_weights():
         samples=6,
         exhaustive=2,
         progress=lambda done, total: seen.append((done, total)),
+        budget_s=0.001,  # the frontier probe's first size always runs, nothing after it fits
     )
     assert report.ok, report.lines
     assert report.counterexample is None and report.checks > 60
     assert seen and seen[-1][0] == seen[-1][1]
     assert any("level invariants" in line for line in report.lines)
+    # 41 >> 3 = 5 vertices: the first size past the random graphs' 4, toward the frontier.
+    assert report.details["frontier_probe"] == 5
+    assert any(
+        line.startswith("most vertices run: 5 of the stored float64 frontier 41")
+        and "10, 20, 41 vertices skipped for the budget" in line
+        for line in report.lines
+    )
+
+
+def test_no_budget_runs_no_frontier_probe():
+    report = verify_connectivity(model(), max_vertices=3, samples=2, budget_s=0)
+    assert report.ok and report.details["frontier_probe"] == 3
+    assert any("5, 10, 20, 41 vertices skipped for the budget" in line for line in report.lines)
+
+
+def test_the_frontier_probe_catches_a_wrong_answer_past_the_random_graphs(monkeypatch):
+    """The check can fail: answers flipped on inputs longer than the random graphs' (3
+    vertices: under 50 tokens) are caught at the probe's first size (5 vertices: 161)."""
+    m = model()
+    honest = m.run_tokens
+
+    def flipped_when_long(sequences, *args, **kwargs):
+        answers = honest(sequences, *args, **kwargs)
+        return [
+            ("disconnected" if a == "connected" else "connected") if len(seq) > 100 else a
+            for seq, a in zip(sequences, answers, strict=True)
+        ]
+
+    monkeypatch.setattr(m, "run_tokens", flipped_when_long)
+    report = verify_connectivity(m, max_vertices=3, samples=2, budget_s=0.001)
+    assert not report.ok
+    assert any("n=5: on " in line for line in report.lines), report.lines
 
 
 def test_wrong_weights_give_the_smallest_counterexample():
@@ -58,7 +91,7 @@ def test_wrong_weights_give_the_smallest_counterexample():
         t["unembed"] = t["unembed"].flip(0)
 
     report = verify_connectivity(
-        altered(tensor_changes=swap_outputs), max_vertices=2, samples=3, exhaustive=1
+        altered(tensor_changes=swap_outputs), max_vertices=2, samples=3, exhaustive=1, budget_s=0
     )
     assert not report.ok
     assert report.counterexample == "n=1 edges=[] s=1 t=1"
@@ -66,7 +99,9 @@ def test_wrong_weights_give_the_smallest_counterexample():
 
 def test_wrong_unrolling_is_caught_by_invariants_and_layer_count():
     rule = DepthRule(count_tokens=("0", "1"), root=2, fixed=0)
-    report = verify_connectivity(altered({"depth_rule": rule}), max_vertices=3, samples=4)
+    report = verify_connectivity(
+        altered({"depth_rule": rule}), max_vertices=3, samples=4, budget_s=0
+    )
     assert not report.ok
     assert any("layers" in line for line in report.lines)
     assert any("B_" in line or "BFS" in line for line in report.lines)
