@@ -39,13 +39,39 @@ import torch
 SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-shared", "-fPIC")
 SWITCH = "LOGDEPTH_FUSED"  # "0": never use the kernel
-FUNCTIONS = {
-    torch.float64: ("hard_attention_f64", ctypes.c_double),
-    torch.float32: ("hard_attention_f32", ctypes.c_float),
-}
-FEED_FORWARD = {torch.float64: "sparse_feed_forward_f64", torch.float32: "sparse_feed_forward_f32"}
-RESIDUAL = {torch.float64: "residual_f64", torch.float32: "residual_f32"}
-RESIDUAL_STEPS = ("_gather_norm", "_scatter_add")
+# fused.c's functions are `{kernel}_{f64|f32}{part}` (hard_attention_f64,
+# hard_attention_f64_block, residual_f32_gather_norm, ...); REALS gives each dtype's C type.
+SUFFIXES = {torch.float64: "f64", torch.float32: "f32"}
+REALS = {torch.float64: ctypes.c_double, torch.float32: ctypes.c_float}
+I64, POINTER = ctypes.c_int64, ctypes.c_void_p
+
+
+def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | None]]:
+    """Argument and result types of fused.c's functions, by (kernel, part), for one C type."""
+    attention = [I64] * 5 + [POINTER] * 5 + [real, POINTER] + [I64] * 5 + [POINTER]
+    feed_forward = [I64, POINTER, I64] + [POINTER] * 3 + [I64] + [POINTER] * 4 + [I64] * 2
+    return {
+        ("hard_attention", ""): (attention, None),
+        ("hard_attention", "_block"): ([], I64),
+        ("hard_attention", "_scratch"): ([I64] * 3, I64),
+        ("sparse_feed_forward", ""): (feed_forward + [POINTER], None),
+        ("sparse_feed_forward", "_scratch"): ([I64], I64),
+        ("residual", "_gather_norm"): (
+            [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 2 + [POINTER],
+            None,
+        ),
+        ("residual", "_scatter_add"): (
+            [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2 + [POINTER],
+            None,
+        ),
+    }
+
+
+def _c(lib: ctypes.CDLL, kernel: str, dtype: torch.dtype, part: str = ""):
+    """fused.c's function `{kernel}_{f64|f32}{part}` for `dtype`."""
+    return getattr(lib, f"{kernel}_{SUFFIXES[dtype]}{part}")
+
+
 # Below this many query-key pairs a call is split across no threads (a thread hand-off costs
 # tens of microseconds; a pair about a nanosecond).
 THREAD_MIN_PAIRS = 1 << 20
@@ -115,32 +141,12 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
             if not target.exists():
                 _build(compiler, target)
             library = ctypes.CDLL(str(target))
-            for function, real in FUNCTIONS.values():
-                _declare(getattr(library, function), real)
-                getattr(library, function + "_block").restype = ctypes.c_int64
-                getattr(library, function + "_scratch").restype = ctypes.c_int64
-                getattr(library, function + "_scratch").argtypes = [ctypes.c_int64] * 3
-            for prefix in RESIDUAL.values():
-                i64, pointer = ctypes.c_int64, ctypes.c_void_p
-                gather, scatter = (getattr(library, prefix + s) for s in RESIDUAL_STEPS)
-                gather.argtypes = [i64, pointer, i64] + [pointer] * 3 + [i64] * 2 + [pointer]
-                scatter.argtypes = [i64, pointer, i64] + [pointer] * 2 + [i64] * 2 + [pointer]
-                gather.restype = scatter.restype = None
-            for function in FEED_FORWARD.values():
-                i64, pointer = ctypes.c_int64, ctypes.c_void_p
-                getattr(library, function).argtypes = (
-                    [i64, pointer, i64]
-                    + [pointer] * 3
-                    + [i64]
-                    + [pointer] * 4
-                    + [i64] * 2
-                    + [pointer]
-                )
-                getattr(library, function).restype = None
-                getattr(library, function + "_scratch").restype = i64
-                getattr(library, function + "_scratch").argtypes = [i64]
+            for dtype, real in REALS.items():
+                for (kernel, part), (args, result) in _signatures(real).items():
+                    function = _c(library, kernel, dtype, part)
+                    function.argtypes, function.restype = args, result
             return library, ""
-        except (OSError, subprocess.SubprocessError) as err:
+        except (OSError, AttributeError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", b"") or b""
             text = detail.decode(errors="replace").strip().splitlines()
             errors.append(f"{target.parent}: {text[0] if text else err}")
@@ -148,12 +154,6 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
             if scratch:  # a loaded library stays mapped after its file is gone
                 shutil.rmtree(target.parent, ignore_errors=True)
     return None, "could not build the kernel (" + "; ".join(errors) + ")"
-
-
-def _declare(function, real) -> None:
-    i64, pointer = ctypes.c_int64, ctypes.c_void_p
-    function.argtypes = [i64] * 5 + [pointer] * 5 + [real, pointer] + [i64] * 5 + [pointer]
-    function.restype = None
 
 
 def library() -> ctypes.CDLL | None:
@@ -170,8 +170,8 @@ def status() -> str:
 
 
 def applies(tensor: torch.Tensor) -> bool:
-    """Whether the kernel can run attention on tensors like `tensor` (CPU, float64/float32)."""
-    return tensor.device.type == "cpu" and tensor.dtype in FUNCTIONS and library() is not None
+    """Whether the kernels can run on tensors like `tensor` (CPU, float64 or float32)."""
+    return tensor.device.type == "cpu" and tensor.dtype in SUFFIXES and library() is not None
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)
@@ -241,14 +241,13 @@ def hard_attention(
         hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
         out.copy_(wide)
         return
-    width = int(getattr(lib, FUNCTIONS[q.dtype][0] + "_block")())
+    width = int(_c(lib, "hard_attention", q.dtype, "_block")())
     stride = -(-tokens // width) * width
     q = q.contiguous()
     k_t, v_t = _keys_last(k, stride), _keys_last(v, stride)
     flags = causal.to(torch.uint8).contiguous()
     lengths = lengths.to(torch.int64).contiguous()
-    name, real = FUNCTIONS[q.dtype]
-    function = getattr(lib, name)
+    function, real = _c(lib, "hard_attention", q.dtype), REALS[q.dtype]
     rows = batch * heads * tokens
     common = (
         heads,
@@ -267,7 +266,7 @@ def hard_attention(
         out.stride(1),
         out.stride(2),
     )
-    size = int(getattr(lib, name + "_scratch")(stride, d_key, d_val))
+    size = int(_c(lib, "hard_attention", q.dtype, "_scratch")(stride, d_key, d_val))
     _run_rows(function, common, rows, rows * tokens, q.dtype, size)
 
 
@@ -306,7 +305,6 @@ def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor
     the call is large enough."""
     lib = library()
     assert lib is not None
-    name = FEED_FORWARD[z.dtype]
     tokens = z.shape[0]
     z_t = z.T.contiguous()  # [c, N]: tokens along the vectors
     out = torch.empty(w_out.shape[0], tokens, dtype=z.dtype)
@@ -327,9 +325,9 @@ def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor
         *(t.data_ptr() for t in parts[1]),
         out.data_ptr(),
     )
-    size = int(getattr(lib, name + "_scratch")(w_in.shape[0]))
+    size = int(_c(lib, "sparse_feed_forward", z.dtype, "_scratch")(w_in.shape[0]))
     work = tokens * (w_in.values().numel() + w_out.values().numel())
-    _run_rows(getattr(lib, name), common, tokens, work, z.dtype, size)
+    _run_rows(_c(lib, "sparse_feed_forward", z.dtype), common, tokens, work, z.dtype, size)
     return out.T
 
 
@@ -342,7 +340,7 @@ def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) 
     z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
     tokens = h.numel() // d
     common = (d, h.data_ptr(), c, cols.data_ptr(), mask.data_ptr() if mask is not None else None)
-    function = getattr(lib, RESIDUAL[h.dtype] + "_gather_norm")
+    function = _c(lib, "residual", h.dtype, "_gather_norm")
     _run_rows(function, (*common, z.data_ptr()), tokens, tokens * c, h.dtype, 0)
     return z
 
@@ -355,5 +353,5 @@ def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> Non
     delta = delta.contiguous()
     tokens = h.numel() // d
     common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr())
-    function = getattr(lib, RESIDUAL[h.dtype] + "_scatter_add")
+    function = _c(lib, "residual", h.dtype, "_scatter_add")
     _run_rows(function, common, tokens, tokens * w, h.dtype, 0)
