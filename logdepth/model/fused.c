@@ -1,6 +1,6 @@
 /* The compact plan's fused kernels (logdepth/model/fused.py builds and loads them,
- * model/compact.py calls them): averaging-hard attention in one sweep per query, and sparse
- * feed-forwards (at the end of the file).
+ * model/compact.py calls them): averaging-hard attention in one sweep per query, then sparse
+ * feed-forwards and the residual stream's gather and scatter (at the end of the file).
  *
  * The torch path of compact.py runs four passes over a [queries, keys] score block: the
  * product, the row maximum, the tie test and the product with the values. Here one query's
@@ -8,11 +8,12 @@
  *
  *   s_j   = q . k_j          for every key j the query sees, d = 0..dk-1 in order
  *   floor = max_j s_j - tol  (in the dtype, as the torch path's amax(...) - tol)
- *   out   = (sum of v_j over the keys with s_j >= floor, in key order) / how many
+ *   out   = (sum of v_j over the keys with s_j >= floor) / how many
  *
  * which is the definition of averaging-hard attention (every key within tol of the best
- * shares the weight evenly). Only the rounding of each dot product and the order of the sum of
- * the attended values can differ from the torch path's BLAS products: built with
+ * shares the weight evenly). The sum runs lane by lane over the keys (a key that is not
+ * attended adds an exact 0), then across the lanes. Only the rounding of each dot product and
+ * the order of the sum of the attended values can differ from the torch path's BLAS products: built with
  * -ffp-contract=fast, a multiply and add may fuse (one rounding instead of two) where the CPU
  * has FMA, as BLAS's own kernels do; the compact plan's bounds (gamma_k times the sum of the
  * |terms|, compact.py's module docstring) hold for either. The caller passes finite q, k and v
@@ -22,16 +23,17 @@
  * Query i of batch row b sees the keys j < length[b], and j <= i too when its head is causal.
  * Layouts, contiguous: q [B, H, T, dk]; kt [B, H, dk, stride] (keys transposed so that the
  * score loop reads consecutive keys; stride >= T, a multiple of GROUP vectors, zero past T so
- * that whole vectors can be read); v [B, H, T, dv]; out[b, i, h, e] lies at
+ * that whole vectors can be read); vt [B, H, dv, stride] (the values, the same way);
+ * out[b, i, h, e] lies at
  * b * out_b + i * out_t + h * out_h + e. The rows [row0, row1) of the flattened (b, h, i)
  * range are computed, so a caller may split them across threads, each with its own scratch
- * (`_scratch(stride, dk)` values).
+ * (`_scratch(stride, dk, dv)` values).
  *
  * Consecutive queries of one head are scored as a tile of QUERIES: each key vector loaded
  * serves all of them, and GROUP vectors of keys are summed side by side, so that the adds of a
  * long dot product (the wide code's heads read 41 dimensions) do not wait on each other.
- * Measured on one AVX-512 core at 1,026 tokens (one causal head): 0.6-0.9 ns a query-key pair
- * at 4 dimensions, 1.6 ns at 41, against 10-15 ns for the torch path's four passes.
+ * Measured on one AVX-512 core at 1,026 tokens (one causal head): 0.5-0.7 ns a query-key pair
+ * at 2 to 4 dimensions, 1.4-1.6 ns at 41, against 10-15 ns for the torch path's four passes.
  */
 #include <math.h>
 #include <stdint.h>
