@@ -277,7 +277,7 @@ def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
 def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
     """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`: one
     pass of the fused kernel (fused.py) where it is built, else these torch operations."""
-    if fused.applies(h):
+    if fused.applies(h) and h.is_contiguous():
         return fused.gather_norm(h, plan.read_index, plan.mask)
     fresh = not isinstance(plan.read, slice)
     x = h.index_select(-1, plan.read) if fresh else h[..., plan.read]
@@ -293,7 +293,7 @@ def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
 def _add(h: torch.Tensor, plan: SublayerPlan, delta: torch.Tensor) -> None:
     """h[..., write] += delta in place (the other cells get + 0, which leaves them as they are):
     by the fused kernel (fused.py) where it is built, else by torch."""
-    if fused.applies(h):
+    if fused.applies(h) and h.is_contiguous():
         fused.scatter_add(h, plan.write_index, delta)
         return
     write = plan.write

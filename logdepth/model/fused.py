@@ -335,7 +335,7 @@ def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) 
     """norm(m * h) over the columns `cols` of a contiguous h [..., d] (norm(0) = 0), as
     [..., len(cols)]: compact.py's masked pre-norm in one pass (the C file's gather_norm)."""
     lib = library()
-    assert lib is not None
+    assert lib is not None and h.is_contiguous()
     d, c = h.shape[-1], len(cols)
     z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
     tokens = h.numel() // d
@@ -348,7 +348,7 @@ def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) 
 def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:
     """h[..., cols] += delta in place, for a contiguous h [..., d] (compact.py's _add)."""
     lib = library()
-    assert lib is not None
+    assert lib is not None and h.is_contiguous()
     d, w = h.shape[-1], len(cols)
     delta = delta.contiguous()
     tokens = h.numel() // d
