@@ -268,14 +268,18 @@ def connectivity():
     return logdepth.compile(construction="connectivity")
 
 
-def test_a_query_over_the_time_limit_is_refused_before_its_tokens_exist(
-    connectivity, monkeypatch
-):
-    """41 vertices: 70,645 tokens, ~2e11 attention scores; the compact plan's floor for them
-    is tens of seconds, so a limit of 10 s refuses it before a token is built."""
+def _half_the_floor(model, n: int) -> float:
+    """Half the time floor of a query on a path of n vertices from its first to its last."""
+    length = 1 + n * n + n**3 + 1 + n
+    return model.run_cost(length, model.config.depth_rule.depth(n)).seconds / 2
+
+
+def test_a_query_over_the_time_limit_is_refused_before_its_tokens_exist(connectivity, monkeypatch):
+    """41 vertices: 70,645 tokens, ~2e11 attention scores; a limit under the compact plan's
+    floor for them (seconds, fewer on more threads) refuses it before a token is built."""
     n = connectivity.frontier
     monkeypatch.setattr(compiled.inputs, "encode_graph", _never("building the tokens"))
-    monkeypatch.setenv(limits.SECONDS_ENV, "10")
+    monkeypatch.setenv(limits.SECONDS_ENV, str(_half_the_floor(connectivity, n)))
     with pytest.raises(InputError) as err:
         connectivity.connected(_path(n), "v0", f"v{n - 1}")
     text = str(err.value)
@@ -289,10 +293,10 @@ def test_a_query_over_the_time_limit_is_refused_before_its_tokens_exist(
     assert not connectivity.connected(_path(4), "v3", "v0")
 
 
-def test_cli_run_reports_the_refused_query_and_exits_1(
-    connectivity, tmp_path, capsys, monkeypatch
-):
-    monkeypatch.setenv(limits.SECONDS_ENV, "10")
+def test_cli_run_reports_the_refused_query_and_exits_1(connectivity, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(
+        limits.SECONDS_ENV, str(_half_the_floor(connectivity, connectivity.frontier))
+    )
     model = tmp_path / "conn.safetensors"
     connectivity.save(model)
     n = connectivity.frontier

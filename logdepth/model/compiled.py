@@ -472,9 +472,10 @@ class CompiledModel:
           residual stream and the sublayer output, read columns and new residual that a layer
           holds beside it (4 [length, d_model]), and the token list (a pointer a token);
         - seconds (on a CPU): on the compact plan, which a plain run takes, the query-key
-          pairs of the heads it scores, each at least `limits.pair_seconds`; on the full pass
-          (`network.compact = False`, emulation, softmax, a hook), every stored head's
-          attention scores (`_scores`), each at least `limits.SCORE_SECONDS`.
+          pairs of the heads it scores, each at least `limits.pair_seconds` on one core, over
+          torch's intra-op thread count (the fused kernel splits its rows over them); on the
+          full pass (`network.compact = False`, emulation, softmax, a hook), every stored
+          head's attention scores (`_scores`), each at least `limits.SCORE_SECONDS`.
         """
         size = torch.finfo(self.network.dtype).bits // 8
         shapes = [self.network._shape(prefix) for prefix in self.network.schedule(depth)]
@@ -491,6 +492,7 @@ class CompiledModel:
                 for causal in attn.causal_heads if attn is not None else ():
                     pairs = length * (length + 1) // 2 if causal else length * length
                     seconds += pairs * pair_seconds(attn.d_key, size)
+            seconds /= max(1, torch.get_num_threads())
         return Estimate(f"a forward pass over {length:,} tokens", memory, seconds, detail)
 
     def _seconds(self, scores: int) -> float | None:

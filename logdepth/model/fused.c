@@ -249,7 +249,8 @@ HARD_ATTENTION(hard_attention_f32, float, int32_t)
                     const REAL x = in_vals[k], *restrict zc = z + in_cols[k] * N + a;          \
                     for (int64_t t = 0; t < w; t++) h[t] = h[t] + x * zc[t];                   \
                 }                                                                              \
-                for (int64_t t = 0; t < w; t++) h[t] = h[t] > 0 ? h[t] : 0;                    \
+                for (int64_t t = 0; t < w; t++) /* relu, NaN kept as torch keeps it */      \
+                    h[t] = h[t] > 0 || h[t] != h[t] ? h[t] : 0;                                \
             }                                                                                  \
             for (int64_t o = 0; o < outs; o++) {                                               \
                 REAL *restrict y = out + o * N + a;                                            \

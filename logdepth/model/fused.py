@@ -7,10 +7,10 @@ arithmetic, set the time. The kernel runs the same four steps per query over a s
 stays in cache (the C file's header says what it computes and why the result is the same up to
 summation order).
 
-It is an accelerator, never a requirement: without a C compiler (`$CC`, else `cc`), with
-`LOGDEPTH_FUSED=0`, on a device other than the CPU, or for a dtype other than float64 and
-float32, `library()` is None and the torch path runs, with the same answers. `status()` says
-which and why.
+It is an accelerator, never a requirement: without a C compiler (`$CC`, else `cc`) or with
+`LOGDEPTH_FUSED=0`, `library()` is None; on a device other than the CPU or for a dtype other
+than float64 and float32, `applies()` is False; either way the torch path runs, with the same
+answers. `status()` says whether the library is built, and why not.
 
 The library is built once per source, compiler flags and CPU, with `-march=native` (the widest
 vectors and FMA the CPU has: lanes do not mix, so the vector width changes no result; FMA
@@ -22,6 +22,7 @@ written, into a fresh temporary directory of this process.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import hashlib
 import os
@@ -184,10 +185,22 @@ def _threads(workers: int) -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None or _pool[0] != os.getpid() or _pool[1]._max_workers != workers:
-            if _pool is not None and _pool[0] == os.getpid():
-                _pool[1].shutdown(wait=False)
+            # The old pool is left to finish what it holds (another thread may be waiting
+            # on it); its idle threads end with the process.
             _pool = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="logdepth-fused"))
         return _pool[1]
+
+
+def _after_fork_in_child() -> None:
+    """A forked child gets a fresh lock (the parent's may have been held by another thread,
+    for a compile of up to two minutes) and no pool (its threads did not survive the fork)."""
+    global _lock, _pool
+    _lock = threading.Lock()
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _keys_last(x: torch.Tensor, stride: int) -> torch.Tensor:
@@ -236,11 +249,16 @@ def hard_attention(
         # wide code's float32 queries and keys underflow at its later levels: 2-3x slower
         # calls at the frontier). In float64 they are normal numbers: each product of two
         # float32 values is exact there and each sum more accurate than in float32, within
-        # the same bounds; the output is rounded to float32 once.
+        # the same bounds; the tie test then compares float64 scores (with the float32
+        # tolerance, which covers float32's larger rounding), and the output is rounded to
+        # float32 once.
         wide = torch.empty(out.shape, dtype=torch.float64)
         hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
         out.copy_(wide)
         return
+    if len(lengths) != batch or int(lengths.min()) < 1 or int(lengths.max()) > tokens:
+        # The kernel reads and writes by these lengths: one past T would run off the buffers.
+        raise ValueError(f"hard_attention: lengths must be {batch} values in 1..{tokens}")
     width = int(_c(lib, "hard_attention", q.dtype, "_block")())
     stride = -(-tokens // width) * width
     q = q.contiguous()
@@ -295,7 +313,27 @@ def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype
             with taken:
                 free.append(slot)
 
-    list(_threads(workers).map(run, zip(bounds[:-1], bounds[1:], strict=True)))
+    pool = _threads(workers)
+    futures = [pool.submit(run, span) for span in zip(bounds[:-1], bounds[1:], strict=True)]
+    try:
+        for future in futures:
+            future.result()
+    finally:
+        # The C calls write into the caller's tensors: none may still run when this frame
+        # unwinds (Ctrl-C, an error in one piece), or they would write into freed memory.
+        for future in futures:
+            future.cancel()
+        _wait_all(futures)
+
+
+def _wait_all(futures: list) -> None:
+    """Wait until every future has finished or been cancelled, through Ctrl-C."""
+    while True:
+        try:
+            concurrent.futures.wait(futures)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor) -> torch.Tensor:
@@ -336,6 +374,7 @@ def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) 
     [..., len(cols)]: compact.py's masked pre-norm in one pass (the C file's gather_norm)."""
     lib = library()
     assert lib is not None and h.is_contiguous()
+    assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
     d, c = h.shape[-1], len(cols)
     z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
     tokens = h.numel() // d

@@ -20,6 +20,7 @@ import numpy as np
 
 from logdepth import catalog
 from logdepth.catalog import Construction
+from logdepth.errors import InputError
 from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel, TraceResult
@@ -147,8 +148,9 @@ def probe_frontier(
     model: CompiledModel, checked: int, budget: Budget, seed: int, report: VerifyReport
 ) -> int:
     """Toward the stored frontier F: vertex counts F/2^k above `checked` (the most vertices run
-    so far), smallest first, while the next fits in the budget (each query's time measured,
-    scaled by the square of the token count: `Budget`), then the most vertices short of the
+    so far), smallest first, while the next fits in the budget (`_affordable`: the queries
+    measured so far, the random graphs' included, scaled by the square of the token count, and
+    never below the forward pass's floor), then the most vertices short of the
     first size that does not fit that still fit. Each size gets a directed path with
     random forward edges (a DAG) and two queries, first to last (connected) and last to first
     (not), against BFS. Returns the most vertices run; a wrong answer fails the report."""
@@ -157,11 +159,9 @@ def probe_frontier(
     rng = random.Random(seed)
     largest, ran, skipped = checked, [], []
     for index, n in enumerate(sizes):
-        if not budget.fits("run", _tokens(n), 2):
+        if not _affordable(model, budget, n):
             # the most vertices between the last size run and this one that still fit
-            n = max(
-                (m for m in range(largest + 1, n) if budget.fits("run", _tokens(m), 2)), default=0
-            )
+            n = max((m for m in range(largest + 1, n) if _affordable(model, budget, m)), default=0)
             skipped = sizes[index:]
             if not n:
                 break
@@ -187,6 +187,19 @@ def probe_frontier(
         )
     report.lines.append(line)
     return largest
+
+
+def _affordable(model: CompiledModel, budget: Budget, n: int) -> bool:
+    """Whether two queries on n vertices fit in what is left of the budget (predicted from the
+    queries measured so far, and at least the forward pass's own floor, `run_cost`) and within
+    the memory and time limits every query is held to (`limits.Estimate.check`)."""
+    estimate = model.run_cost(_tokens(n), model.config.depth_rule.depth(n))
+    try:
+        estimate.check(InputError)
+    except InputError:
+        return False
+    floor = 2 * (estimate.seconds or 0.0)
+    return budget.fits("run", _tokens(n), 2) and floor <= budget.seconds - budget.spent
 
 
 def _tokens(n: int) -> int:
@@ -324,8 +337,13 @@ def verify_connectivity(
     for _ in range(samples):
         n = rng.randint(1, top)
         by_size.setdefault(n, []).append(_random_graph(rng, n))
+    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     for n in sorted(by_size):
+        start = time.perf_counter()
         check_answers(model, by_size[n], report, f"{len(by_size[n])} random graphs, n={n}")
+        # Not charged (the random graphs always run); the probe scales its predictions from it.
+        queries = len(by_size[n]) * n * n
+        budget.record("run", _tokens(n), queries, time.perf_counter() - start, False)
         for adj in by_size[n][:2] if n <= TRACE_MAX_VERTICES else []:
             check_invariants(model, adj, report)
         done += len(by_size[n])
@@ -336,7 +354,6 @@ def verify_connectivity(
         want = expected_layers(n, construction)
         if model.num_layers(n) != want:
             report.fail(f"n={n}: {model.num_layers(n)} layers, expected {want}")
-    budget = Budget(DEFAULT_BUDGET_S if budget_s is None else budget_s)
     probed = probe_frontier(model, max([top, *by_size]), budget, seed, report)
     rederive_record(model, report)
     report.details = {

@@ -64,8 +64,10 @@ def compact_trace(model, tokens: list[str]) -> TraceResult:
     sublayers = ["embed"] + [
         f"{prefix}.{kind}"
         for prefix in net.schedule(depth)
-        for kind, present in (("attn", net.layer(prefix).shape.n_heads),
-                              ("mlp", net.layer(prefix).shape.d_ff))
+        for kind, present in (
+            ("attn", net.layer(prefix).shape.n_heads),
+            ("mlp", net.layer(prefix).shape.d_ff),
+        )
         if present
     ]
     return TraceResult(
@@ -121,9 +123,15 @@ def attention_path(request, monkeypatch):
     why); CI's machine builds it."""
     if request.param == "torch":
         monkeypatch.setattr(compact.fused, "applies", lambda tensor: False)
-    elif compact.fused.library() is None:
+        yield request.param
+        return
+    if compact.fused.library() is None:
         pytest.skip(compact.fused.status())
-    return request.param
+    calls = []
+    original = compact.fused.hard_attention
+    monkeypatch.setattr(compact.fused, "hard_attention", lambda *a: calls.append(1) or original(*a))
+    yield request.param
+    assert calls, "the fused run never reached the kernel"
 
 
 # Over ~3 s each (the reference's numpy pass over long graph encodings, wide layers).

@@ -54,7 +54,9 @@ def problems(draw):
     causal = draw(st.lists(st.booleans(), min_size=heads, max_size=heads))
     lengths = draw(st.lists(st.integers(1, tokens), min_size=batch, max_size=batch))
     seed = draw(st.integers(0, 2**31 - 1))
-    tol = draw(st.sampled_from([0.5, 1.5]))  # exact ties only; ties within 1
+    # Integer scores: 0.5 and 0 take exact ties only, 1.5 ties within 1; at 1 and 2 a score
+    # lands exactly on best - tol, which must count (>=, as the torch path's test).
+    tol = draw(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0]))
     dtype = draw(st.sampled_from(sorted(DTYPES)))
     return batch, heads, tokens, d_key, d_val, causal, lengths, seed, tol, dtype
 
@@ -173,6 +175,45 @@ def test_a_forked_child_gets_its_own_threads(monkeypatch):
     finally:
         torch.set_num_threads(threads)
     assert not alive and child.exitcode == 0
+
+
+def test_lengths_outside_the_tokens_are_refused():
+    """The kernel reads and writes by the lengths: one past T would run off its buffers."""
+    q = torch.zeros(2, 1, 5, 2, dtype=torch.float64)
+    v = torch.zeros(2, 1, 5, 3, dtype=torch.float64)
+    out = torch.zeros(2, 5, 1, 3, dtype=torch.float64)
+    for lengths in ([5, 6], [0, 5], [5]):
+        with pytest.raises(ValueError, match="lengths"):
+            fused.hard_attention(q, q, v, torch.tensor([True]), torch.tensor(lengths), 0.5, out)
+
+
+def test_a_failing_piece_waits_for_the_running_ones(monkeypatch):
+    """When one thread's piece fails, the call returns only after every running piece ended:
+    they write into the caller's tensors, which unwinding would free."""
+    import threading
+    import time
+
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    ended, lock = [], threading.Lock()
+
+    def piece(*args):
+        row0 = args[-3]
+        if row0 == 0:
+            raise RuntimeError("one piece fails")
+        time.sleep(0.05)
+        with lock:
+            ended.append(row0)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="one piece fails"):
+            fused._run_rows(piece, (), 80, 80, torch.float64, 1)
+        finished = len(ended)
+        time.sleep(0.3)
+    finally:
+        torch.set_num_threads(threads)
+    assert finished == len(ended)  # nothing still ran after the call returned
 
 
 def test_the_comparison_catches_a_wrong_tolerance():

@@ -18,10 +18,13 @@ from logdepth.model.transformer import UniversalTransformer
 from logdepth.verify.connectivity import (
     bounded_reachability,
     decode_graph_tokens,
+    probe_frontier,
     reachability,
     render_counterexample,
     verify_connectivity,
 )
+from logdepth.verify.report import VerifyReport
+from logdepth.verify.words import Budget
 
 
 @functools.cache
@@ -46,19 +49,39 @@ def test_verify_passes_on_the_compiled_weights():
         samples=6,
         exhaustive=2,
         progress=lambda done, total: seen.append((done, total)),
-        budget_s=0.001,  # the frontier probe's first size always runs, nothing after it fits
+        budget_s=0,
     )
     assert report.ok, report.lines
     assert report.counterexample is None and report.checks > 60
     assert seen and seen[-1][0] == seen[-1][1]
     assert any("level invariants" in line for line in report.lines)
-    # 41 >> 3 = 5 vertices: the first size past the random graphs' 4, toward the frontier.
-    assert report.details["frontier_probe"] == 5
+    # No budget: the probe toward the frontier 41 (sizes 41 >> k past the random graphs' 4)
+    # runs nothing and says so.
+    assert report.details["frontier_probe"] == 4
     assert any(
-        line.startswith("most vertices run: 5 of the stored float64 frontier 41")
-        and "10, 20, 41 vertices skipped for the budget" in line
+        line.startswith("most vertices run: 4 of the stored float64 frontier 41")
+        and "5, 10, 20, 41 vertices skipped for the budget" in line
         for line in report.lines
     )
+
+
+def _probe(m: CompiledModel, seconds: float) -> tuple[VerifyReport, int]:
+    """probe_frontier past 3 vertices with `seconds` of budget and one query measured at 3
+    vertices as taking a microsecond: 5 vertices are predicted to fit in any budget of a
+    millisecond; once they ran (milliseconds on any machine), nothing more does."""
+    budget = Budget(seconds)
+    budget.record("run", 1 + 9 + 27 + 6, 1, 1e-6, False)
+    report = VerifyReport()
+    return report, probe_frontier(m, 3, budget, 0, report)
+
+
+def test_the_frontier_probe_runs_what_its_budget_affords():
+    report, largest = _probe(model(), 1e-3)
+    assert report.ok and largest == 5
+    assert report.lines == [
+        "most vertices run: 5 of the stored float64 frontier 41 (toward it: 5 vertices, 2 "
+        "queries each); 10, 20, 41 vertices skipped for the budget (0.001 s, --budget)"
+    ]
 
 
 def test_no_budget_runs_no_frontier_probe():
@@ -67,23 +90,20 @@ def test_no_budget_runs_no_frontier_probe():
     assert any("5, 10, 20, 41 vertices skipped for the budget" in line for line in report.lines)
 
 
-def test_the_frontier_probe_catches_a_wrong_answer_past_the_random_graphs(monkeypatch):
-    """The check can fail: answers flipped on inputs longer than the random graphs' (3
-    vertices: under 50 tokens) are caught at the probe's first size (5 vertices: 161)."""
+def test_the_frontier_probe_catches_a_wrong_answer(monkeypatch):
+    """The check can fail: answers flipped on the probe's inputs (5 vertices: 161 tokens) are
+    caught, quoted, at its first size."""
     m = model()
     honest = m.run_tokens
 
-    def flipped_when_long(sequences, *args, **kwargs):
+    def flipped(sequences, *args, **kwargs):
         answers = honest(sequences, *args, **kwargs)
-        return [
-            ("disconnected" if a == "connected" else "connected") if len(seq) > 100 else a
-            for seq, a in zip(sequences, answers, strict=True)
-        ]
+        return ["disconnected" if a == "connected" else "connected" for a in answers]
 
-    monkeypatch.setattr(m, "run_tokens", flipped_when_long)
-    report = verify_connectivity(m, max_vertices=3, samples=2, budget_s=0.001)
-    assert not report.ok
-    assert any("n=5: on " in line for line in report.lines), report.lines
+    monkeypatch.setattr(m, "run_tokens", flipped)
+    report, largest = _probe(m, 1e-3)
+    assert not report.ok and largest == 5
+    assert any("n=5: on " in line and "BFS says" in line for line in report.lines), report.lines
 
 
 def test_wrong_weights_give_the_smallest_counterexample():
