@@ -144,6 +144,15 @@ def _random_graph(rng: random.Random, n: int) -> np.ndarray:
     return adj
 
 
+def _check_layer_counts(model: CompiledModel, sizes: set[int], report: VerifyReport) -> None:
+    """The layers the model unrolls for each vertex count against its construction's formula."""
+    for n in sorted(sizes):
+        report.checks += 1
+        want = expected_layers(n, model.config.construction)
+        if model.num_layers(n) != want:
+            report.fail(f"n={n}: {model.num_layers(n)} layers, expected {want}")
+
+
 def probe_frontier(
     model: CompiledModel, checked: int, budget: Budget, seed: int, report: VerifyReport
 ) -> int:
@@ -349,11 +358,7 @@ def verify_connectivity(
         done += len(by_size[n])
         if progress is not None:
             progress(done, total)
-    for n in sorted(set(by_size) | {1, 2, 3, 4, 5, 8, 16, 32}):
-        report.checks += 1
-        want = expected_layers(n, construction)
-        if model.num_layers(n) != want:
-            report.fail(f"n={n}: {model.num_layers(n)} layers, expected {want}")
+    _check_layer_counts(model, set(by_size) | {1, 2, 3, 4, 5, 8, 16, 32}, report)
     probed = probe_frontier(model, max([top, *by_size]), budget, seed, report)
     rederive_record(model, report)
     report.details = {
