@@ -49,11 +49,13 @@ DEFAULT_MAX_SECONDS = 600.0
 SCORE_SECONDS = 64 / 12e9
 # The full pass's figure above is no floor for the compact plan (logdepth/model/compact.py),
 # which scores only the heads it keeps and, with its fused kernel, keeps each query's scores in
-# cache: 0.7 to 2 ns a stored score was measured at 586 to 4,370 tokens (`benchmarks/cost.py`).
-# Its floor is arithmetic: a query-key pair costs its d_key multiply-adds, its row maximum and
-# its tie test, d_key + 2 operations on one vector lane, and one core does at most two vector
-# operations of 64 bytes (AVX-512: 8 float64 or 16 float32 lanes) a cycle at no more than 5 GHz.
-LANE_BYTES_PER_SECOND = 2 * 64 * 5e9
+# cache: `benchmarks/cost.py` measured 0.7 to 2.5 ns a stored score with the kernel and 1.9 to
+# 4.4 ns on the torch path, at 4,370 to 586 tokens. Its floor is arithmetic: a query-key pair
+# costs its d_key multiply-adds, its row maximum and its tie test, d_key + 2 operations on one
+# vector lane, and one core issues at most four vector operations of 64 bytes (AVX-512: 8
+# float64 or 16 float32 lanes) a cycle at no more than 5 GHz (the kernel's loads and stores
+# come on top: it ran 5 to 20 times slower than this floor, per pair).
+LANE_BYTES_PER_SECOND = 4 * 64 * 5e9
 
 
 def pair_seconds(d_key: int, itemsize: int) -> float:

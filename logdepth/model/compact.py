@@ -307,13 +307,13 @@ def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
     """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
     threshold layer has thousands of units: the hidden activations are its largest tensor)."""
     batch, n, _ = z.shape
-    units = plan.w_in.shape[1]
-    rows = max(1, CACHE_BLOCK_ELEMENTS // units)
     if plan.sparse is not None and fused.applies(z) and math.isfinite(float(z.sum())):
         # The fused kernel (fused.py): each sum adds its row's nonzero terms, tokens blocked.
         return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.sparse).reshape(
             batch, n, -1
         )
+    units = plan.w_in.shape[1]
+    rows = max(1, CACHE_BLOCK_ELEMENTS // units)
     if plan.sparse is not None:  # W_in^T and W_out^T times the tokens as columns
         w_in, w_out = plan.sparse
         tokens = z.reshape(batch * n, -1).T  # [c, tokens]
@@ -450,7 +450,8 @@ class _Scratch:
     def _scored(
         self, plan: AttentionPlan, qkv: torch.Tensor, values: torch.Tensor, out: torch.Tensor
     ) -> None:
-        """Averaging-hard attention of the scored heads, in cache-sized chunks of queries."""
+        """Averaging-hard attention of the scored heads: by the fused kernel where it applies
+        (`_fused`), else in cache-sized chunks of queries."""
         # A sum is finite only if every term is (an overflowing sum of finite terms only sends
         # the layer down the torch path): one pass instead of isfinite's three.
         if plan.finite_scores and fused.applies(qkv) and math.isfinite(float(qkv.sum())):

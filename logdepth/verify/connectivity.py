@@ -178,7 +178,7 @@ def probe_frontier(
         adj = np.triu(np.array([[rng.random() < 2 / n for _ in range(n)] for _ in range(n)]), 1)
         adj[np.arange(n - 1), np.arange(1, n)] = True
         start = time.perf_counter()
-        right = check_queries(model, adj, [(0, n - 1), (n - 1, 0)], report, f"n={n}")
+        right = check_queries(model, [(adj, 0, n - 1), (adj, n - 1, 0)], report, f"n={n}")
         budget.record("run", tokens, 2, time.perf_counter() - start, True)
         if not right:
             return n
@@ -218,19 +218,21 @@ def _tokens(n: int) -> int:
 
 def check_queries(
     model: CompiledModel,
-    adj: np.ndarray,
-    pairs: Sequence[tuple[int, int]],
+    queries: Sequence[tuple[np.ndarray, int, int]],
     report: VerifyReport,
     label: str,
 ) -> bool:
-    """The (s, t) `pairs` of one graph through the transformer, against BFS; whether every
-    answer was right (a wrong one fails the report, quoted)."""
-    reach = reachability(adj)
-    answers = model.run_tokens([inputs.encode_graph(adj, s, t) for s, t in pairs])
+    """(graph, s, t) queries through the transformer in one batch, against BFS; whether every
+    answer was right (each wrong one fails the report, quoted)."""
+    reaches: dict[int, np.ndarray] = {}
+    cases = []
+    for adj, s, t in queries:
+        reach = reaches.setdefault(id(adj), reachability(adj))
+        cases.append((adj, s, t, graph_truth(adj, s, t, reach)))
+    answers = model.run_tokens([inputs.encode_graph(adj, s, t) for adj, s, t, _ in cases])
     right = True
-    for (s, t), got in zip(pairs, answers, strict=True):
+    for (adj, s, t, want), got in zip(cases, answers, strict=True):
         report.checks += 1
-        want = graph_truth(adj, s, t, reach)
         if (got == "connected") != want:
             right = False
             query = render_counterexample(adj, s, t)
@@ -246,28 +248,12 @@ def check_answers(
     model: CompiledModel, graphs: Sequence[np.ndarray], report: VerifyReport, label: str
 ) -> None:
     """Every (s, t) pair of every graph through the transformer, against BFS."""
-    seqs, cases = [], []
-    for adj in graphs:
-        reach = reachability(adj)
-        n = len(adj)
-        for s, t in itertools.product(range(n), repeat=2):
-            seqs.append(inputs.encode_graph(adj, s, t))
-            cases.append((adj, s, t, graph_truth(adj, s, t, reach)))
-    answers = model.run_tokens(seqs)
-    wrong = 0
-    for (adj, s, t, want), got in zip(cases, answers, strict=True):
-        report.checks += 1
-        if (got == "connected") != want:
-            wrong += 1
-            query = render_counterexample(adj, s, t)
-            report.fail(
-                f"{label}: on {query} (vertices 1..n), {truth_name('BFS')} says "
-                f"{'connected' if want else 'disconnected'}, the transformer {got}",
-                query,
-            )
-    if not wrong:
+    queries = [
+        (adj, s, t) for adj in graphs for s, t in itertools.product(range(len(adj)), repeat=2)
+    ]
+    if check_queries(model, queries, report, label):
         report.lines.append(
-            f"{label}: {len(cases)} (graph, s, t) answers agree with {truth_name('BFS')}"
+            f"{label}: {len(queries)} (graph, s, t) answers agree with {truth_name('BFS')}"
         )
 
 
