@@ -57,6 +57,44 @@
 #else
 #define QUERIES 2
 #endif
+/* p-bit emulation (the paper's Definition 4; transformer.round_to_bits) rounds a result x to
+ * its row's p bits by Veltkamp's split, c = s x, x' = c - (c - x), s = 2^(52 - p) + 1. The split
+ * must not fuse into an FMA (fma(s, x, -x) is exact where c - x is not, and x' would not be
+ * the rounding), so these functions are built without contraction, and not inlined into
+ * callers built with it; the sums around them may fuse, as BLAS's do. round_block rounds
+ * x[t] with its own s[t]; round_row all of x with one s; round_one one value. */
+#if defined(__clang__)
+#define NO_CONTRACT __attribute__((noinline))
+#define BEGIN_NO_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define NO_CONTRACT __attribute__((noinline, optimize("O3", "fp-contract=off")))
+#define BEGIN_NO_CONTRACT
+#endif
+
+#define ROUNDING(SUFFIX, REAL)                                                                 \
+    NO_CONTRACT void round_block_##SUFFIX(REAL *x, int64_t w, const REAL *split) {             \
+        BEGIN_NO_CONTRACT                                                                      \
+        for (int64_t t = 0; t < w; t++) {                                                      \
+            const REAL c = x[t] * split[t];                                                    \
+            x[t] = c - (c - x[t]);                                                             \
+        }                                                                                      \
+    }                                                                                          \
+    NO_CONTRACT static void round_row_##SUFFIX(REAL *x, int64_t w, REAL split) {               \
+        BEGIN_NO_CONTRACT                                                                      \
+        for (int64_t t = 0; t < w; t++) {                                                      \
+            const REAL c = x[t] * split;                                                       \
+            x[t] = c - (c - x[t]);                                                             \
+        }                                                                                      \
+    }                                                                                          \
+    NO_CONTRACT static REAL round_one_##SUFFIX(REAL x, REAL split) {                           \
+        BEGIN_NO_CONTRACT                                                                      \
+        const REAL c = x * split;                                                              \
+        return c - (c - x);                                                                    \
+    }
+
+ROUNDING(f64, double)
+ROUNDING(f32, float)
+
 /* Where one head's keys (kt, dk rows) exceed KEYS_IN_CACHE bytes, queries are taken
  * BLOCK_QUERIES at a time, keys BLOCK_KEY_BYTES of kt at a time: each key block is read from
  * memory once per query block and stays in cache for all its tiles (at 30,840 tokens and 41
@@ -67,7 +105,7 @@
 #define BLOCK_KEY_BYTES (128 * 1024)
 #define KEYS_IN_CACHE (1024 * 1024)
 
-#define HARD_ATTENTION(NAME, REAL, INT)                                                        \
+#define HARD_ATTENTION(NAME, REAL, INT, ROUND_ROW, ROUND_ONE)                                  \
     typedef REAL NAME##_vec __attribute__((vector_size(VECTOR_BYTES)));                        \
     typedef INT NAME##_mask __attribute__((vector_size(VECTOR_BYTES)));                        \
     enum { NAME##_LANES = VECTOR_BYTES / sizeof(REAL), NAME##_W = NAME##_LANES * GROUP };      \
@@ -129,7 +167,8 @@
      * floor: lane by lane sums of the hits (a miss adds an exact 0), then the lanes' sum.    \
      * `sums`: dv vectors of scratch. */                                                     \
     static void NAME##_attend(const REAL *s, int64_t keys, REAL floor, const REAL *vt,         \
-                              int64_t stride, int64_t dv, NAME##_vec *sums, REAL *o) {         \
+                              int64_t stride, int64_t dv, NAME##_vec *sums, REAL split,        \
+                              REAL *o) {                                                       \
         const int64_t L = NAME##_LANES;                                                        \
         NAME##_vec count;                                                                      \
         for (int64_t u = 0; u < L; u++) count[u] = 0;                                          \
@@ -155,7 +194,8 @@
         for (int64_t e = 0; e < dv; e++) {                                                     \
             REAL total = 0;                                                                    \
             for (int64_t u = 0; u < L; u++) total = total + sums[e][u];                        \
-            o[e] = total / n;                                                                  \
+            /* emulated: the sum rounded, then the division (transformer.Attention) */        \
+            o[e] = split ? ROUND_ONE(ROUND_ONE(total, split) / n, split) : total / n;           \
         }                                                                                      \
     }                                                                                          \
                                                                                                \
@@ -169,8 +209,8 @@
                                                                                                \
     void NAME(int64_t H, int64_t T, int64_t stride, int64_t dk, int64_t dv, const REAL *q,     \
               const REAL *kt, const REAL *vt, const uint8_t *causal, const int64_t *length,     \
-              REAL tol, REAL *out, int64_t out_b, int64_t out_t, int64_t out_h, int64_t row0,   \
-              int64_t row1, REAL *scratch) {                                                  \
+              REAL tol, const REAL *split, const REAL *tols, REAL *out, int64_t out_b,          \
+              int64_t out_t, int64_t out_h, int64_t row0, int64_t row1, REAL *scratch) {       \
         REAL *s = scratch, *tile = scratch + BLOCK_QUERIES * stride, top[BLOCK_QUERIES];       \
         /* the sum vectors, aligned to a vector within the scratch */                         \
         const uintptr_t at = (uintptr_t)(tile + BLOCK_QUERIES * dk), size = sizeof(NAME##_vec); \
@@ -211,15 +251,24 @@
                                   top + first);                                                \
                 }                                                                              \
             }                                                                                  \
-            for (int64_t r = 0; r < nq; r++)                                                   \
-                NAME##_attend(s + r * stride, keys[r], top[r] - tol, vt + bh * dv * stride,   \
-                              stride, dv, sums, out + b * out_b + (i0 + r) * out_t + h * out_h); \
+            /* emulated: each score rounded (rounding is monotone, so the maximum of the     \
+               rounded scores is the rounded maximum), then the floor best - tol */           \
+            const REAL sp = split ? split[b] : 0;                                              \
+            for (int64_t r = 0; r < nq; r++) {                                                 \
+                REAL floor = top[r] - tol;                                                     \
+                if (split) {                                                                   \
+                    ROUND_ROW(s + r * stride, keys[r], sp);                                    \
+                    floor = ROUND_ONE(ROUND_ONE(top[r], sp) - tols[b], sp);                    \
+                }                                                                              \
+                NAME##_attend(s + r * stride, keys[r], floor, vt + bh * dv * stride, stride,   \
+                              dv, sums, sp, out + b * out_b + (i0 + r) * out_t + h * out_h);   \
+            }                                                                                  \
             row += nq;                                                                         \
         }                                                                                      \
     }
 
-HARD_ATTENTION(hard_attention_f64, double, int64_t)
-HARD_ATTENTION(hard_attention_f32, float, int32_t)
+HARD_ATTENTION(hard_attention_f64, double, int64_t, round_row_f64, round_one_f64)
+HARD_ATTENTION(hard_attention_f32, float, int32_t, round_row_f32, round_one_f32)
 
 /* A sparse feed-forward, out = W_out relu(W_in z), for the compact plan's CSR layers (the wide
  * models' threshold layers: thousands of units that each read a few cells). Tokens run along
@@ -230,16 +279,21 @@ HARD_ATTENTION(hard_attention_f32, float, int32_t)
  * activations stay in cache (scratch: units * TOKEN_BLOCK values). Tokens [t0, t1) are
  * computed, so a caller may split them across threads. The caller passes finite z only.
  * (Summing a row's terms in registers, a few vectors of tokens at a time, ran 1.5x slower: the
- * rows hold 5 to 8 terms, too few to pay for the loop around them.) */
+ * rows hold 5 to 8 terms, too few to pay for the loop around them.)
+ *
+ * p-bit emulation (transformer.FeedForward under precision_bits) passes `split`, one Veltkamp
+ * constant per token: each unit's sum and each output's sum is then rounded to its token's p
+ * bits, as transformer.round_to_bits rounds (round_block above). NULL: no rounding. */
 #define TOKEN_BLOCK 256
 
-#define SPARSE_FEED_FORWARD(NAME, REAL)                                                        \
+
+#define SPARSE_FEED_FORWARD(NAME, REAL, ROUND)                                                 \
     int64_t NAME##_scratch(int64_t units) { return units * TOKEN_BLOCK; }                      \
                                                                                                \
     void NAME(int64_t N, const REAL *z, int64_t units, const int64_t *in_rows,                 \
               const int64_t *in_cols, const REAL *in_vals, int64_t outs,                       \
               const int64_t *out_rows, const int64_t *out_cols, const REAL *out_vals,          \
-              REAL *out, int64_t t0, int64_t t1, REAL *hidden) {                               \
+              REAL *out, const REAL *split, int64_t t0, int64_t t1, REAL *hidden) {            \
         for (int64_t a = t0; a < t1; a += TOKEN_BLOCK) {                                       \
             const int64_t w = t1 - a < TOKEN_BLOCK ? t1 - a : TOKEN_BLOCK;                     \
             for (int64_t u = 0; u < units; u++) {                                              \
@@ -249,6 +303,7 @@ HARD_ATTENTION(hard_attention_f32, float, int32_t)
                     const REAL x = in_vals[k], *restrict zc = z + in_cols[k] * N + a;          \
                     for (int64_t t = 0; t < w; t++) h[t] = h[t] + x * zc[t];                   \
                 }                                                                              \
+                if (split) ROUND(h, w, split + a);                                             \
                 for (int64_t t = 0; t < w; t++) /* relu, NaN kept as torch keeps it */      \
                     h[t] = h[t] > 0 || h[t] != h[t] ? h[t] : 0;                                \
             }                                                                                  \
@@ -260,12 +315,13 @@ HARD_ATTENTION(hard_attention_f32, float, int32_t)
                     const REAL *restrict hc = hidden + out_cols[k] * TOKEN_BLOCK;              \
                     for (int64_t t = 0; t < w; t++) y[t] = y[t] + x * hc[t];                   \
                 }                                                                              \
+                if (split) ROUND(y, w, split + a);                                             \
             }                                                                                  \
         }                                                                                      \
     }
 
-SPARSE_FEED_FORWARD(sparse_feed_forward_f64, double)
-SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float)
+SPARSE_FEED_FORWARD(sparse_feed_forward_f64, double, round_block_f64)
+SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
 
 /* The residual stream's gather and scatter (compact.py's _prenorm and _add), for h [N, d]
  * contiguous: z[t, e] = x_e / ||x|| with x_e = mask[e] h[t, cols[e]] (no mask: 1), and 0 for

@@ -49,14 +49,15 @@ I64, POINTER = ctypes.c_int64, ctypes.c_void_p
 
 def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | None]]:
     """Argument and result types of fused.c's functions, by (kernel, part), for one C type."""
-    attention = [I64] * 5 + [POINTER] * 5 + [real, POINTER] + [I64] * 5 + [POINTER]
-    feed_forward = [I64, POINTER, I64] + [POINTER] * 3 + [I64] + [POINTER] * 4 + [I64] * 2
+    attention = [I64] * 5 + [POINTER] * 5 + [real] + [POINTER] * 3 + [I64] * 5 + [POINTER]
+    feed_forward = [I64, POINTER, I64] + [POINTER] * 3 + [I64] + [POINTER] * 5 + [I64] * 2
     return {
         ("hard_attention", ""): (attention, None),
         ("hard_attention", "_block"): ([], I64),
         ("hard_attention", "_scratch"): ([I64] * 3, I64),
         ("sparse_feed_forward", ""): (feed_forward + [POINTER], None),
         ("sparse_feed_forward", "_scratch"): ([I64], I64),
+        ("round_block", ""): ([POINTER, I64, POINTER], None),
         ("residual", "_gather_norm"): (
             [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 2 + [POINTER],
             None,
@@ -227,6 +228,7 @@ def hard_attention(
     lengths: torch.Tensor,
     tol: float,
     out: torch.Tensor,
+    emulated: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> None:
     """Averaging-hard attention (fused.c) into `out` [B, T, H, dv], whose last
     dimension is contiguous: query i of row b, head h, sees the keys j < lengths[b], and j <= i
@@ -234,6 +236,10 @@ def hard_attention(
 
     q, k [B, H, T, dk] and v [B, H, T, dv], finite, any strides; causal [H] bool; lengths [B].
     Rows are split across torch's intra-op threads when the call is large enough.
+
+    `emulated`: p-bit emulation's (split constants, tie tolerances), [B] float64 each, one per
+    row: each score, the floor best - tol, the attended sum and its division are then rounded
+    to the row's p bits as `transformer.Attention` rounds them (`tol` is not used).
     """
     lib = library()
     assert lib is not None
@@ -252,7 +258,7 @@ def hard_attention(
         # the same bounds; the tie test then compares float64 scores (with the float32
         # tolerance, which covers float32's larger rounding), and the output is rounded to
         # float32 once.
-        wide = torch.empty(out.shape, dtype=torch.float64)
+        wide = torch.empty(out.shape, dtype=torch.float64)  # (emulation is float64 only)
         hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
         out.copy_(wide)
         return
@@ -265,6 +271,10 @@ def hard_attention(
     k_t, v_t = _keys_last(k, stride), _keys_last(v, stride)
     flags = causal.to(torch.uint8).contiguous()
     lengths = lengths.to(torch.int64).contiguous()
+    if emulated is not None:
+        emulated = tuple(t.to(q.dtype).contiguous() for t in emulated)
+        if any(t.shape != (batch,) for t in emulated):
+            raise ValueError(f"hard_attention: emulation needs {batch} splits and tolerances")
     function, real = _c(lib, "hard_attention", q.dtype), REALS[q.dtype]
     rows = batch * heads * tokens
     common = (
@@ -279,6 +289,7 @@ def hard_attention(
         flags.data_ptr(),
         lengths.data_ptr(),
         real(tol),
+        *((t.data_ptr() for t in emulated) if emulated is not None else (None, None)),
         out.data_ptr(),
         out.stride(0),
         out.stride(1),
@@ -336,14 +347,25 @@ def _wait_all(futures: list) -> None:
             continue
 
 
-def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor) -> torch.Tensor:
+def sparse_feed_forward(
+    z: torch.Tensor,
+    w_in: torch.Tensor,
+    w_out: torch.Tensor,
+    split: torch.Tensor | None = None,
+) -> torch.Tensor:
     """relu(z W_in^T) W_out^T for finite z [N, c] and CSR w_in [units, c], w_out [outs, units]
     (the compact plan's sparse layers), as [N, outs]: each sum adds its row's nonzero terms
     (the C file's sparse_feed_forward). Tokens are split across torch's intra-op threads when
-    the call is large enough."""
+    the call is large enough.
+
+    `split` ([N], z's dtype): p-bit emulation's Veltkamp constant per token
+    (`transformer.split_constants`); each unit's sum and each output is then rounded to its
+    token's p bits, as `transformer.round_to_bits` rounds."""
     lib = library()
     assert lib is not None
     tokens = z.shape[0]
+    if split is not None:
+        assert split.shape == (tokens,) and split.dtype == z.dtype and split.is_contiguous()
     z_t = z.T.contiguous()  # [c, N]: tokens along the vectors
     out = torch.empty(w_out.shape[0], tokens, dtype=z.dtype)
     parts = [
@@ -362,6 +384,7 @@ def sparse_feed_forward(z: torch.Tensor, w_in: torch.Tensor, w_out: torch.Tensor
         w_out.shape[0],
         *(t.data_ptr() for t in parts[1]),
         out.data_ptr(),
+        split.data_ptr() if split is not None else None,
     )
     size = int(_c(lib, "sparse_feed_forward", z.dtype, "_scratch")(w_in.shape[0]))
     work = tokens * (w_in.values().numel() + w_out.values().numel())

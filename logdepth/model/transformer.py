@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -46,6 +47,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from logdepth.model import fused
 from logdepth.model.config import LayerShape, ModelConfig
 
 # Score-chunk budget: elements of one [batch, heads, chunk, n] score block. 2^25 float64 values is
@@ -239,16 +241,36 @@ class Attention(nn.Module):
         applied only when some sequence of the batch is shorter than the keys scored.
         """
         net = self._owner
-        shape = self.shape
         z, (w_q, w_k, w_v) = _read(self, h, ("W_Q", "W_K", "W_V"))
         q = net.round(torch.einsum("bnm,hdm->bhnd", z, w_q))
         k = net.round(torch.einsum("bnm,hdm->bhnd", z, w_k))
         v = net.round(torch.einsum("bnm,hdm->bhnd", z, w_v))
+        if self._fused_emulation(q, k, v, trace):
+            out = self._emulated(q, k, v, valid_keys)
+        else:
+            out = self._chunked(q, k, v, valid_keys, trace)
+        out = self.hook_z(out)
+        batch, _, n, _ = q.shape
+        heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
+        return net.round(heads_out @ self.W_O.T)
+
+    def _chunked(
+        self,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        valid_keys: torch.Tensor,
+        trace: Trace | None,
+    ) -> torch.Tensor:
+        """The heads' outputs [batch, heads, n, d_value] from q, k, v, chunk by chunk of
+        queries, recording the pattern where a hook or trace asks for it."""
+        net = self._owner
+        shape = self.shape
         batch, heads, n, _ = q.shape
         causal_heads = [k_ for k_, c in enumerate(shape.causal) if c]
         all_causal = len(causal_heads) == heads
         shortest = int(valid_keys.sum(dim=1).min())
-        out = torch.empty(batch, heads, n, v.shape[-1], dtype=h.dtype, device=h.device)
+        out = torch.empty(batch, heads, n, v.shape[-1], dtype=q.dtype, device=q.device)
         # The whole [batch, heads, n, n] pattern only when someone looks at it; a sink takes
         # it chunk by chunk instead.
         sink = trace.attention_sink if trace is not None else None
@@ -258,10 +280,10 @@ class Attention(nn.Module):
         if sink is not None:
             sink.begin(self.name, batch, heads, n)
         weights_all = (
-            torch.zeros(batch, heads, n, n, dtype=h.dtype, device=h.device) if recording else None
+            torch.zeros(batch, heads, n, n, dtype=q.dtype, device=q.device) if recording else None
         )
         chunk = max(1, SCORE_BLOCK_ELEMENTS // max(1, batch * heads * n))
-        positions = torch.arange(n, device=h.device)
+        positions = torch.arange(n, device=q.device)
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             keys = stop if all_causal else n
@@ -288,9 +310,47 @@ class Attention(nn.Module):
             if trace is not None and trace.record_attention and sink is None:
                 trace.attention[self.name] = weights_all
                 trace.attention_runs.append(weights_all)
-        out = self.hook_z(out)
-        heads_out = out.permute(0, 2, 1, 3).reshape(batch, n, -1)
-        return net.round(heads_out @ self.W_O.T)
+        return out
+
+    def _fused_emulation(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, trace: Trace | None
+    ) -> bool:
+        """Whether p-bit emulation runs these heads in the fused kernel (fused.py): emulating
+        hard attention, the kernel built, no trace or pattern hook (the pattern is never
+        formed), q, k and v finite and no score able to overflow (the torch path defines how
+        NaN and infinity spread)."""
+        net = self._owner
+        if net.precision_bits is None or net.attention_mode != "hard" or trace is not None:
+            return False
+        if self.hook_pattern._forward_hooks or not fused.applies(q):
+            return False
+        if not all(math.isfinite(float(t.sum())) for t in (q, k, v)):
+            return False
+        # |score| <= d_head max|q| max|k|, with room for the rounding of the sum.
+        bound = q.shape[-1] * float(q.abs().max()) * float(k.abs().max()) if q.numel() else 0.0
+        return bound < torch.finfo(q.dtype).max / 2
+
+    def _emulated(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, valid_keys: torch.Tensor
+    ) -> torch.Tensor:
+        """`_chunked` under p-bit emulation in one sweep per query of the fused kernel: each
+        score, the floor best - tol, the attended sum and its division rounded to the row's p
+        as `_chunked` rounds them, so no [queries, keys] block reaches memory. The dot
+        products and the sum of the attended values add the same terms as torch's products,
+        in another order (float64 sums of d_head, or of the attended values, terms)."""
+        net = self._owner
+        batch, heads, n, d_value = v.shape
+        tolerance = net.tie_tolerance
+        if isinstance(tolerance, torch.Tensor):
+            tolerance = tolerance.reshape(batch)
+        else:
+            tolerance = torch.full((batch,), tolerance, dtype=torch.float64)
+        split = net.split_constants_per_row(batch, q.device)
+        causal = torch.tensor(self.shape.causal, dtype=torch.bool)
+        out = torch.empty(batch, n, heads, d_value, dtype=q.dtype, device=q.device)
+        lengths = valid_keys.sum(dim=1)  # the valid keys are a prefix of each row
+        fused.hard_attention(q, k, v, causal, lengths, 0.0, out, emulated=(split, tolerance))
+        return out.permute(0, 2, 1, 3)
 
     def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unnormalized attention weights and their row sums, from scores masked with -inf.
@@ -327,6 +387,7 @@ class FeedForward(nn.Module):
         self.hook_pre = HookPoint()
         self.hook_post = HookPoint()
         self._cache: tuple | None = None
+        self._live_cache: tuple | None = None
 
     def extra_repr(self) -> str:
         return f"d_ff={self.W_in.shape[0]}"
@@ -335,8 +396,62 @@ class FeedForward(nn.Module):
         """Definition 3: delta = U relu(W z), z the masked pre-norm."""
         net = self._owner
         z, (w_in,) = _read(self, h, ("W_in",))
+        if self._fused_emulation(z):
+            return self._emulated(z, h.shape[-1])
         hidden = torch.relu(self.hook_pre(net.round(z @ w_in.T)))
         return net.round(self.hook_post(hidden) @ self.W_out.T)
+
+    def _fused_emulation(self, z: torch.Tensor) -> bool:
+        """Whether p-bit emulation runs this sublayer in the fused kernel (fused.py): emulating,
+        the kernel built, no hook on the hidden units (they are never formed), and z finite
+        (the torch path defines how NaN and infinity spread)."""
+        if self._owner.precision_bits is None or not fused.applies(z):
+            return False
+        if self.hook_pre._forward_hooks or self.hook_post._forward_hooks:
+            return False
+        return math.isfinite(float(z.sum()))
+
+    def _emulated(self, z: torch.Tensor, d_model: int) -> torch.Tensor:
+        """Definition 3 under p-bit emulation in one pass of the fused sparse kernel: each
+        unit's dot product and each output's, rounded once to the row's p as `round` rounds,
+        with only the live units and the written cells (the others add exact zeros: a unit
+        that reads nothing is relu(0) = 0, one that writes nothing adds 0 times a finite
+        value), so the hidden layer ([tokens, d_ff], the wide code's largest tensor) and
+        its rounding passes never reach memory. The sums add the same nonzero terms as the
+        dense product, in another order: float64 sums of a few terms, rounded to p <= 51 bits."""
+        net = self._owner
+        w_in, w_out, write = self._live_units()
+        batch, n, c = z.shape
+        split = net.split_constants_per_row(batch, z.device).repeat_interleave(n)
+        out = fused.sparse_feed_forward(z.reshape(batch * n, c), w_in, w_out, split)
+        delta = torch.zeros(batch, n, d_model, dtype=z.dtype, device=z.device)
+        delta[..., write] = out.reshape(batch, n, -1)
+        return delta
+
+    def _live_units(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """W_in over the read columns and W_out over the written cells, both restricted to
+        the live units, as CSR, and the written cells' indices (cached per sublayer, with the
+        same stamp as `_read`)."""
+        sources = (self.mask, self.W_in, self.W_out)
+        stamp = tuple((id(t), t._version) for t in sources)
+        cached = self._live_cache
+        if cached is None or cached[0] != stamp:
+            w_in = self.W_in[:, read_columns(self.mask)]
+            live = torch.nonzero((w_in != 0).any(1) & (self.W_out != 0).any(0), as_tuple=True)[0]
+            w_out = self.W_out[:, live]
+            write = torch.nonzero((w_out != 0).any(1), as_tuple=True)[0]
+            with warnings.catch_warnings():  # torch calls its CSR support beta
+                warnings.simplefilter("ignore", UserWarning)
+                pair = (w_in[live].to_sparse_csr(), w_out[write].to_sparse_csr())
+            cached = self._live_cache = (stamp, *pair, write)
+        return cached[1], cached[2], cached[3]
+
+
+def emulation_forms_hidden(device: torch.device) -> bool:
+    """Whether p-bit emulation forms a feed-forward's hidden units ([tokens, d_ff]) in memory
+    on `device`: the torch path does; the fused kernel (`FeedForward._emulated`) keeps a block
+    of tokens' worth in cache instead (a hook on them brings the torch path back)."""
+    return not fused.applies(torch.empty(0, dtype=torch.float64, device=device))
 
 
 def _read(
@@ -548,6 +663,16 @@ class UniversalTransformer(nn.Module):
         if isinstance(bits, torch.Tensor):
             return veltkamp(x, self._per_row(x.device)[0])
         return round_to_bits(x, bits)
+
+    def split_constants_per_row(self, batch: int, device: torch.device) -> torch.Tensor:
+        """The Veltkamp split constant of each of `batch` rows ([batch] float64), as `round`
+        uses it: one per row for per-row bits, else the one p's repeated."""
+        bits = self._precision_bits
+        if isinstance(bits, torch.Tensor):
+            if len(bits) != batch:
+                raise ValueError(f"per-row precision has {len(bits)} rows, the batch {batch}")
+            return self._per_row(device)[0]
+        return torch.full((batch,), float(2 ** (52 - bits) + 1), dtype=torch.float64, device=device)
 
     @property
     def mantissa_bits(self) -> int:

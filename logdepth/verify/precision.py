@@ -28,7 +28,7 @@ from logdepth.automata.stored import automaton_of
 from logdepth.graphs import reachability
 from logdepth.model import inputs
 from logdepth.model.compiled import CompiledModel
-from logdepth.model.transformer import SCORE_BLOCK_ELEMENTS
+from logdepth.model.transformer import SCORE_BLOCK_ELEMENTS, emulation_forms_hidden
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS, fit_bits
 from logdepth.verify.oracle import word_truth
 
@@ -136,15 +136,18 @@ def rows_per_forward(model: CompiledModel, tokens: int) -> int:
     The budget, EMULATION_BLOCK_ELEMENTS float64 values, applies to the activations a row
     keeps alive at the widest layer, per token: the residual stream and its update
     (2 d_model), the pre-norm (d_model at most), q, k, v and the heads' output
-    (heads (2 d_head + 2 d_value)), the feed-forward's hidden units (d_ff), and one score row
-    per head (heads: with a batch of rows past the budget the score chunk is one query row,
+    (heads (2 d_head + 2 d_value)), the feed-forward's hidden units (d_ff, where the
+    emulated pass forms them: `transformer.emulation_forms_hidden`), and one score row per head
+    (heads: with a batch of rows past the budget the score chunk is one query row,
     [rows, heads, 1, n], so it has to fit too). The peak is a small multiple of the budget,
     as for the score block; one row over the budget runs alone.
     """
     config = model.config
     shapes = [shape for part in ("initial", "repeated", "final") for shape in getattr(config, part)]
+    hidden = emulation_forms_hidden(model.network.device)
     widest = max(
-        (s.n_heads * (2 * s.d_head + 2 * s.d_value + 1) + s.d_ff for s in shapes), default=0
+        (s.n_heads * (2 * s.d_head + 2 * s.d_value + 1) + hidden * s.d_ff for s in shapes),
+        default=0,
     )
     per_row = max(1, tokens) * (3 * config.d_model + widest)
     return max(1, EMULATION_BLOCK_ELEMENTS // per_row)
