@@ -14,7 +14,9 @@ sweep draws them), and the least p at which all of them run right under p-bit em
   (`rows_per_forward` pinned to 1), so that batched / this is batching alone;
 - batched, as a sweep runs it: `least_bits` started from the size's guess
   (`verify.precision.size_search`: the least p the file's precision model promises reaches n),
-  stepping one bit at a time from it: what `logdepth precision` runs for each size.
+  stepping one bit at a time from it: what `logdepth precision` runs for each size;
+- batched on the torch path: the same `least_bits` with the fused kernels off (what emulation
+  ran before they had emulating variants), so that batched / it is what the kernels buy.
 
 All must find the same p (checked). Prints the median seconds of each over the repeats and
 the ratios, per case and over the whole sweep, measured in one run. Target: batched at least 5x
@@ -35,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import logdepth  # noqa: E402
 from logdepth.automata.stored import automaton_of  # noqa: E402
+from logdepth.model import fused  # noqa: E402
 from logdepth.precision import MAX_EMULATED_BITS, MIN_EMULATED_BITS  # noqa: E402
 from logdepth.verify import precision as vprecision  # noqa: E402
 from logdepth.verify.precision import (  # noqa: E402
@@ -91,6 +94,16 @@ def one_row_a_forward():
         vprecision.rows_per_forward = saved
 
 
+def torch_path_rows(model, cases: list[Case]) -> int | None:
+    """Batched `least_bits` with the fused kernels off (`fused.applies` False)."""
+    saved = fused.applies
+    fused.applies = lambda tensor: False
+    try:
+        return least_bits(model, cases)
+    finally:
+        fused.applies = saved
+
+
 def single_rows(model, cases: list[Case]) -> int | None:
     with one_row_a_forward():
         return least_bits(model, cases)
@@ -123,9 +136,9 @@ def main() -> None:
     print(
         f"{'construction':>12} {'language':>8} {'n':>5} {'p':>3} {'guess':>5} "
         f"{'per word s':>11} {'1 row s':>8} {'batched s':>10} {'ratio':>6} {'batching':>8} "
-        f"{'as swept s':>11} {'ratio':>6}"
+        f"{'as swept s':>11} {'ratio':>6} {'torch path s':>12}"
     )
-    total_word = total_single = total_batch = total_swept = 0.0
+    total_word = total_single = total_batch = total_swept = total_torch = 0.0
     for construction, language, n in SWEEP:
         model = logdepth.compile(spec[language], construction=construction).to("float64")
         cases = words(model, n, args.words)
@@ -134,21 +147,25 @@ def main() -> None:
         single, p_single = timed(lambda: single_rows(model, cases), args.repeats)  # noqa: B023
         fast, p_batch = timed(lambda: least_bits(model, cases), args.repeats)  # noqa: B023
         swept, p_swept = timed(lambda: least_bits(model, cases, **hint), args.repeats)  # noqa: B023
-        if not p_word == p_single == p_batch == p_swept:
+        torch_s, p_torch = timed(lambda: torch_path_rows(model, cases), args.repeats)  # noqa: B023
+        if not p_word == p_single == p_batch == p_swept == p_torch:
             where = f"{construction} {language} n={n}"
             raise SystemExit(f"{where}: per word p {p_word}, batched p {p_batch}, as swept "
-                             f"{p_swept}")
+                             f"{p_swept}, torch path {p_torch}")
         total_word += slow
         total_single += single
         total_batch += fast
         total_swept += swept
+        total_torch += torch_s
         print(
             f"{construction:>12} {language:>8} {n:>5} {p_batch!s:>3} "
             f"{hint.get('guess', '-')!s:>5} {slow:>11.2f} {single:>8.2f} {fast:>10.2f} "
-            f"{slow / fast:>5.1f}x {single / fast:>7.1f}x {swept:>11.2f} {slow / swept:>5.1f}x",
+            f"{slow / fast:>5.1f}x {single / fast:>7.1f}x {swept:>11.2f} {slow / swept:>5.1f}x "
+            f"{torch_s:>12.2f}",
             flush=True,
         )
     print(f"batching alone (one row a forward / batched): {total_single / total_batch:.1f}x")
+    print(f"the kernels (batched on the torch path / batched): {total_torch / total_batch:.1f}x")
     for label, total in (("batched", total_batch), ("batched as swept", total_swept)):
         ratio = total_word / total
         print(

@@ -38,7 +38,9 @@ gamma_k sum |terms| that holds for any order (tests/model/reference.py derives i
 way, and the worst-case score rounding of the precision model, `precision.score_rounding_ulps`,
 bounds every attention sum and product the same way): answers and decoded cells stay the same.
 The p-bit emulation (`precision_bits`), traces, hooks and the softmax mode keep the full pass
-(`UniversalTransformer.forward` picks), so emulated bytes, trace and hook values do not change.
+(`UniversalTransformer.forward` picks), so trace and hook values do not change; emulation runs
+its heads and feed-forwards in fused.c's emulating variants (`transformer.Attention._emulated`,
+`FeedForward._emulated`), which round every operation as the full pass does.
 """
 
 from __future__ import annotations

@@ -233,13 +233,8 @@ class Attention(nn.Module):
     def forward(
         self, h: torch.Tensor, valid_keys: torch.Tensor, trace: Trace | None = None
     ) -> torch.Tensor:
-        """Definition 2 with averaging-hard attention, computed in chunks of queries.
-
-        Work is saved without changing the result: when every head is causal, a chunk of queries
-        [start, stop) only scores keys < stop; the causal mask only touches the diagonal block
-        of keys [start, stop) (earlier keys are visible to the whole chunk); the padding mask is
-        applied only when some sequence of the batch is shorter than the keys scored.
-        """
+        """Definition 2 with averaging-hard attention: the heads in chunks of queries
+        (`_chunked`), or under p-bit emulation in the fused kernel (`_emulated`)."""
         net = self._owner
         z, (w_q, w_k, w_v) = _read(self, h, ("W_Q", "W_K", "W_V"))
         q = net.round(torch.einsum("bnm,hdm->bhnd", z, w_q))
@@ -263,7 +258,13 @@ class Attention(nn.Module):
         trace: Trace | None,
     ) -> torch.Tensor:
         """The heads' outputs [batch, heads, n, d_value] from q, k, v, chunk by chunk of
-        queries, recording the pattern where a hook or trace asks for it."""
+        queries, recording the pattern where a hook or trace asks for it.
+
+        Work is saved without changing the result: when every head is causal, a chunk of queries
+        [start, stop) only scores keys < stop; the causal mask only touches the diagonal block
+        of keys [start, stop) (earlier keys are visible to the whole chunk); the padding mask is
+        applied only when some sequence of the batch is shorter than the keys scored.
+        """
         net = self._owner
         shape = self.shape
         batch, heads, n, _ = q.shape
@@ -316,11 +317,13 @@ class Attention(nn.Module):
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, trace: Trace | None
     ) -> bool:
         """Whether p-bit emulation runs these heads in the fused kernel (fused.py): emulating
-        hard attention, the kernel built, no trace or pattern hook (the pattern is never
-        formed), q, k and v finite and no score able to overflow (the torch path defines how
-        NaN and infinity spread)."""
+        hard attention, the kernel built, no pattern hook and no trace that records the
+        pattern (it is never formed), q, k and v finite and no score able to overflow (the
+        torch path defines how NaN and infinity spread)."""
         net = self._owner
-        if net.precision_bits is None or net.attention_mode != "hard" or trace is not None:
+        if net.precision_bits is None or net.attention_mode != "hard":
+            return False
+        if trace is not None and (trace.record_attention or trace.attention_sink is not None):
             return False
         if self.hook_pattern._forward_hooks or not fused.applies(q):
             return False
