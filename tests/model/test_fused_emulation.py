@@ -200,3 +200,27 @@ def test_the_emulated_batch_budget_leaves_out_hidden_units_the_kernel_never_form
     with_kernel = precision.rows_per_forward(model, 64)
     monkeypatch.setattr(precision, "emulation_forms_hidden", lambda device: True)
     assert precision.rows_per_forward(model, 64) < with_kernel
+
+
+@pytest.mark.parametrize("tokens", [700, 4200], ids=["keys in cache", "keys past the cache"])
+def test_emulated_attention_across_key_blocks_is_the_definition(tokens):
+    """64 key dimensions and long rows: several key blocks, and at 4,200 tokens query blocks
+    over each (the wide code's long-input path), every score rounded at p = 6 (integer scores
+    up to 576 round to 7 significant bits, so ties form); the definition vectorized."""
+    rng = np.random.default_rng(5)
+    q = torch.from_numpy(rng.integers(-3, 4, (1, 2, tokens, 64)).astype(np.float64))
+    k = torch.from_numpy(rng.integers(-3, 4, (1, 2, tokens, 64)).astype(np.float64))
+    v = torch.from_numpy(rng.integers(-40, 41, (1, 2, tokens, 2)).astype(np.float64))
+    bits, tol, length, causal = 6, 4.0, tokens - 17, [True, False]
+    out = torch.empty(1, tokens, 2, 2, dtype=torch.float64)
+    emulated = (split_constants(torch.tensor([bits]), out.device), torch.tensor([tol]))
+    fused.hard_attention(q, k, v, torch.tensor(causal), torch.tensor([length]), 0.0, out, emulated)
+    for h in range(2):
+        scores = round_to_bits(q[0, h] @ k[0, h, :length].T, bits)  # [queries, keys]
+        if causal[h]:
+            scores = scores.masked_fill(torch.ones_like(scores).triu(1).bool(), float("-inf"))
+        floor = round_to_bits(scores.amax(dim=1, keepdim=True) - tol, bits)
+        hits = (scores >= floor).double()
+        total = round_to_bits(hits @ v[0, h, :length], bits)
+        want = round_to_bits(total / hits.sum(dim=1, keepdim=True), bits)
+        assert torch.equal(out[0, :, h], want)
