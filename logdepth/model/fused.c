@@ -62,7 +62,10 @@
  * must not fuse into an FMA (fma(s, x, -x) is exact where c - x is not, and x' would not be
  * the rounding), so these functions are built without contraction, and not inlined into
  * callers built with it; the sums around them may fuse, as BLAS's do. round_block rounds
- * x[t] with its own s[t]; round_row all of x with one s; round_one one value. */
+ * x[t] with its own s[t]; round_row all of x with one s; round_one one value. A compiler that
+ * fuses them anyway (clang's -ffp-contract=fast may disregard the pragma) is caught when the
+ * library loads: fused.py checks all three against Python's own float arithmetic and refuses
+ * the library on any difference. */
 #if defined(__clang__)
 #define NO_CONTRACT __attribute__((noinline))
 #define BEGIN_NO_CONTRACT _Pragma("clang fp contract(off)")
@@ -79,14 +82,14 @@
             x[t] = c - (c - x[t]);                                                             \
         }                                                                                      \
     }                                                                                          \
-    NO_CONTRACT static void round_row_##SUFFIX(REAL *x, int64_t w, REAL split) {               \
+    NO_CONTRACT void round_row_##SUFFIX(REAL *x, int64_t w, REAL split) {                      \
         BEGIN_NO_CONTRACT                                                                      \
         for (int64_t t = 0; t < w; t++) {                                                      \
             const REAL c = x[t] * split;                                                       \
             x[t] = c - (c - x[t]);                                                             \
         }                                                                                      \
     }                                                                                          \
-    NO_CONTRACT static REAL round_one_##SUFFIX(REAL x, REAL split) {                           \
+    NO_CONTRACT REAL round_one_##SUFFIX(REAL x, REAL split) {                                  \
         BEGIN_NO_CONTRACT                                                                      \
         const REAL c = x * split;                                                              \
         return c - (c - x);                                                                    \

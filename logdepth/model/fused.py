@@ -58,6 +58,8 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ("sparse_feed_forward", ""): (feed_forward + [POINTER], None),
         ("sparse_feed_forward", "_scratch"): ([I64], I64),
         ("round_block", ""): ([POINTER, I64, POINTER], None),
+        ("round_row", ""): ([POINTER, I64, real], None),
+        ("round_one", ""): ([real, real], real),
         ("residual", "_gather_norm"): (
             [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 2 + [POINTER],
             None,
@@ -118,6 +120,38 @@ def _build(compiler: list[str], target: Path) -> None:
             os.unlink(partial)
 
 
+# Values whose rounding to p stored bits an FMA-fused Veltkamp split gets wrong: exact
+# midpoints between p-bit neighbours (a tie: 1 + 2^-(p+1), 3 + 2^-p, ...) and values with many
+# bits (a fused split returns x unchanged).
+ROUNDING_PROBES = (1 / 3, 2 / 3, 0.1, 1 + 2.0**-30, 1 + 3 * 2.0**-31, 3 + 2.0**-20, -7.000001)
+
+
+def _veltkamp(x: float, p: int) -> float:
+    """`transformer.round_to_bits` in Python's float arithmetic (IEEE doubles, never fused)."""
+    c = x * float(2 ** (52 - p) + 1)
+    return c - (c - x)
+
+
+def _rounding_error(library: ctypes.CDLL) -> str:
+    """'' if the library's three rounding functions round as Python does, at several p and
+    on ties; else why the library is refused (its compiler fused the split into an FMA)."""
+    for p in (1, 10, 19, 20, 29, 30, 51):
+        want = [_veltkamp(x, p) for x in ROUNDING_PROBES]
+        split = float(2 ** (52 - p) + 1)
+        block = (ctypes.c_double * len(want))(*ROUNDING_PROBES)
+        splits = (ctypes.c_double * len(want))(*[split] * len(want))
+        row = (ctypes.c_double * len(want))(*ROUNDING_PROBES)
+        library.round_block_f64(ctypes.addressof(block), len(want), ctypes.addressof(splits))
+        library.round_row_f64(ctypes.addressof(row), len(want), split)
+        one = [library.round_one_f64(x, split) for x in ROUNDING_PROBES]
+        if list(block) != want or list(row) != want or one != want:
+            return (
+                "the compiled p-bit rounding differs from Python's (the compiler fused "
+                "Veltkamp's split into an FMA despite fp-contract=off)"
+            )
+    return ""
+
+
 def _load() -> tuple[ctypes.CDLL | None, str]:
     """The compiled library, or None with the reason."""
     if os.environ.get(SWITCH, "1") == "0":
@@ -147,6 +181,9 @@ def _load() -> tuple[ctypes.CDLL | None, str]:
                 for (kernel, part), (args, result) in _signatures(real).items():
                     function = _c(library, kernel, dtype, part)
                     function.argtypes, function.restype = args, result
+            wrong = _rounding_error(library)
+            if wrong:
+                return None, wrong
             return library, ""
         except (OSError, AttributeError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", b"") or b""
@@ -250,6 +287,10 @@ def hard_attention(
             f"hard_attention: out must be [B, T, H, dv] = "
             f"{(batch, tokens, heads, d_val)} with dv contiguous"
         )
+    if d_key < 1:
+        raise ValueError("hard_attention: queries and keys need at least one dimension")
+    if emulated is not None and q.dtype != torch.float64:
+        raise ValueError("hard_attention: p-bit emulation rounds float64 results only")
     if q.dtype == torch.float32 and (_subnormal(q) or _subnormal(k)):
         # A subnormal operand or product costs the CPU a microcode assist per operation (the
         # wide code's float32 queries and keys underflow at its later levels: 2-3x slower

@@ -40,7 +40,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -325,13 +325,16 @@ class Attention(nn.Module):
             return False
         if trace is not None and (trace.record_attention or trace.attention_sink is not None):
             return False
-        if self.hook_pattern._forward_hooks or not fused.applies(q):
+        if _watched(self.hook_pattern) or not fused.applies(q) or q.shape[-1] < 1:
             return False
-        if not all(math.isfinite(float(t.sum())) for t in (q, k, v)):
+        if q.numel() == 0 or not all(math.isfinite(float(t.sum())) for t in (q, k, v)):
             return False
-        # |score| <= d_head max|q| max|k|, with room for the rounding of the sum.
-        bound = q.shape[-1] * float(q.abs().max()) * float(k.abs().max()) if q.numel() else 0.0
-        return bound < torch.finfo(q.dtype).max / 2
+        # |score| <= d_head max|q| max|k| and |attended sum| <= n max|v|; below finfo.max /
+        # 2^53 Veltkamp's c = (2^(52 - p) + 1) x cannot overflow either (the torch path would
+        # turn such a row into NaN).
+        score = q.shape[-1] * float(q.abs().max()) * float(k.abs().max())
+        total = q.shape[2] * float(v.abs().max()) if v.numel() else 0.0
+        return max(score, total) < torch.finfo(q.dtype).max / 2.0**53
 
     def _emulated(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, valid_keys: torch.Tensor
@@ -353,7 +356,7 @@ class Attention(nn.Module):
         out = torch.empty(batch, n, heads, d_value, dtype=q.dtype, device=q.device)
         lengths = valid_keys.sum(dim=1)  # the valid keys are a prefix of each row
         fused.hard_attention(q, k, v, causal, lengths, 0.0, out, emulated=(split, tolerance))
-        return out.permute(0, 2, 1, 3)
+        return out.permute(0, 2, 1, 3).contiguous()  # as `_chunked` lays it out, for hook_z
 
     def _weights(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Unnormalized attention weights and their row sums, from scores masked with -inf.
@@ -410,7 +413,7 @@ class FeedForward(nn.Module):
         (the torch path defines how NaN and infinity spread)."""
         if self._owner.precision_bits is None or not fused.applies(z):
             return False
-        if self.hook_pre._forward_hooks or self.hook_post._forward_hooks:
+        if _watched(self.hook_pre, self.hook_post) or not self._live_units()[3]:
             return False
         return math.isfinite(float(z.sum()))
 
@@ -423,7 +426,7 @@ class FeedForward(nn.Module):
         its rounding passes never reach memory. The sums add the same nonzero terms as the
         dense product, in another order: float64 sums of a few terms, rounded to p <= 51 bits."""
         net = self._owner
-        w_in, w_out, write = self._live_units()
+        w_in, w_out, write, _ = self._live_units()
         batch, n, c = z.shape
         split = net.split_constants_per_row(batch, z.device).repeat_interleave(n)
         out = fused.sparse_feed_forward(z.reshape(batch * n, c), w_in, w_out, split)
@@ -431,14 +434,14 @@ class FeedForward(nn.Module):
         delta[..., write] = out.reshape(batch, n, -1)
         return delta
 
-    def _live_units(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _live_units(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
         """W_in over the read columns and W_out over the written cells, both restricted to
-        the live units, as CSR, and the written cells' indices (cached per sublayer, with the
-        same stamp as `_read`)."""
+        the live units, as CSR, the written cells' indices, and whether every weight is finite
+        (else a dropped zero term could hide a NaN: 0 * inf; cached per sublayer, as `_read`
+        caches)."""
         sources = (self.mask, self.W_in, self.W_out)
-        stamp = tuple((id(t), t._version) for t in sources)
         cached = self._live_cache
-        if cached is None or cached[0] != stamp:
+        if cached is None or not _fresh(cached[0], sources):
             w_in = self.W_in[:, read_columns(self.mask)]
             live = torch.nonzero((w_in != 0).any(1) & (self.W_out != 0).any(0), as_tuple=True)[0]
             w_out = self.W_out[:, live]
@@ -446,8 +449,34 @@ class FeedForward(nn.Module):
             with warnings.catch_warnings():  # torch calls its CSR support beta
                 warnings.simplefilter("ignore", UserWarning)
                 pair = (w_in[live].to_sparse_csr(), w_out[write].to_sparse_csr())
-            cached = self._live_cache = (stamp, *pair, write)
-        return cached[1], cached[2], cached[3]
+            finite = all(bool(torch.isfinite(t).all()) for t in sources)
+            cached = self._live_cache = (_stamp(sources), *pair, write, finite)
+        return cached[1], cached[2], cached[3], cached[4]
+
+
+def _stamp(sources: Sequence[torch.Tensor]) -> list[tuple[torch.Tensor, int]]:
+    """The tensors themselves (not their ids, which a freed tensor's successor may reuse) and
+    their in-place versions: what a cache derived from them was derived from."""
+    return [(t, t._version) for t in sources]
+
+
+def _fresh(stamp: list[tuple[torch.Tensor, int]] | None, sources: Sequence[torch.Tensor]) -> bool:
+    """Whether `stamp` still describes `sources` (none replaced, none edited in place)."""
+    return (
+        stamp is not None
+        and len(stamp) == len(sources)
+        and all(a is t and v == t._version for (a, v), t in zip(stamp, sources, strict=True))
+    )
+
+
+def _watched(*points: nn.Module) -> bool:
+    """Whether a forward hook or pre-hook, on one of these hook points or on every module,
+    would see (or patch) their activation: the fused kernels never form it."""
+    from torch.nn.modules import module as torch_module
+
+    if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
+        return True
+    return any(p._forward_hooks or p._forward_pre_hooks for p in points)
 
 
 def emulation_forms_hidden(device: torch.device) -> bool:
@@ -468,13 +497,11 @@ def _read(
     the cells the sublayer reads (a layer typically reads a few of hundreds of columns).
     """
     sources = [sublayer.mask] + [getattr(sublayer, m) for m in matrices]
-    # Identity and in-place version of every source: edited or moved weights invalidate it.
-    stamp = tuple((id(t), t._version) for t in sources)
     cached = sublayer._cache
-    if cached is None or cached[0] != stamp:
+    if cached is None or not _fresh(cached[0], sources):  # edited or moved weights
         cols = read_columns(sources[0])
         sliced = [t[..., cols] for t in sources[1:]]
-        cached = (stamp, cols, sources[0][cols], sliced)
+        cached = (_stamp(sources), cols, sources[0][cols], sliced)
         sublayer._cache = cached
     _, cols, mask, sliced = cached
     return sublayer._owner.round(masked_prenorm(h[..., cols], mask)), sliced

@@ -4,8 +4,8 @@
 Against definitions written here one value at a time: integer inputs keep every product and
 sum exact in any order, so the kernel must equal the definition bit for bit at every p (small p
 rounds the integer scores and sums, and makes ties). Whole models: emulated answers by the
-kernel are right wherever the torch path's are, and a hook or a trace brings the torch path
-back.
+kernel are right wherever the torch path's are; a hook or pre-hook on what the kernels never
+form, or a non-finite weight they would drop, brings the torch path back.
 """
 
 from __future__ import annotations
@@ -224,3 +224,83 @@ def test_emulated_attention_across_key_blocks_is_the_definition(tokens):
         total = round_to_bits(hits @ v[0, h, :length], bits)
         want = round_to_bits(total / hits.sum(dim=1, keepdim=True), bits)
         assert torch.equal(out[0, :, h], want)
+
+
+def test_a_pre_hook_takes_the_torch_path_too(emulated_case, monkeypatch):
+    """A forward pre-hook on the hidden units may patch them: the kernel, which never forms
+    them, must not run past it."""
+    model, cases = emulated_case
+    monkeypatch.setattr(fused, "sparse_feed_forward", lambda *a: pytest.fail("kernel ran"))
+    calls = []
+    handles = [
+        m.hook_pre.register_forward_pre_hook(lambda m, args: calls.append(1))
+        for m in model.network.modules()
+        if isinstance(m, transformer.FeedForward)
+    ]
+    try:
+        emulated_answers(model, cases, 40)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert calls
+
+
+def test_a_non_finite_weight_in_a_dropped_unit_still_shows(monkeypatch):
+    """A unit that reads nothing adds relu(0) * W_out = 0 * inf = NaN on the torch path; the
+    kernel drops such units, so a non-finite weight sends the sublayer to the torch path."""
+    model = logdepth.compile(SPEC["parity"], construction="wide").to("float64")
+    mlp = max(
+        (m for m in model.network.modules() if isinstance(m, transformer.FeedForward)),
+        key=lambda m: m.W_in.shape[0],
+    )
+    mlp.W_in[0] = 0.0
+    mlp.W_out[:, 0] = float("inf")
+    monkeypatch.setattr(fused, "sparse_feed_forward", lambda *a: pytest.fail("kernel ran"))
+    h = torch.rand(2, 5, mlp.W_in.shape[1], dtype=torch.float64)
+    model.network.precision_bits = 30
+    try:
+        assert torch.isnan(mlp(h)).any()
+    finally:
+        model.network.precision_bits = None
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_threads_split_rows_across_batch_rows_and_token_blocks(monkeypatch):
+    """Every call split over threads (THREAD_MIN_PAIRS = 0): pieces start inside a batch row
+    and inside a 256-token block, each still rounding with its own row's p."""
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        rng = np.random.default_rng(11)
+        batch, heads, tokens = 3, 2, 37
+        q = rng.integers(-3, 4, (batch, heads, tokens, 2)).astype(np.float64)
+        k = rng.integers(-3, 4, (batch, heads, tokens, 2)).astype(np.float64)
+        v = rng.integers(-40, 41, (batch, heads, tokens, 2)).astype(np.float64)
+        causal, lengths, bits, tols = [True, False], [37, 20, 5], [3, 5, 8], [0.0, 1.0, 2.0]
+        out = torch.empty(batch, tokens, heads, 2, dtype=torch.float64)
+        emulated = (split_constants(torch.tensor(bits), out.device), torch.tensor(tols))
+        t = [torch.from_numpy(x) for x in (q, k, v)]
+        fused.hard_attention(*t, torch.tensor(causal), torch.tensor(lengths), 0.0, out, emulated)
+        want = emulated_attention_definition(q, k, v, causal, lengths, tols, bits)
+        np.testing.assert_array_equal(out.numpy(), want)
+
+        z = rng.integers(-9, 10, (700, 4)).astype(np.float64)
+        w_in = rng.integers(-3, 4, (30, 4)).astype(np.float64)
+        w_out = rng.integers(-3, 4, (3, 30)).astype(np.float64)
+        p = torch.tensor(rng.integers(1, 12, 700))
+        pair = [torch.from_numpy(w).to_sparse_csr() for w in (w_in, w_out)]
+        got = fused.sparse_feed_forward(torch.from_numpy(z), *pair, split_constants(p, "cpu"))
+        hidden = torch.relu(round_to_bits(torch.from_numpy(z @ w_in.T), p))
+        assert torch.equal(got, round_to_bits(hidden @ torch.from_numpy(w_out.T), p))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_no_head_dimension_is_refused_not_run():
+    q = torch.zeros(1, 1, 4, 0, dtype=torch.float64)
+    out = torch.empty(1, 4, 1, 1, dtype=torch.float64)
+    emulated = (split_constants(torch.tensor([10]), out.device), torch.tensor([0.0]))
+    v = torch.zeros(1, 1, 4, 1, dtype=torch.float64)
+    with pytest.raises(ValueError, match="at least one dimension"):
+        fused.hard_attention(q, q, v, torch.tensor([True]), torch.tensor([4]), 0.0, out, emulated)
