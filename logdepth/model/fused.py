@@ -282,15 +282,7 @@ def hard_attention(
     assert lib is not None
     batch, heads, tokens, d_key = q.shape
     d_val = v.shape[-1]
-    if out.shape != (batch, tokens, heads, d_val) or out.stride(-1) != 1:
-        raise ValueError(
-            f"hard_attention: out must be [B, T, H, dv] = "
-            f"{(batch, tokens, heads, d_val)} with dv contiguous"
-        )
-    if d_key < 1:
-        raise ValueError("hard_attention: queries and keys need at least one dimension")
-    if emulated is not None and q.dtype != torch.float64:
-        raise ValueError("hard_attention: p-bit emulation rounds float64 results only")
+    _check_shapes(q, v, out, emulated)
     if q.dtype == torch.float32 and (_subnormal(q) or _subnormal(k)):
         # A subnormal operand or product costs the CPU a microcode assist per operation (the
         # wide code's float32 queries and keys underflow at its later levels: 2-3x slower
@@ -338,6 +330,22 @@ def hard_attention(
     )
     size = int(_c(lib, "hard_attention", q.dtype, "_scratch")(stride, d_key, d_val))
     _run_rows(function, common, rows, rows * tokens, q.dtype, size)
+
+
+def _check_shapes(q: torch.Tensor, v: torch.Tensor, out: torch.Tensor, emulated) -> None:
+    """`hard_attention`'s arguments the kernel relies on (it divides by d_key, writes `out`
+    by its strides, and rounds float64 only)."""
+    batch, heads, tokens, d_key = q.shape
+    d_val = v.shape[-1]
+    if out.shape != (batch, tokens, heads, d_val) or out.stride(-1) != 1:
+        raise ValueError(
+            f"hard_attention: out must be [B, T, H, dv] = "
+            f"{(batch, tokens, heads, d_val)} with dv contiguous"
+        )
+    if d_key < 1:
+        raise ValueError("hard_attention: queries and keys need at least one dimension")
+    if emulated is not None and q.dtype != torch.float64:
+        raise ValueError("hard_attention: p-bit emulation rounds float64 results only")
 
 
 def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype, size: int):
