@@ -95,13 +95,9 @@ def one_row_a_forward():
 
 
 def torch_path_rows(model, cases: list[Case]) -> int | None:
-    """Batched `least_bits` with the fused kernels off (`fused.applies` False)."""
-    saved = fused.applies
-    fused.applies = lambda tensor: False
-    try:
+    """Batched `least_bits` with the fused kernels off (`fused.torch_path`)."""
+    with fused.torch_path():
         return least_bits(model, cases)
-    finally:
-        fused.applies = saved
 
 
 def single_rows(model, cases: list[Case]) -> int | None:

@@ -63,9 +63,9 @@
  * the rounding), so these functions are built without contraction, and not inlined into
  * callers built with it; the sums around them may fuse, as BLAS's do. round_block rounds
  * x[t] with its own s[t]; round_row all of x with one s; round_one one value. A compiler that
- * fuses them anyway (clang's -ffp-contract=fast may disregard the pragma) is caught when the
- * library loads: fused.py checks all three against Python's own float arithmetic and refuses
- * the library on any difference. */
+ * fuses them anyway (clang documents that -ffp-contract=fast disregards the pragma) is caught
+ * when the library loads: fused.py checks all three against Python's own float arithmetic and
+ * refuses the library on any difference. */
 #if defined(__clang__)
 #define NO_CONTRACT __attribute__((noinline))
 #define BEGIN_NO_CONTRACT _Pragma("clang fp contract(off)")

@@ -23,6 +23,7 @@ written, into a fresh temporary directory of this process.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -208,9 +209,25 @@ def status() -> str:
     return "fused kernel in use" if library() is not None else f"torch path: {_loaded['why']}"
 
 
+_held_off = [0]  # open `torch_path()` blocks
+
+
 def applies(tensor: torch.Tensor) -> bool:
     """Whether the kernels can run on tensors like `tensor` (CPU, float64 or float32)."""
+    if _held_off[0]:
+        return False
     return tensor.device.type == "cpu" and tensor.dtype in SUFFIXES and library() is not None
+
+
+@contextlib.contextmanager
+def torch_path():
+    """Within it `applies` is False, so every caller takes its torch path (benchmarks that
+    time both paths in one process)."""
+    _held_off[0] += 1
+    try:
+        yield
+    finally:
+        _held_off[0] -= 1
 
 
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process that made it, the pool)

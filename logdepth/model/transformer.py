@@ -702,7 +702,7 @@ class UniversalTransformer(nn.Module):
             if len(bits) != batch:
                 raise ValueError(f"per-row precision has {len(bits)} rows, the batch {batch}")
             return self._per_row(device)[0]
-        return torch.full((batch,), float(2 ** (52 - bits) + 1), dtype=torch.float64, device=device)
+        return split_constants(torch.full((batch,), bits), device)
 
     @property
     def mantissa_bits(self) -> int:
@@ -766,12 +766,7 @@ class UniversalTransformer(nn.Module):
         network's `modules()`, when the caller has listed them already."""
         if not self.compact or self.precision_bits is not None or self.attention_mode != "hard":
             return False
-        from torch.nn.modules import module as torch_module
-
-        if torch_module._global_forward_hooks or torch_module._global_forward_pre_hooks:
-            return False
-        modules = list(self.modules()) if modules is None else modules
-        return not any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+        return not _watched(*(list(self.modules()) if modules is None else modules))
 
     def _compact_plan(self, modules: list[nn.Module] | None = None):
         """The compact plan of the current weights (rebuilt when a buffer is replaced, edited
@@ -779,22 +774,15 @@ class UniversalTransformer(nn.Module):
         dropping a zero term would hide it: the full pass shows it)."""
         from logdepth.model.compact import CompactForward
 
-        # The buffers themselves (not their ids, which a freed tensor's successor may reuse)
-        # and their in-place versions; read off the module list (as `buffers()` does, without
-        # building every buffer's dotted name on each forward pass).
+        # Read off the module list (as `buffers()` does, without building every buffer's dotted
+        # name on each forward pass).
         modules = list(self.modules()) if modules is None else modules
         buffers = [b for m in modules for b in m._buffers.values() if b is not None]
         cached = self._compact
-        if (
-            cached is None
-            or len(cached[0]) != len(buffers)
-            or any(
-                a is not b or v != b._version for (a, v), b in zip(cached[0], buffers, strict=True)
-            )
-        ):
+        if cached is None or not _fresh(cached[0], buffers):
             finite = all(bool(torch.isfinite(t).all()) for t in buffers)
             plan = CompactForward(self) if finite else None
-            cached = self._compact = ([(t, t._version) for t in buffers], plan)
+            cached = self._compact = (_stamp(buffers), plan)
         return cached[1]
 
     def forward(

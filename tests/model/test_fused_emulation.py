@@ -304,3 +304,19 @@ def test_no_head_dimension_is_refused_not_run():
     v = torch.zeros(1, 1, 4, 1, dtype=torch.float64)
     with pytest.raises(ValueError, match="at least one dimension"):
         fused.hard_attention(q, q, v, torch.tensor([True]), torch.tensor([4]), 0.0, out, emulated)
+
+
+def test_torch_path_holds_the_kernels_off_and_lets_go(emulated_case, monkeypatch):
+    """`fused.torch_path()` (the benchmarks' way to time both paths in one process): no
+    kernel runs inside it, and they run again after it."""
+    model, cases = emulated_case
+    calls = []
+    original = fused.hard_attention
+    spy = lambda *a, **k: calls.append(1) or original(*a, **k)  # noqa: E731
+    monkeypatch.setattr(fused, "hard_attention", spy)
+    with fused.torch_path():
+        assert not fused.applies(torch.zeros(1, dtype=torch.float64))
+        emulated_answers(model, cases, 40)
+    assert not calls
+    emulated_answers(model, cases, 40)
+    assert calls
