@@ -274,6 +274,28 @@ def _subnormal(x: torch.Tensor) -> bool:
     return bool((small & (x != 0)).any())
 
 
+def _flush_is_negligible(q: torch.Tensor, k: torch.Tensor, tol: float) -> bool:
+    """Whether setting q's and k's subnormal entries to 0 moves no score by more than u tol.
+
+    A flushed entry |q_r| < tiny changes its term q_r k_r by less than tiny max|k| (a flushed
+    k_r likewise), so each score moves by at most E = d_key tiny max(max|q|, max|k|),
+    absolute. The tie test compares score >= best - tol, whose float32 rounding already moves
+    by a unit roundoff u = 2^-24 relative; E <= u tol keeps the flush below that, a 2^-24
+    share of the tolerance (the precision model's noise budget, SCORE_NOISE_ULPS ulps of 1).
+    The wide code at its float32 frontier: E = 41 x 2^-126 x 1.01 ~ 2^-120.6 against
+    u tol ~ 2^-42. Where the tolerance is itself tiny (scores at subnormal scale), E exceeds
+    it and the call runs in float64 instead."""
+    tiny = torch.finfo(q.dtype).tiny
+    unit_roundoff = torch.finfo(q.dtype).eps / 2
+    largest = max(float(q.abs().max()), float(k.abs().max()))
+    return q.shape[-1] * tiny * largest <= unit_roundoff * tol
+
+
+def _flushed(x: torch.Tensor) -> torch.Tensor:
+    """x with its subnormal entries set to +0."""
+    return x.masked_fill(x.abs() < torch.finfo(x.dtype).tiny, 0.0)
+
+
 def hard_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -303,15 +325,18 @@ def hard_attention(
     if q.dtype == torch.float32 and (_subnormal(q) or _subnormal(k)):
         # A subnormal operand or product costs the CPU a microcode assist per operation (the
         # wide code's float32 queries and keys underflow at its later levels: 2-3x slower
-        # calls at the frontier). In float64 they are normal numbers: each product of two
-        # float32 values is exact there and each sum more accurate than in float32, within
-        # the same bounds; the tie test then compares float64 scores (with the float32
-        # tolerance, which covers float32's larger rounding), and the output is rounded to
-        # float32 once.
-        wide = torch.empty(out.shape, dtype=torch.float64)  # (emulation is float64 only)
-        hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
-        out.copy_(wide)
-        return
+        # calls at the frontier).
+        if _flush_is_negligible(q, k, tol):
+            q, k = _flushed(q), _flushed(k)
+        else:
+            # In float64 they are normal numbers: each product of two float32 values is exact
+            # there and each sum more accurate than in float32, within the same bounds; the
+            # tie test then compares float64 scores (with the float32 tolerance, which covers
+            # float32's larger rounding), and the output is rounded to float32 once.
+            wide = torch.empty(out.shape, dtype=torch.float64)  # (emulation is float64 only)
+            hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
+            out.copy_(wide)
+            return
     if len(lengths) != batch or int(lengths.min()) < 1 or int(lengths.max()) > tokens:
         # The kernel reads and writes by these lengths: one past T would run off the buffers.
         raise ValueError(f"hard_attention: lengths must be {batch} values in 1..{tokens}")

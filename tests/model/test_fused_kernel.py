@@ -117,19 +117,63 @@ def test_many_key_blocks_are_the_definition(dtype, tokens):
 
 def test_float32_subnormal_queries_are_computed_in_float64(monkeypatch):
     """Queries and keys below float32's smallest normal number (the wide code's underflowing
-    levels) run in float64: integer multiples of 2^-140, exact there, give the definition's
-    scores and ties; the averages agree to float32's rounding of the mean."""
+    levels) with a tolerance at their scale run in float64: flushing them would move the
+    scores by more than u tol (`fused._flush_is_negligible`). Integer multiples of 2^-140,
+    exact there, give the definition's scores and ties; the averages agree to float32's
+    rounding of the mean."""
     q, k, v = integer_inputs(1, 2, 80, 4, 3, seed=4)
     tiny = 2.0**-140  # subnormal in float32 (below 2^-126), exact in float64
+    calls = _spy_dtypes(monkeypatch)
+    got = run_kernel(q * tiny, k, v, [True, False], [80], 0.5 * tiny, "float32").numpy()
+    want = definition(q * tiny, k, v, [True, False], [80], 0.5 * tiny, np.float64)
+    assert calls == [torch.float32, torch.float64]
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=2**-23, atol=0)
+
+
+def _spy_dtypes(monkeypatch) -> list:
+    """The dtypes fused.hard_attention is called with (the float64 route calls it again)."""
     calls = []
     original = fused.hard_attention
     monkeypatch.setattr(
         fused, "hard_attention", lambda *a: calls.append(a[0].dtype) or original(*a)
     )
-    got = run_kernel(q * tiny, k, v, [True, False], [80], 0.5 * tiny, "float32").numpy()
-    want = definition(q * tiny, k, v, [True, False], [80], 0.5 * tiny, np.float64)
+    return calls
+
+
+def test_negligible_subnormal_leftovers_are_flushed_in_float32(monkeypatch):
+    """Integer queries and keys with subnormal leftovers in two more dimensions (as the wide
+    code's underflowing levels leave them beside its unit-scale scores): the leftovers move a
+    score by under 2^-120, far below u tol, so they are flushed and the call stays in float32;
+    the ties are the definition's on the unflushed inputs, so the output is too."""
+    q, k, v = integer_inputs(1, 2, 80, 4, 3, seed=6)
+    rng = np.random.default_rng(6)
+    leftovers = rng.integers(1, 4, (2, 1, 2, 80, 2)) * 2.0**-140  # subnormal in float32
+    q, k = (np.concatenate([x, extra], axis=-1) for x, extra in zip((q, k), leftovers, strict=True))
+    calls = _spy_dtypes(monkeypatch)
+    got = run_kernel(q, k, v, [True, False], [80], 0.5, "float32").numpy()
+    assert calls == [torch.float32]
+    want = definition(q, k, v, [True, False], [80], 0.5, np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_subnormal_queries_against_large_keys_are_not_flushed(monkeypatch):
+    """A subnormal query entry (2^-130) against keys of 2^125 to 3 x 2^125 adds 2^-5 to 3 x 2^-5
+    to the scores: only that term breaks the integer scores' ties (the tolerance, 2^-10, is
+    below the scores' 2^-5 steps), so flushing it would change the answer. Its bound
+    d_key tiny max|k| exceeds u tol (d_key tiny alone would not), so the call runs in float64,
+    where the scores are exact and the output is the definition's."""
+    q, k, v = integer_inputs(1, 1, 60, 3, 2, seed=7)
+    rng = np.random.default_rng(7)
+    q = np.concatenate([q, np.full((1, 1, 60, 1), 2.0**-130)], axis=-1)
+    k = np.concatenate([k, rng.integers(1, 4, (1, 1, 60, 1)) * 2.0**125], axis=-1)
+    calls = _spy_dtypes(monkeypatch)
+    tol = 2.0**-10
+    got = run_kernel(q, k, v, [True], [60], tol, "float32").numpy()
     assert calls == [torch.float32, torch.float64]
+    want = definition(q, k, v, [True], [60], tol, np.float64)
     np.testing.assert_allclose(got, want.astype(np.float32), rtol=2**-23, atol=0)
+    flushed = definition(q * (q > 2.0**-126), k, v, [True], [60], tol, np.float64)
+    assert not np.allclose(flushed, want)  # the flush would have mattered
 
 
 def test_split_across_threads_is_the_same(monkeypatch):
