@@ -110,12 +110,14 @@ class AttentionPlan(SublayerPlan):
 
 @dataclass
 class FeedForwardPlan(SublayerPlan):
-    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `sparse`:
-    the same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]), which the
-    pass uses instead where the layer is sparse enough (`SPARSE_DENSITY`)."""
+    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `csr`: the
+    same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]) where the
+    fused kernel runs the layer (`KERNEL_DENSITY`); `sparse`: the same pair where torch's CSR
+    products run it when the kernel cannot (`SPARSE_DENSITY`)."""
 
     w_in: torch.Tensor
     w_out: torch.Tensor
+    csr: tuple[torch.Tensor, torch.Tensor] | None = None
     sparse: tuple[torch.Tensor, torch.Tensor] | None = None
 
 
@@ -128,6 +130,14 @@ class FeedForwardPlan(SublayerPlan):
 # product's terms less exact zeros, in another order.
 SPARSE_DENSITY = 0.25
 SPARSE_MIN_ENTRIES = 1 << 14
+# The fused kernel's sparse feed-forward costs about one vector operation per nonzero term and
+# 8 tokens, so it pays from fewer entries and at a denser input matrix, measured over its two
+# matrices together: of every feed-forward of at least 2^12 entries in the built-in models
+# (1 thread, n = 256 and 1,024), those at most a quarter nonzero ran 1.0-12.8x faster as the
+# kernel than as dense products (the wide models' widest threshold layers, 90 percent dense
+# inputs and 22 percent together: 1.4-2.4x); one at 36 percent ran 0.9x at n = 256.
+KERNEL_DENSITY = 0.25
+KERNEL_MIN_ENTRIES = 1 << 12
 
 
 # A gather (index_select over the last dimension) or scatter (index_add_) of residual columns
@@ -254,17 +264,23 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
         write=_cols(write),
         w_in=w_in.T.contiguous(),
         w_out=w_out.T.contiguous(),
-        sparse=_sparse_pair(w_in, w_out),
+        **_sparse_pairs(w_in, w_out),
     )
 
 
-def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
-    """(w_in, w_out) as CSR matrices where the layer is sparse and large enough, else None
-    (also where this device has no CSR product)."""
+def _sparse_pairs(w_in: torch.Tensor, w_out: torch.Tensor) -> dict:
+    """The plan's `csr` and `sparse` pairs of (w_in, w_out) (see FeedForwardPlan)."""
     entries = w_in.numel() + w_out.numel()
+    nonzero = int((w_in != 0).sum() + (w_out != 0).sum())
+    kernel = entries >= KERNEL_MIN_ENTRIES and nonzero <= KERNEL_DENSITY * entries
     density = max(float((w != 0).float().mean()) for w in (w_in, w_out))
-    if entries < SPARSE_MIN_ENTRIES or density > SPARSE_DENSITY:
-        return None
+    torch_too = entries >= SPARSE_MIN_ENTRIES and density <= SPARSE_DENSITY
+    pair = _csr_pair(w_in, w_out) if kernel or torch_too else None
+    return {"csr": pair if kernel else None, "sparse": pair if torch_too else None}
+
+
+def _csr_pair(w_in: torch.Tensor, w_out: torch.Tensor):
+    """(w_in, w_out) as CSR matrices, None where this device has no CSR product."""
     try:
         with warnings.catch_warnings():  # torch calls its CSR support beta
             warnings.simplefilter("ignore", UserWarning)
@@ -309,9 +325,9 @@ def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
     """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
     threshold layer has thousands of units: the hidden activations are its largest tensor)."""
     batch, n, _ = z.shape
-    if plan.sparse is not None and fused.applies(z) and math.isfinite(float(z.sum())):
+    if plan.csr is not None and fused.applies(z) and math.isfinite(float(z.sum())):
         # The fused kernel (fused.py): each sum adds its row's nonzero terms, tokens blocked.
-        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.sparse).reshape(
+        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.csr).reshape(
             batch, n, -1
         )
     units = plan.w_in.shape[1]
