@@ -339,18 +339,53 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
  * every e where ||x|| = 0 (norm(0) = 0; the norm is the square root of the sum of the squares
  * in column order, as a dot product in another order: compact.py's contract; NaN and
  * infinity spread as in the torch path: x / inf = 0, inf / inf = NaN); and h[t, cols[e]] +=
- * delta[t, e]. Tokens [t0, t1) are computed, so a caller may split them across threads. */
+ * delta[t, e]. Tokens [t0, t1) are computed, so a caller may split them across threads.
+ * The gather runs a vector of tokens at a time (each token's sum of squares is a chain of
+ * dependent adds; side by side they do not wait on each other), and a write to a run of
+ * columns is one contiguous add per token: on the wide model at 1,026 tokens, one word a pass
+ * (1 thread, one run each on a loaded machine) the pre-norms took 3.5 ms a pass instead of
+ * 4.5 and the adds 2.5 instead of 3.1. */
 #define RESIDUAL(NAME, REAL, SQRT)                                                             \
+    typedef REAL NAME##_vec __attribute__((vector_size(VECTOR_BYTES)));                        \
+    enum { NAME##_LANES = VECTOR_BYTES / sizeof(REAL) };                                       \
+                                                                                               \
+    /* Scratch: the gathered cells of one vector of tokens. */                                \
+    int64_t NAME##_gather_scratch(int64_t c) { return c * NAME##_LANES; }                     \
+                                                                                               \
     void NAME##_gather_norm(int64_t d, const REAL *h, int64_t c, const int64_t *cols,          \
-                            const REAL *mask, REAL *z, int64_t t0, int64_t t1, REAL *unused) {  \
-        (void)unused;                                                                          \
-        for (int64_t t = t0; t < t1; t++) {                                                    \
+                            const REAL *mask, REAL *z, int64_t t0, int64_t t1, REAL *x) {      \
+        const int64_t L = NAME##_LANES;                                                        \
+        int64_t t = t0;                                                                        \
+        /* a vector of tokens at a time, a token a lane: each token's sum of squares is the   \
+           same chain in column order as one at a time, without waiting on each add */        \
+        for (; t + L <= t1; t += L) {                                                          \
+            NAME##_vec squares = {0};                                                          \
+            for (int64_t e = 0; e < c; e++) {                                                  \
+                NAME##_vec v;                                                                  \
+                for (int64_t u = 0; u < L; u++) v[u] = h[(t + u) * d + cols[e]];               \
+                if (mask) v = mask[e] * v;                                                     \
+                memcpy(x + e * L, &v, sizeof v);                                               \
+                squares = squares + v * v;                                                     \
+            }                                                                                  \
+            NAME##_vec norm;                                                                   \
+            for (int64_t u = 0; u < L; u++) {                                                  \
+                norm[u] = SQRT(squares[u]);                                                    \
+                if (norm[u] == 0) norm[u] = INFINITY;                                          \
+            }                                                                                  \
+            for (int64_t e = 0; e < c; e++) {                                                  \
+                NAME##_vec v;                                                                  \
+                memcpy(&v, x + e * L, sizeof v);                                               \
+                v = v / norm;                                                                  \
+                for (int64_t u = 0; u < L; u++) z[(t + u) * c + e] = v[u];                     \
+            }                                                                                  \
+        }                                                                                      \
+        for (; t < t1; t++) {                                                                  \
             const REAL *ht = h + t * d;                                                        \
             REAL *zt = z + t * c, squares = 0;                                                 \
             for (int64_t e = 0; e < c; e++) {                                                  \
-                const REAL x = mask ? mask[e] * ht[cols[e]] : ht[cols[e]];                     \
-                zt[e] = x;                                                                     \
-                squares = squares + x * x;                                                     \
+                const REAL v = mask ? mask[e] * ht[cols[e]] : ht[cols[e]];                     \
+                zt[e] = v;                                                                     \
+                squares = squares + v * v;                                                     \
             }                                                                                  \
             REAL norm = SQRT(squares);                                                         \
             if (norm == 0) norm = INFINITY;                                                    \
@@ -361,6 +396,14 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
     void NAME##_scatter_add(int64_t d, REAL *h, int64_t w, const int64_t *cols,                \
                             const REAL *delta, int64_t t0, int64_t t1, REAL *unused) {         \
         (void)unused;                                                                          \
+        int64_t run = 0; /* cols[e] = cols[0] + e: a run of columns, added as one */          \
+        while (run < w && cols[run] == cols[0] + run) run++;                                   \
+        if (run == w) {                                                                        \
+            REAL *restrict ht = h + cols[0];                                                   \
+            for (int64_t t = t0; t < t1; t++)                                                  \
+                for (int64_t e = 0; e < w; e++) ht[t * d + e] += delta[t * w + e];            \
+            return;                                                                            \
+        }                                                                                      \
         for (int64_t t = t0; t < t1; t++)                                                      \
             for (int64_t e = 0; e < w; e++) h[t * d + cols[e]] += delta[t * w + e];           \
     }

@@ -66,6 +66,7 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
             [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 2 + [POINTER],
             None,
         ),
+        ("residual", "_gather_scratch"): ([I64], I64),
         ("residual", "_scatter_add"): (
             [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2 + [POINTER],
             None,
@@ -520,7 +521,8 @@ def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) 
     tokens = h.numel() // d
     common = (d, h.data_ptr(), c, cols.data_ptr(), mask.data_ptr() if mask is not None else None)
     function = _c(lib, "residual", h.dtype, "_gather_norm")
-    _run_rows(function, (*common, z.data_ptr()), tokens, tokens * c, h.dtype, 0)
+    size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(c))
+    _run_rows(function, (*common, z.data_ptr()), tokens, tokens * c, h.dtype, size)
     return z
 
 

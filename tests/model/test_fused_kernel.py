@@ -350,20 +350,26 @@ def test_the_sparse_feed_forward_split_across_threads(monkeypatch):
 
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
 @pytest.mark.parametrize("masked", [True, False])
-def test_the_residual_gather_and_scatter_are_the_torch_paths(dtype, masked, monkeypatch):
+@pytest.mark.parametrize(
+    "write", [[1, 4, 16], [5, 6, 7], [7, 5, 6]], ids=["cells", "run", "shuffled"]
+)
+def test_the_residual_gather_and_scatter_are_the_torch_paths(dtype, masked, write, monkeypatch):
     """The masked pre-norm over gathered columns and the scatter-add, against the torch path's
     operations on the same tensors: a zero row reads 0 (norm(0) = 0), an infinite or NaN cell
     spreads as it does there, and every other value is within float rounding of it (the norm
-    sums its squares in another order)."""
+    sums its squares in another order). 150 tokens: the gather's vectors of tokens and the
+    tokens after them; the scatter into single cells, into a run of cells (added as one) and
+    into a run's cells out of order (not a run)."""
     torch_dtype = DTYPES[dtype][0]
     rng = np.random.default_rng(8)
     h = torch.from_numpy(rng.normal(size=(3, 50, 17))).to(torch_dtype)
     h[0, 3] = 0  # a zero row
     h[1, 4, 2] = float("inf")
     h[2, 5, 9] = float("nan")
+    h[2, 49] = 0  # a zero row among the last tokens
     cols = torch.tensor([0, 2, 3, 9, 16])
     mask = torch.tensor([1.0, 0.5, 0.0, 2.0, 1.0], dtype=torch_dtype) if masked else None
-    plan = compact.SublayerPlan(read=cols, mask=mask, write=torch.tensor([1, 4, 16]))
+    plan = compact.SublayerPlan(read=cols, mask=mask, write=torch.tensor(write))
     fast = compact._prenorm(h, plan)
     delta = torch.from_numpy(rng.normal(size=(3, 50, 3))).to(torch_dtype)
     added = h.clone()
@@ -374,9 +380,8 @@ def test_the_residual_gather_and_scatter_are_the_torch_paths(dtype, masked, monk
     compact._add(expected, plan, delta)
     eps = torch.finfo(torch_dtype).eps
     torch.testing.assert_close(fast, slow, rtol=8 * eps, atol=0, equal_nan=True)
-    assert (fast[0, 3] == 0).all() and torch.isnan(fast[1, 4]).any() == torch.isnan(
-        slow[1, 4]
-    ).any()
+    assert (fast[0, 3] == 0).all() and (fast[2, 49] == 0).all()
+    assert torch.isnan(fast[1, 4]).any() == torch.isnan(slow[1, 4]).any()
     torch.testing.assert_close(added, expected, rtol=0, atol=0, equal_nan=True)
 
 
