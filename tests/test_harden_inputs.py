@@ -66,6 +66,19 @@ def poison_row(model: logdepth.CompiledModel, row: int | None, value: float):
     return model.network.hook_embed.register_forward_hook(hook)
 
 
+def test_run_tokens_names_a_token_outside_the_vocabulary(parity_model):
+    """An unknown token in any row of a batch is an InputError naming it, not a wrong id; rows
+    of different lengths (padded in one tensor) each answer as parity says."""
+    from logdepth.model.inputs import encode_word
+
+    good = encode_word(list("01"))
+    with pytest.raises(InputError, match="token '2' is not in the model's vocabulary"):
+        parity_model.run_tokens([good, encode_word(list("02"))])
+    words = ["1", "11011", "", "0110"]
+    answers = parity_model.run_tokens([encode_word(list(w)) for w in words])
+    assert answers == ["accept" if w.count("1") % 2 == 0 else "reject" for w in words]
+
+
 # ---- A: non-finite values ----------------------------------------------------------------------
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_logits_are_an_error_not_reject(parity_model, value):

@@ -11,6 +11,7 @@ label per residual dimension, `TraceResult.decode` names the value a code cell h
 
 from __future__ import annotations
 
+import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -414,13 +415,19 @@ class CompiledModel:
         for d, members in by_depth.items():
             batch = [sequences[k] for k in members]
             width = max(len(s) for s in batch)
-            ids = torch.zeros(len(batch), width, dtype=torch.long)
-            for row, seq in enumerate(batch):
-                for token in seq:
-                    if token not in vocab:
-                        raise InputError(f"token {token!r} is not in the model's vocabulary")
-                # One row write (a write per token costs more than a short forward pass).
-                ids[row, : len(seq)] = torch.tensor([vocab[t] for t in seq], dtype=torch.long)
+            # One tensor over one int64 array (a write per token, or a tensor per row, costs
+            # more than a short forward pass); rows padded with id 0 past their length.
+            flat = array.array("q")
+            for seq in batch:
+                try:
+                    flat.extend(map(vocab.__getitem__, seq))
+                except KeyError as missing:
+                    token = missing.args[0]
+                    raise InputError(
+                        f"token {token!r} is not in the model's vocabulary"
+                    ) from None
+                flat.extend([0] * (width - len(seq)))
+            ids = torch.frombuffer(flat, dtype=torch.long).view(len(batch), width)
             lengths = torch.tensor([len(s) for s in batch])
             device = self.network.device
             with torch.no_grad():

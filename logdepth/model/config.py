@@ -88,8 +88,7 @@ class DepthRule:
 
     def size_of(self, tokens: list[str] | tuple[str, ...]) -> int:
         """The input size n of a token sequence."""
-        wanted = set(self.count_tokens)
-        count = sum(1 for t in tokens if t in wanted)
+        count = sum(map(frozenset(self.count_tokens).__contains__, tokens))
         n = math.isqrt(count) if self.root == 2 else round(count ** (1 / self.root))
         return n
 
