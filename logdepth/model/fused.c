@@ -410,3 +410,79 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
 
 RESIDUAL(residual_f64, double, sqrt)
 RESIDUAL(residual_f32, float, sqrtf)
+
+/* A small dense feed-forward sublayer in one pass (compact.py's dense layers of few units):
+ * for each token, x_e = mask[e] h[t, read[e]], z = x / ||x|| (0 where ||x|| = 0, as
+ * gather_norm), hidden_u = relu(sum_e z_e W_in[e, u]), and h[t, write[o]] += sum_u hidden_u
+ * W_out[u, o], each sum in index order from 0 (the dense products' terms, every one of them, in
+ * another order than BLAS's: compact.py's contract; relu keeps NaN as torch does). A vector of
+ * tokens runs at a time, a token a lane, so the z, the hidden units and the outputs stay in
+ * registers and cache instead of five passes over [tokens, cells] tensors; the tokens after
+ * the last whole vector repeat the last token in the unused lanes (computed, not written).
+ * Tokens [t0, t1) are computed, so a caller may split them across threads. Scratch:
+ * `_scratch(c, units, w)` values. */
+#define DENSE_FEED_FORWARD(NAME, REAL, INT, SQRT)                                              \
+    typedef REAL NAME##_vec __attribute__((vector_size(VECTOR_BYTES)));                        \
+    typedef INT NAME##_mask __attribute__((vector_size(VECTOR_BYTES)));                        \
+    enum { NAME##_LANES = VECTOR_BYTES / sizeof(REAL), NAME##_B = 4 };                         \
+                                                                                               \
+    /* y[j] = sum_i x[i] w[i * m + j] for j < m, i in order from 0 (relu'd, NaN kept, where   \
+     * relu): NAME##_B columns at a time, so that their chains of adds run side by side. */    \
+    static inline void NAME##_product(const NAME##_vec *x, int64_t n, const REAL *w,           \
+                                      int64_t m, NAME##_vec *y, int relu) {                    \
+        int64_t j = 0;                                                                         \
+        for (; j + NAME##_B <= m; j += NAME##_B) {                                             \
+            NAME##_vec acc[NAME##_B] = {{0}};                                                  \
+            for (int64_t i = 0; i < n; i++)                                                    \
+                for (int64_t b = 0; b < NAME##_B; b++) acc[b] = acc[b] + x[i] * w[i * m + j + b]; \
+            for (int64_t b = 0; b < NAME##_B; b++) y[j + b] = acc[b];                          \
+        }                                                                                      \
+        for (; j < m; j++) {                                                                   \
+            NAME##_vec acc = {0};                                                              \
+            for (int64_t i = 0; i < n; i++) acc = acc + x[i] * w[i * m + j];                   \
+            y[j] = acc;                                                                        \
+        }                                                                                      \
+        if (relu)                                                                              \
+            for (j = 0; j < m; j++) {                                                          \
+                const NAME##_mask keep = (y[j] > 0) | (y[j] != y[j]);                          \
+                y[j] = (NAME##_vec)((NAME##_mask)y[j] & keep);                                 \
+            }                                                                                  \
+    }                                                                                          \
+                                                                                               \
+    int64_t NAME##_scratch(int64_t c, int64_t units, int64_t w) {                              \
+        return (c + units + w + 1) * NAME##_LANES; /* + 1: room to align */                   \
+    }                                                                                          \
+                                                                                               \
+    void NAME(int64_t d, REAL *h, int64_t c, const int64_t *read, const REAL *mask,            \
+              int64_t units, const REAL *w_in, int64_t w, const REAL *w_out,                   \
+              const int64_t *write, int64_t t0, int64_t t1, REAL *scratch) {                   \
+        const int64_t L = NAME##_LANES;                                                        \
+        const uintptr_t at = (uintptr_t)scratch, size = sizeof(NAME##_vec);                    \
+        NAME##_vec *z = (NAME##_vec *)((at + size - 1) / size * size), *hidden = z + c;       \
+        NAME##_vec *y = hidden + units;                                                        \
+        for (int64_t t = t0; t < t1; t += L) {                                                 \
+            const int64_t live = t1 - t < L ? t1 - t : L;                                      \
+            NAME##_vec squares = {0};                                                          \
+            for (int64_t e = 0; e < c; e++) {                                                  \
+                NAME##_vec v;                                                                  \
+                for (int64_t u = 0; u < L; u++)                                                \
+                    v[u] = h[(t + (u < live ? u : live - 1)) * d + read[e]];                   \
+                if (mask) v = mask[e] * v;                                                     \
+                z[e] = v;                                                                      \
+                squares = squares + v * v;                                                     \
+            }                                                                                  \
+            NAME##_vec norm;                                                                   \
+            for (int64_t u = 0; u < L; u++) norm[u] = SQRT(squares[u]);                        \
+            const NAME##_mask zero = norm == 0;                                                \
+            norm = (NAME##_vec)(((NAME##_mask)norm & ~zero) |                                  \
+                                ((NAME##_mask)((NAME##_vec){0} + INFINITY) & zero));           \
+            for (int64_t e = 0; e < c; e++) z[e] = z[e] / norm;                                \
+            NAME##_product(z, c, w_in, units, hidden, 1);                                      \
+            NAME##_product(hidden, units, w_out, w, y, 0);                                     \
+            for (int64_t o = 0; o < w; o++)                                                    \
+                for (int64_t u = 0; u < live; u++) h[(t + u) * d + write[o]] += y[o][u];       \
+        }                                                                                      \
+    }
+
+DENSE_FEED_FORWARD(dense_feed_forward_f64, double, int64_t, sqrt)
+DENSE_FEED_FORWARD(dense_feed_forward_f32, float, int32_t, sqrtf)

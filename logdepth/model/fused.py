@@ -67,6 +67,12 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
             None,
         ),
         ("residual", "_gather_scratch"): ([I64], I64),
+        ("dense_feed_forward", ""): (
+            [I64, POINTER, I64, POINTER, POINTER, I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2
+            + [POINTER],
+            None,
+        ),
+        ("dense_feed_forward", "_scratch"): ([I64] * 3, I64),
         ("residual", "_scatter_add"): (
             [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2 + [POINTER],
             None,
@@ -536,3 +542,38 @@ def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> Non
     common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr())
     function = _c(lib, "residual", h.dtype, "_scatter_add")
     _run_rows(function, common, tokens, tokens * w, h.dtype, 0)
+
+
+def dense_feed_forward(
+    h: torch.Tensor,
+    read: torch.Tensor,
+    mask: torch.Tensor | None,
+    w_in: torch.Tensor,
+    w_out: torch.Tensor,
+    write: torch.Tensor,
+) -> None:
+    """h[..., write] += relu(norm(mask * h[..., read]) w_in) w_out in place, for a contiguous
+    h [..., d], int64 columns `read` [c] and `write` [w], and contiguous w_in [c, units], w_out
+    [units, w] (compact.py's small dense feed-forwards): the pre-norm, both products and the
+    add in one pass over the tokens (the C file's dense_feed_forward)."""
+    lib = library()
+    assert lib is not None and h.is_contiguous() and w_in.is_contiguous()
+    assert w_out.is_contiguous() and (mask is None or mask.is_contiguous())
+    d, c, units, w = h.shape[-1], len(read), w_in.shape[1], len(write)
+    assert w_in.shape[0] == c and w_out.shape == (units, w)
+    tokens = h.numel() // d
+    common = (
+        d,
+        h.data_ptr(),
+        c,
+        read.data_ptr(),
+        mask.data_ptr() if mask is not None else None,
+        units,
+        w_in.data_ptr(),
+        w,
+        w_out.data_ptr(),
+        write.data_ptr(),
+    )
+    size = int(_c(lib, "dense_feed_forward", h.dtype, "_scratch")(c, units, w))
+    work = tokens * units * (c + w)
+    _run_rows(_c(lib, "dense_feed_forward", h.dtype), common, tokens, work, h.dtype, size)

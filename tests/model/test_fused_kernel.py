@@ -385,6 +385,55 @@ def test_the_residual_gather_and_scatter_are_the_torch_paths(dtype, masked, writ
     torch.testing.assert_close(added, expected, rtol=0, atol=0, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+@pytest.mark.parametrize("masked", [True, False])
+@pytest.mark.parametrize("tokens", [1, 8, 13, 150])
+def test_the_small_dense_feed_forward_is_the_torch_path(dtype, masked, tokens, monkeypatch):
+    """The whole small dense sublayer in one pass (pre-norm, relu(z W_in) W_out, add) against
+    the torch path's five operations on the same residual stream: within float rounding of it
+    (the sums run in another order), a zero row adds 0, an infinite or NaN cell spreads as it
+    does there; token counts around the vector width (the tokens after the last vector)."""
+    torch_dtype = DTYPES[dtype][0]
+    rng = np.random.default_rng(9)
+    h = torch.from_numpy(rng.normal(size=(1, tokens, 17))).to(torch_dtype)
+    h[0, 0] = 0  # a zero row
+    if tokens > 8:
+        h[0, 4, 2] = float("inf")
+        h[0, tokens - 1, 9] = float("nan")
+    read, units, write = torch.tensor([0, 2, 3, 9, 16]), 7, torch.tensor([1, 4, 5, 6, 16])
+    mask = torch.tensor([1.0, 0.5, 0.0, 2.0, 1.0], dtype=torch_dtype) if masked else None
+    w_in = torch.from_numpy(rng.normal(size=(5, units))).to(torch_dtype)
+    w_out = torch.from_numpy(rng.normal(size=(units, 5))).to(torch_dtype)
+    plan = compact.FeedForwardPlan(read=read, mask=mask, write=write, w_in=w_in, w_out=w_out)
+    fast = h.clone()
+    fused.dense_feed_forward(fast, plan.read_index, mask, w_in, w_out, plan.write_index)
+    monkeypatch.setattr(fused, "applies", lambda tensor: False)
+    slow = h.clone()
+    compact._feed_forward_sublayer(slow, plan)
+    eps = torch.finfo(torch_dtype).eps
+    torch.testing.assert_close(fast, slow, rtol=64 * eps, atol=64 * eps, equal_nan=True)
+    assert torch.equal(fast[0, 0], h[0, 0])  # the zero row reads 0 and adds relu(0) W_out = 0
+    assert torch.equal(torch.isnan(fast), torch.isnan(slow))
+
+
+def test_small_dense_feed_forwards_run_in_one_pass(monkeypatch):
+    """The counting model's feed-forwards are all small and dense: each runs in the one-pass
+    kernel (and answers right: test_floor_compact compares every cell with the reference)."""
+    import logdepth
+
+    model = logdepth.compile(
+        logdepth.parse_file("examples/basics.ld")["parity"], construction="counting"
+    )
+    calls = []
+    original = fused.dense_feed_forward
+    monkeypatch.setattr(fused, "dense_feed_forward", lambda *a: calls.append(1) or original(*a))
+    words = ["0110", "111", "1" * 40]
+    assert model.accepts_batch(words) == [w.count("1") % 2 == 0 for w in words]
+    plan = model.network._compact_plan()
+    small = [p for p, (_, mlp) in plan.layers.items() if mlp is not None and mlp.small]
+    assert small and len(calls) >= len(small)
+
+
 def _status_in(env: dict[str, str]) -> str:
     """fused.status() and a parity answer from a fresh process with `env` added."""
     script = (
