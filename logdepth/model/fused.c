@@ -104,6 +104,19 @@ ROUNDING(f32, float)
  * dimensions, all of kt is 5 MB in float32; reading it whole per tile of 4 queries made the
  * kernel 1.7x slower). Where they fit, a block is one tile, whose score rows stay nearest the
  * core (1.1-1.3x faster at 1,026 to 8,192 tokens and 2 to 41 dimensions). */
+#if VECTOR_BYTES == 64
+#include <immintrin.h>
+#define ANY_AT_LEAST(NAME, REAL, INT)                                                          \
+    return sizeof(REAL) == 8                                                                   \
+               ? _mm512_cmp_pd_mask((__m512d)x, _mm512_set1_pd(floor), _CMP_GE_OQ) != 0        \
+               : _mm512_cmp_ps_mask((__m512)x, _mm512_set1_ps(floor), _CMP_GE_OQ) != 0;
+#else
+#define ANY_AT_LEAST(NAME, REAL, INT)                                                          \
+    const NAME##_mask near = x >= floor;                                                       \
+    INT any = 0;                                                                               \
+    for (int64_t u = 0; u < NAME##_LANES; u++) any |= near[u];                                 \
+    return any != 0;
+#endif
 #define BLOCK_QUERIES 32
 #define BLOCK_KEY_BYTES (128 * 1024)
 #define KEYS_IN_CACHE (1024 * 1024)
@@ -125,16 +138,17 @@ ROUNDING(f32, float)
         return (NAME##_vec)(((NAME##_mask)a & take) | ((NAME##_mask)b & ~take));               \
     }                                                                                          \
                                                                                                \
-    /* The scores of nq <= QUERIES queries q[r] (dk each) against the keys [lo, hi) into       \
-     * s[r * stride + j], -inf from keys[r] on; top[r] becomes the larger of itself and their  \
-     * maximum. */                                                                            \
+    /* The scores of the QUERIES queries q[r] (dk each; nq of them wanted) against the keys    \
+     * [lo, hi) into s[r * stride + j], -inf from keys[r] on; top[r] becomes the larger of     \
+     * itself and their maximum. */                                                          \
     static void NAME##_scores(int64_t nq, const REAL *q, int64_t dk, const REAL *kt,           \
                               int64_t stride, int64_t lo, int64_t hi, const int64_t *keys,      \
                               REAL *s, REAL *top) {                                            \
         const int64_t L = NAME##_LANES;                                                        \
-        NAME##_vec best[QUERIES];                                                              \
-        for (int64_t r = 0; r < QUERIES; r++)                                                  \
-            for (int64_t u = 0; u < L; u++) best[r][u] = -INFINITY;                            \
+        NAME##_vec best[QUERIES], lowest;                                                      \
+        NAME##_mask iota;                                                                      \
+        for (int64_t u = 0; u < L; u++) lowest[u] = -INFINITY, iota[u] = u;                    \
+        for (int64_t r = 0; r < QUERIES; r++) best[r] = lowest;                                \
         for (int64_t j = lo; j < hi; j += NAME##_W) {                                          \
             NAME##_vec acc[QUERIES][GROUP];                                                    \
             for (int64_t g = 0; g < GROUP; g++) {                                              \
@@ -148,22 +162,36 @@ ROUNDING(f32, float)
                         acc[r][g] = acc[r][g] + q[r * dk + d] * k;                             \
                 }                                                                              \
             }                                                                                  \
-            for (int64_t r = 0; r < nq; r++) {                                                 \
+            /* every row of the tile, nq or not (its spare rows repeat a query, and their     \
+               keys, scratch rows and top are there): with constant indices the sums stay in   \
+               registers (a row count known only at run time left them on the stack, each     \
+               stored and loaded back) */                                                    \
+            for (int64_t r = 0; r < QUERIES; r++) {                                            \
                 for (int64_t g = 0; g < GROUP; g++) {                                          \
                     const int64_t j0 = j + g * L;                                              \
-                    if (j0 + L > keys[r]) /* past the keys it sees: never the max or a hit */   \
-                        for (int64_t u = keys[r] > j0 ? keys[r] - j0 : 0; u < L; u++)          \
-                            acc[r][g][u] = -INFINITY;                                          \
+                    if (j0 + L > keys[r]) { /* past the keys it sees: never the max or a hit */ \
+                        const NAME##_mask past = iota + (INT)(j0 - keys[r]) >= 0;              \
+                        acc[r][g] = (NAME##_vec)(((NAME##_mask)acc[r][g] & ~past) |             \
+                                                 ((NAME##_mask)lowest & past));                \
+                    }                                                                          \
                     memcpy(s + r * stride + j0, &acc[r][g], sizeof acc[r][g]);                 \
                     best[r] = NAME##_max(acc[r][g], best[r]);                                  \
                 }                                                                              \
             }                                                                                  \
         }                                                                                      \
-        for (int64_t r = 0; r < nq; r++) {                                                     \
+        (void)nq;                                                                              \
+        for (int64_t r = 0; r < QUERIES; r++) {                                                \
             REAL x = top[r];                                                                   \
             for (int64_t u = 0; u < L; u++) x = best[r][u] > x ? best[r][u] : x;               \
             top[r] = x;                                                                        \
         }                                                                                      \
+    }                                                                                          \
+                                                                                               \
+    /* Whether a lane of x is >= floor (NaN is not): one compare into a mask register with    \
+     * AVX-512 (the vector compare's lanes, or'ed one by one, took a tenth of the kernel's     \
+     * time at 258 tokens), else the lanes' compare or'ed. */                                  \
+    static inline int NAME##_any_at_least(NAME##_vec x, REAL floor) {                          \
+        ANY_AT_LEAST(NAME, REAL, INT)                                                          \
     }                                                                                          \
                                                                                                \
     /* o = the mean of the values vt[e * stride + j] over the keys j < keys with s[j] >=     \
@@ -179,10 +207,7 @@ ROUNDING(f32, float)
         for (int64_t j0 = 0; j0 < keys; j0 += NAME##_W) {                                      \
             NAME##_vec x = NAME##_load(s + j0);                                                \
             for (int64_t g = 1; g < GROUP; g++) x = NAME##_max(NAME##_load(s + j0 + g * L), x); \
-            const NAME##_mask near = x >= floor;                                               \
-            INT any = 0;                                                                       \
-            for (int64_t u = 0; u < L; u++) any |= near[u];                                    \
-            if (!any) continue;                                                                \
+            if (!NAME##_any_at_least(x, floor)) continue;                                      \
             for (int64_t g = 0; g < GROUP; g++) {                                              \
                 const int64_t j = j0 + g * L;                                                  \
                 const NAME##_mask hit = NAME##_load(s + j) >= floor;                           \
