@@ -5,7 +5,8 @@ For each word construction of the catalog (parity; star-free needs an aperiodic 
 compact plan (logdepth/model/compact.py) with one word per forward pass and with a batch of
 `--batch` words of length n per pass (per word = pass time / batch), the full pass's
 (`network.compact = False`, one word per pass), and two floors per word computed from the
-weights' own shapes at the float64 matmul rate measured in the same run:
+weights' own shapes at the float64 matmul rate measured next to them (before and after each
+row's times):
 - dense floor: 2 T x every entry of every matrix a layer run holds (W_Q, W_K, W_V, W_O, W_in,
   W_out), plus every attention score: 2 T^2 (d_head + d_value) per stored head, T the tokens;
 - nonzero floor: the same with only the matrices' nonzero entries (attention counted the same).
@@ -101,12 +102,15 @@ def per_word(model, batch: list[list[str]], repeats: int, compact: bool) -> floa
         model.network.compact = True
 
 
-def table_rows(sizes: list[int], repeats: int, rate: float, batch: int) -> None:
+def table_rows(sizes: list[int], repeats: int, batch: int) -> None:
+    """One row per construction and n. The matmul rate is measured again for each row, next to
+    the times it divides, so that a machine that speeds up or slows down during the run (a
+    shared host: rates from 52 to 81 GFLOP/s were seen in one afternoon) moves both alike."""
     names = [c.name for c in table.CONSTRUCTIONS if c.input_format == "word" and not c.chooser]
     print(
         f"| construction | n | layers | per word, 1 a pass | per word, {batch} a pass | "
-        f"full pass, 1 a pass | speed-up (1 a pass) | dense floor (1; {batch}) | "
-        f"nonzero floor (1; {batch}) |\n|{'---|' * 9}"
+        f"full pass, 1 a pass | speed-up (1 a pass) | matmul GFLOP/s | "
+        f"dense floor (1; {batch}) | nonzero floor (1; {batch}) |\n|{'---|' * 10}"
     )
     for name in names:
         built = None
@@ -115,14 +119,17 @@ def table_rows(sizes: list[int], repeats: int, rate: float, batch: int) -> None:
                 built = build(name, n)
             words = [word_tokens(built, n, seed) for seed in range(batch)]
             layers = len(built.network.schedule(built.config.depth_rule.depth(n)))
+            rate = matmul_rate(repeats)
             new = per_word(built, words[:1], repeats, True)
             many = per_word(built, words, repeats, True)
             old = per_word(built, words[:1], repeats, False)
+            rate = (rate + matmul_rate(repeats)) / 2  # before and after the row's times
             dense, nonzero = floors(built, words[0])
             fd, fn = dense / rate, nonzero / rate
             print(
                 f"| {name} | {n:,} | {layers} | {ms(new)} | {ms(many)} | {ms(old)} | "
-                f"{old / new:.1f}x | {ms(fd)} ({new / fd:.1f}x; {many / fd:.1f}x) | "
+                f"{old / new:.1f}x | {rate / 1e9:.1f} | "
+                f"{ms(fd)} ({new / fd:.1f}x; {many / fd:.1f}x) | "
                 f"{ms(fn)} ({new / fn:.1f}x; {many / fn:.1f}x) |",
                 flush=True,
             )
@@ -178,14 +185,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rate = matmul_rate(args.repeats)
     print(
-        f"1 thread, float64 matmul {rate / 1e9:.1f} GFLOP/s (measured now), "
-        f"per-word times with 1 and with {args.batch} words per forward pass, "
-        f"median of {args.repeats}\n"
+        f"1 thread, per-word times with 1 and with {args.batch} words per forward pass, "
+        f"median of {args.repeats}; the float64 matmul rate measured before and after each "
+        f"row's times (their mean divides the floors)\n"
     )
     if args.sizes:
-        table_rows(args.sizes, args.repeats, rate, args.batch)
+        table_rows(args.sizes, args.repeats, args.batch)
     if args.frontier:
         for threads in dict.fromkeys(args.frontier_threads):
             frontier_run(threads)

@@ -110,16 +110,14 @@ class AttentionPlan(SublayerPlan):
 
 @dataclass
 class FeedForwardPlan(SublayerPlan):
-    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `csr`: the
-    same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]) where the
-    fused kernel runs the layer (`KERNEL_DENSITY`); `sparse`: the same pair where torch's CSR
-    products run it when the kernel cannot (`SPARSE_DENSITY`)."""
+    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `sparse`:
+    the same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]), which the
+    pass uses instead where the layer is sparse enough (`SPARSE_DENSITY`)."""
 
     w_in: torch.Tensor
     w_out: torch.Tensor
-    csr: tuple[torch.Tensor, torch.Tensor] | None = None
     sparse: tuple[torch.Tensor, torch.Tensor] | None = None
-    small: bool = False  # dense and at most DENSE_KERNEL_WEIGHTS: the whole sublayer in one pass
+    small: bool = False  # at most DENSE_KERNEL_WEIGHTS: the whole sublayer in one pass (dense)
 
 
 # A feed-forward runs as two sparse (CSR) products when both of its matrices are at most this
@@ -131,14 +129,6 @@ class FeedForwardPlan(SublayerPlan):
 # product's terms less exact zeros, in another order.
 SPARSE_DENSITY = 0.25
 SPARSE_MIN_ENTRIES = 1 << 14
-# The fused kernel's sparse feed-forward costs about one vector operation per nonzero term and
-# 8 tokens, so it pays from fewer entries and at a denser input matrix, measured over its two
-# matrices together: of every feed-forward of at least 2^12 entries in the built-in models
-# (1 thread, n = 256 and 1,024), those at most a quarter nonzero ran 1.0-12.8x faster as the
-# kernel than as dense products (the wide models' widest threshold layers, 90 percent dense
-# inputs and 22 percent together: 1.4-2.4x); one at 36 percent ran 0.9x at n = 256.
-KERNEL_DENSITY = 0.25
-KERNEL_MIN_ENTRIES = 1 << 12
 # A dense feed-forward of at most this many weights runs as one pass of the fused kernel (its
 # pre-norm, both products, relu and the add, a vector of tokens at a time in registers): every
 # dense feed-forward of the built-in models (up to 992 weights) ran 1.2-1.9x faster so at 4,128
@@ -271,24 +261,18 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
         write=_cols(write),
         w_in=w_in.T.contiguous(),
         w_out=w_out.T.contiguous(),
-        **_sparse_pairs(w_in, w_out),
+        sparse=_sparse_pair(w_in, w_out),
         small=w_in.numel() + w_out.numel() <= DENSE_KERNEL_WEIGHTS,
     )
 
 
-def _sparse_pairs(w_in: torch.Tensor, w_out: torch.Tensor) -> dict:
-    """The plan's `csr` and `sparse` pairs of (w_in, w_out) (see FeedForwardPlan)."""
+def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
+    """(w_in, w_out) as CSR matrices where the layer is sparse and large enough, else None
+    (also where this device has no CSR product)."""
     entries = w_in.numel() + w_out.numel()
-    nonzero = int((w_in != 0).sum() + (w_out != 0).sum())
-    kernel = entries >= KERNEL_MIN_ENTRIES and nonzero <= KERNEL_DENSITY * entries
     density = max(float((w != 0).float().mean()) for w in (w_in, w_out))
-    torch_too = entries >= SPARSE_MIN_ENTRIES and density <= SPARSE_DENSITY
-    pair = _csr_pair(w_in, w_out) if kernel or torch_too else None
-    return {"csr": pair if kernel else None, "sparse": pair if torch_too else None}
-
-
-def _csr_pair(w_in: torch.Tensor, w_out: torch.Tensor):
-    """(w_in, w_out) as CSR matrices, None where this device has no CSR product."""
+    if entries < SPARSE_MIN_ENTRIES or density > SPARSE_DENSITY:
+        return None
     try:
         with warnings.catch_warnings():  # torch calls its CSR support beta
             warnings.simplefilter("ignore", UserWarning)
@@ -332,7 +316,7 @@ def _add(h: torch.Tensor, plan: SublayerPlan, delta: torch.Tensor) -> None:
 def _feed_forward_sublayer(h: torch.Tensor, plan: FeedForwardPlan) -> None:
     """h += the feed-forward sublayer's output, in place: a small dense layer in one pass of the
     fused kernel where it is built (fused.dense_feed_forward), else pre-norm, products, add."""
-    if plan.small and plan.csr is None and fused.applies(h) and h.is_contiguous():
+    if plan.small and fused.applies(h) and h.is_contiguous():
         fused.dense_feed_forward(
             h, plan.read_index, plan.mask, plan.w_in, plan.w_out, plan.write_index
         )
@@ -344,9 +328,9 @@ def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
     """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
     threshold layer has thousands of units: the hidden activations are its largest tensor)."""
     batch, n, _ = z.shape
-    if plan.csr is not None and fused.applies(z) and math.isfinite(float(z.sum())):
+    if plan.sparse is not None and fused.applies(z) and math.isfinite(float(z.sum())):
         # The fused kernel (fused.py): each sum adds its row's nonzero terms, tokens blocked.
-        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.csr).reshape(
+        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.sparse).reshape(
             batch, n, -1
         )
     units = plan.w_in.shape[1]

@@ -227,6 +227,21 @@ def test_float32_at_n_4096(name):
     assert_answers(model, automaton, words)
 
 
+@pytest.mark.slow
+def test_float32_parity_at_its_stored_frontier(models):
+    """Parity in float32 at its stored frontier (30,838 symbols), a word and the same word with
+    its first symbol flipped (one accepted, one not), through the plain run (compact plan and
+    kernels). The answers here rest on the order of the 4,104-unit threshold layer's sums
+    (docs/precision.md): summed unit by unit (the sparse kernel), both came out wrong."""
+    model = models["parity"].to("float32")
+    n = model.frontier
+    assert n == wide.frontier("float32")
+    rng = random.Random(0)
+    word = [rng.choice(["0", "1"]) for _ in range(n)]
+    flipped = ["1" if word[0] == "0" else "0", *word[1:]]
+    assert_answers(model, SPEC["parity"], [word, flipped])
+
+
 # ---------------------------------------------------------------------------------------------
 # Corollary 1.1, wide (construction="nonuniform-wide")
 # ---------------------------------------------------------------------------------------------
