@@ -77,6 +77,8 @@ def test_run_tokens_names_a_token_outside_the_vocabulary(parity_model):
     words = ["1", "11011", "", "0110"]
     answers = parity_model.run_tokens([encode_word(list(w)) for w in words])
     assert answers == ["accept" if w.count("1") % 2 == 0 else "reject" for w in words]
+    bos = good[0]  # a one-token row (the lookup of one key is its own case)
+    assert parity_model.run_tokens([[bos]]) == parity_model.run_tokens([[bos], good])[:1]
 
 
 # ---- A: non-finite values ----------------------------------------------------------------------
