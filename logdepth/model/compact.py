@@ -30,7 +30,8 @@ columns at most twice as long as the columns a sublayer reads or writes is read 
 whole, as a slice (the columns between read 0 through the mask, or get + 0). A sparse enough
 feed-forward (the wide models' threshold layers) runs as two CSR products, which add only
 its nonzero terms: in the fused kernel where it is built and the input is finite, else by
-torch.
+torch. A small dense feed-forward (DENSE_KERNEL_WEIGHTS) runs as one pass of the fused kernel:
+pre-norm, both products (every term, in index order), relu and the add.
 
 What changes is only the summation order of some dot products and of the attention sums, so
 results agree with the full pass up to the rounding of a k-term sum, the first-order bound
