@@ -119,6 +119,22 @@ class FeedForwardPlan(SublayerPlan):
     w_out: torch.Tensor
     sparse: tuple[torch.Tensor, torch.Tensor] | None = None
     small: bool = False  # at most DENSE_KERNEL_WEIGHTS: the whole sublayer in one pass (dense)
+    _float64: FeedForwardPlan | None = field(default=None, repr=False)
+
+    def in_float64(self) -> FeedForwardPlan:
+        """This plan with its matrices in float64 (built once): a float32 pass sums each dot
+        product in float64 and rounds it once."""
+        if self._float64 is None:
+            pair = None if self.sparse is None else tuple(w.double() for w in self.sparse)
+            self._float64 = FeedForwardPlan(
+                read=self.read,
+                mask=self.mask,
+                write=self.write,
+                w_in=self.w_in.double(),
+                w_out=self.w_out.double(),
+                sparse=pair,
+            )
+        return self._float64
 
 
 # A feed-forward runs as two sparse (CSR) products when both of its matrices are at most this
@@ -317,6 +333,10 @@ def _add(h: torch.Tensor, plan: SublayerPlan, delta: torch.Tensor) -> None:
 def _feed_forward_sublayer(h: torch.Tensor, plan: FeedForwardPlan) -> None:
     """h += the feed-forward sublayer's output, in place: a small dense layer in one pass of the
     fused kernel where it is built (fused.dense_feed_forward), else pre-norm, products, add."""
+    if h.dtype == torch.float32:
+        # Each dot product rounded once (transformer._dot_once): the products in float64.
+        _add(h, plan, _feed_forward(_prenorm(h, plan).double(), plan.in_float64()).float())
+        return
     if plan.small and fused.applies(h) and h.is_contiguous():
         fused.dense_feed_forward(
             h, plan.read_index, plan.mask, plan.w_in, plan.w_out, plan.write_index

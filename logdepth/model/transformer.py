@@ -377,6 +377,20 @@ class Attention(nn.Module):
         return weights, weights.sum(dim=-1, keepdim=True)
 
 
+def _dot_once(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """a @ w with each dot product rounded once to a's dtype: float32 products are summed in
+    float64, as Definition 4 (and p-bit emulation) rounds each operation's result once. A
+    float32 sum of k terms rounds k - 1 times, by up to u times each partial sum: the wide
+    code's threshold layers sum ~480 cancelling steps of size ~4 n per cell, and in float32 at
+    its frontier (30,838 symbols) those partial sums reached 2^20, whose spacing 1/16 put the
+    cells 0.06 to 0.34 off depending on BLAS's order, past the step margin 1/4 with 2 threads
+    (docs/precision.md). Summed in float64 the same cells are off by about 1e-9 before the one
+    rounding to float32."""
+    if a.dtype != torch.float32:
+        return a @ w
+    return (a.double() @ w.double()).float()
+
+
 class FeedForward(nn.Module):
     """One layer's feed-forward sublayer (paper Definition 3): delta = U relu(W z), no biases.
 
@@ -404,8 +418,8 @@ class FeedForward(nn.Module):
         z, (w_in,) = _read(self, h, ("W_in",))
         if self._fused_emulation(z):
             return self._emulated(z, h.shape[-1])
-        hidden = torch.relu(self.hook_pre(net.round(z @ w_in.T)))
-        return net.round(self.hook_post(hidden) @ self.W_out.T)
+        hidden = torch.relu(self.hook_pre(net.round(_dot_once(z, w_in.T))))
+        return net.round(_dot_once(self.hook_post(hidden), self.W_out.T))
 
     def _fused_emulation(self, z: torch.Tensor) -> bool:
         """Whether p-bit emulation runs this sublayer in the fused kernel (fused.py): emulating,

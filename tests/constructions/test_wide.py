@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 
 from logdepth.automata.dfa import random_dfa
 from logdepth.constructions import regular, wide
@@ -228,18 +229,27 @@ def test_float32_at_n_4096(name):
 
 
 @pytest.mark.slow
-def test_float32_parity_at_its_stored_frontier(models):
-    """Parity in float32 at its stored frontier (30,838 symbols), a word and the same word with
-    its first symbol flipped (one accepted, one not), through the plain run (compact plan and
-    kernels). The answers here rest on the order of the 4,104-unit threshold layer's sums
-    (docs/precision.md): summed unit by unit (the sparse kernel), both came out wrong."""
+@pytest.mark.parametrize("threads", [1, 2])
+def test_float32_parity_at_its_stored_frontier(models, threads):
+    """Parity in float32 at its stored frontier (30,838 symbols): a word and the same word with
+    its first symbol flipped (one accepted, one not), each alone and the two in one batch,
+    through the plain run, on 1 and 2 threads. The first digit stage sums ~480 cancelling
+    steps per cell; summed in float32 its cells were 0.06 to 0.34 off depending on BLAS's
+    order, and with 2 threads the flipped word came out wrong (docs/precision.md). Each dot
+    product of a float32 feed-forward is now summed in float64 and rounded once."""
     model = models["parity"].to("float32")
     n = model.frontier
     assert n == wide.frontier("float32")
     rng = random.Random(0)
     word = [rng.choice(["0", "1"]) for _ in range(n)]
     flipped = ["1" if word[0] == "0" else "0", *word[1:]]
-    assert_answers(model, SPEC["parity"], [word, flipped])
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for batch in ([word], [flipped], [word, flipped]):
+            assert_answers(model, SPEC["parity"], batch)
+    finally:
+        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------------------------
