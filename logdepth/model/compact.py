@@ -331,8 +331,10 @@ def _add(h: torch.Tensor, plan: SublayerPlan, delta: torch.Tensor) -> None:
 
 
 def _feed_forward_sublayer(h: torch.Tensor, plan: FeedForwardPlan) -> None:
-    """h += the feed-forward sublayer's output, in place: a small dense layer in one pass of the
-    fused kernel where it is built (fused.dense_feed_forward), else pre-norm, products, add."""
+    """h += the feed-forward sublayer's output, in place. Float32: pre-norm, then both products
+    with the plan's float64 matrices, each dot product rounded once (transformer._dot_once says
+    why). Float64: a small dense layer in one pass of the fused kernel where it is built
+    (fused.dense_feed_forward), else pre-norm, products, add."""
     if h.dtype == torch.float32:
         # Each dot product rounded once (transformer._dot_once): the products in float64.
         _add(h, plan, _feed_forward(_prenorm(h, plan).double(), plan.in_float64()).float())

@@ -446,8 +446,8 @@ def _wait_all(futures: list) -> None:
             continue
 
 
-# The kernel's forms of recently used CSR pairs (the conversion costs 1.6 ms for the wide
-# code's widest layer, about 40 percent of its product at 1,024 tokens), by the pair's ids and
+# The kernel's forms of recently used CSR pairs (the conversion costs 0.15 ms for the wide
+# code's 418-unit layers, 1.6 ms for a 4,104-unit one: a share of each call), by the pair's ids and
 # versions (an edit in place, as a test's fault injection, bumps the version); each entry
 # holds the pair itself, so an id cannot be reused by another tensor while its entry lives.
 _PARTS: dict[tuple, tuple] = {}
