@@ -148,9 +148,10 @@ SPARSE_DENSITY = 0.25
 SPARSE_MIN_ENTRIES = 1 << 14
 # A dense feed-forward of at most this many weights runs as one pass of the fused kernel (its
 # pre-norm, both products, relu and the add, a vector of tokens at a time in registers): every
-# dense feed-forward of the built-in models (up to 992 weights) ran 1.2-1.9x faster so at 4,128
-# tokens and 1.6-2.4x at 258 than as five operations (1 thread); random layers of 4,096 weights
-# ran 0.8-1.0x, of 32,768 0.7x (BLAS's blocked products win there).
+# dense feed-forward of the built-in models with at most 992 weights ran 1.2-1.9x faster so at
+# 4,128 tokens and 1.6-2.4x at 258 than as five operations (1 thread); random layers of 4,096
+# weights ran 0.8-1.0x, of 32,768 0.7x (BLAS's blocked products win there). Float64 only: a
+# float32 pass sums its feed-forwards in float64 (_feed_forward_sublayer).
 DENSE_KERNEL_WEIGHTS = 1024
 
 

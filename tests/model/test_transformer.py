@@ -253,3 +253,38 @@ def test_every_run_of_a_repeated_layer_keeps_its_attention():
     assert trace.attention_of(last) is trace.attention_runs[attn_steps.index(last)]
     assert (trace.attention_of(last) == trace.attention["repeated.0.attn"]).all()
     assert trace.attention_of(0) is None  # the embedding
+
+
+def test_float32_feed_forward_products_are_rounded_once():
+    """`_dot_once` (the full pass's feed-forward products): a float32 dot product is summed in
+    float64 and rounded once. 8 copies of (2^25, 1, -2^25): summed in float32, each 1 is lost
+    next to 2^25 (spacing 4 there) and the product is 0; rounded once it is exactly 8."""
+    from logdepth.model.transformer import _dot_once
+
+    a = torch.tensor([[2.0**25, 1.0, -(2.0**25)] * 8], dtype=torch.float32)
+    w = torch.ones(24, 2, dtype=torch.float32)
+    got = _dot_once(a, w)
+    assert got.dtype == torch.float32 and got.tolist() == [[8.0, 8.0]]
+    assert _dot_once(a.double(), w.double()).tolist() == [[8.0, 8.0]]  # float64: as it is
+
+
+def test_the_compact_plans_float32_feed_forwards_are_rounded_once():
+    """The compact plan's float32 feed-forward sums each product in float64 too: hidden units
+    8 x (2^25, 1, 2^25) written with weights 8 x (1, 1, -1) add exactly 8 (summed in float32,
+    0), on the one-pass kernel's path and the dense products' alike."""
+    from logdepth.model import compact
+
+    units = torch.tensor([2.0**25, 1.0, 2.0**25] * 8)
+    plan = compact.FeedForwardPlan(
+        read=torch.tensor([0]),
+        mask=None,
+        write=torch.tensor([1]),
+        w_in=units[None, :].float(),
+        w_out=torch.tensor([1.0, 1.0, -1.0] * 8)[:, None].float(),
+    )
+    for small in (True, False):
+        plan.small = small
+        h = torch.zeros(1, 3, 2, dtype=torch.float32)
+        h[..., 0] = 1.0  # the read cell: its pre-norm is 1
+        compact._feed_forward_sublayer(h, plan)
+        assert h[..., 1].tolist() == [[8.0, 8.0, 8.0]]
