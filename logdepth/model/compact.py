@@ -111,12 +111,14 @@ class AttentionPlan(SublayerPlan):
 
 @dataclass
 class FeedForwardPlan(SublayerPlan):
-    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `sparse`:
-    the same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]), which the
-    pass uses instead where the layer is sparse enough (`SPARSE_DENSITY`)."""
+    """The live units of one feed-forward: w_in [c, units], w_out [units, |write|]; `csr`: the
+    same two transposed as CSR matrices (W_in [units, c], W_out [|write|, units]) where the
+    fused kernel runs the layer (`KERNEL_DENSITY`); `sparse`: the same pair where torch's CSR
+    products run it when the kernel cannot (`SPARSE_DENSITY`)."""
 
     w_in: torch.Tensor
     w_out: torch.Tensor
+    csr: tuple[torch.Tensor, torch.Tensor] | None = None
     sparse: tuple[torch.Tensor, torch.Tensor] | None = None
     small: bool = False  # at most DENSE_KERNEL_WEIGHTS: the whole sublayer in one pass (dense)
     _float64: FeedForwardPlan | None = field(default=None, repr=False)
@@ -125,14 +127,17 @@ class FeedForwardPlan(SublayerPlan):
         """This plan with its matrices in float64 (built once): a float32 pass sums each dot
         product in float64 and rounds it once."""
         if self._float64 is None:
-            pair = None if self.sparse is None else tuple(w.double() for w in self.sparse)
+            def double(pair):
+                return None if pair is None else tuple(w.double() for w in pair)
+
             self._float64 = FeedForwardPlan(
                 read=self.read,
                 mask=self.mask,
                 write=self.write,
                 w_in=self.w_in.double(),
                 w_out=self.w_out.double(),
-                sparse=pair,
+                csr=double(self.csr),
+                sparse=double(self.sparse),
             )
         return self._float64
 
@@ -146,6 +151,17 @@ class FeedForwardPlan(SublayerPlan):
 # product's terms less exact zeros, in another order.
 SPARSE_DENSITY = 0.25
 SPARSE_MIN_ENTRIES = 1 << 14
+# The fused kernel's sparse feed-forward costs about one vector operation per nonzero term and
+# 8 tokens, so it pays from fewer entries and at a denser input matrix, measured over its two
+# matrices together: of every feed-forward of at least 2^12 entries in the built-in models
+# (1 thread, n = 256 and 1,024), those at most a quarter nonzero ran 1.0-12.8x faster as the
+# kernel than as dense products (the wide models' widest threshold layers, 90 percent dense
+# inputs and 22 percent together: 1.4-2.4x); one at 36 percent ran 0.9x at n = 256. The
+# kernel sums each output unit by unit, which in float32 would put the widest layer's
+# ~480-term cancelling sums past their step margin (docs/precision.md); it runs every layer
+# in float64 (a float32 pass sums its feed-forwards in float64: _feed_forward_sublayer).
+KERNEL_DENSITY = 0.25
+KERNEL_MIN_ENTRIES = 1 << 12
 # A dense feed-forward of at most this many weights runs as one pass of the fused kernel (its
 # pre-norm, both products, relu and the add, a vector of tokens at a time in registers): every
 # dense feed-forward of the built-in models with at most 992 weights ran 1.2-1.9x faster so at
@@ -279,18 +295,24 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
         write=_cols(write),
         w_in=w_in.T.contiguous(),
         w_out=w_out.T.contiguous(),
-        sparse=_sparse_pair(w_in, w_out),
+        **_sparse_pairs(w_in, w_out),
         small=w_in.numel() + w_out.numel() <= DENSE_KERNEL_WEIGHTS,
     )
 
 
-def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
-    """(w_in, w_out) as CSR matrices where the layer is sparse and large enough, else None
-    (also where this device has no CSR product)."""
+def _sparse_pairs(w_in: torch.Tensor, w_out: torch.Tensor) -> dict:
+    """The plan's `csr` and `sparse` pairs of (w_in, w_out) (see FeedForwardPlan)."""
     entries = w_in.numel() + w_out.numel()
+    nonzero = int((w_in != 0).sum() + (w_out != 0).sum())
+    kernel = entries >= KERNEL_MIN_ENTRIES and nonzero <= KERNEL_DENSITY * entries
     density = max(float((w != 0).float().mean()) for w in (w_in, w_out))
-    if entries < SPARSE_MIN_ENTRIES or density > SPARSE_DENSITY:
-        return None
+    torch_too = entries >= SPARSE_MIN_ENTRIES and density <= SPARSE_DENSITY
+    pair = _csr_pair(w_in, w_out) if kernel or torch_too else None
+    return {"csr": pair if kernel else None, "sparse": pair if torch_too else None}
+
+
+def _csr_pair(w_in: torch.Tensor, w_out: torch.Tensor):
+    """(w_in, w_out) as CSR matrices, None where this device has no CSR product."""
     try:
         with warnings.catch_warnings():  # torch calls its CSR support beta
             warnings.simplefilter("ignore", UserWarning)
@@ -302,11 +324,12 @@ def _sparse_pair(w_in: torch.Tensor, w_out: torch.Tensor):
     return pair
 
 
-def _prenorm(h: torch.Tensor, plan: SublayerPlan) -> torch.Tensor:
+def _prenorm(h: torch.Tensor, plan: SublayerPlan, tokens_last: bool = False) -> torch.Tensor:
     """norm(m * h) over the read columns (norm(0) = 0), as `transformer.masked_prenorm`: one
-    pass of the fused kernel (fused.py) where it is built, else these torch operations."""
+    pass of the fused kernel (fused.py) where it is built, else these torch operations.
+    `tokens_last`: stored tokens along the rows where the kernel runs (fused.gather_norm)."""
     if fused.applies(h) and h.is_contiguous():
-        return fused.gather_norm(h, plan.read_index, plan.mask)
+        return fused.gather_norm(h, plan.read_index, plan.mask, tokens_last)
     fresh = not isinstance(plan.read, slice)
     x = h.index_select(-1, plan.read) if fresh else h[..., plan.read]
     if plan.mask is not None:
@@ -336,25 +359,28 @@ def _feed_forward_sublayer(h: torch.Tensor, plan: FeedForwardPlan) -> None:
     with the plan's float64 matrices, each dot product rounded once (transformer._dot_once says
     why). Float64: a small dense layer in one pass of the fused kernel where it is built
     (fused.dense_feed_forward), else pre-norm, products, add."""
+    # The sparse kernel reads and writes tokens along the rows: so does the pre-norm then.
+    tokens_last = plan.csr is not None
     if h.dtype == torch.float32:
         # Each dot product rounded once (transformer._dot_once): the products in float64.
-        _add(h, plan, _feed_forward(_prenorm(h, plan).double(), plan.in_float64()).float())
+        z = _prenorm(h, plan, tokens_last).double()
+        _add(h, plan, _feed_forward(z, plan.in_float64()).float())
         return
     if plan.small and fused.applies(h) and h.is_contiguous():
         fused.dense_feed_forward(
             h, plan.read_index, plan.mask, plan.w_in, plan.w_out, plan.write_index
         )
         return
-    _add(h, plan, _feed_forward(_prenorm(h, plan), plan))
+    _add(h, plan, _feed_forward(_prenorm(h, plan, tokens_last), plan))
 
 
 def _feed_forward(z: torch.Tensor, plan: FeedForwardPlan) -> torch.Tensor:
     """relu(z W_in) W_out, in blocks of tokens whose hidden units fit the cache block (a wide
     threshold layer has thousands of units: the hidden activations are its largest tensor)."""
     batch, n, _ = z.shape
-    if plan.sparse is not None and fused.applies(z) and math.isfinite(float(z.sum())):
+    if plan.csr is not None and fused.applies(z) and math.isfinite(float(z.sum())):
         # The fused kernel (fused.py): each sum adds its row's nonzero terms, tokens blocked.
-        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.sparse).reshape(
+        return fused.sparse_feed_forward(z.reshape(batch * n, -1), *plan.csr).reshape(
             batch, n, -1
         )
     units = plan.w_in.shape[1]

@@ -364,7 +364,9 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
  * every e where ||x|| = 0 (norm(0) = 0; the norm is the square root of the sum of the squares
  * in column order, as a dot product in another order: compact.py's contract; NaN and
  * infinity spread as in the torch path: x / inf = 0, inf / inf = NaN); and h[t, cols[e]] +=
- * delta[t, e]. Tokens [t0, t1) are computed, so a caller may split them across threads.
+ * delta[t, e]. z[t, e] and delta[t, e] sit at t * st + e * se (the caller's strides: [N, c]
+ * token-major, or [c, N] with tokens along the rows, as the sparse feed-forward reads and
+ * writes them). Tokens [t0, t1) are computed, so a caller may split them across threads.
  * The gather runs a vector of tokens at a time (each token's sum of squares is a chain of
  * dependent adds; side by side they do not wait on each other), and a write to a run of
  * columns is one contiguous add per token: on the wide model at 1,026 tokens, one word a pass
@@ -378,7 +380,8 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
     int64_t NAME##_gather_scratch(int64_t c) { return c * NAME##_LANES; }                     \
                                                                                                \
     void NAME##_gather_norm(int64_t d, const REAL *h, int64_t c, const int64_t *cols,          \
-                            const REAL *mask, REAL *z, int64_t t0, int64_t t1, REAL *x) {      \
+                            const REAL *mask, REAL *z, int64_t st, int64_t se, int64_t t0,     \
+                            int64_t t1, REAL *x) {                                             \
         const int64_t L = NAME##_LANES;                                                        \
         int64_t t = t0;                                                                        \
         /* a vector of tokens at a time, a token a lane: each token's sum of squares is the   \
@@ -401,36 +404,37 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
                 NAME##_vec v;                                                                  \
                 memcpy(&v, x + e * L, sizeof v);                                               \
                 v = v / norm;                                                                  \
-                for (int64_t u = 0; u < L; u++) z[(t + u) * c + e] = v[u];                     \
+                for (int64_t u = 0; u < L; u++) z[(t + u) * st + e * se] = v[u];                \
             }                                                                                  \
         }                                                                                      \
         for (; t < t1; t++) {                                                                  \
             const REAL *ht = h + t * d;                                                        \
-            REAL *zt = z + t * c, squares = 0;                                                 \
+            REAL *zt = z + t * st, squares = 0;                                                \
             for (int64_t e = 0; e < c; e++) {                                                  \
                 const REAL v = mask ? mask[e] * ht[cols[e]] : ht[cols[e]];                     \
-                zt[e] = v;                                                                     \
+                zt[e * se] = v;                                                                \
                 squares = squares + v * v;                                                     \
             }                                                                                  \
             REAL norm = SQRT(squares);                                                         \
             if (norm == 0) norm = INFINITY;                                                    \
-            for (int64_t e = 0; e < c; e++) zt[e] = zt[e] / norm;                              \
+            for (int64_t e = 0; e < c; e++) zt[e * se] = zt[e * se] / norm;                    \
         }                                                                                      \
     }                                                                                          \
                                                                                                \
     void NAME##_scatter_add(int64_t d, REAL *h, int64_t w, const int64_t *cols,                \
-                            const REAL *delta, int64_t t0, int64_t t1, REAL *unused) {         \
+                            const REAL *delta, int64_t st, int64_t se, int64_t t0, int64_t t1, \
+                            REAL *unused) {                                                    \
         (void)unused;                                                                          \
         int64_t run = 0; /* cols[e] = cols[0] + e: a run of columns, added as one */          \
         while (run < w && cols[run] == cols[0] + run) run++;                                   \
-        if (run == w) {                                                                        \
+        if (run == w && se == 1) {                                                             \
             REAL *restrict ht = h + cols[0];                                                   \
             for (int64_t t = t0; t < t1; t++)                                                  \
-                for (int64_t e = 0; e < w; e++) ht[t * d + e] += delta[t * w + e];            \
+                for (int64_t e = 0; e < w; e++) ht[t * d + e] += delta[t * st + e];           \
             return;                                                                            \
         }                                                                                      \
         for (int64_t t = t0; t < t1; t++)                                                      \
-            for (int64_t e = 0; e < w; e++) h[t * d + cols[e]] += delta[t * w + e];           \
+            for (int64_t e = 0; e < w; e++) h[t * d + cols[e]] += delta[t * st + e * se];     \
     }
 
 RESIDUAL(residual_f64, double, sqrt)

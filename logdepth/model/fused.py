@@ -63,7 +63,7 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ("round_row", ""): ([POINTER, I64, real], None),
         ("round_one", ""): ([real, real], real),
         ("residual", "_gather_norm"): (
-            [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 2 + [POINTER],
+            [I64, POINTER, I64] + [POINTER] * 3 + [I64] * 4 + [POINTER],
             None,
         ),
         ("residual", "_gather_scratch"): ([I64], I64),
@@ -74,7 +74,7 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ),
         ("dense_feed_forward", "_scratch"): ([I64] * 3, I64),
         ("residual", "_scatter_add"): (
-            [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2 + [POINTER],
+            [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 4 + [POINTER],
             None,
         ),
     }
@@ -486,7 +486,10 @@ def sparse_feed_forward(
 ) -> torch.Tensor:
     """relu(z W_in^T) W_out^T for finite z [N, c] and CSR w_in [units, c], w_out [outs, units]
     (the compact plan's sparse layers), as [N, outs]: each sum adds its row's nonzero terms
-    (the C file's sparse_feed_forward). Tokens are split across torch's intra-op threads when
+    (the C file's sparse_feed_forward). The kernel runs tokens along the rows: z is read as a
+    contiguous [c, N] (no copy where z is the transposed view of one, as `gather_norm`'s
+    tokens_last gives), and the result is the transposed view of a contiguous [outs, N]
+    (`scatter_add` reads it as it is). Tokens are split across torch's intra-op threads when
     the call is large enough.
 
     `split` ([N], z's dtype): p-bit emulation's Veltkamp constant per token
@@ -497,7 +500,7 @@ def sparse_feed_forward(
     tokens = z.shape[0]
     if split is not None:
         assert split.shape == (tokens,) and split.dtype == z.dtype and split.is_contiguous()
-    z_t = z.T.contiguous()  # [c, N]: tokens along the vectors
+    z_t = z.T.contiguous()  # [c, N]: tokens along the vectors (a no-op for tokens_last)
     out = torch.empty(w_out.shape[0], tokens, dtype=z.dtype)
     parts = _sparse_parts(w_in, w_out, z.dtype)
     common = (
@@ -516,30 +519,43 @@ def sparse_feed_forward(
     return out.T
 
 
-def gather_norm(h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+def gather_norm(
+    h: torch.Tensor, cols: torch.Tensor, mask: torch.Tensor | None, tokens_last: bool = False
+) -> torch.Tensor:
     """norm(m * h) over the columns `cols` of a contiguous h [..., d] (norm(0) = 0), as
-    [..., len(cols)]: compact.py's masked pre-norm in one pass (the C file's gather_norm)."""
+    [..., len(cols)]: compact.py's masked pre-norm in one pass (the C file's gather_norm).
+    `tokens_last`: the same values stored as a contiguous [len(cols), tokens] and returned as
+    its transposed view, so that `sparse_feed_forward`, which reads tokens along the rows, needs
+    no copy."""
     lib = library()
     assert lib is not None and h.is_contiguous()
     assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
     d, c = h.shape[-1], len(cols)
-    z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
     tokens = h.numel() // d
+    if tokens_last:
+        stored = torch.empty(c, tokens, dtype=h.dtype)
+        z, strides = stored.T.view(*h.shape[:-1], c), (1, tokens)
+    else:
+        z = torch.empty(*h.shape[:-1], c, dtype=h.dtype)
+        strides = (c, 1)
     common = (d, h.data_ptr(), c, cols.data_ptr(), mask.data_ptr() if mask is not None else None)
     function = _c(lib, "residual", h.dtype, "_gather_norm")
     size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(c))
-    _run_rows(function, (*common, z.data_ptr()), tokens, tokens * c, h.dtype, size)
+    _run_rows(function, (*common, z.data_ptr(), *strides), tokens, tokens * c, h.dtype, size)
     return z
 
 
 def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:
-    """h[..., cols] += delta in place, for a contiguous h [..., d] (compact.py's _add)."""
+    """h[..., cols] += delta in place, for a contiguous h [..., d] (compact.py's _add). delta is
+    read through its strides where its tokens flatten to one dimension without a copy (the
+    sparse feed-forward's output has tokens along its rows: a transposed copy of it cost more
+    than the add)."""
     lib = library()
     assert lib is not None and h.is_contiguous()
     d, w = h.shape[-1], len(cols)
-    delta = delta.contiguous()
     tokens = h.numel() // d
-    common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr())
+    delta = delta.reshape(tokens, w)  # a view where the strides allow, else a copy
+    common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr(), *delta.stride())
     function = _c(lib, "residual", h.dtype, "_scatter_add")
     _run_rows(function, common, tokens, tokens * w, h.dtype, 0)
 

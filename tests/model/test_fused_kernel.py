@@ -383,6 +383,54 @@ def test_the_residual_gather_and_scatter_are_the_torch_paths(dtype, masked, writ
     assert (fast[0, 3] == 0).all() and (fast[2, 49] == 0).all()
     assert torch.isnan(fast[1, 4]).any() == torch.isnan(slow[1, 4]).any()
     torch.testing.assert_close(added, expected, rtol=0, atol=0, equal_nan=True)
+    # Tokens along the rows (the sparse feed-forward's layout): the same values, stored as a
+    # contiguous [c, tokens]; a delta stored so is read through its strides.
+    monkeypatch.undo()
+    rows = fused.gather_norm(h, plan.read_index, mask, tokens_last=True)
+    assert rows.shape == fast.shape and rows.reshape(-1, len(cols)).T.is_contiguous()
+    torch.testing.assert_close(rows, fast, rtol=0, atol=0, equal_nan=True)
+    stored = delta.reshape(-1, 3).T.contiguous()  # [3, tokens]
+    strided = h.clone()
+    compact._add(strided, plan, stored.T.view(3, 50, 3))
+    torch.testing.assert_close(strided, expected, rtol=0, atol=0, equal_nan=True)
+
+
+def test_a_large_layer_with_sparse_outputs_runs_in_the_sparse_kernel(monkeypatch):
+    """A threshold-like layer (each of 600 units reads most of 5 cells and writes one or two
+    of 34, as the wide models' widest layers do): a quarter nonzero over both matrices, so the
+    kernel runs it (KERNEL_DENSITY) though its input matrix is 90 percent nonzero, which keeps
+    it off torch's CSR path; its cells are the dense products' within their rounding."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    cells, units, outs, d = 5, 600, 34, 48
+    w_in = rng.normal(size=(units, cells)) * (rng.random((units, cells)) < 0.9)
+    w_out = np.zeros((d, units))
+    for u in range(units):
+        w_out[rng.choice(outs, size=rng.integers(1, 3), replace=False) + 10, u] = rng.normal()
+    mask = torch.zeros(d, dtype=torch.float64)
+    mask[:cells] = 1
+    mlp = SimpleNamespace(
+        mask=mask, W_in=torch.zeros(units, d, dtype=torch.float64), W_out=torch.from_numpy(w_out)
+    )
+    mlp.W_in[:, :cells] = torch.from_numpy(w_in)
+    plan = compact.plan_feed_forward(mlp)
+    assert plan.csr is not None and plan.sparse is None and not plan.small
+    calls = []
+    original = fused.sparse_feed_forward
+    monkeypatch.setattr(fused, "sparse_feed_forward", lambda *a: calls.append(1) or original(*a))
+    for dtype in (torch.float64, torch.float32):
+        h = torch.from_numpy(rng.normal(size=(2, 300, d))).to(dtype)
+        fast = h.clone()
+        compact._feed_forward_sublayer(fast, plan)
+        with monkeypatch.context() as torch_only:
+            torch_only.setattr(fused, "applies", lambda tensor: False)
+            slow = h.clone()
+            compact._feed_forward_sublayer(slow, plan)
+        eps = torch.finfo(dtype).eps
+        assert not torch.equal(fast, h)
+        torch.testing.assert_close(fast, slow, rtol=64 * eps, atol=64 * eps)
+    assert len(calls) == 2
 
 
 @pytest.mark.parametrize("dtype", sorted(DTYPES))

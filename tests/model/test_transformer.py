@@ -271,7 +271,7 @@ def test_float32_feed_forward_products_are_rounded_once():
 def test_the_compact_plans_float32_feed_forwards_are_rounded_once():
     """The compact plan's float32 feed-forward sums each product in float64 too: hidden units
     8 x (2^25, 1, 2^25) written with weights 8 x (1, 1, -1) add exactly 8 (summed in float32,
-    0), on the one-pass kernel's path and the dense products' alike."""
+    0), on the one-pass kernel's path, the dense products' and the sparse kernel's alike."""
     from logdepth.model import compact
 
     units = torch.tensor([2.0**25, 1.0, 2.0**25] * 8)
@@ -282,8 +282,9 @@ def test_the_compact_plans_float32_feed_forwards_are_rounded_once():
         w_in=units[None, :].float(),
         w_out=torch.tensor([1.0, 1.0, -1.0] * 8)[:, None].float(),
     )
-    for small in (True, False):
-        plan.small = small
+    csr = (plan.w_in.T.to_sparse_csr(), plan.w_out.T.to_sparse_csr())
+    for small, kernel in ((True, None), (False, None), (False, csr)):
+        plan.small, plan.csr, plan._float64 = small, kernel, None  # (in_float64 caches)
         h = torch.zeros(1, 3, 2, dtype=torch.float32)
         h[..., 0] = 1.0  # the read cell: its pre-norm is 1
         compact._feed_forward_sublayer(h, plan)
