@@ -81,6 +81,16 @@ def test_run_tokens_names_a_token_outside_the_vocabulary(parity_model):
     assert parity_model.run_tokens([[bos]]) == parity_model.run_tokens([[bos], good])[:1]
 
 
+def test_an_unknown_token_past_the_frontier_names_the_frontier(parity_model):
+    """A row too long for the weights and an unknown token in another: the frontier is
+    checked for every row first, as before the ids were read first."""
+    from logdepth.model.inputs import encode_word
+
+    too_long = encode_word(["0"] * (parity_model.frontier + 1))
+    with pytest.raises(InputError, match="frontier"):
+        parity_model.run_tokens([encode_word(list("02")), too_long])
+
+
 # ---- A: non-finite values ----------------------------------------------------------------------
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_logits_are_an_error_not_reject(parity_model, value):

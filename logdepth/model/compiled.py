@@ -11,8 +11,6 @@ label per residual dimension, `TraceResult.decode` names the value a code cell h
 
 from __future__ import annotations
 
-import array
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from logdepth.errors import InputError, NonFiniteError
 from logdepth.limits import FLOAT64_BYTES, SCORE_SECONDS, Estimate, pair_seconds
 from logdepth.model import inputs, weights
 from logdepth.model.config import CellInfo, ModelConfig
+from logdepth.model.token_ids import TokenIds
 from logdepth.model.transformer import (
     SCORE_BLOCK_ELEMENTS,
     AttentionSink,
@@ -403,44 +402,65 @@ class CompiledModel:
         all finite (the other answers of the batch stand: rows do not mix)."""
         if not sequences:
             return []
-        vocab = {t: k for k, t in enumerate(self.config.vocab)}
-        # One forward per depth: the unrolling differs with the input size.
-        by_depth: dict[int, list[int]] = {}
+        codec = self._token_ids()
+        rule = self.config.depth_rule
+        # Each row's ids and input size; a row with an unknown token is sized by its strings
+        # and refused after every row's frontier check, as before the ids were read first.
+        rows: list[np.ndarray | KeyError] = []
+        by_depth: dict[int, list[int]] = {}  # one forward per depth: the unrolling differs
+        checked: set[int] = set()
         for k, seq in enumerate(sequences):
-            n = self.input_size(seq)
-            if check:
+            try:
+                ids = codec.ids(seq)
+                n = rule.size_from_count(codec.count(ids))
+            except KeyError as missing:
+                ids, n = missing, self.input_size(seq)
+            rows.append(ids)
+            if check and n not in checked:
                 self._check_frontier(n)
-            d = self.config.depth_rule.depth(n) if depth is None else depth
+                checked.add(n)
+            d = rule.depth(n) if depth is None else depth
             by_depth.setdefault(d, []).append(k)
         answers: list[str | NonFiniteError] = [""] * len(sequences)
         for d, members in by_depth.items():
-            batch = [sequences[k] for k in members]
-            width = max(len(s) for s in batch)
-            # One tensor over one int64 array (a write per token, or a tensor per row, costs
-            # more than a short forward pass); rows padded with id 0 past their length.
-            flat = array.array("q")
-            for seq in batch:
-                try:
-                    flat.extend(_lookup(vocab, seq))
-                except KeyError as missing:
-                    token = missing.args[0]
-                    raise InputError(
-                        f"token {token!r} is not in the model's vocabulary"
-                    ) from None
-                flat.extend([0] * (width - len(seq)))
-            ids = torch.frombuffer(flat, dtype=torch.long).view(len(batch), width)
-            lengths = torch.tensor([len(s) for s in batch])
-            device = self.network.device
-            with torch.no_grad():
-                logits = self.network(ids.to(device), lengths.to(device), d)
-            # One check per row of the logits: cheap next to the forward pass.
+            logits = self._forward_rows([rows[k] for k in members], d)
+            # One check and one argmax for the whole batch: cheap next to the forward pass.
             finite = torch.isfinite(logits).all(dim=-1).tolist()
+            best = logits.argmax(dim=-1).tolist()
             for row, k in enumerate(members):
                 if finite[row]:
-                    answers[k] = self.config.outputs[int(logits[row].argmax())]
+                    answers[k] = self.config.outputs[best[row]]
                 else:
                     answers[k] = _non_finite(self.config.outputs, logits[row])
         return answers
+
+    def _token_ids(self) -> TokenIds:
+        """The vocabulary's token ids (model/token_ids.py), built once per config."""
+        cached = getattr(self, "_ids_cache", None)
+        if cached is None or cached[0] is not self.config:
+            rule = self.config.depth_rule
+            cached = self._ids_cache = (
+                self.config,
+                TokenIds(self.config.vocab, rule.count_tokens),
+            )
+        return cached[1]
+
+    def _forward_rows(self, rows: list[np.ndarray | KeyError], depth: int) -> torch.Tensor:
+        """Logits [rows, outputs] of one forward pass over rows of ids (padded with id 0 past
+        each row's length), unrolled to `depth`; an InputError for a row with an unknown
+        token."""
+        for ids in rows:
+            if isinstance(ids, KeyError):
+                raise InputError(f"token {ids.args[0]!r} is not in the model's vocabulary")
+        lengths = [len(ids) for ids in rows]
+        padded = np.zeros((len(rows), max(lengths)), dtype=np.int64)
+        for r, ids in enumerate(rows):
+            padded[r, : len(ids)] = ids
+        device = self.network.device
+        with torch.no_grad():
+            return self.network(
+                torch.from_numpy(padded).to(device), torch.tensor(lengths).to(device), depth
+            )
 
     def trace_cost(
         self, length: int, depth: int, attention: bool = True, sink: Any = None
@@ -704,14 +724,6 @@ def _forward_bytes(shapes: Sequence[Any], length: int, d_model: int, size: int) 
     heads = max((s.n_heads for s in shapes), default=0)
     chunk = min(SCORE_BLOCK_ELEMENTS, heads * length * length)
     return 3 * chunk * size + 4 * length * d_model * size
-
-
-def _lookup(vocab: dict[str, int], seq: Sequence[str]) -> Sequence[int]:
-    """vocab[t] for every token t of seq, in one call (itemgetter's loop runs in C: 58 ns a
-    token against 100 for a map over __getitem__); a KeyError names a missing token."""
-    if len(seq) < 2:  # itemgetter of one key returns the value, not a 1-tuple
-        return [vocab[t] for t in seq]
-    return operator.itemgetter(*seq)(vocab)
 
 
 def _non_finite(outputs: Sequence[str], logits: torch.Tensor) -> NonFiniteError:

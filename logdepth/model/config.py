@@ -88,9 +88,11 @@ class DepthRule:
 
     def size_of(self, tokens: list[str] | tuple[str, ...]) -> int:
         """The input size n of a token sequence."""
-        count = sum(map(frozenset(self.count_tokens).__contains__, tokens))
-        n = math.isqrt(count) if self.root == 2 else round(count ** (1 / self.root))
-        return n
+        return self.size_from_count(sum(map(frozenset(self.count_tokens).__contains__, tokens)))
+
+    def size_from_count(self, count: int) -> int:
+        """The input size n of a sequence holding `count` of the `count_tokens`."""
+        return math.isqrt(count) if self.root == 2 else round(count ** (1 / self.root))
 
     @staticmethod
     def ceil_log2(n: int) -> int:
