@@ -107,6 +107,9 @@ class AttentionPlan(SublayerPlan):
     w_o: torch.Tensor
     causal_heads: tuple[bool, ...]  # scored_causal as a tuple (a cache key, no tensor reads)
     finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
+    # qkv as CSC (column starts, rows, values) where every kept head is scored: the fused
+    # kernel then computes the pre-norm and projection in one pass (fused.attention_inputs).
+    projection: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
 
 @dataclass
@@ -121,6 +124,9 @@ class FeedForwardPlan(SublayerPlan):
     csr: tuple[torch.Tensor, torch.Tensor] | None = None
     sparse: tuple[torch.Tensor, torch.Tensor] | None = None
     small: bool = False  # at most DENSE_KERNEL_WEIGHTS: the whole sublayer in one pass (dense)
+    # w_in and w_out as CSC where `small` and at most SMALL_SPARSE_DENSITY nonzero: that pass
+    # then adds only their nonzero weights' terms (fused.dense_feed_forward's by_column).
+    by_column: tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]] | None = None
     _float64: FeedForwardPlan | None = field(default=None, repr=False)
 
     def in_float64(self) -> FeedForwardPlan:
@@ -169,6 +175,7 @@ KERNEL_MIN_ENTRIES = 1 << 12
 # weights ran 0.8-1.0x, of 32,768 0.7x (BLAS's blocked products win there). Float64 only: a
 # float32 pass sums its feed-forwards in float64 (_feed_forward_sublayer).
 DENSE_KERNEL_WEIGHTS = 1024
+SMALL_SPARSE_DENSITY = 0.2
 
 
 # A gather (index_select over the last dimension) or scatter (index_add_) of residual columns
@@ -247,11 +254,12 @@ def plan_attention(attn) -> AttentionPlan | None:
     for slot, h in enumerate(order):
         w_out[slot, : len(value_dims[h])] = w_o[write][:, h][:, value_dims[h]].T
     causal = attn.shape.causal
+    qkv = torch.cat(blocks).T.contiguous()
     return AttentionPlan(
         read=_cols(read),
         mask=_mask(attn.mask, read),
         write=_cols(write),
-        qkv=torch.cat(blocks).T.contiguous(),
+        qkv=qkv,
         scored_causal=torch.tensor([causal[h] for h in scored], device=w_v.device),
         all_causal=all(causal[h] for h in scored),
         uniform_causal=tuple(causal[h] for h in uniform),
@@ -260,7 +268,21 @@ def plan_attention(attn) -> AttentionPlan | None:
         w_o=w_out.reshape(len(order) * d_val, len(write)).contiguous(),
         causal_heads=tuple(causal[h] for h in scored),
         finite_scores=_scores_finite(blocks[: len(scored)], blocks[len(scored) : 2 * len(scored)]),
+        projection=None if uniform else _csc(qkv),
     )
+
+
+def _csc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """(column starts, rows, values) of a dense [c, F] matrix, int64, int64 and its dtype;
+    None where this device has no sparse conversion."""
+    try:
+        with warnings.catch_warnings():  # torch calls its CSR support beta
+            warnings.simplefilter("ignore", UserWarning)
+            by_column = matrix.T.contiguous().to_sparse_csr()  # CSR of the transpose
+    except (RuntimeError, NotImplementedError):
+        return None
+    parts = (by_column.crow_indices(), by_column.col_indices(), by_column.values())
+    return tuple(t.to(torch.int64).contiguous() for t in parts[:2]) + (parts[2].contiguous(),)
 
 
 def _scores_finite(w_q: list[torch.Tensor], w_k: list[torch.Tensor]) -> bool:
@@ -289,6 +311,7 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
     w_out = mlp.W_out[:, live]
     write = _cover(torch.nonzero((w_out != 0).any(1), as_tuple=True)[0])
     w_in, w_out = w_in[live], w_out[write]  # [units, c], [|write|, units]
+    small = w_in.numel() + w_out.numel() <= DENSE_KERNEL_WEIGHTS
     return FeedForwardPlan(
         read=_cols(read),
         mask=_mask(mlp.mask, read),
@@ -296,8 +319,19 @@ def plan_feed_forward(mlp) -> FeedForwardPlan | None:
         w_in=w_in.T.contiguous(),
         w_out=w_out.T.contiguous(),
         **_sparse_pairs(w_in, w_out),
-        small=w_in.numel() + w_out.numel() <= DENSE_KERNEL_WEIGHTS,
+        small=small,
+        by_column=_by_column(w_in.T, w_out.T) if small else None,
     )
+
+
+def _by_column(w_in: torch.Tensor, w_out: torch.Tensor):
+    """The CSC forms of a small layer's w_in [c, units] and w_out [units, w], where at most
+    SMALL_SPARSE_DENSITY of their weights are nonzero and this device converts them."""
+    nonzero = int((w_in != 0).sum() + (w_out != 0).sum())
+    if nonzero > SMALL_SPARSE_DENSITY * (w_in.numel() + w_out.numel()):
+        return None
+    pair = (_csc(w_in), _csc(w_out))
+    return None if None in pair else pair
 
 
 def _sparse_pairs(w_in: torch.Tensor, w_out: torch.Tensor) -> dict:
@@ -368,7 +402,7 @@ def _feed_forward_sublayer(h: torch.Tensor, plan: FeedForwardPlan) -> None:
         return
     if plan.small and fused.applies(h) and h.is_contiguous():
         fused.dense_feed_forward(
-            h, plan.read_index, plan.mask, plan.w_in, plan.w_out, plan.write_index
+            h, plan.read_index, plan.mask, plan.w_in, plan.w_out, plan.write_index, plan.by_column
         )
         return
     _add(h, plan, _feed_forward(_prenorm(h, plan, tokens_last), plan))
@@ -442,7 +476,7 @@ class CompactForward:
             attn, mlp = self.layers[prefix]
             shape = network.layer(prefix).shape
             if attn is not None:
-                _add(h, attn, state.attention(attn, _prenorm(h, attn)))
+                state.sublayer(h, attn)
             if residuals is not None and shape.n_heads:
                 residuals.append(h.clone())
             if mlp is not None:
@@ -496,6 +530,38 @@ class _Scratch:
             bias.masked_fill_(future, float("-inf"))
             self.biases[(start, stop, keys, tag)] = bias
         return bias
+
+    def sublayer(self, h: torch.Tensor, plan: AttentionPlan) -> None:
+        """h += the attention sublayer's output, in place: from the fused kernels' inputs
+        where they apply (`_laid_out`), else pre-norm, `attention`, add."""
+        out = self._laid_out(h, plan)
+        _add(h, plan, self.attention(plan, _prenorm(h, plan)) if out is None else out)
+
+    def _laid_out(self, h: torch.Tensor, plan: AttentionPlan) -> torch.Tensor | None:
+        """The output of a sublayer whose heads are all scored, on its write columns, with the
+        pre-norm and the projection in one pass written as the attention kernel reads them
+        (fused.attention_inputs, then fused.attend): no [N, c] pre-norm, [N, F] product or
+        layout copies. Float64 only (float32 keeps `hard_attention`'s subnormal handling) and
+        with finite queries, keys and values (else None, and the other path runs)."""
+        if (
+            plan.projection is None
+            or h.dtype != torch.float64
+            or not plan.finite_scores
+            or not fused.applies(h)
+            or not h.is_contiguous()
+        ):
+            return None
+        batch, n, _ = h.shape
+        heads, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        q, k_t, v_t = fused.attention_inputs(
+            h, plan.read_index, plan.mask, plan.projection, heads, dk, dv
+        )
+        # A sum is finite only if every term is (module docstring of fused.py's callers).
+        if not math.isfinite(float(q.sum()) + float(k_t.sum()) + float(v_t.sum())):
+            return None
+        out = torch.empty(batch, n, heads, dv, dtype=h.dtype, device=h.device)
+        fused.attend(q, k_t, v_t, plan.scored_causal, self.lengths, self.tol, out)
+        return out.view(batch, n, heads * dv) @ plan.w_o
 
     def attention(self, plan: AttentionPlan, z: torch.Tensor) -> torch.Tensor:
         """The attention sublayer's output on the write columns: [batch, n, |write|]."""

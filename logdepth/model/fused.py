@@ -57,6 +57,12 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ("hard_attention", ""): (attention, None),
         ("hard_attention", "_block"): ([], I64),
         ("hard_attention", "_scratch"): ([I64] * 3, I64),
+        ("attention_inputs", ""): (
+            [I64, I64, POINTER, I64, POINTER, POINTER] + [I64] * 3 + [POINTER] * 6
+            + [I64] * 3 + [POINTER],
+            None,
+        ),
+        ("attention_inputs", "_scratch"): ([I64], I64),
         ("sparse_feed_forward", ""): (feed_forward + [POINTER], None),
         ("sparse_feed_forward", "_scratch"): ([I64], I64),
         ("round_block", ""): ([POINTER, I64, POINTER], None),
@@ -68,7 +74,7 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ),
         ("residual", "_gather_scratch"): ([I64], I64),
         ("dense_feed_forward", ""): (
-            [I64, POINTER, I64, POINTER, POINTER, I64, POINTER, I64] + [POINTER] * 2 + [I64] * 2
+            [I64, POINTER, I64, POINTER, POINTER, I64, POINTER, I64] + [POINTER] * 8 + [I64] * 2
             + [POINTER],
             None,
         ),
@@ -327,9 +333,8 @@ def hard_attention(
     """
     lib = library()
     assert lib is not None
-    batch, heads, tokens, d_key = q.shape
-    d_val = v.shape[-1]
-    _check_shapes(q, v, out, emulated)
+    tokens = q.shape[2]
+    _check_shapes(q, v.shape[-1], out, emulated)
     if q.dtype == torch.float32 and (_subnormal(q) or _subnormal(k)):
         # A subnormal operand or product costs the CPU a microcode assist per operation (the
         # wide code's float32 queries and keys underflow at its later levels: 2-3x slower
@@ -345,13 +350,48 @@ def hard_attention(
             hard_attention(q.double(), k.double(), v.double(), causal, lengths, tol, wide)
             out.copy_(wide)
             return
+    stride = block_stride(tokens, q.dtype)
+    k_t, v_t = _keys_last(k, stride), _keys_last(v, stride)
+    attend(q.contiguous(), k_t, v_t, causal, lengths, tol, out, emulated)
+
+
+def block_stride(tokens: int, dtype: torch.dtype) -> int:
+    """The row length of the kernel's keys and values for `tokens` tokens: the kernel reads
+    whole blocks of keys (fused.c's hard_attention `_block`)."""
+    lib = library()
+    assert lib is not None
+    width = int(_c(lib, "hard_attention", dtype, "_block")())
+    return -(-tokens // width) * width
+
+
+def attend(
+    q: torch.Tensor,
+    k_t: torch.Tensor,
+    v_t: torch.Tensor,
+    causal: torch.Tensor,
+    lengths: torch.Tensor,
+    tol: float,
+    out: torch.Tensor,
+    emulated: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> None:
+    """`hard_attention` on inputs laid out as the kernel reads them: q [B, H, T, dk], and the
+    keys and values with tokens along the rows, k_t [B, H, dk, S] and v_t [B, H, dv, S], S =
+    `block_stride(T)`, all contiguous and finite (what `attention_inputs` writes)."""
+    lib = library()
+    assert lib is not None
+    batch, heads, tokens, d_key = q.shape
+    d_val, stride = v_t.shape[2], k_t.shape[-1]
+    _check_shapes(q, d_val, out, emulated)
+    if (
+        k_t.shape != (batch, heads, d_key, stride)
+        or v_t.shape != (batch, heads, d_val, stride)
+        or stride != block_stride(tokens, q.dtype)
+        or not (q.is_contiguous() and k_t.is_contiguous() and v_t.is_contiguous())
+    ):
+        raise ValueError("attend: q, k_t and v_t must be contiguous, laid out as documented")
     if len(lengths) != batch or int(lengths.min()) < 1 or int(lengths.max()) > tokens:
         # The kernel reads and writes by these lengths: one past T would run off the buffers.
         raise ValueError(f"hard_attention: lengths must be {batch} values in 1..{tokens}")
-    width = int(_c(lib, "hard_attention", q.dtype, "_block")())
-    stride = -(-tokens // width) * width
-    q = q.contiguous()
-    k_t, v_t = _keys_last(k, stride), _keys_last(v, stride)
     flags = causal.to(torch.uint8).contiguous()
     lengths = lengths.to(torch.int64).contiguous()
     if emulated is not None:
@@ -382,11 +422,55 @@ def hard_attention(
     _run_rows(function, common, rows, rows * tokens, q.dtype, size)
 
 
-def _check_shapes(q: torch.Tensor, v: torch.Tensor, out: torch.Tensor, emulated) -> None:
+def attention_inputs(
+    h: torch.Tensor,
+    cols: torch.Tensor,
+    mask: torch.Tensor | None,
+    projection: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    heads: int,
+    d_key: int,
+    d_val: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(q, k_t, v_t) as `attend` reads them, from a contiguous residual stream h [B, T, d]: the
+    masked pre-norm of the columns `cols` (as `gather_norm`) projected by `projection`, the
+    CSC form (column starts, rows, values) of the [len(cols), F] matrix whose F = 2 H dk + H dv
+    columns are every head's query, then key, then value dimensions (the C file's
+    attention_inputs). Rows of the batch are split across torch's intra-op threads when the
+    call is large enough."""
+    lib = library()
+    assert lib is not None and h.is_contiguous()
+    assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
+    starts, rows, values = projection
+    assert len(starts) == 2 * heads * d_key + heads * d_val + 1 and values.dtype == h.dtype
+    batch, tokens, d = h.shape
+    stride = block_stride(tokens, h.dtype)
+    q = torch.empty(batch, heads, tokens, d_key, dtype=h.dtype)
+    k_t = torch.empty(batch, heads, d_key, stride, dtype=h.dtype)
+    v_t = torch.empty(batch, heads, d_val, stride, dtype=h.dtype)
+    pointers = (t.data_ptr() for t in (starts, rows, values, q, k_t, v_t))
+    common = (
+        tokens,
+        d,
+        h.data_ptr(),
+        len(cols),
+        cols.data_ptr(),
+        mask.data_ptr() if mask is not None else None,
+        heads,
+        d_key,
+        d_val,
+        *pointers,
+        stride,
+    )
+    size = int(_c(lib, "attention_inputs", h.dtype, "_scratch")(len(cols)))
+    work = batch * tokens * (len(cols) + len(values))
+    _run_rows(_c(lib, "attention_inputs", h.dtype), common, batch, work, h.dtype, size)
+    return q, k_t, v_t
+
+
+def _check_shapes(q: torch.Tensor, d_val: int, out: torch.Tensor, emulated) -> None:
     """`hard_attention`'s arguments the kernel relies on (it divides by d_key, writes `out`
     by its strides, and rounds float64 only)."""
     batch, heads, tokens, d_key = q.shape
-    d_val = v.shape[-1]
     if out.shape != (batch, tokens, heads, d_val) or out.stride(-1) != 1:
         raise ValueError(
             f"hard_attention: out must be [B, T, H, dv] = "
@@ -567,16 +651,25 @@ def dense_feed_forward(
     w_in: torch.Tensor,
     w_out: torch.Tensor,
     write: torch.Tensor,
+    by_column: tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]] | None = None,
 ) -> None:
     """h[..., write] += relu(norm(mask * h[..., read]) w_in) w_out in place, for a contiguous
     h [..., d], int64 columns `read` [c] and `write` [w], and contiguous w_in [c, units], w_out
     [units, w] (compact.py's small dense feed-forwards): the pre-norm, both products and the
-    add in one pass over the tokens (the C file's dense_feed_forward)."""
+    add in one pass over the tokens (the C file's dense_feed_forward).
+
+    `by_column`: w_in and w_out as CSC (column starts, rows, values: compact._csc), where the
+    products then add only the nonzero weights' terms, for every vector of tokens whose
+    pre-norm (for the first product) and hidden units (for the second) are finite; the same
+    sums, since the dropped terms are exact zeros there."""
     lib = library()
     assert lib is not None and h.is_contiguous() and w_in.is_contiguous()
     assert w_out.is_contiguous() and (mask is None or mask.is_contiguous())
     d, c, units, w = h.shape[-1], len(read), w_in.shape[1], len(write)
     assert w_in.shape[0] == c and w_out.shape == (units, w)
+    if by_column is not None:
+        assert len(by_column[0][0]) == units + 1 and len(by_column[1][0]) == w + 1
+    columns = [t.data_ptr() for part in by_column for t in part] if by_column else [None] * 6
     tokens = h.numel() // d
     common = (
         d,
@@ -589,6 +682,7 @@ def dense_feed_forward(
         w,
         w_out.data_ptr(),
         write.data_ptr(),
+        *columns,
     )
     size = int(_c(lib, "dense_feed_forward", h.dtype, "_scratch")(c, units, w))
     work = tokens * units * (c + w)

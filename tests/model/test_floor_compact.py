@@ -128,8 +128,8 @@ def attention_path(request, monkeypatch):
     if compact.fused.library() is None:
         pytest.skip(compact.fused.status())
     calls = []
-    original = compact.fused.hard_attention
-    monkeypatch.setattr(compact.fused, "hard_attention", lambda *a: calls.append(1) or original(*a))
+    original = compact.fused.attend  # every kernel run of a scored head goes through it
+    monkeypatch.setattr(compact.fused, "attend", lambda *a: calls.append(1) or original(*a))
     yield request.param
     assert calls, "the fused run never reached the kernel"
 
@@ -182,6 +182,7 @@ def test_the_comparison_catches_a_wrong_compact_plan(models, monkeypatch):
         if plan is not None and mlp is model.network.repeated[7].mlp:
             plan.w_in = plan.w_in.clone()
             plan.w_in[:, 0] = 0
+            plan.by_column = None  # (the one-pass kernel would read the CSC copy instead)
         return plan
 
     monkeypatch.setattr(compact, "plan_feed_forward", drop_first_unit)

@@ -436,11 +436,16 @@ def test_a_large_layer_with_sparse_outputs_runs_in_the_sparse_kernel(monkeypatch
 @pytest.mark.parametrize("dtype", sorted(DTYPES))
 @pytest.mark.parametrize("masked", [True, False])
 @pytest.mark.parametrize("tokens", [1, 8, 13, 150])
-def test_the_small_dense_feed_forward_is_the_torch_path(dtype, masked, tokens, monkeypatch):
+@pytest.mark.parametrize("by_column", [False, True], ids=["dense", "by-column"])
+def test_the_small_dense_feed_forward_is_the_torch_path(
+    dtype, masked, tokens, by_column, monkeypatch
+):
     """The whole small dense sublayer in one pass (pre-norm, relu(z W_in) W_out, add) against
     the torch path's five operations on the same residual stream: within float rounding of it
     (the sums run in another order), a zero row adds 0, an infinite or NaN cell spreads as it
-    does there; token counts around the vector width (the tokens after the last vector)."""
+    does there; token counts around the vector width (the tokens after the last vector). With
+    `by_column` the products add the nonzero weights only (a third of them here), except on the
+    vectors of tokens holding the infinite and NaN cells, where a zero weight's term is NaN."""
     torch_dtype = DTYPES[dtype][0]
     rng = np.random.default_rng(9)
     h = torch.from_numpy(rng.normal(size=(1, tokens, 17))).to(torch_dtype)
@@ -450,11 +455,13 @@ def test_the_small_dense_feed_forward_is_the_torch_path(dtype, masked, tokens, m
         h[0, tokens - 1, 9] = float("nan")
     read, units, write = torch.tensor([0, 2, 3, 9, 16]), 7, torch.tensor([1, 4, 5, 6, 16])
     mask = torch.tensor([1.0, 0.5, 0.0, 2.0, 1.0], dtype=torch_dtype) if masked else None
-    w_in = torch.from_numpy(rng.normal(size=(5, units))).to(torch_dtype)
-    w_out = torch.from_numpy(rng.normal(size=(units, 5))).to(torch_dtype)
+    w_in = torch.from_numpy(rng.normal(size=(5, units)) * (rng.random((5, units)) < 0.35))
+    w_out = torch.from_numpy(rng.normal(size=(units, 5)) * (rng.random((units, 5)) < 0.35))
+    w_in, w_out = w_in.to(torch_dtype), w_out.to(torch_dtype)
     plan = compact.FeedForwardPlan(read=read, mask=mask, write=write, w_in=w_in, w_out=w_out)
+    columns = (compact._csc(w_in), compact._csc(w_out)) if by_column else None
     fast = h.clone()
-    fused.dense_feed_forward(fast, plan.read_index, mask, w_in, w_out, plan.write_index)
+    fused.dense_feed_forward(fast, plan.read_index, mask, w_in, w_out, plan.write_index, columns)
     monkeypatch.setattr(fused, "applies", lambda tensor: False)
     slow = h.clone()
     compact._feed_forward_sublayer(slow, plan)
@@ -520,3 +527,78 @@ def test_an_unwritable_cache_builds_in_a_temporary_directory(tmp_path):
     blocked.write_text("not a directory")
     out = _status_in({"XDG_CACHE_HOME": str(blocked)})
     assert out.splitlines() == ["[True, False, True]", "fused kernel in use"]
+
+
+@pytest.mark.parametrize("masked", [True, False])
+@pytest.mark.parametrize("tokens", [1, 8, 13, 150])
+def test_attention_inputs_are_the_projected_prenorm_laid_out(masked, tokens, monkeypatch):
+    """One pass for a sublayer's queries, keys and values against the torch path's pre-norm
+    and product on the same stream, rearranged by hand: q [B, H, T, dk], keys and values with
+    tokens along the rows and zeros past T. Each feature sums at most three terms, in another
+    order than the product's; rows of the batch split over three threads."""
+    rng = np.random.default_rng(12)
+    batch, heads, dk, dv = 3, 2, 3, 2
+    features = 2 * heads * dk + heads * dv
+    h = torch.from_numpy(rng.normal(size=(batch, tokens, 17)))
+    h[0, 0] = 0  # a zero row reads 0
+    cols = torch.tensor([0, 2, 3, 9, 16])
+    mask = torch.tensor([1.0, 0.5, 0.0, 2.0, 1.0], dtype=torch.float64) if masked else None
+    qkv = torch.from_numpy(_sparse(rng, 5, features, 0.3))
+    qkv[:, 1] = 0  # a feature that reads nothing is 0
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        q, k_t, v_t = fused.attention_inputs(
+            h, cols, mask, compact._csc(qkv), heads, dk, dv
+        )
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(fused, "applies", lambda tensor: False)
+    plan = compact.SublayerPlan(read=cols, mask=mask, write=cols)
+    want = compact._prenorm(h, plan) @ qkv  # [B, T, F]
+    queries, keys = heads * dk, 2 * heads * dk
+    want_q = want[..., :queries].reshape(batch, tokens, heads, dk).transpose(1, 2)
+    want_k = want[..., queries:keys].reshape(batch, tokens, heads, dk).permute(0, 2, 3, 1)
+    want_v = want[..., keys:].reshape(batch, tokens, heads, dv).permute(0, 2, 3, 1)
+    stride = fused.block_stride(tokens, torch.float64)
+    assert k_t.shape == (batch, heads, dk, stride) and v_t.shape == (batch, heads, dv, stride)
+    eps = torch.finfo(torch.float64).eps
+    for got, expected in ((q, want_q), (k_t[..., :tokens], want_k), (v_t[..., :tokens], want_v)):
+        torch.testing.assert_close(got, expected, rtol=16 * eps, atol=16 * eps)
+    assert (k_t[..., tokens:] == 0).all() and (v_t[..., tokens:] == 0).all()
+    assert (q[0, :, 0] == 0).all() and (q[:, 0, :, 1] == 0).all()  # the zero row; feature 1
+
+
+def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
+    """The star-free model's scored layers with their inputs from `attention_inputs` against
+    the same layers through `hard_attention` (pre-norm, product, layout copies): every residual
+    within the rounding of the projection's sums, and the same answers, on words the language
+    accepts and rejects; a float32 model keeps the other path."""
+    from tests.model.test_floor_compact import _build, _inputs
+
+    model = _build("starfree")
+    calls = []
+    original = fused.attention_inputs
+    monkeypatch.setattr(fused, "attention_inputs", lambda *a: calls.append(1) or original(*a))
+    net = model.network
+    batch = _inputs("starfree", model)
+    answers = model.run_tokens(batch)
+    assert calls and {"accept", "reject"} <= set(answers)
+    plan = net._compact_plan()
+    for tokens in batch:
+        ids = torch.tensor([[model.config.vocab.index(t) for t in tokens]])
+        lengths, depth = torch.tensor([len(tokens)]), model.config.depth_rule.depth(len(tokens))
+        fast, slow = [], []
+        plan.run(net, ids, lengths, depth, residuals=fast)
+        with monkeypatch.context() as other:
+            other.setattr(compact._Scratch, "_laid_out", lambda self, h, plan: None)
+            plan.run(net, ids, lengths, depth, residuals=slow)
+        for a, b in zip(fast, slow, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    with monkeypatch.context() as other:
+        other.setattr(compact._Scratch, "_laid_out", lambda self, h, plan: None)
+        assert model.run_tokens(batch) == answers
+    calls.clear()
+    model.to("float32").run_tokens(batch)
+    assert not calls
