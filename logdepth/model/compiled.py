@@ -402,20 +402,20 @@ class CompiledModel:
         all finite (the other answers of the batch stand: rows do not mix)."""
         if not sequences:
             return []
-        codec = self._token_ids()
         rule = self.config.depth_rule
         # Each row's ids and input size; a row with an unknown token is sized by its strings
         # and refused after every row's frontier check, as before the ids were read first.
         rows: list[np.ndarray | KeyError] = []
         by_depth: dict[int, list[int]] = {}  # one forward per depth: the unrolling differs
         checked: set[int] = set()
-        for k, seq in enumerate(sequences):
-            try:
-                ids = codec.ids(seq)
-                n = rule.size_from_count(codec.count(ids))
-            except KeyError as missing:
-                ids, n = missing, self.input_size(seq)
-            rows.append(ids)
+        found = self._token_ids().rows(sequences)
+        for k, (seq, row) in enumerate(zip(sequences, found, strict=True)):
+            if isinstance(row, KeyError):
+                rows.append(row)
+                n = self.input_size(seq)
+            else:
+                rows.append(row[0])
+                n = rule.size_from_count(row[1])
             if check and n not in checked:
                 self._check_frontier(n)
                 checked.add(n)

@@ -4,10 +4,10 @@ A batch of 16 words of 256 symbols is 4,128 tokens, and a dict lookup per token,
 conversion of each id to an int64, cost about a fifth of star-free's whole forward pass at
 that size. Most tokens are one character (a word's symbols, a graph's adjacency bits), so the
 run of one-character tokens between a sequence's first and last longer ones (its BoS and end
-tokens) is joined into one string and looked up by code point in one array operation; any
-other token, and every sequence the fast path cannot take (a longer or empty token inside the
-run, a character not in the vocabulary, a token that is not a string), goes through the dict
-one token at a time, which names the first unknown token.
+tokens) is joined into one string; the runs of a whole batch are then looked up by code point
+in a few array operations. Any other token, and every sequence the fast path cannot take (a
+longer or empty token inside the run, a character not in the vocabulary, a token that is not
+a string), goes through the dict one token at a time, which names the first unknown token.
 """
 
 from __future__ import annotations
@@ -26,57 +26,87 @@ class TokenIds:
         for token in counted:
             if token in self.index:
                 self.counted[self.index[token]] = True
+        self.is_counted = self.counted.tolist()  # the same, read one id at a time
         single = {ord(t): k for t, k in self.index.items() if isinstance(t, str) and len(t) == 1}
         # by_code[c]: the id of the one-character token chr(c), -1 where there is none.
         self.by_code = np.full(max(single, default=-1) + 1, -1, dtype=np.int64)
         self.by_code[list(single)] = list(single.values())
 
-    def ids(self, tokens: Sequence[str]) -> np.ndarray:
-        """The ids of `tokens` (int64); KeyError(token) for the first token not in the
-        vocabulary."""
-        out = np.empty(len(tokens), dtype=np.int64)
-        start, stop = self._one_character_run(tokens)
-        if stop - start > 1:
-            found = self._by_code(tokens[start:stop])
-            if found is not None:
-                out[start:stop] = found
-                out[:start] = [self.index[t] for t in tokens[:start]]
-                out[stop:] = [self.index[t] for t in tokens[stop:]]
-                return out
-        out[:] = list(map(self.index.__getitem__, tokens))
+    def rows(self, sequences: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, int] | KeyError]:
+        """Per sequence: its ids (int64) and how many of them count toward the input size
+        (`DepthRule.count_tokens`), or the KeyError of its first token not in the vocabulary."""
+        runs = [self._run(tokens) for tokens in sequences]
+        text = "".join(chars for _, _, chars in runs if chars is not None)
+        found = self._by_code(text)
+        if found is None:  # a character that cannot be encoded: every row by the dict
+            runs = [(0, 0, None)] * len(runs)
+        else:
+            unknown = np.concatenate(([0], np.cumsum(found < 0)))
+            counted = np.concatenate(([0], np.cumsum(self.counted[np.maximum(found, 0)])))
+        out: list[tuple[np.ndarray, int] | KeyError] = []
+        offset = 0
+        for tokens, (start, stop, chars) in zip(sequences, runs, strict=True):
+            if chars is not None:
+                end = offset + len(chars)
+                known = unknown[end] == unknown[offset]
+                span, count, offset = slice(offset, end), int(counted[end] - counted[offset]), end
+                if known:
+                    out.append(self._around(tokens, start, stop, found[span], count))
+                    continue
+            out.append(self._one_by_one(tokens))
         return out
 
-    def count(self, ids: np.ndarray) -> int:
-        """How many of the ids count toward the input size (`DepthRule.count_tokens`)."""
-        return int(np.count_nonzero(self.counted[ids]))
+    def _around(self, tokens, start: int, stop: int, run: np.ndarray, count: int):
+        """The ids of tokens whose [start, stop) are `run` (with `count` counted among them):
+        the tokens before and after it by the dict."""
+        try:
+            head = [self.index[t] for t in tokens[:start]]
+            tail = [self.index[t] for t in tokens[stop:]]
+        except KeyError as missing:
+            return missing
+        ids = np.concatenate((head, run, tail)).astype(np.int64, copy=False)
+        return ids, count + sum(self.is_counted[k] for k in (*head, *tail))
+
+    def _one_by_one(self, tokens: Sequence[str]) -> tuple[np.ndarray, int] | KeyError:
+        """The dict path, token by token."""
+        try:
+            ids = np.fromiter(map(self.index.__getitem__, tokens), np.int64, len(tokens))
+        except KeyError as missing:
+            return missing
+        return ids, int(np.count_nonzero(self.counted[ids]))
 
     @staticmethod
-    def _one_character_run(tokens: Sequence[str]) -> tuple[int, int]:
-        """[start, stop): tokens without the longer tokens at either end (all of them where
-        an end token is not a string: the dict path takes it)."""
+    def _run(tokens: Sequence[str]) -> tuple[int, int, str | None]:
+        """(start, stop, characters): the tokens without the longer ones at either end, and
+        their characters where every one of them is one character (None: the dict path)."""
         start, stop = 0, len(tokens)
         try:
             while start < stop and len(tokens[start]) != 1:
                 start += 1
             while stop > start and len(tokens[stop - 1]) != 1:
                 stop -= 1
-        except TypeError:
-            return 0, 0
-        return start, stop
+            run = tokens[start:stop]
+            chars = "".join(run)
+        except TypeError:  # a token that is not a string
+            return 0, 0, None
+        # Every token is one character iff the run is the joined string's characters (the
+        # lengths alone could add up with an empty token beside a two-character one).
+        if stop - start < 2 or len(chars) != len(run):
+            return start, stop, None
+        if list(chars) != (run if type(run) is list else list(run)):
+            return start, stop, None
+        return start, stop, chars
 
-    def _by_code(self, run: Sequence[str]) -> np.ndarray | None:
-        """The ids of a run of tokens looked up by code point, or None where the run is not
-        all one-character tokens of the vocabulary."""
+    def _by_code(self, text: str) -> np.ndarray | None:
+        """The id of each character of text (-1: none), None where text cannot be encoded
+        (a lone surrogate)."""
         try:
-            joined = "".join(run)
-            # Every token is one character iff the run is the joined string's characters (the
-            # lengths alone could add up with an empty token beside a two-character one).
-            if len(joined) != len(run) or list(joined) != (run if type(run) is list else list(run)):
-                return None
-            codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        except (TypeError, UnicodeEncodeError):  # a token that is not a string; a surrogate
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        except UnicodeEncodeError:
             return None
-        if int(codes.max()) >= len(self.by_code):
-            return None
-        found = self.by_code[codes]
-        return found if int(found.min()) >= 0 else None
+        inside = codes < len(self.by_code)
+        if inside.all():
+            return self.by_code[codes]
+        found = np.full(len(codes), -1, dtype=np.int64)
+        found[inside] = self.by_code[codes[inside]]
+        return found

@@ -1,6 +1,7 @@
 """Token strings to ids (logdepth/model/token_ids.py) against a dict lookup one token at a time:
 the same ids, the same count of counted tokens, and a KeyError for the same first unknown token,
-whatever mix of one-character, longer, empty, unknown and non-string tokens a sequence holds."""
+row by row of a batch, whatever mix of one-character, longer, empty, unknown and non-string
+tokens the rows hold."""
 
 from __future__ import annotations
 
@@ -16,12 +17,22 @@ CHARACTERS = st.sampled_from(["0", "1", "a", "b", "\u00e9", "\u4e00", "\U0001f60
 TOKENS = st.text(alphabet=CHARACTERS, min_size=0, max_size=3)
 
 
-def expected(vocab: list[str], tokens: list) -> list[int] | KeyError:
+def expected(vocab: list[str], counted: list[str], tokens: list) -> tuple[list, int] | KeyError:
     index = {t: k for k, t in enumerate(vocab)}
     for token in tokens:
         if token not in index:
             return KeyError(token)
-    return [index[t] for t in tokens]
+    return [index[t] for t in tokens], sum(t in set(counted) for t in tokens)
+
+
+def assert_rows(codec: TokenIds, vocab: list[str], counted: list[str], rows: list) -> None:
+    for tokens, got in zip(rows, codec.rows(rows), strict=True):
+        want = expected(vocab, counted, tokens)
+        if isinstance(want, KeyError):
+            assert isinstance(got, KeyError) and got.args == want.args, (tokens, got)
+        else:
+            assert not isinstance(got, KeyError), (tokens, got)
+            assert (got[0].tolist(), got[1]) == want, tokens
 
 
 @settings(max_examples=300, deadline=None)
@@ -29,32 +40,27 @@ def expected(vocab: list[str], tokens: list) -> list[int] | KeyError:
 def test_ids_are_the_dict_lookups(data, vocab):
     counted = data.draw(st.lists(st.sampled_from(vocab), max_size=4))
     pick = st.one_of(st.sampled_from(vocab), TOKENS, st.integers(0, 3))
-    middle = data.draw(st.lists(st.sampled_from(vocab) | pick, max_size=40))
-    ends = data.draw(st.lists(pick, max_size=2)), data.draw(st.lists(pick, max_size=2))
-    tokens = [*ends[0], *middle, *ends[1]]
-    codec = TokenIds(vocab, counted)
-    want = expected(vocab, tokens)
-    if isinstance(want, KeyError):
-        with pytest.raises(KeyError) as raised:
-            codec.ids(tokens)
-        assert raised.value.args == want.args
-        return
-    ids = codec.ids(tokens)
-    assert ids.tolist() == want
-    assert codec.count(ids) == sum(t in set(counted) for t in tokens)
+    rows = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        middle = data.draw(st.lists(st.sampled_from(vocab) | pick, max_size=40))
+        ends = data.draw(st.lists(pick, max_size=2)), data.draw(st.lists(pick, max_size=2))
+        rows.append([*ends[0], *middle, *ends[1]])
+    assert_rows(TokenIds(vocab, counted), vocab, counted, rows)
 
 
-def test_a_word_takes_the_code_point_path():
-    """BoS, 256 one-character symbols, the end token: the symbols are looked up as one run."""
+def test_a_batch_of_words_takes_the_code_point_path():
+    """BoS, one-character symbols, the end token: each row's symbols are one run, and the
+    batch's runs one lookup."""
     vocab = ["<bos>", "a", "b", "<$>"]
     codec = TokenIds(vocab, ["a", "b"])
-    tokens = ["<bos>", *("ab" * 128), "<$>"]
+    rows = [["<bos>", *("ab" * 128), "<$>"], ["<bos>", *"bba", "<$>"]]
     seen = []
     original = codec._by_code
-    codec._by_code = lambda run: seen.append(len(run)) or original(run)
-    ids = codec.ids(tokens)
-    assert seen == [256]
-    assert ids.tolist() == [0, *[1, 2] * 128, 3] and codec.count(ids) == 256
+    codec._by_code = lambda text: seen.append(len(text)) or original(text)
+    got = codec.rows(rows)
+    assert seen == [259]
+    assert got[0][0].tolist() == [0, *[1, 2] * 128, 3] and got[0][1] == 256
+    assert got[1][0].tolist() == [0, 2, 2, 1, 3] and got[1][1] == 3
 
 
 @pytest.mark.parametrize(
@@ -64,13 +70,8 @@ def test_a_word_takes_the_code_point_path():
 )
 def test_runs_the_code_points_cannot_take_fall_back(run):
     """An empty token beside a two-character one (their lengths add up as two single ones),
-    an unknown character, a non-string and an unencodable character: the dict path decides."""
+    an unknown character, a non-string and an unencodable character, in a batch beside a row
+    the code points take: the dict path decides for that row, the other stays right."""
     vocab = ["a", "b", "bb", ""]
     codec = TokenIds(vocab, ["a"])
-    assert codec._by_code(run) is None
-    want = expected(vocab, run)
-    if isinstance(want, KeyError):
-        with pytest.raises(KeyError):
-            codec.ids(run)
-    else:
-        assert codec.ids(run).tolist() == want
+    assert_rows(codec, vocab, ["a"], [run, ["a", "b", "a"]])
