@@ -109,7 +109,7 @@ class AttentionPlan(SublayerPlan):
     finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
     # qkv as CSC (column starts, rows, values) where every kept head is scored: the fused
     # kernel then computes the pre-norm and projection in one pass (fused.attention_inputs).
-    projection: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+    projection: tuple[torch.Tensor, ...] | None = None
 
 
 @dataclass
@@ -272,17 +272,20 @@ def plan_attention(attn) -> AttentionPlan | None:
     )
 
 
-def _csc(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """(column starts, rows, values) of a dense [c, F] matrix, int64, int64 and its dtype;
-    None where this device has no sparse conversion."""
+def _csc(matrix: torch.Tensor):
+    """(column starts, rows, values, used rows) of a dense [c, F] matrix: int64, int64, its
+    dtype and int64 (the rows holding a nonzero, ascending); None where this device has no
+    sparse conversion."""
     try:
         with warnings.catch_warnings():  # torch calls its CSR support beta
             warnings.simplefilter("ignore", UserWarning)
             by_column = matrix.T.contiguous().to_sparse_csr()  # CSR of the transpose
     except (RuntimeError, NotImplementedError):
         return None
-    parts = (by_column.crow_indices(), by_column.col_indices(), by_column.values())
-    return tuple(t.to(torch.int64).contiguous() for t in parts[:2]) + (parts[2].contiguous(),)
+    index = (by_column.crow_indices(), by_column.col_indices())
+    starts, rows = (t.to(torch.int64).contiguous() for t in index)
+    used = torch.nonzero((matrix != 0).any(1), as_tuple=True)[0].to(torch.int64).contiguous()
+    return starts, rows, by_column.values().contiguous(), used
 
 
 def _scores_finite(w_q: list[torch.Tensor], w_k: list[torch.Tensor]) -> bool:

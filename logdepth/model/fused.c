@@ -490,15 +490,16 @@ RESIDUAL(residual_f32, float, sqrtf)
                                                                                                \
     void NAME(int64_t T, int64_t d, const REAL *h, int64_t c, const int64_t *cols,             \
               const REAL *mask, int64_t H, int64_t dk, int64_t dv, const int64_t *starts,      \
-              const int64_t *rows, const REAL *vals, REAL *q, REAL *kt, REAL *vt,              \
-              int64_t stride, int64_t b0, int64_t b1, REAL *scratch) {                         \
+              const int64_t *rows, const REAL *vals, int64_t n_used, const int64_t *used,      \
+              REAL *q, REAL *kt, REAL *vt, int64_t stride, int64_t b0, int64_t b1,             \
+              REAL *scratch) {                                                                 \
         const int64_t L = NAME##_LANES, queries = H * dk, features = 2 * H * dk + H * dv;      \
         const uintptr_t at = (uintptr_t)scratch, size = sizeof(NAME##_vec);                    \
         NAME##_vec *z = (NAME##_vec *)((at + size - 1) / size * size);                         \
         for (int64_t b = b0; b < b1; b++) {                                                    \
             for (int64_t i = 0; i < T; i += L) {                                               \
                 const int64_t live = T - i < L ? T - i : L;                                    \
-                NAME##_vec squares = {0};                                                      \
+                NAME##_vec squares = {0}, bad = {0}; /* bad: NaN where a cell is not finite */ \
                 for (int64_t e = 0; e < c; e++) {                                              \
                     NAME##_vec v;                                                              \
                     for (int64_t u = 0; u < L; u++)                                            \
@@ -506,13 +507,22 @@ RESIDUAL(residual_f32, float, sqrtf)
                     if (mask) v = mask[e] * v;                                                 \
                     z[e] = v;                                                                  \
                     squares = squares + v * v;                                                 \
+                    bad = bad + (v - v);                                                       \
                 }                                                                              \
                 const NAME##_vec norm = NAME##_norm(squares);                                  \
-                for (int64_t e = 0; e < c; e++) z[e] = z[e] / norm;                            \
+                /* only the cells the projection reads are divided (a division per cell and  \
+                   token is most of this pass's arithmetic) */                                \
+                for (int64_t k = 0; k < n_used; k++) z[used[k]] = z[used[k]] / norm;         \
+                int poisoned = 0;                                                              \
+                for (int64_t u = 0; u < L; u++) poisoned |= bad[u] != 0;                       \
                 for (int64_t f = 0; f < features; f++) {                                       \
                     NAME##_vec acc = {0};                                                      \
                     for (int64_t k = starts[f]; k < starts[f + 1]; k++)                        \
                         acc = acc + vals[k] * z[rows[k]];                                      \
+                    /* a cell that is not finite makes every feature of its token NaN, as the \
+                       dense product's zero terms would (inf * 0): the caller then takes the   \
+                       torch path, which defines how it spreads */                            \
+                    if (poisoned) acc = acc + bad;                                             \
                     if (f < queries) { /* head f / dk, dimension f % dk */                     \
                         REAL *o = q + ((b * H + f / dk) * T + i) * dk + f % dk;                \
                         for (int64_t u = 0; u < live; u++) o[u * dk] = acc[u];                 \
@@ -608,8 +618,9 @@ ATTENTION_INPUTS(attention_inputs_f32, float, sqrtf)
     void NAME(int64_t d, REAL *h, int64_t c, const int64_t *read, const REAL *mask,            \
               int64_t units, const REAL *w_in, int64_t w, const REAL *w_out,                   \
               const int64_t *write, const int64_t *in_starts, const int64_t *in_rows,          \
-              const REAL *in_vals, const int64_t *out_starts, const int64_t *out_rows,         \
-              const REAL *out_vals, int64_t t0, int64_t t1, REAL *scratch) {                   \
+              const REAL *in_vals, int64_t n_used, const int64_t *used,                        \
+              const int64_t *out_starts, const int64_t *out_rows, const REAL *out_vals,        \
+              int64_t t0, int64_t t1, REAL *scratch) {                                         \
         const int64_t L = NAME##_LANES;                                                        \
         const uintptr_t at = (uintptr_t)scratch, size = sizeof(NAME##_vec);                    \
         NAME##_vec *z = (NAME##_vec *)((at + size - 1) / size * size), *hidden = z + c;       \
@@ -626,9 +637,14 @@ ATTENTION_INPUTS(attention_inputs_f32, float, sqrtf)
                 squares = squares + v * v;                                                     \
             }                                                                                  \
             const NAME##_vec norm = NAME##_norm(squares);                                      \
-            for (int64_t e = 0; e < c; e++) z[e] = z[e] / norm;                                \
-            /* the nonzero weights only (in_starts given) where no zero term could be NaN */  \
+            /* the nonzero weights only (in_starts given) where no zero term could be NaN:    \
+               every cell finite (then so is every x / norm), and only the cells they read    \
+               divided (a division per cell and token is most of this pass's arithmetic) */   \
             const int sparse = in_starts && NAME##_finite(z, c);                               \
+            if (sparse)                                                                        \
+                for (int64_t k = 0; k < n_used; k++) z[used[k]] = z[used[k]] / norm;         \
+            else                                                                               \
+                for (int64_t e = 0; e < c; e++) z[e] = z[e] / norm;                            \
             if (sparse)                                                                        \
                 NAME##_sparse_product(z, in_starts, in_rows, in_vals, units, hidden, 1);       \
             else                                                                               \

@@ -58,8 +58,8 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ("hard_attention", "_block"): ([], I64),
         ("hard_attention", "_scratch"): ([I64] * 3, I64),
         ("attention_inputs", ""): (
-            [I64, I64, POINTER, I64, POINTER, POINTER] + [I64] * 3 + [POINTER] * 6
-            + [I64] * 3 + [POINTER],
+            [I64, I64, POINTER, I64, POINTER, POINTER] + [I64] * 3 + [POINTER] * 3
+            + [I64, POINTER] + [POINTER] * 3 + [I64] * 3 + [POINTER],
             None,
         ),
         ("attention_inputs", "_scratch"): ([I64], I64),
@@ -74,8 +74,8 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ),
         ("residual", "_gather_scratch"): ([I64], I64),
         ("dense_feed_forward", ""): (
-            [I64, POINTER, I64, POINTER, POINTER, I64, POINTER, I64] + [POINTER] * 8 + [I64] * 2
-            + [POINTER],
+            [I64, POINTER, I64, POINTER, POINTER, I64, POINTER, I64] + [POINTER] * 5
+            + [I64, POINTER] + [POINTER] * 3 + [I64] * 2 + [POINTER],
             None,
         ),
         ("dense_feed_forward", "_scratch"): ([I64] * 3, I64),
@@ -426,28 +426,29 @@ def attention_inputs(
     h: torch.Tensor,
     cols: torch.Tensor,
     mask: torch.Tensor | None,
-    projection: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    projection: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
     heads: int,
     d_key: int,
     d_val: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(q, k_t, v_t) as `attend` reads them, from a contiguous residual stream h [B, T, d]: the
     masked pre-norm of the columns `cols` (as `gather_norm`) projected by `projection`, the
-    CSC form (column starts, rows, values) of the [len(cols), F] matrix whose F = 2 H dk + H dv
-    columns are every head's query, then key, then value dimensions (the C file's
-    attention_inputs). Rows of the batch are split across torch's intra-op threads when the
-    call is large enough."""
+    CSC form (column starts, rows, values, the rows that hold a nonzero: compact._csc) of the
+    [len(cols), F] matrix whose F = 2 H dk + H dv columns are every head's query, then key,
+    then value dimensions (the C file's attention_inputs). A token with a cell that is not
+    finite gets NaN in every feature, as the dense product's exact zero terms would give it.
+    Rows of the batch are split across torch's intra-op threads when the call is large
+    enough."""
     lib = library()
     assert lib is not None and h.is_contiguous()
     assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
-    starts, rows, values = projection
+    starts, rows, values, used = projection
     assert len(starts) == 2 * heads * d_key + heads * d_val + 1 and values.dtype == h.dtype
     batch, tokens, d = h.shape
     stride = block_stride(tokens, h.dtype)
     q = torch.empty(batch, heads, tokens, d_key, dtype=h.dtype)
     k_t = torch.empty(batch, heads, d_key, stride, dtype=h.dtype)
     v_t = torch.empty(batch, heads, d_val, stride, dtype=h.dtype)
-    pointers = (t.data_ptr() for t in (starts, rows, values, q, k_t, v_t))
     common = (
         tokens,
         d,
@@ -458,7 +459,10 @@ def attention_inputs(
         heads,
         d_key,
         d_val,
-        *pointers,
+        *(t.data_ptr() for t in (starts, rows, values)),
+        len(used),
+        used.data_ptr(),
+        *(t.data_ptr() for t in (q, k_t, v_t)),
         stride,
     )
     size = int(_c(lib, "attention_inputs", h.dtype, "_scratch")(len(cols)))
@@ -658,9 +662,10 @@ def dense_feed_forward(
     [units, w] (compact.py's small dense feed-forwards): the pre-norm, both products and the
     add in one pass over the tokens (the C file's dense_feed_forward).
 
-    `by_column`: w_in and w_out as CSC (column starts, rows, values: compact._csc), where the
-    products then add only the nonzero weights' terms, for every vector of tokens whose
-    pre-norm (for the first product) and hidden units (for the second) are finite; the same
+    `by_column`: w_in and w_out as CSC (column starts, rows, values, the rows holding a
+    nonzero: compact._csc), where the products then add only the nonzero weights' terms, and
+    only the read cells w_in uses are divided by the norm, for every vector of tokens whose
+    cells (for the first product) and hidden units (for the second) are finite; the same
     sums, since the dropped terms are exact zeros there."""
     lib = library()
     assert lib is not None and h.is_contiguous() and w_in.is_contiguous()
@@ -669,7 +674,12 @@ def dense_feed_forward(
     assert w_in.shape[0] == c and w_out.shape == (units, w)
     if by_column is not None:
         assert len(by_column[0][0]) == units + 1 and len(by_column[1][0]) == w + 1
-    columns = [t.data_ptr() for part in by_column for t in part] if by_column else [None] * 6
+    if by_column is None:
+        columns = [None, None, None, 0, None, None, None, None]
+    else:
+        (starts, rows, values, used), out_part = by_column
+        columns = [starts.data_ptr(), rows.data_ptr(), values.data_ptr(), len(used)]
+        columns += [used.data_ptr(), *(t.data_ptr() for t in out_part[:3])]
     tokens = h.numel() // d
     common = (
         d,

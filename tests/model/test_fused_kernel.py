@@ -545,6 +545,7 @@ def test_attention_inputs_are_the_projected_prenorm_laid_out(masked, tokens, mon
     mask = torch.tensor([1.0, 0.5, 0.0, 2.0, 1.0], dtype=torch.float64) if masked else None
     qkv = torch.from_numpy(_sparse(rng, 5, features, 0.3))
     qkv[:, 1] = 0  # a feature that reads nothing is 0
+    qkv[2] = 0  # a cell no feature reads: not divided, but it is in the norm
     monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
     threads = torch.get_num_threads()
     torch.set_num_threads(3)
@@ -568,6 +569,15 @@ def test_attention_inputs_are_the_projected_prenorm_laid_out(masked, tokens, mon
         torch.testing.assert_close(got, expected, rtol=16 * eps, atol=16 * eps)
     assert (k_t[..., tokens:] == 0).all() and (v_t[..., tokens:] == 0).all()
     assert (q[0, :, 0] == 0).all() and (q[:, 0, :, 1] == 0).all()  # the zero row; feature 1
+    # An infinite cell that no feature reads: the dense product's zero terms make every feature
+    # of its token NaN (inf / inf = NaN, times 0), and so does the kernel; the others stand.
+    monkeypatch.undo()
+    h[1, tokens - 1, 3] = float("inf")
+    q2, k2, v2 = fused.attention_inputs(h, cols, mask, compact._csc(qkv), heads, dk, dv)
+    if not masked:  # (the mask's 0 there multiplies inf into NaN: the same outcome)
+        assert torch.isnan(q2[1, :, tokens - 1]).all() and torch.isnan(k2[1, ..., tokens - 1]).all()
+    assert torch.isnan(v2[1, ..., tokens - 1]).all()
+    assert torch.equal(q2[0], q[0]) and torch.equal(k2[0], k_t[0]) and torch.equal(v2[2], v_t[2])
 
 
 def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
@@ -602,3 +612,27 @@ def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
     calls.clear()
     model.to("float32").run_tokens(batch)
     assert not calls
+
+
+def test_an_infinite_cell_no_head_reads_spreads_as_on_the_torch_path(monkeypatch):
+    """An infinite residual cell in a scored layer's read columns that no query, key or value
+    reads: the laid-out path gives up on the NaN it makes (inf / inf in the pre-norm, times a
+    zero weight), and the layer's output is the torch path's, NaN where it is NaN there."""
+    from tests.model.test_floor_compact import _build
+
+    model = _build("starfree")
+    plan = model.network._compact_plan()
+    attn = plan.layers["initial.1"][0]
+    unused = sorted(set(range(attn.qkv.shape[0])) - set(attn.projection[3].tolist()))
+    assert attn.projection is not None and unused
+    h = torch.rand(2, 9, model.config.d_model, dtype=torch.float64)
+    h[1, 4, attn.read_index[unused[0]]] = float("inf")
+    lengths, valid = torch.tensor([9, 9]), torch.ones(2, 9, dtype=torch.bool)
+    tol = model.network.tie_tolerance
+    fast = h.clone()
+    compact._Scratch(fast, valid, lengths, tol).sublayer(fast, attn)
+    monkeypatch.setattr(fused, "applies", lambda tensor: False)
+    slow = h.clone()
+    compact._Scratch(slow, valid, lengths, tol).sublayer(slow, attn)
+    assert torch.isnan(slow).any()
+    torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12, equal_nan=True)
