@@ -106,6 +106,7 @@ class AttentionPlan(SublayerPlan):
     d_val: int
     w_o: torch.Tensor
     causal_heads: tuple[bool, ...]  # scored_causal as a tuple (a cache key, no tensor reads)
+    causal_flags: torch.Tensor  # scored_causal as uint8, as the fused kernel reads it
     finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
     # qkv as CSC (column starts, rows, values) where every kept head is scored: the fused
     # kernel then computes the pre-norm and projection in one pass (fused.attention_inputs).
@@ -267,6 +268,7 @@ def plan_attention(attn) -> AttentionPlan | None:
         d_val=d_val,
         w_o=w_out.reshape(len(order) * d_val, len(write)).contiguous(),
         causal_heads=tuple(causal[h] for h in scored),
+        causal_flags=torch.tensor([causal[h] for h in scored], dtype=torch.uint8),
         finite_scores=_scores_finite(blocks[: len(scored)], blocks[len(scored) : 2 * len(scored)]),
         projection=None if uniform else _csc(qkv),
     )
@@ -498,8 +500,9 @@ class _Scratch:
         self, h: torch.Tensor, valid: torch.Tensor, lengths: torch.Tensor, tol: float
     ) -> None:
         self.valid = valid
-        self.lengths = lengths
-        self.shortest = int(lengths.min())
+        self.lengths = lengths.to(torch.int64).contiguous()  # as the fused kernel reads them
+        self.length_range = (int(lengths.min()), int(lengths.max()))
+        self.shortest = self.length_range[0]
         self.tol = tol
         self.dtype, self.device = h.dtype, h.device
         self.scores = torch.empty(0, dtype=h.dtype, device=h.device)
@@ -535,17 +538,19 @@ class _Scratch:
         return bias
 
     def sublayer(self, h: torch.Tensor, plan: AttentionPlan) -> None:
-        """h += the attention sublayer's output, in place: from the fused kernels' inputs
-        where they apply (`_laid_out`), else pre-norm, `attention`, add."""
-        out = self._laid_out(h, plan)
-        _add(h, plan, self.attention(plan, _prenorm(h, plan)) if out is None else out)
+        """h += the attention sublayer's output, in place: in the fused kernels where they
+        apply (`_laid_out`), else pre-norm, `attention`, add."""
+        if not self._laid_out(h, plan):
+            _add(h, plan, self.attention(plan, _prenorm(h, plan)))
 
-    def _laid_out(self, h: torch.Tensor, plan: AttentionPlan) -> torch.Tensor | None:
-        """The output of a sublayer whose heads are all scored, on its write columns, with the
-        pre-norm and the projection in one pass written as the attention kernel reads them
-        (fused.attention_inputs, then fused.attend): no [N, c] pre-norm, [N, F] product or
-        layout copies. Float64 only (float32 keeps `hard_attention`'s subnormal handling) and
-        with finite queries, keys and values (else None, and the other path runs)."""
+    def _laid_out(self, h: torch.Tensor, plan: AttentionPlan) -> bool:
+        """Whether it added the output of a sublayer whose heads are all scored into h, by the
+        fused kernels: the pre-norm and the projection in one pass written as the attention
+        kernel reads them (fused.attention_inputs), the attention (fused.attend), and the
+        output projection with the add (fused.project_add): no [N, c] pre-norm, [N, F]
+        product, layout copies or [N, |write|] output. Float64 only (float32 keeps
+        `hard_attention`'s subnormal handling) and with finite queries, keys and values
+        (else False, h unchanged, and the other path runs)."""
         if (
             plan.projection is None
             or h.dtype != torch.float64
@@ -553,18 +558,22 @@ class _Scratch:
             or not fused.applies(h)
             or not h.is_contiguous()
         ):
-            return None
+            return False
         batch, n, _ = h.shape
         heads, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
-        q, k_t, v_t = fused.attention_inputs(
+        laid_out = fused.attention_inputs(
             h, plan.read_index, plan.mask, plan.projection, heads, dk, dv
         )
-        # A sum is finite only if every term is (module docstring of fused.py's callers).
-        if not math.isfinite(float(q.sum()) + float(k_t.sum()) + float(v_t.sum())):
-            return None
+        if laid_out is None:  # a query, key or value that is not finite
+            return False
+        q, k_t, v_t = laid_out
         out = torch.empty(batch, n, heads, dv, dtype=h.dtype, device=h.device)
-        fused.attend(q, k_t, v_t, plan.scored_causal, self.lengths, self.tol, out)
-        return out.view(batch, n, heads * dv) @ plan.w_o
+        fused.attend(
+            q, k_t, v_t, plan.causal_flags, self.lengths, self.tol, out,
+            length_range=self.length_range,
+        )
+        fused.project_add(h, plan.write_index, out, plan.w_o)
+        return True
 
     def attention(self, plan: AttentionPlan, z: torch.Tensor) -> torch.Tensor:
         """The attention sublayer's output on the write columns: [batch, n, |write|]."""

@@ -450,6 +450,20 @@ SPARSE_FEED_FORWARD(sparse_feed_forward_f32, float, round_block_f32)
         }                                                                                      \
     }                                                                                          \
                                                                                                \
+    /* h[t, cols[o]] += sum_j x[t, j] m[j, o] (x [N, k], m [k, w] contiguous; j in order    \
+     * from 0): an attention sublayer's output projection and add in one pass. */            \
+    void NAME##_project_add(int64_t d, REAL *h, int64_t w, const int64_t *cols, int64_t k,    \
+                            const REAL *x, const REAL *m, int64_t t0, int64_t t1,             \
+                            REAL *unused) {                                                    \
+        (void)unused;                                                                          \
+        for (int64_t t = t0; t < t1; t++)                                                      \
+            for (int64_t o = 0; o < w; o++) {                                                  \
+                REAL acc = 0;                                                                  \
+                for (int64_t j = 0; j < k; j++) acc = acc + x[t * k + j] * m[j * w + o];        \
+                h[t * d + cols[o]] += acc;                                                     \
+            }                                                                                  \
+    }                                                                                          \
+                                                                                               \
     void NAME##_scatter_add(int64_t d, REAL *h, int64_t w, const int64_t *cols,                \
                             const REAL *delta, int64_t st, int64_t se, int64_t t0, int64_t t1, \
                             REAL *unused) {                                                    \

@@ -26,6 +26,7 @@ import concurrent.futures
 import contextlib
 import ctypes
 import hashlib
+import math
 import os
 import platform
 import shlex
@@ -79,6 +80,10 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
             None,
         ),
         ("dense_feed_forward", "_scratch"): ([I64] * 3, I64),
+        ("residual", "_project_add"): (
+            [I64, POINTER, I64, POINTER, I64, POINTER, POINTER, I64, I64, POINTER],
+            None,
+        ),
         ("residual", "_scatter_add"): (
             [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 4 + [POINTER],
             None,
@@ -373,10 +378,13 @@ def attend(
     tol: float,
     out: torch.Tensor,
     emulated: tuple[torch.Tensor, torch.Tensor] | None = None,
+    length_range: tuple[int, int] | None = None,
 ) -> None:
     """`hard_attention` on inputs laid out as the kernel reads them: q [B, H, T, dk], and the
     keys and values with tokens along the rows, k_t [B, H, dk, S] and v_t [B, H, dv, S], S =
-    `block_stride(T)`, all contiguous and finite (what `attention_inputs` writes)."""
+    `block_stride(T)`, all contiguous and finite (what `attention_inputs` writes).
+    `length_range`: (min, max) of `lengths` where the caller has them (one pass's layers share
+    them), so that they are not read off the tensor again."""
     lib = library()
     assert lib is not None
     batch, heads, tokens, d_key = q.shape
@@ -389,11 +397,13 @@ def attend(
         or not (q.is_contiguous() and k_t.is_contiguous() and v_t.is_contiguous())
     ):
         raise ValueError("attend: q, k_t and v_t must be contiguous, laid out as documented")
-    if len(lengths) != batch or int(lengths.min()) < 1 or int(lengths.max()) > tokens:
+    low, high = length_range or (int(lengths.min()), int(lengths.max()))
+    if lengths.shape != (batch,) or low < 1 or high > tokens:
         # The kernel reads and writes by these lengths: one past T would run off the buffers.
         raise ValueError(f"hard_attention: lengths must be {batch} values in 1..{tokens}")
-    flags = causal.to(torch.uint8).contiguous()
-    lengths = lengths.to(torch.int64).contiguous()
+    flags = causal if causal.dtype == torch.uint8 else causal.to(torch.uint8)
+    lengths = lengths if lengths.dtype == torch.int64 else lengths.to(torch.int64)
+    flags, lengths = flags.contiguous(), lengths.contiguous()
     if emulated is not None:
         emulated = tuple(t.to(q.dtype).contiguous() for t in emulated)
         if any(t.shape != (batch,) for t in emulated):
@@ -430,13 +440,14 @@ def attention_inputs(
     heads: int,
     d_key: int,
     d_val: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(q, k_t, v_t) as `attend` reads them, from a contiguous residual stream h [B, T, d]: the
-    masked pre-norm of the columns `cols` (as `gather_norm`) projected by `projection`, the
-    CSC form (column starts, rows, values, the rows that hold a nonzero: compact._csc) of the
-    [len(cols), F] matrix whose F = 2 H dk + H dv columns are every head's query, then key,
-    then value dimensions (the C file's attention_inputs). A token with a cell that is not
-    finite gets NaN in every feature, as the dense product's exact zero terms would give it.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """(q, k_t, v_t) as `attend` reads them, from a contiguous residual stream h [B, T, d]:
+    the masked pre-norm of the columns `cols` (as `gather_norm`) projected by `projection`,
+    the CSC form (column starts, rows, values, the rows that hold a nonzero: compact._csc) of
+    the [len(cols), F] matrix whose F = 2 H dk + H dv columns are every head's query, then
+    key, then value dimensions (the C file's attention_inputs). None where one of them is not
+    all finite, the caller's torch path then defining how that spreads: a cell that is not
+    finite makes every feature of its token NaN, as the dense product's exact zero terms would.
     Rows of the batch are split across torch's intra-op threads when the call is large
     enough."""
     lib = library()
@@ -446,9 +457,13 @@ def attention_inputs(
     assert len(starts) == 2 * heads * d_key + heads * d_val + 1 and values.dtype == h.dtype
     batch, tokens, d = h.shape
     stride = block_stride(tokens, h.dtype)
-    q = torch.empty(batch, heads, tokens, d_key, dtype=h.dtype)
-    k_t = torch.empty(batch, heads, d_key, stride, dtype=h.dtype)
-    v_t = torch.empty(batch, heads, d_val, stride, dtype=h.dtype)
+    # One buffer (a caller checks all three with one sum), in three contiguous parts.
+    shapes = ((batch, heads, tokens, d_key), (batch, heads, d_key, stride))
+    shapes += ((batch, heads, d_val, stride),)
+    sizes = [math.prod(shape) for shape in shapes]
+    buffer = torch.empty(sum(sizes), dtype=h.dtype)
+    parts = buffer.split(sizes)
+    q, k_t, v_t = (part.view(shape) for part, shape in zip(parts, shapes, strict=True))
     common = (
         tokens,
         d,
@@ -468,7 +483,9 @@ def attention_inputs(
     size = int(_c(lib, "attention_inputs", h.dtype, "_scratch")(len(cols)))
     work = batch * tokens * (len(cols) + len(values))
     _run_rows(_c(lib, "attention_inputs", h.dtype), common, batch, work, h.dtype, size)
-    return q, k_t, v_t
+    # A sum is finite only if every term is (an overflowing sum of finite terms only sends the
+    # layer down the torch path); the keys' and values' padding is 0.
+    return (q, k_t, v_t) if math.isfinite(float(buffer.sum())) else None
 
 
 def _check_shapes(q: torch.Tensor, d_val: int, out: torch.Tensor, emulated) -> None:
@@ -631,6 +648,20 @@ def gather_norm(
     size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(c))
     _run_rows(function, (*common, z.data_ptr(), *strides), tokens, tokens * c, h.dtype, size)
     return z
+
+
+def project_add(h: torch.Tensor, cols: torch.Tensor, x: torch.Tensor, m: torch.Tensor) -> None:
+    """h[..., cols] += x @ m in place, for a contiguous h [..., d], x [..., k] and m [k, w]
+    (compact.py's attention output projection and add in one pass: each sum in j order)."""
+    lib = library()
+    assert lib is not None and h.is_contiguous() and m.is_contiguous()
+    d, (k, w) = h.shape[-1], m.shape
+    tokens = h.numel() // d
+    x = x.reshape(tokens, k).contiguous()
+    assert len(cols) == w and x.dtype == m.dtype == h.dtype
+    common = (d, h.data_ptr(), w, cols.data_ptr(), k, x.data_ptr(), m.data_ptr())
+    function = _c(lib, "residual", h.dtype, "_project_add")
+    _run_rows(function, common, tokens, tokens * k * w, h.dtype, 0)
 
 
 def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:

@@ -570,14 +570,10 @@ def test_attention_inputs_are_the_projected_prenorm_laid_out(masked, tokens, mon
     assert (k_t[..., tokens:] == 0).all() and (v_t[..., tokens:] == 0).all()
     assert (q[0, :, 0] == 0).all() and (q[:, 0, :, 1] == 0).all()  # the zero row; feature 1
     # An infinite cell that no feature reads: the dense product's zero terms make every feature
-    # of its token NaN (inf / inf = NaN, times 0), and so does the kernel; the others stand.
+    # of its token NaN (inf / inf = NaN, times 0), and so does the kernel: no laid-out inputs.
     monkeypatch.undo()
     h[1, tokens - 1, 3] = float("inf")
-    q2, k2, v2 = fused.attention_inputs(h, cols, mask, compact._csc(qkv), heads, dk, dv)
-    if not masked:  # (the mask's 0 there multiplies inf into NaN: the same outcome)
-        assert torch.isnan(q2[1, :, tokens - 1]).all() and torch.isnan(k2[1, ..., tokens - 1]).all()
-    assert torch.isnan(v2[1, ..., tokens - 1]).all()
-    assert torch.equal(q2[0], q[0]) and torch.equal(k2[0], k_t[0]) and torch.equal(v2[2], v_t[2])
+    assert fused.attention_inputs(h, cols, mask, compact._csc(qkv), heads, dk, dv) is None
 
 
 def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
@@ -636,3 +632,26 @@ def test_an_infinite_cell_no_head_reads_spreads_as_on_the_torch_path(monkeypatch
     compact._Scratch(slow, valid, lengths, tol).sublayer(slow, attn)
     assert torch.isnan(slow).any()
     torch.testing.assert_close(fast, slow, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+def test_the_output_projection_and_add_is_the_torch_path(dtype):
+    """h[..., cols] += x @ m in one pass against the product and index_add on the same
+    tensors: within the rounding of a k-term sum (another order), NaN and infinity spread as
+    there, the cells it does not write unchanged."""
+    torch_dtype = DTYPES[dtype][0]
+    rng = np.random.default_rng(13)
+    h = torch.from_numpy(rng.normal(size=(2, 11, 9))).to(torch_dtype)
+    x = torch.from_numpy(rng.normal(size=(2, 11, 5))).to(torch_dtype)
+    x[1, 3, 2] = float("inf")
+    x[0, 7, 0] = float("nan")
+    m = torch.from_numpy(rng.normal(size=(5, 3))).to(torch_dtype)
+    cols = torch.tensor([6, 1, 4])
+    fast = h.clone()
+    fused.project_add(fast, cols, x, m)
+    slow = h.clone()
+    slow.index_add_(-1, cols, x @ m)
+    eps = torch.finfo(torch_dtype).eps
+    torch.testing.assert_close(fast, slow, rtol=16 * eps, atol=16 * eps, equal_nan=True)
+    untouched = [c for c in range(9) if c not in cols.tolist()]
+    assert torch.equal(fast[..., untouched], h[..., untouched])
