@@ -1,5 +1,7 @@
 """The fused kernels of the compact plan: fused.c, compiled on first use and called through
-ctypes. Hard attention (`hard_attention`) and sparse feed-forwards (`sparse_feed_forward`).
+ctypes. Hard attention (`hard_attention`, or `attend` on inputs `attention_inputs` laid out),
+sparse feed-forwards (`sparse_feed_forward`), small dense ones (`dense_feed_forward`), and the
+residual stream's gather and adds (`gather_norm`, `scatter_add`, `project_add`).
 
 The compact plan's torch path (compact.py) computes a layer's attention as four passes over a
 [queries, keys] score block; with 1-5 query and value dimensions those passes, not the
