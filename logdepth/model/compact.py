@@ -51,6 +51,7 @@ its heads and feed-forwards in fused.c's emulating variants (`transformer.Attent
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -488,14 +489,15 @@ class CompactForward:
             residuals.append(h.clone())
         for prefix in network.schedule(depth):
             attn, mlp = self.layers[prefix]
-            shape = network.layer(prefix).shape
+            # (the stored shape says which sublayers the trace records: read only for checks)
+            shape = network.layer(prefix).shape if residuals is not None else None
             if attn is not None:
                 state.sublayer(h, attn)
-            if residuals is not None and shape.n_heads:
+            if shape is not None and shape.n_heads:
                 residuals.append(h.clone())
             if mlp is not None:
                 _feed_forward_sublayer(h, mlp)
-            if residuals is not None and shape.d_ff:
+            if shape is not None and shape.d_ff:
                 residuals.append(h.clone())
         last = h[torch.arange(batch, device=tokens.device), lengths - 1]
         return last @ network.unembed.T
@@ -515,11 +517,19 @@ class _Scratch:
         self.tol = tol
         self.dtype, self.device = h.dtype, h.device
         self.scores = torch.empty(0, dtype=h.dtype, device=h.device)
-        self.positions = torch.arange(valid.shape[1], device=h.device)
         self.futures: dict[tuple[int, int, int], torch.Tensor] = {}
         self.biases: dict[tuple[int, int, int, tuple[bool, ...]], torch.Tensor] = {}
-        n = valid.shape[1]
-        self.counts = torch.arange(1, n + 1, dtype=h.dtype, device=h.device)[None, :, None, None]
+
+    # Made on first use: the kernels' path needs neither.
+    @functools.cached_property
+    def positions(self) -> torch.Tensor:
+        return torch.arange(self.valid.shape[1], device=self.device)
+
+    @functools.cached_property
+    def counts(self) -> torch.Tensor:
+        """1..n as [1, n, 1, 1]: the number of keys a causal query sees."""
+        n = self.valid.shape[1]
+        return torch.arange(1, n + 1, dtype=self.dtype, device=self.device)[None, :, None, None]
 
     def _future(self, start: int, stop: int, keys: int) -> torch.Tensor:
         """[stop - start, keys - start]: key j > query i, for queries start..stop (cached: the
