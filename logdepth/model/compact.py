@@ -114,8 +114,9 @@ class AttentionPlan(SublayerPlan):
     causal_heads: tuple[bool, ...]  # scored_causal as a tuple (a cache key, no tensor reads)
     causal_flags: torch.Tensor  # scored_causal as uint8, as the fused kernel reads it
     finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
-    # qkv as CSC (column starts, rows, values) where every kept head is scored: the fused
-    # kernel then computes the pre-norm and projection in one pass (fused.attention_inputs).
+    # qkv as CSC (column starts, rows, values, used rows: _csc) where every kept head is
+    # scored: the fused kernel then computes the pre-norm and projection in one pass
+    # (fused.attention_inputs).
     projection: tuple[torch.Tensor, ...] | None = None
 
 
@@ -278,7 +279,9 @@ def plan_attention(attn) -> AttentionPlan | None:
         d_val=d_val,
         w_o=w_out.reshape(len(order) * d_val, len(write)).contiguous(),
         causal_heads=tuple(causal[h] for h in scored),
-        causal_flags=torch.tensor([causal[h] for h in scored], dtype=torch.uint8),
+        causal_flags=torch.tensor(
+            [causal[h] for h in scored], dtype=torch.uint8, device=w_v.device
+        ),
         finite_scores=_scores_finite(blocks[: len(scored)], blocks[len(scored) : 2 * len(scored)]),
         projection=None if uniform else _csc(qkv),
     )
