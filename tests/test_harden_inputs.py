@@ -81,6 +81,14 @@ def test_run_tokens_names_a_token_outside_the_vocabulary(parity_model):
     assert parity_model.run_tokens([[bos]]) == parity_model.run_tokens([[bos], good])[:1]
 
 
+def test_an_empty_token_sequence_is_an_input_error(parity_model):
+    """No tokens at all (not even BoS): a clear error naming the input, not a reshape error."""
+    from logdepth.model.inputs import encode_word
+
+    with pytest.raises(InputError, match="input 2 of 2 is an empty token sequence"):
+        parity_model.run_tokens([encode_word(list("01")), []])
+
+
 def test_an_unknown_token_past_the_frontier_names_the_frontier(parity_model):
     """A row too long for the weights and an unknown token in another: the frontier is
     checked for every row first, as before the ids were read first."""

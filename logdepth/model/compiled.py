@@ -402,6 +402,12 @@ class CompiledModel:
         all finite (the other answers of the batch stand: rows do not mix)."""
         if not sequences:
             return []
+        for k, seq in enumerate(sequences):
+            if not len(seq):
+                raise InputError(
+                    f"input {k + 1} of {len(sequences)} is an empty token sequence: every "
+                    "input starts with its BoS token (inputs.encode_word, encode_graph)"
+                )
         rule = self.config.depth_rule
         # Each row's ids and input size; a row with an unknown token is sized by its strings
         # and refused after every row's frontier check, as before the ids were read first.
