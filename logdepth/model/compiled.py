@@ -546,7 +546,7 @@ class CompiledModel:
         `attention_sink` (explain's pooled maps) receives the weights chunk by chunk instead
         of the trace keeping them. Refuses (InputError) a trace whose `trace_cost` is over
         the memory limit (limits.py), before running it."""
-        vocab = {t: k for k, t in enumerate(self.config.vocab)}
+        vocab = self._token_ids().index  # token -> id (model/token_ids.py)
         n = self.input_size(tokens)
         self._check_frontier(n)
         d = self.config.depth_rule.depth(n) if depth is None else depth

@@ -705,12 +705,11 @@ def dense_feed_forward(
     assert w_out.is_contiguous() and (mask is None or mask.is_contiguous())
     d, c, units, w = h.shape[-1], len(read), w_in.shape[1], len(write)
     assert w_in.shape[0] == c and w_out.shape == (units, w)
-    if by_column is not None:
-        assert len(by_column[0][0]) == units + 1 and len(by_column[1][0]) == w + 1
     if by_column is None:
         columns = [None, None, None, 0, None, None, None, None]
     else:
         (starts, rows, values, used), out_part = by_column
+        assert len(starts) == units + 1 and len(out_part[0]) == w + 1
         columns = [starts.data_ptr(), rows.data_ptr(), values.data_ptr(), len(used)]
         columns += [used.data_ptr(), *(t.data_ptr() for t in out_part[:3])]
     tokens = h.numel() // d
