@@ -63,7 +63,13 @@ def test_the_groups_partition_the_set_and_mix_the_kinds(models):
 
 @pytest.mark.parametrize(
     ("name", "n", "k", "seed"),
-    [("parity", 64, 4, 0), ("parity", 128, 3, 5), ("random6", 64, 4, 1), ("connectivity", 4, 3, 0)],
+    [
+        ("parity", 64, 4, 0),
+        ("connectivity", 4, 3, 0),
+        # more sizes, groups and languages of the same check: in the slow run
+        pytest.param("parity", 128, 3, 5, marks=pytest.mark.slow),
+        pytest.param("random6", 64, 4, 1, marks=pytest.mark.slow),
+    ],
 )
 def test_max_over_groups_is_the_least_p_of_the_whole_set(models, name, n, k, seed):
     """The references, over the whole set: `least_bits` started where the unsplit sweep
@@ -95,7 +101,8 @@ def test_sweep_reports_the_max_per_size_and_none_if_any_group_fails(models, monk
     assert seen == [(2, 5), (4, 6), (8, None)] and result.sizes == [2, 4]
 
 
-@pytest.mark.parametrize("name", ["parity", "connectivity"])
+# parity sweeps four sizes (slow run); connectivity two, in the default run
+@pytest.mark.parametrize("name", [pytest.param("parity", marks=pytest.mark.slow), "connectivity"])
 def test_the_backend_runs_the_same_units_and_gives_the_serial_sweep(models, name):
     model = models[name]
     sizes = [2, 4, 8, 16] if name == "parity" else [2, 4]

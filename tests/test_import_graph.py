@@ -264,6 +264,23 @@ def test_compiling_loads_neither_verify_nor_explain():
     assert _compile_loads(*jobs) == "clean"
 
 
+def test_the_constant_depth_verifiers_load_no_construction():
+    """verify.counting, verify.starfree and verify.solvable check a weight file from the file
+    alone: a fresh interpreter that imports all three has loaded no `logdepth.constructions`
+    module (one interpreter for the three: any one that loaded a builder shows)."""
+    code = (
+        "import sys, logdepth.verify.counting, logdepth.verify.starfree, "
+        "logdepth.verify.solvable; "
+        "print([m for m in sys.modules if m.startswith('logdepth.constructions')])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_every_gap_model_has_the_interface():
     """Each construction's gap module gives its score gaps, n(p) and the registry's pair
     (`gaps.GapModel`); auto's only delegates to the chosen construction's."""

@@ -522,6 +522,7 @@ def test_the_switch_turns_the_kernel_off(tmp_path):
     assert not list(tmp_path.iterdir())  # nothing built
 
 
+@pytest.mark.slow  # builds the kernel from source (a compiler run of several seconds)
 def test_an_unwritable_cache_builds_in_a_temporary_directory(tmp_path):
     blocked = tmp_path / "a-file"
     blocked.write_text("not a directory")
