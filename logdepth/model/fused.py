@@ -28,7 +28,6 @@ import concurrent.futures
 import contextlib
 import ctypes
 import hashlib
-import math
 import os
 import platform
 import shlex
@@ -63,7 +62,7 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
         ("attention_inputs", ""): (
             [I64, I64, POINTER, I64, POINTER, POINTER] + [I64] * 3 + [POINTER] * 3
             + [I64, POINTER] + [POINTER] * 3 + [I64] * 3 + [POINTER],
-            None,
+            I64,
         ),
         ("attention_inputs", "_scratch"): ([I64], I64),
         ("sparse_feed_forward", ""): (feed_forward + [POINTER], None),
@@ -456,38 +455,41 @@ def attention_inputs(
     assert lib is not None and h.is_contiguous()
     assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
     starts, rows, values, used = projection
-    assert len(starts) == 2 * heads * d_key + heads * d_val + 1 and values.dtype == h.dtype
+    # (sizes read off .shape: len() of a tensor costs several times more, on every layer)
+    assert starts.shape[0] == 2 * heads * d_key + heads * d_val + 1 and values.dtype == h.dtype
     batch, tokens, d = h.shape
     stride = block_stride(tokens, h.dtype)
-    # One buffer (a caller checks all three with one sum), in three contiguous parts.
-    shapes = ((batch, heads, tokens, d_key), (batch, heads, d_key, stride))
-    shapes += ((batch, heads, d_val, stride),)
-    sizes = [math.prod(shape) for shape in shapes]
-    buffer = torch.empty(sum(sizes), dtype=h.dtype)
-    parts = buffer.split(sizes)
-    q, k_t, v_t = (part.view(shape) for part, shape in zip(parts, shapes, strict=True))
+    q = torch.empty(batch, heads, tokens, d_key, dtype=h.dtype)
+    k_t = torch.empty(batch, heads, d_key, stride, dtype=h.dtype)
+    v_t = torch.empty(batch, heads, d_val, stride, dtype=h.dtype)
+    reads = cols.shape[0]
     common = (
         tokens,
         d,
         h.data_ptr(),
-        len(cols),
+        reads,
         cols.data_ptr(),
         mask.data_ptr() if mask is not None else None,
         heads,
         d_key,
         d_val,
-        *(t.data_ptr() for t in (starts, rows, values)),
-        len(used),
+        starts.data_ptr(),
+        rows.data_ptr(),
+        values.data_ptr(),
+        used.shape[0],
         used.data_ptr(),
-        *(t.data_ptr() for t in (q, k_t, v_t)),
+        q.data_ptr(),
+        k_t.data_ptr(),
+        v_t.data_ptr(),
         stride,
     )
-    size = int(_c(lib, "attention_inputs", h.dtype, "_scratch")(len(cols)))
-    work = batch * tokens * (len(cols) + len(values))
-    _run_rows(_c(lib, "attention_inputs", h.dtype), common, batch, work, h.dtype, size)
-    # A sum is finite only if every term is (an overflowing sum of finite terms only sends the
-    # layer down the torch path); the keys' and values' padding is 0.
-    return (q, k_t, v_t) if math.isfinite(float(buffer.sum())) else None
+    size = int(_c(lib, "attention_inputs", h.dtype, "_scratch")(reads))
+    work = batch * tokens * (reads + values.shape[0])
+    function = _c(lib, "attention_inputs", h.dtype)
+    # The kernel says whether a value it wrote is not finite (the keys' and values' padding is
+    # 0): then None, and the caller's torch path.
+    not_finite = _run_rows(function, common, batch, work, h.dtype, size)
+    return None if not_finite else (q, k_t, v_t)
 
 
 def _check_shapes(q: torch.Tensor, d_val: int, out: torch.Tensor, emulated) -> None:
@@ -505,15 +507,17 @@ def _check_shapes(q: torch.Tensor, d_val: int, out: torch.Tensor, emulated) -> N
         raise ValueError("hard_attention: p-bit emulation rounds float64 results only")
 
 
-def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype, size: int):
+def _run_rows(
+    function, common: tuple, rows: int, pairs: int, dtype: torch.dtype, size: int
+) -> int:
     """function(*common, row0, row1, scratch) over rows [0, rows): in one call, or split over
     torch's intra-op threads when the call has at least THREAD_MIN_PAIRS query-key pairs,
-    each thread with its own scratch of `size` values of `dtype`."""
+    each thread with its own scratch of `size` values of `dtype`. Returns the calls' results
+    or'ed (0 for a function that returns nothing)."""
     workers = torch.get_num_threads()
     if workers <= 1 or pairs < THREAD_MIN_PAIRS:
         scratch = torch.empty(size, dtype=dtype)
-        function(*common, 0, rows, scratch.data_ptr())
-        return
+        return function(*common, 0, rows, scratch.data_ptr()) or 0
     # More pieces than threads, so a causal head's long rows do not all land on one thread.
     pieces = 4 * workers
     bounds = [rows * k // pieces for k in range(pieces + 1)]
@@ -521,26 +525,28 @@ def _run_rows(function, common: tuple, rows: int, pairs: int, dtype: torch.dtype
     free = list(range(workers))
     taken = threading.Lock()
 
-    def run(span: tuple[int, int]) -> None:
+    def run(span: tuple[int, int]) -> int:
         with taken:
             slot = free.pop()
         try:
-            function(*common, span[0], span[1], scratches[slot].data_ptr())
+            return function(*common, span[0], span[1], scratches[slot].data_ptr()) or 0
         finally:
             with taken:
                 free.append(slot)
 
     pool = _threads(workers)
     futures = [pool.submit(run, span) for span in zip(bounds[:-1], bounds[1:], strict=True)]
+    result = 0
     try:
         for future in futures:
-            future.result()
+            result |= future.result()
     finally:
         # The C calls write into the caller's tensors: none may still run when this frame
         # unwinds (Ctrl-C, an error in one piece), or they would write into freed memory.
         for future in futures:
             future.cancel()
         _wait_all(futures)
+    return result
 
 
 def _wait_all(futures: list) -> None:
