@@ -669,7 +669,8 @@ def project_add(h: torch.Tensor, cols: torch.Tensor, x: torch.Tensor, m: torch.T
     assert len(cols) == w and x.dtype == m.dtype == h.dtype
     common = (d, h.data_ptr(), w, cols.data_ptr(), k, x.data_ptr(), m.data_ptr())
     function = _c(lib, "residual", h.dtype, "_project_add")
-    _run_rows(function, common, tokens, tokens * k * w, h.dtype, 0)
+    size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(k))  # a vector of tokens' x
+    _run_rows(function, common, tokens, tokens * k * w, h.dtype, size)
 
 
 def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:
