@@ -19,7 +19,7 @@ Single thread (torch.set_num_threads(1)); on a shared machine timings are noisy,
 figure is a median and the comparisons are ratios taken in one run. The frontier comparison is
 one run each way (the full pass takes minutes).
 
-    python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--batch 16]
+    python benchmarks/floor.py [--repeats 5] [--sizes 256 1024] [--batch 16] [--only NAME ...]
                                [--frontier/--no-frontier] [--frontier-threads 1 2]
 """
 
@@ -102,11 +102,16 @@ def per_word(model, batch: list[list[str]], repeats: int, compact: bool) -> floa
         model.network.compact = True
 
 
-def table_rows(sizes: list[int], repeats: int, batch: int) -> None:
+def table_rows(sizes: list[int], repeats: int, batch: int, only: list[str] | None) -> None:
     """One row per construction and n. The matmul rate is measured again for each row, next to
     the times it divides, so that a machine that speeds up or slows down during the run (a
     shared host: rates from 52 to 81 GFLOP/s were seen in one afternoon) moves both alike."""
     names = [c.name for c in table.CONSTRUCTIONS if c.input_format == "word" and not c.chooser]
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise SystemExit(f"--only: not a word construction: {', '.join(unknown)}")
+        names = [name for name in names if name in only]
     print(
         f"| construction | n | layers | per word, 1 a pass | per word, {batch} a pass | "
         f"full pass, 1 a pass | speed-up (1 a pass) | matmul GFLOP/s | "
@@ -175,6 +180,9 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=16, help="words per forward pass in the batched column"
     )
+    parser.add_argument(
+        "--only", nargs="*", metavar="NAME", help="these constructions only (default: every one)"
+    )
     parser.add_argument("--frontier", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
         "--frontier-threads",
@@ -191,7 +199,7 @@ def main() -> None:
         f"row's times (their mean divides the floors)\n"
     )
     if args.sizes:
-        table_rows(args.sizes, args.repeats, args.batch)
+        table_rows(args.sizes, args.repeats, args.batch, args.only)
     if args.frontier:
         for threads in dict.fromkeys(args.frontier_threads):
             frontier_run(threads)
