@@ -516,8 +516,7 @@ def _run_rows(
     or'ed (0 for a function that returns nothing)."""
     workers = torch.get_num_threads()
     if workers <= 1 or pairs < THREAD_MIN_PAIRS:
-        scratch = torch.empty(size, dtype=dtype)
-        return function(*common, 0, rows, scratch.data_ptr()) or 0
+        return function(*common, 0, rows, _own_scratch(size, dtype).data_ptr()) or 0
     # More pieces than threads, so a causal head's long rows do not all land on one thread.
     pieces = 4 * workers
     bounds = [rows * k // pieces for k in range(pieces + 1)]
@@ -547,6 +546,24 @@ def _run_rows(
             future.cancel()
         _wait_all(futures)
     return result
+
+
+_held = threading.local()  # this thread's scratch per dtype, for the calls it runs itself
+
+
+def _own_scratch(size: int, dtype: torch.dtype) -> torch.Tensor:
+    """At least `size` values of `dtype` for a kernel call in this thread, reused across calls
+    (a pass makes 15 or more calls: an allocation each cost more than some small kernels'
+    Python side). Only the call that asked uses it until it returns: C calls do not re-enter.
+    The largest buffer asked stays held: an attention call's 32 score rows of its keys, 8 MB
+    in float64 at 32,768 tokens."""
+    buffers = getattr(_held, "buffers", None)
+    if buffers is None:
+        buffers = _held.buffers = {}
+    scratch = buffers.get(dtype)
+    if scratch is None or scratch.numel() < size:
+        scratch = buffers[dtype] = torch.empty(max(size, 1), dtype=dtype)
+    return scratch
 
 
 def _wait_all(futures: list) -> None:
