@@ -582,7 +582,7 @@ class _Scratch:
         ):
             return False
         batch, n, _ = h.shape
-        heads, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        heads, dk, dv = plan.scored_causal.shape[0], plan.d_key, plan.d_val
         laid_out = fused.attention_inputs(
             h, plan.read_index, plan.mask, plan.projection, heads, dk, dv
         )
@@ -601,7 +601,7 @@ class _Scratch:
         """The attention sublayer's output on the write columns: [batch, n, |write|]."""
         batch, n, _ = z.shape
         qkv = z @ plan.qkv  # [b, n, F]: one projection for every head's query, key and value
-        hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        hs, dk, dv = plan.scored_causal.shape[0], plan.d_key, plan.d_val
         heads = hs + len(plan.uniform_causal)
         out = torch.empty(batch, n, heads, dv, dtype=z.dtype, device=z.device)
         values = qkv[..., 2 * hs * dk :].view(batch, n, heads, dv)
@@ -630,7 +630,7 @@ class _Scratch:
             self._fused(plan, qkv, values, out)
             return
         batch, n, _ = qkv.shape
-        hs, dk, dv = len(plan.scored_causal), plan.d_key, plan.d_val
+        hs, dk, dv = plan.scored_causal.shape[0], plan.d_key, plan.d_val
         # The queries as a strided view (each chunk's rows are a plain matrix to a matmul); the
         # keys transposed once per layer, so that every chunk reads a row-major [dk, keys]
         # prefix instead of copying a strided one.
@@ -681,7 +681,7 @@ class _Scratch:
         four passes over a score block. Only with finite queries, keys and values and scores
         that cannot overflow: the torch path defines how a NaN or infinity spreads."""
         batch, n, _ = qkv.shape
-        hs, dk = len(plan.scored_causal), plan.d_key
+        hs, dk = plan.scored_causal.shape[0], plan.d_key
         q = qkv[..., : hs * dk].view(batch, n, hs, dk).transpose(1, 2)
         k = qkv[..., hs * dk : 2 * hs * dk].view(batch, n, hs, dk).transpose(1, 2)
         v = values.transpose(1, 2)

@@ -93,8 +93,18 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
 
 
 def _c(lib: ctypes.CDLL, kernel: str, dtype: torch.dtype, part: str = ""):
-    """fused.c's function `{kernel}_{f64|f32}{part}` for `dtype`."""
-    return getattr(lib, f"{kernel}_{SUFFIXES[dtype]}{part}")
+    """fused.c's function `{kernel}_{f64|f32}{part}` for `dtype` (looked up once per library:
+    a forward pass asks for a dozen of them on every layer)."""
+    key = (id(lib), kernel, dtype, part)
+    function = _FUNCTIONS.get(key)
+    if function is None:
+        function = getattr(lib, f"{kernel}_{SUFFIXES[dtype]}{part}")
+        _FUNCTIONS[key] = (lib, function)  # the library held: its id is not reused meanwhile
+        return function
+    return function[1]
+
+
+_FUNCTIONS: dict[tuple, tuple] = {}
 
 
 # Below this many query-key pairs a call is split across no threads (a thread hand-off costs
@@ -366,8 +376,14 @@ def block_stride(tokens: int, dtype: torch.dtype) -> int:
     whole blocks of keys (fused.c's hard_attention `_block`)."""
     lib = library()
     assert lib is not None
-    width = int(_c(lib, "hard_attention", dtype, "_block")())
+    width = _BLOCKS.get((id(lib), dtype))
+    if width is None:
+        width = int(_c(lib, "hard_attention", dtype, "_block")())
+        _BLOCKS[(id(lib), dtype)] = width
     return -(-tokens // width) * width
+
+
+_BLOCKS: dict[tuple, int] = {}  # the block width by library and dtype (a constant of each)
 
 
 def attend(
@@ -660,7 +676,7 @@ def gather_norm(
     lib = library()
     assert lib is not None and h.is_contiguous()
     assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
-    d, c = h.shape[-1], len(cols)
+    d, c = h.shape[-1], cols.shape[0]
     tokens = h.numel() // d
     if tokens_last:
         stored = torch.empty(c, tokens, dtype=h.dtype)
@@ -683,7 +699,7 @@ def project_add(h: torch.Tensor, cols: torch.Tensor, x: torch.Tensor, m: torch.T
     d, (k, w) = h.shape[-1], m.shape
     tokens = h.numel() // d
     x = x.reshape(tokens, k).contiguous()
-    assert len(cols) == w and x.dtype == m.dtype == h.dtype
+    assert cols.shape[0] == w and x.dtype == m.dtype == h.dtype
     common = (d, h.data_ptr(), w, cols.data_ptr(), k, x.data_ptr(), m.data_ptr())
     function = _c(lib, "residual", h.dtype, "_project_add")
     size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(k))  # a vector of tokens' x
@@ -697,7 +713,7 @@ def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> Non
     than the add)."""
     lib = library()
     assert lib is not None and h.is_contiguous()
-    d, w = h.shape[-1], len(cols)
+    d, w = h.shape[-1], cols.shape[0]
     tokens = h.numel() // d
     delta = delta.reshape(tokens, w)  # a view where the strides allow, else a copy
     common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr(), *delta.stride())
@@ -727,14 +743,14 @@ def dense_feed_forward(
     lib = library()
     assert lib is not None and h.is_contiguous() and w_in.is_contiguous()
     assert w_out.is_contiguous() and (mask is None or mask.is_contiguous())
-    d, c, units, w = h.shape[-1], len(read), w_in.shape[1], len(write)
+    d, c, units, w = h.shape[-1], read.shape[0], w_in.shape[1], write.shape[0]
     assert w_in.shape[0] == c and w_out.shape == (units, w)
     if by_column is None:
         columns = [None, None, None, 0, None, None, None, None]
     else:
         (starts, rows, values, used), out_part = by_column
-        assert len(starts) == units + 1 and len(out_part[0]) == w + 1
-        columns = [starts.data_ptr(), rows.data_ptr(), values.data_ptr(), len(used)]
+        assert starts.shape[0] == units + 1 and out_part[0].shape[0] == w + 1
+        columns = [starts.data_ptr(), rows.data_ptr(), values.data_ptr(), used.shape[0]]
         columns += [used.data_ptr(), *(t.data_ptr() for t in out_part[:3])]
     tokens = h.numel() // d
     common = (
