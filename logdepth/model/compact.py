@@ -114,9 +114,10 @@ class AttentionPlan(SublayerPlan):
     causal_heads: tuple[bool, ...]  # scored_causal as a tuple (a cache key, no tensor reads)
     causal_flags: torch.Tensor  # scored_causal as uint8, as the fused kernel reads it
     finite_scores: bool  # every score is finite, whatever the input: hide keys by adding -inf
-    # qkv as CSC (column starts, rows, values, used rows: _csc) where every kept head is
-    # scored: the fused kernel then computes the pre-norm and projection in one pass
-    # (fused.attention_inputs).
+    uniform_flags: torch.Tensor  # uniform_causal as uint8, as the fused kernel reads it
+    # qkv as CSC (column starts, rows, values, used rows: _csc) where the kept heads are all
+    # scored or all constant-score: the fused kernel then computes the pre-norm and
+    # projection in one pass (fused.attention_inputs).
     projection: tuple[torch.Tensor, ...] | None = None
 
 
@@ -283,7 +284,10 @@ def plan_attention(attn) -> AttentionPlan | None:
             [causal[h] for h in scored], dtype=torch.uint8, device=w_v.device
         ),
         finite_scores=_scores_finite(blocks[: len(scored)], blocks[len(scored) : 2 * len(scored)]),
-        projection=None if uniform else _csc(qkv),
+        uniform_flags=torch.tensor(
+            [causal[h] for h in uniform], dtype=torch.uint8, device=w_v.device
+        ),
+        projection=None if scored and uniform else _csc(qkv),
     )
 
 
@@ -566,13 +570,15 @@ class _Scratch:
             _add(h, plan, self.attention(plan, _prenorm(h, plan)))
 
     def _laid_out(self, h: torch.Tensor, plan: AttentionPlan) -> bool:
-        """Whether it added the output of a sublayer whose heads are all scored into h, by the
-        fused kernels: the pre-norm and the projection in one pass written as the attention
-        kernel reads them (fused.attention_inputs), the attention (fused.attend), and the
-        output projection with the add (fused.project_add): no [N, c] pre-norm, [N, F]
-        product, layout copies or [N, |write|] output. Float64 only (float32 keeps
-        `hard_attention`'s subnormal handling) and with finite queries, keys and values
-        (else False, h unchanged, and the other path runs)."""
+        """Whether it added the output of a sublayer whose heads are all scored, or all
+        constant-score, into h by the fused kernels: the pre-norm and the projection in one
+        pass written as the attention kernel reads them (fused.attention_inputs), then the
+        attention (fused.attend) and the output projection with the add (fused.project_add),
+        or for constant scores the heads' means with the projection and the add in one pass
+        (fused.uniform_add): no [N, c] pre-norm, [N, F] product, layout copies or
+        [N, |write|] output. Float64 only (float32 keeps `hard_attention`'s subnormal
+        handling) and with finite queries, keys and values (else False, h unchanged, and the
+        other path runs)."""
         if (
             plan.projection is None
             or h.dtype != torch.float64
@@ -583,12 +589,20 @@ class _Scratch:
             return False
         batch, n, _ = h.shape
         heads, dk, dv = plan.scored_causal.shape[0], plan.d_key, plan.d_val
+        if not heads:  # constant-score heads only: their values (dk = 0), then their means
+            heads = len(plan.uniform_causal)
         laid_out = fused.attention_inputs(
             h, plan.read_index, plan.mask, plan.projection, heads, dk, dv
         )
         if laid_out is None:  # a query, key or value that is not finite
             return False
         q, k_t, v_t = laid_out
+        if plan.uniform_causal:
+            fused.uniform_add(
+                h, v_t, plan.uniform_flags, self.lengths, plan.write_index, plan.w_o,
+                length_range=self.length_range,
+            )
+            return True
         out = torch.empty(batch, n, heads, dv, dtype=h.dtype, device=h.device)
         fused.attend(
             q, k_t, v_t, plan.causal_flags, self.lengths, self.tol, out,

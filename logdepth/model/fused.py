@@ -85,6 +85,12 @@ def _signatures(real: type) -> dict[tuple[str, str], tuple[list[type], type | No
             [I64, POINTER, I64, POINTER, I64, POINTER, POINTER, I64, I64, POINTER],
             None,
         ),
+        ("residual", "_uniform_add"): (
+            [I64, I64, POINTER, I64, I64, POINTER, I64] + [POINTER] * 2
+            + [I64] + [POINTER] * 2 + [I64] * 2 + [POINTER],
+            None,
+        ),
+        ("residual", "_uniform_scratch"): ([I64], I64),
         ("residual", "_scatter_add"): (
             [I64, POINTER, I64] + [POINTER] * 2 + [I64] * 4 + [POINTER],
             None,
@@ -704,6 +710,53 @@ def project_add(h: torch.Tensor, cols: torch.Tensor, x: torch.Tensor, m: torch.T
     function = _c(lib, "residual", h.dtype, "_project_add")
     size = int(_c(lib, "residual", h.dtype, "_gather_scratch")(k))  # a vector of tokens' x
     _run_rows(function, common, tokens, tokens * k * w, h.dtype, size)
+
+
+def uniform_add(
+    h: torch.Tensor,
+    v_t: torch.Tensor,
+    causal: torch.Tensor,
+    lengths: torch.Tensor,
+    cols: torch.Tensor,
+    m: torch.Tensor,
+    length_range: tuple[int, int] | None = None,
+) -> None:
+    """h[..., cols] += means @ m in place, for a contiguous h [B, T, d]: a sublayer of heads
+    whose scores are constant (each averages the values it sees: a causal head the prefix
+    v_0..v_t, an unmasked one the row's v_j, j < length), from values laid out as
+    `attention_inputs` writes them, v_t [B, H, dv, S] (the C file's uniform_add). `causal`:
+    [H] uint8; `lengths`: [B] int64 in 1..T (`length_range`: their (min, max) where the
+    caller has them); m [H dv, |cols|] contiguous."""
+    lib = library()
+    assert lib is not None and h.is_contiguous() and v_t.is_contiguous() and m.is_contiguous()
+    batch, tokens, d = h.shape
+    heads, d_val, stride = v_t.shape[1], v_t.shape[2], v_t.shape[3]
+    w = cols.shape[0]
+    assert v_t.shape[0] == batch and stride >= tokens and m.shape == (heads * d_val, w)
+    assert causal.dtype == torch.uint8 and causal.shape == (heads,)
+    assert lengths.dtype == torch.int64 and lengths.shape == (batch,)
+    low, high = length_range or (int(lengths.min()), int(lengths.max()))
+    if low < 1 or high > tokens:
+        # The kernel reads each row's values up to its length and divides by it.
+        raise ValueError(f"uniform_add: lengths must be {batch} values in 1..{tokens}")
+    common = (
+        tokens,
+        d,
+        h.data_ptr(),
+        heads,
+        d_val,
+        v_t.data_ptr(),
+        stride,
+        causal.data_ptr(),
+        lengths.data_ptr(),
+        w,
+        cols.data_ptr(),
+        m.data_ptr(),
+    )
+    function = _c(lib, "residual", h.dtype, "_uniform_add")
+    work = batch * tokens * heads * d_val * (w + 1)
+    size = int(_c(lib, "residual", h.dtype, "_uniform_scratch")(heads * d_val))
+    _run_rows(function, common, batch, work, h.dtype, size)
 
 
 def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> None:

@@ -577,21 +577,26 @@ def test_attention_inputs_are_the_projected_prenorm_laid_out(masked, tokens, mon
     assert fused.attention_inputs(h, cols, mask, compact._csc(qkv), heads, dk, dv) is None
 
 
-def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
-    """The star-free model's scored layers with their inputs from `attention_inputs` against
-    the same layers through `hard_attention` (pre-norm, product, layout copies): every residual
-    within the rounding of the projection's sums, and the same answers, on words the language
-    accepts and rejects; a float32 model keeps the other path."""
+@pytest.mark.parametrize("name", ["starfree", "counting"])
+def test_laid_out_heads_are_the_hard_attention_path(name, monkeypatch):
+    """Star-free's and counting's layers of scored heads with their inputs from
+    `attention_inputs`, and of constant-score heads by `uniform_add`, against the same layers
+    through `hard_attention` (pre-norm, product, layout copies) and the torch prefix means:
+    every residual within the rounding of the projection's sums, and the same answers, on
+    words the language accepts and rejects; a float32 model keeps the other path."""
     from tests.model.test_floor_compact import _build, _inputs
 
-    model = _build("starfree")
-    calls = []
-    original = fused.attention_inputs
+    model = _build(name)
+    calls, means = [], []
+    original, original_means = fused.attention_inputs, fused.uniform_add
     monkeypatch.setattr(fused, "attention_inputs", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(
+        fused, "uniform_add", lambda *a, **k: means.append(1) or original_means(*a, **k)
+    )
     net = model.network
-    batch = _inputs("starfree", model)
+    batch = _inputs(name, model)
     answers = model.run_tokens(batch)
-    assert calls and {"accept", "reject"} <= set(answers)
+    assert calls and means and {"accept", "reject"} <= set(answers)
     plan = net._compact_plan()
     for tokens in batch:
         ids = torch.tensor([[model.config.vocab.index(t) for t in tokens]])
@@ -607,8 +612,49 @@ def test_laid_out_heads_are_the_hard_attention_path(monkeypatch):
         other.setattr(compact._Scratch, "_laid_out", lambda self, h, plan: None)
         assert model.run_tokens(batch) == answers
     calls.clear()
+    means.clear()
     model.to("float32").run_tokens(batch)
-    assert not calls
+    assert not calls and not means
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+def test_constant_score_heads_add_their_means(dtype, monkeypatch):
+    """uniform_add against the definition written out in torch: a causal head's output at t
+    is the mean of v_0..v_t, an unmasked head's the mean of v_j over j < its row's length
+    (the same at every token), projected by m and added into the write columns; rows of three
+    lengths, split over three threads; the cells it does not write unchanged; a length of 0
+    or past T refused."""
+    torch_dtype = DTYPES[dtype][0]
+    rng = np.random.default_rng(21)
+    batch, tokens, d, heads, dv = 3, 11, 9, 2, 2
+    v = torch.from_numpy(rng.normal(size=(batch, heads, dv, tokens))).to(torch_dtype)
+    v_t = torch.zeros(batch, heads, dv, fused.block_stride(tokens, torch_dtype), dtype=torch_dtype)
+    v_t[..., :tokens] = v
+    causal = torch.tensor([1, 0], dtype=torch.uint8)  # head 0 causal, head 1 unmasked
+    lengths = torch.tensor([11, 4, 1])
+    cols = torch.tensor([7, 0, 3])
+    m = torch.from_numpy(rng.normal(size=(heads * dv, 3))).to(torch_dtype)
+    h = torch.from_numpy(rng.normal(size=(batch, tokens, d))).to(torch_dtype)
+    prefix = v.cumsum(-1) / torch.arange(1, tokens + 1, dtype=torch_dtype)
+    whole = torch.stack([v[b, ..., : lengths[b]].mean(-1) for b in range(batch)])
+    means = torch.where(causal.bool()[None, :, None, None], prefix, whole[..., None])
+    slow = h.clone()
+    slow[..., cols] += means.permute(0, 3, 1, 2).reshape(batch, tokens, heads * dv) @ m
+    monkeypatch.setattr(fused, "THREAD_MIN_PAIRS", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        fast = h.clone()
+        fused.uniform_add(fast, v_t, causal, lengths, cols, m)
+    finally:
+        torch.set_num_threads(threads)
+    eps = torch.finfo(torch_dtype).eps
+    torch.testing.assert_close(fast, slow, rtol=64 * eps, atol=64 * eps)
+    untouched = [c for c in range(d) if c not in cols.tolist()]
+    assert torch.equal(fast[..., untouched], h[..., untouched])
+    for wrong in ([11, 0, 1], [11, 12, 1]):
+        with pytest.raises(ValueError, match="lengths"):
+            fused.uniform_add(h.clone(), v_t, causal, torch.tensor(wrong), cols, m)
 
 
 def test_an_infinite_cell_no_head_reads_spreads_as_on_the_torch_path(monkeypatch):
