@@ -23,7 +23,9 @@ the scored heads' attention runs in the fused kernel (fused.py: one sweep over e
 keys) where it is built and every query, key and value is finite. In float64, a layer whose
 kept heads are all scored runs in three kernel passes instead (`_Scratch._laid_out`): the
 pre-norm and the projection (its nonzero weights) written as the attention kernel reads them,
-the attention, and the output projection with the add. Otherwise, the torch path
+the attention, and the output projection with the add; a layer whose kept heads all have
+constant scores in two: their values written the same way, then their means with the output
+projection and the add (fused.uniform_add). Otherwise, the torch path
 runs it in chunks of queries sized to stay in cache, all heads at once, with the weights and
 their row counts from one product against [v, 1] (0/1 weights times 1 sum exactly). When
 every scored head is causal, a chunk scores only the keys up to its last query (smaller chunks

@@ -733,6 +733,7 @@ def uniform_add(
     heads, d_val, stride = v_t.shape[1], v_t.shape[2], v_t.shape[3]
     w = cols.shape[0]
     assert v_t.shape[0] == batch and stride >= tokens and m.shape == (heads * d_val, w)
+    assert v_t.dtype == m.dtype == h.dtype
     assert causal.dtype == torch.uint8 and causal.shape == (heads,)
     assert lengths.dtype == torch.int64 and lengths.shape == (batch,)
     low, high = length_range or (int(lengths.min()), int(lengths.max()))
