@@ -382,14 +382,14 @@ def block_stride(tokens: int, dtype: torch.dtype) -> int:
     whole blocks of keys (fused.c's hard_attention `_block`)."""
     lib = library()
     assert lib is not None
-    width = _BLOCKS.get((id(lib), dtype))
-    if width is None:
-        width = int(_c(lib, "hard_attention", dtype, "_block")())
-        _BLOCKS[(id(lib), dtype)] = width
+    held = _BLOCKS.get((id(lib), dtype))
+    if held is None:  # (the library held with it: its id is not reused meanwhile)
+        held = _BLOCKS[(id(lib), dtype)] = (lib, int(_c(lib, "hard_attention", dtype, "_block")()))
+    width = held[1]
     return -(-tokens // width) * width
 
 
-_BLOCKS: dict[tuple, int] = {}  # the block width by library and dtype (a constant of each)
+_BLOCKS: dict[tuple, tuple] = {}  # the block width by library and dtype (a constant of each)
 
 
 def attend(
@@ -484,7 +484,7 @@ def attention_inputs(
     q = torch.empty(batch, heads, tokens, d_key, dtype=h.dtype)
     k_t = torch.empty(batch, heads, d_key, stride, dtype=h.dtype)
     v_t = torch.empty(batch, heads, d_val, stride, dtype=h.dtype)
-    reads = cols.shape[0]
+    reads, cols = cols.shape[0], cols.contiguous()  # (read as a flat array)
     common = (
         tokens,
         d,
@@ -682,7 +682,7 @@ def gather_norm(
     lib = library()
     assert lib is not None and h.is_contiguous()
     assert mask is None or (mask.dtype == h.dtype and mask.is_contiguous())
-    d, c = h.shape[-1], cols.shape[0]
+    d, c, cols = h.shape[-1], cols.shape[0], cols.contiguous()  # (read as a flat array)
     tokens = h.numel() // d
     if tokens_last:
         stored = torch.empty(c, tokens, dtype=h.dtype)
@@ -704,7 +704,7 @@ def project_add(h: torch.Tensor, cols: torch.Tensor, x: torch.Tensor, m: torch.T
     assert lib is not None and h.is_contiguous() and m.is_contiguous()
     d, (k, w) = h.shape[-1], m.shape
     tokens = h.numel() // d
-    x = x.reshape(tokens, k).contiguous()
+    x, cols = x.reshape(tokens, k).contiguous(), cols.contiguous()
     assert cols.shape[0] == w and x.dtype == m.dtype == h.dtype
     common = (d, h.data_ptr(), w, cols.data_ptr(), k, x.data_ptr(), m.data_ptr())
     function = _c(lib, "residual", h.dtype, "_project_add")
@@ -736,6 +736,8 @@ def uniform_add(
     assert v_t.dtype == m.dtype == h.dtype
     assert causal.dtype == torch.uint8 and causal.shape == (heads,)
     assert lengths.dtype == torch.int64 and lengths.shape == (batch,)
+    # The kernel reads these as flat arrays: a strided view would be read past its values.
+    causal, lengths, cols = causal.contiguous(), lengths.contiguous(), cols.contiguous()
     low, high = length_range or (int(lengths.min()), int(lengths.max()))
     if low < 1 or high > tokens:
         # The kernel reads each row's values up to its length and divides by it.
@@ -767,7 +769,7 @@ def scatter_add(h: torch.Tensor, cols: torch.Tensor, delta: torch.Tensor) -> Non
     than the add)."""
     lib = library()
     assert lib is not None and h.is_contiguous()
-    d, w = h.shape[-1], cols.shape[0]
+    d, w, cols = h.shape[-1], cols.shape[0], cols.contiguous()  # (read as a flat array)
     tokens = h.numel() // d
     delta = delta.reshape(tokens, w)  # a view where the strides allow, else a copy
     common = (d, h.data_ptr(), w, cols.data_ptr(), delta.data_ptr(), *delta.stride())
@@ -798,6 +800,7 @@ def dense_feed_forward(
     assert lib is not None and h.is_contiguous() and w_in.is_contiguous()
     assert w_out.is_contiguous() and (mask is None or mask.is_contiguous())
     d, c, units, w = h.shape[-1], read.shape[0], w_in.shape[1], write.shape[0]
+    read, write = read.contiguous(), write.contiguous()  # (read as flat arrays)
     assert w_in.shape[0] == c and w_out.shape == (units, w)
     if by_column is None:
         columns = [None, None, None, 0, None, None, None, None]

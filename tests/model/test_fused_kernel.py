@@ -652,6 +652,13 @@ def test_constant_score_heads_add_their_means(dtype, monkeypatch):
     torch.testing.assert_close(fast, slow, rtol=64 * eps, atol=64 * eps)
     untouched = [c for c in range(d) if c not in cols.tolist()]
     assert torch.equal(fast[..., untouched], h[..., untouched])
+    # strided views of the lengths, flags and columns: read by value, not past them
+    strided = h.clone()
+    fused.uniform_add(
+        strided, v_t, torch.tensor([1, 9, 0, 9], dtype=torch.uint8)[::2],
+        torch.tensor([11, 99, 4, 99, 1, 99])[::2], torch.tensor([7, 5, 0, 5, 3, 5])[::2], m,
+    )
+    assert torch.equal(strided, fast)
     for wrong in ([11, 0, 1], [11, 12, 1]):
         with pytest.raises(ValueError, match="lengths"):
             fused.uniform_add(h.clone(), v_t, causal, torch.tensor(wrong), cols, m)
