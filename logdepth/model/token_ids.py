@@ -93,7 +93,7 @@ class TokenIds:
             return 0, 0, None
         # Every token is one character iff as many characters as tokens were joined and none
         # of them is empty (the lengths alone could add up with an empty token beside a
-        # two-character one); `in` runs in C, 2.5x faster than comparing with list(chars).
+        # two-character one); `in` runs in C, 2.6x faster than comparing with list(chars).
         if stop - start < 2 or len(chars) != len(run) or "" in run:
             return start, stop, None
         return start, stop, chars
